@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of ahpa-metrics-adapter on a Debian 12 machine:
+#   1. installs the Debian packages it needs when they are missing,
+#   2. builds the project (build/) and runs all tests through ctest:
+#      lint, unit tests, integration tests against the real binary with
+#      real Prometheus, kubectl and headless Chromium,
+#   3. builds the unit tests again under AddressSanitizer + UBSan
+#      (build-asan/) and runs them.
+set -euo pipefail
+cd "$(dirname "$0")"
+. test/lib/deps.sh
+
+ahpa_ensure_packages $AHPA_BUILD_PACKAGES $AHPA_RUN_PACKAGES chromium fonts-dejavu-core
+ahpa_ensure_kubectl
+
+jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "== build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== build (ASan + UBSan, unit tests)"
+cmake -S . -B build-asan -DAHPA_SANITIZE=ON -DAHPA_UNIT_ONLY=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$jobs"
+
+status=0
+echo "== tests"
+ctest --test-dir build --output-on-failure -j"$jobs" || status=1
+echo "== unit tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit || status=1
+exit $status
