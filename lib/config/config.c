@@ -1,0 +1,86 @@
+/* The server's flag table and cross-flag checks. */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "ahpa/config.h"
+#include "ahpa/error.h"
+
+#define F(name, type, member, def, help) \
+    {name, type, offsetof(struct ahpa_config, member), def, help, 1, 0}
+#define FB(name, type, member, def, help, lo, hi) \
+    {name, type, offsetof(struct ahpa_config, member), def, help, lo, hi}
+
+const struct ahpa_flag ahpa_config_flags[] = {
+    F("bind-address", AHPA_FLAG_STRING, bind_address, "0.0.0.0",
+      "IP address to listen on for --secure-port"),
+    FB("secure-port", AHPA_FLAG_INT, secure_port, "6443",
+       "HTTPS port; 0 picks a free port and logs it", 0, 65535),
+    F("cert-dir", AHPA_FLAG_STRING, cert_dir, "apiserver.local.config/certificates",
+      "where apiserver.crt/apiserver.key are kept, generated when missing"),
+    F("tls-cert-file", AHPA_FLAG_STRING, tls_cert_file, NULL,
+      "serving certificate (PEM, leaf first); overrides --cert-dir"),
+    F("tls-private-key-file", AHPA_FLAG_STRING, tls_private_key_file, NULL,
+      "private key for --tls-cert-file (PEM)"),
+    F("tls-sans", AHPA_FLAG_STRING_LIST, tls_sans, NULL,
+      "extra DNS names or IPs for a generated serving certificate"),
+    F("service-name", AHPA_FLAG_STRING, service_name, "ahpa-metrics-adapter",
+      "Service name added to a generated certificate's SANs"),
+    F("service-namespace", AHPA_FLAG_STRING, service_namespace, "kube-system",
+      "namespace of --service-name"),
+    FB("tls-reload-interval", AHPA_FLAG_DURATION, tls_reload_interval_ms, "10s",
+       "how often certificate files are checked for changes", 100, 86400000),
+    FB("threads", AHPA_FLAG_INT, threads, "4", "request-serving threads", 1, 256),
+    FB("max-connections", AHPA_FLAG_INT, max_connections, "1024",
+       "concurrent client connections", 1, 1000000),
+    FB("max-request-body-bytes", AHPA_FLAG_INT, max_request_body_bytes, "1048576",
+       "larger request bodies are refused with 413", 0, 1073741824),
+    FB("request-timeout", AHPA_FLAG_DURATION, request_timeout_ms, "60s",
+       "idle connection timeout", 1000, 3600000),
+    FB("shutdown-timeout", AHPA_FLAG_DURATION, shutdown_timeout_ms, "15s",
+       "how long in-flight requests may finish after SIGTERM", 0, 600000),
+    FB("v", AHPA_FLAG_INT, v, "0", "log verbosity (klog levels)", 0, 10),
+    F("enable-custom-metrics", AHPA_FLAG_BOOL, enable_custom_metrics, "true",
+      "serve custom.metrics.k8s.io (v1beta1, v1beta2)"),
+    F("enable-external-metrics", AHPA_FLAG_BOOL, enable_external_metrics, "true",
+      "serve external.metrics.k8s.io/v1beta1 (off when another adapter owns it)"),
+    F("enable-predictions-observer", AHPA_FLAG_BOOL, enable_predictions_observer, "true",
+      "serve metrics.alibabacloud.com/v1beta1 predictionsobserver"),
+};
+
+const size_t ahpa_config_nflags = sizeof(ahpa_config_flags) / sizeof(ahpa_config_flags[0]);
+
+int ahpa_config_load(struct ahpa_config *cfg, int argc, char **argv, struct ahpa_error *err)
+{
+    *cfg = (struct ahpa_config){0};
+    int rc = ahpa_flags_parse(ahpa_config_flags, ahpa_config_nflags, cfg, argc, argv, err);
+    if (rc < 0)
+        return rc;
+    if ((cfg->tls_cert_file == NULL) != (cfg->tls_private_key_file == NULL))
+        return ahpa_error_set(err, AHPA_ECONFIG,
+                              "--tls-cert-file and --tls-private-key-file go together");
+    if (!cfg->enable_custom_metrics && !cfg->enable_external_metrics &&
+        !cfg->enable_predictions_observer)
+        return ahpa_error_set(err, AHPA_ECONFIG, "every API group is disabled");
+    if (cfg->bind_address == NULL)
+        return ahpa_error_set(err, AHPA_ECONFIG, "--bind-address may not be empty");
+    if (cfg->cert_dir == NULL && cfg->tls_cert_file == NULL)
+        return ahpa_error_set(err, AHPA_ECONFIG, "need --cert-dir or --tls-cert-file");
+    return 0;
+}
+
+void ahpa_config_dispose(struct ahpa_config *cfg)
+{
+    ahpa_flags_dispose(ahpa_config_flags, ahpa_config_nflags, cfg);
+}
+
+void ahpa_config_usage(FILE *out, const char *argv0)
+{
+    fprintf(out,
+            "Usage: %s [flags]\n\n"
+            "An aggregated Kubernetes API server for GPU custom, external and predicted\n"
+            "metrics. Serves custom.metrics.k8s.io, external.metrics.k8s.io and\n"
+            "metrics.alibabacloud.com over HTTPS.\n\nFlags:\n",
+            argv0);
+    ahpa_flags_usage(ahpa_config_flags, ahpa_config_nflags, out);
+    fprintf(out, "  -h, --help   this text\n");
+}

@@ -1,0 +1,88 @@
+/* Command-line flags into immutable plain values.
+ *
+ * Flags follow the Kubernetes (pflag) conventions: `--name=value` or
+ * `--name value`, `-v=4` / `-v 4`, booleans as `--flag` or `--flag=false`,
+ * list flags repeatable and comma-separated (`--tls-sans a,b --tls-sans c`).
+ * Unknown flags and bad values are errors that name the flag.
+ *
+ * The generic parser works on any struct through a table of flag
+ * descriptions; struct ahpa_config and its table are the server's. After
+ * ahpa_config_load() returns, the configuration is read-only. */
+#ifndef AHPA_CONFIG_H
+#define AHPA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct ahpa_error;
+
+enum ahpa_flag_type {
+    AHPA_FLAG_STRING,      /* char *            (NULL when empty default) */
+    AHPA_FLAG_INT,         /* int64_t                                     */
+    AHPA_FLAG_DOUBLE,      /* double                                      */
+    AHPA_FLAG_BOOL,        /* bool                                        */
+    AHPA_FLAG_DURATION,    /* int64_t milliseconds; "15s", "1m", "500ms"  */
+    AHPA_FLAG_STRING_LIST, /* struct ahpa_strlist                         */
+};
+
+/* A list of owned strings. */
+struct ahpa_strlist {
+    char **items;
+    size_t n;
+};
+
+struct ahpa_flag {
+    const char *name;      /* without dashes: "secure-port" */
+    enum ahpa_flag_type type;
+    size_t offset;         /* offsetof the field in the target struct */
+    const char *def;       /* default as text, NULL for none */
+    const char *help;      /* one line */
+    int64_t min, max;      /* bounds for INT and DURATION (ms); min > max: none */
+};
+
+/* Sets defaults, then applies argv[1..argc). Strings are copied; release
+ * them with ahpa_flags_dispose(). `-h`/`--help` returns -AHPA_ENOTFOUND
+ * with err->msg "help" so the caller can print usage and exit 0. */
+int ahpa_flags_parse(const struct ahpa_flag *table, size_t n, void *target, int argc,
+                     char **argv, struct ahpa_error *err);
+void ahpa_flags_dispose(const struct ahpa_flag *table, size_t n, void *target);
+/* Every flag with its type, default and help text. */
+void ahpa_flags_usage(const struct ahpa_flag *table, size_t n, FILE *out);
+
+/* The server's configuration. Field names mirror the flags. */
+struct ahpa_config {
+    /* serving */
+    char *bind_address;
+    int64_t secure_port;
+    char *cert_dir;
+    char *tls_cert_file;
+    char *tls_private_key_file;
+    struct ahpa_strlist tls_sans;
+    char *service_name;
+    char *service_namespace;
+    int64_t tls_reload_interval_ms;
+    int64_t threads;
+    int64_t max_connections;
+    int64_t max_request_body_bytes;
+    int64_t request_timeout_ms;
+    int64_t shutdown_timeout_ms;
+    int64_t v;
+    /* API groups */
+    bool enable_custom_metrics;
+    bool enable_external_metrics;
+    bool enable_predictions_observer;
+};
+
+extern const struct ahpa_flag ahpa_config_flags[];
+extern const size_t ahpa_config_nflags;
+
+/* Parses the server's flags and checks cross-flag rules (cert and key
+ * given together, at least one API group on). Release with
+ * ahpa_config_dispose(). */
+int ahpa_config_load(struct ahpa_config *cfg, int argc, char **argv, struct ahpa_error *err);
+void ahpa_config_dispose(struct ahpa_config *cfg);
+void ahpa_config_usage(FILE *out, const char *argv0);
+
+#endif
