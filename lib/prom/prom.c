@@ -1,0 +1,224 @@
+/* Prometheus HTTP API calls over lib/httpc. */
+#include "ahpa/prom.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahpa/error.h"
+#include "ahpa/httpc.h"
+#include "ahpa/log.h"
+#include "ahpa/mem.h"
+#include "prom_int.h"
+
+struct ahpa_prom_client {
+    struct ahpa_httpc_client *http;
+    enum ahpa_httpc_method method;
+    int64_t timeout_ms;
+};
+
+/* Parameters of one call; values point into `text`. */
+#define PROM_PARAMS_MAX 8
+#define PROM_NUM_MAX 32
+
+struct call {
+    struct ahpa_httpc_param params[PROM_PARAMS_MAX];
+    size_t n;
+    char text[PROM_PARAMS_MAX][PROM_NUM_MAX];
+};
+
+struct ahpa_prom_client *ahpa_prom_client_new(const struct ahpa_prom_options *opts,
+                                              struct ahpa_error *err)
+{
+    if (opts == NULL || opts->url == NULL || *opts->url == '\0') {
+        ahpa_error_set(err, AHPA_ECONFIG, "no Prometheus URL (--prometheus-url)");
+        return NULL;
+    }
+    struct ahpa_httpc_options h = {
+        .base_url = opts->url,
+        .ca_file = opts->ca_file,
+        .insecure_skip_verify = opts->insecure_skip_verify,
+        .cert_file = opts->cert_file,
+        .key_file = opts->key_file,
+        .token_file = opts->token_file,
+        .token = opts->token,
+        .headers = opts->headers,
+        .n_headers = opts->n_headers,
+        .timeout_ms = opts->timeout_ms,
+        .max_response_bytes = opts->max_response_bytes,
+    };
+    struct ahpa_httpc_client *http = ahpa_httpc_client_new(&h, err);
+    if (http == NULL)
+        return NULL;
+    struct ahpa_prom_client *c = ahpa_calloc(1, sizeof(*c));
+    c->http = http;
+    c->method = opts->verb == AHPA_PROM_POST ? AHPA_HTTPC_POST : AHPA_HTTPC_GET;
+    c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : AHPA_HTTPC_DEFAULT_TIMEOUT_MS;
+    return c;
+}
+
+void ahpa_prom_client_free(struct ahpa_prom_client *c)
+{
+    if (c == NULL)
+        return;
+    ahpa_httpc_client_free(c->http);
+    free(c);
+}
+
+void ahpa_prom_client_cancel(struct ahpa_prom_client *c)
+{
+    if (c != NULL)
+        ahpa_httpc_client_cancel(c->http);
+}
+
+const char *ahpa_prom_client_url(const struct ahpa_prom_client *c)
+{
+    return ahpa_httpc_client_url(c->http);
+}
+
+static void add_param(struct call *k, const char *name, const char *value)
+{
+    k->params[k->n].name = name;
+    k->params[k->n].value = value;
+    k->n++;
+}
+
+/* Milliseconds as Prometheus' float seconds, exactly ("1700000000.250"). */
+static void add_time(struct call *k, const char *name, int64_t ms)
+{
+    char *t = k->text[k->n];
+    const char *sign = ms < 0 ? "-" : "";
+    uint64_t a = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
+    snprintf(t, PROM_NUM_MAX, "%s%" PRIu64 ".%03" PRIu64, sign, a / 1000, a % 1000);
+    add_param(k, name, t);
+}
+
+static void add_timeout(struct call *k, int64_t timeout_ms)
+{
+    char *t = k->text[k->n];
+    snprintf(t, PROM_NUM_MAX, "%" PRId64 "ms", timeout_ms);
+    add_param(k, "timeout", t);
+}
+
+static int perform(struct ahpa_prom_client *c, const char *path,
+                   const struct ahpa_httpc_param *params, size_t n_params,
+                   struct ahpa_prom_result *out, struct ahpa_error *err)
+{
+    struct ahpa_httpc_request req = {c->method, path, params, n_params, 0};
+    struct ahpa_httpc_response resp;
+    ahpa_httpc_response_init(&resp);
+    int rc = ahpa_httpc_do(c->http, &req, &resp, err);
+    if (rc == 0)
+        rc = ahpa_prom_parse_response(resp.status, resp.content_type, resp.body.data,
+                                      resp.body.len, out, err);
+    else
+        ahpa_prom__result_reset(out);
+    AHPA_LOG_V(4, "prometheus %s: HTTP %ld, %zu bytes, %.3f s, rc %d", path, resp.status,
+               resp.body.len, resp.elapsed_s, rc);
+    for (size_t i = 0; rc == 0 && i < out->n_warnings; i++)
+        AHPA_LOG_V(2, "prometheus %s warning: %.200s", path, out->warnings[i]);
+    ahpa_httpc_response_dispose(&resp);
+    return rc;
+}
+
+static int run(struct ahpa_prom_client *c, const char *path, const struct call *k,
+               struct ahpa_prom_result *out, struct ahpa_error *err)
+{
+    return perform(c, path, k->params, k->n, out, err);
+}
+
+static int check_query(struct ahpa_prom_client *c, const char *promql,
+                       struct ahpa_prom_result *out, struct ahpa_error *err)
+{
+    if (c == NULL || out == NULL)
+        return ahpa_error_set(err, AHPA_EINVAL, "prometheus: no client or result");
+    if (promql == NULL || *promql == '\0')
+        return ahpa_error_set(err, AHPA_EINVAL, "prometheus: empty query");
+    return 0;
+}
+
+int ahpa_prom_query(struct ahpa_prom_client *c, const char *promql, int64_t time_ms,
+                    struct ahpa_prom_result *out, struct ahpa_error *err)
+{
+    int rc = check_query(c, promql, out, err);
+    if (rc != 0)
+        return rc;
+    struct call k = {.n = 0};
+    add_param(&k, "query", promql);
+    if (time_ms >= 0)
+        add_time(&k, "time", time_ms);
+    add_timeout(&k, c->timeout_ms);
+    rc = run(c, "/api/v1/query", &k, out, err);
+    if (rc == 0 && out->type != AHPA_PROM_RESULT_VECTOR && out->type != AHPA_PROM_RESULT_SCALAR &&
+        out->type != AHPA_PROM_RESULT_STRING)
+        rc = ahpa_error_set(err, AHPA_EUPSTREAM, "prometheus: query gave no instant result");
+    return rc;
+}
+
+int ahpa_prom_query_range(struct ahpa_prom_client *c, const char *promql, int64_t start_ms,
+                          int64_t end_ms, int64_t step_ms, struct ahpa_prom_result *out,
+                          struct ahpa_error *err)
+{
+    int rc = check_query(c, promql, out, err);
+    if (rc != 0)
+        return rc;
+    if (step_ms <= 0 || end_ms < start_ms)
+        return ahpa_error_set(err, AHPA_EINVAL,
+                              "prometheus: range needs step > 0 and end >= start");
+    struct call k = {.n = 0};
+    add_param(&k, "query", promql);
+    add_time(&k, "start", start_ms);
+    add_time(&k, "end", end_ms);
+    add_time(&k, "step", step_ms);
+    add_timeout(&k, c->timeout_ms);
+    rc = run(c, "/api/v1/query_range", &k, out, err);
+    if (rc == 0 && out->type != AHPA_PROM_RESULT_MATRIX)
+        rc = ahpa_error_set(err, AHPA_EUPSTREAM, "prometheus: query_range gave no matrix");
+    return rc;
+}
+
+/* match[] parameters need their own array: there may be many. */
+static int list_call(struct ahpa_prom_client *c, const char *path, const char *const *match,
+                     size_t n_match, int64_t start_ms, int64_t end_ms,
+                     struct ahpa_prom_result *out, struct ahpa_error *err)
+{
+    struct call tail = {.n = 0};
+    if (start_ms >= 0)
+        add_time(&tail, "start", start_ms);
+    if (end_ms >= 0)
+        add_time(&tail, "end", end_ms);
+    struct ahpa_httpc_param *all = ahpa_calloc(n_match + tail.n + 1, sizeof(*all));
+    for (size_t i = 0; i < n_match; i++)
+        all[i] = (struct ahpa_httpc_param){"match[]", match[i]};
+    memcpy(all + n_match, tail.params, tail.n * sizeof(*all));
+    int rc = perform(c, path, all, n_match + tail.n, out, err);
+    free(all);
+    return rc;
+}
+
+int ahpa_prom_series(struct ahpa_prom_client *c, const char *const *match, size_t n_match,
+                     int64_t start_ms, int64_t end_ms, struct ahpa_prom_result *out,
+                     struct ahpa_error *err)
+{
+    if (c == NULL || out == NULL || match == NULL || n_match == 0)
+        return ahpa_error_set(err, AHPA_EINVAL, "prometheus: series needs a match[] selector");
+    int rc = list_call(c, "/api/v1/series", match, n_match, start_ms, end_ms, out, err);
+    if (rc == 0 && out->type == AHPA_PROM_RESULT_STRINGS && out->n_strings == 0)
+        out->type = AHPA_PROM_RESULT_SERIES; /* an empty list is an empty series list */
+    if (rc == 0 && out->type != AHPA_PROM_RESULT_SERIES)
+        rc = ahpa_error_set(err, AHPA_EUPSTREAM, "prometheus: series gave no label sets");
+    return rc;
+}
+
+int ahpa_prom_labels(struct ahpa_prom_client *c, const char *const *match, size_t n_match,
+                     int64_t start_ms, int64_t end_ms, struct ahpa_prom_result *out,
+                     struct ahpa_error *err)
+{
+    if (c == NULL || out == NULL || (n_match > 0 && match == NULL))
+        return ahpa_error_set(err, AHPA_EINVAL, "prometheus: labels without client or result");
+    int rc = list_call(c, "/api/v1/labels", match, n_match, start_ms, end_ms, out, err);
+    if (rc == 0 && out->type != AHPA_PROM_RESULT_STRINGS)
+        rc = ahpa_error_set(err, AHPA_EUPSTREAM, "prometheus: labels gave no names");
+    return rc;
+}
