@@ -27,7 +27,7 @@ png=${2:-$work/screenshot.png}
 
 timeout 90 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$work/profile" --screenshot="$png" --window-size=1400,1800 \
+    --user-data-dir="$work/profile" --screenshot="$png" --window-size=${REPORT_WINDOW:-1400,1800} \
     "file://$page" >"$work/chromium.log" 2>&1 || true
 if [[ ! -s "$png" ]]; then
     echo "report_chromium: no screenshot; chromium said:" >&2
@@ -41,7 +41,7 @@ import struct
 import sys
 import zlib
 
-MIN_PIXELS = 400  # per colour per chart; a drawn week is several thousand
+MIN_PIXELS = 150  # per colour per chart: a line over a tenth of the width; a week is thousands
 
 
 def read_png(path):

@@ -1,0 +1,173 @@
+/* ahpa-metrics-adapter: the aggregated API server.
+ *
+ * main() owns everything: it parses the flags, decides the serving
+ * certificate, starts the server, and then is the one thread that waits
+ * for signals and polls the certificate files for changes. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ahpa/api.h"
+#include "ahpa/config.h"
+#include "ahpa/error.h"
+#include "ahpa/httpd.h"
+#include "ahpa/log.h"
+#include "ahpa/mem.h"
+#include "ahpa/tls.h"
+
+struct adapter {
+    struct ahpa_config cfg;
+    struct ahpa_server *server;
+    struct ahpa_tls_watch *watch;
+    struct ahpa_tls_paths paths;
+};
+
+static int parse_flags(struct adapter *a, int argc, char **argv)
+{
+    struct ahpa_error err = {0};
+    int rc = ahpa_config_load(&a->cfg, argc, argv, &err);
+    if (rc == -AHPA_ENOTFOUND && strcmp(err.msg, "help") == 0) {
+        ahpa_config_usage(stdout, argv[0]);
+        exit(EXIT_SUCCESS);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "Error: %s\nRun '%s --help' for the list of flags.\n", err.msg, argv[0]);
+        return rc;
+    }
+    return 0;
+}
+
+/* Serving files: given ones, or reused/generated in --cert-dir with SANs
+ * localhost, 127.0.0.1, --tls-sans and the Service's names. */
+static int prepare_certificates(struct adapter *a, struct ahpa_tls_keypair **first,
+                                struct ahpa_error *err)
+{
+    const struct ahpa_config *cfg = &a->cfg;
+    char *svc[AHPA_TLS_SERVICE_NAMES] = {0};
+    size_t nsvc = 0;
+    if (cfg->service_name != NULL && cfg->service_namespace != NULL) {
+        int rc = ahpa_tls_service_names(cfg->service_name, cfg->service_namespace, svc, err);
+        if (rc < 0)
+            return rc;
+        nsvc = AHPA_TLS_SERVICE_NAMES;
+    }
+    size_t n = cfg->tls_sans.n + nsvc;
+    const char **sans = ahpa_calloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; i < cfg->tls_sans.n; i++)
+        sans[i] = cfg->tls_sans.items[i];
+    for (size_t i = 0; i < nsvc; i++)
+        sans[cfg->tls_sans.n + i] = svc[i];
+    struct ahpa_tls_files_options opt = {
+        .cert_file = cfg->tls_cert_file,
+        .key_file = cfg->tls_private_key_file,
+        .cert_dir = cfg->cert_dir,
+        .extra_sans = sans,
+        .n_extra_sans = n,
+    };
+    int rc = ahpa_tls_ensure_serving_files(&opt, &a->paths, err);
+    free(sans);
+    ahpa_tls_strv_free(svc, nsvc);
+    if (rc < 0)
+        return rc;
+    return ahpa_tls_watch_new(a->paths.cert_file, a->paths.key_file, &a->watch, first, err);
+}
+
+static int start(struct adapter *a)
+{
+    struct ahpa_error err = {0};
+    struct ahpa_tls_keypair *kp = NULL;
+    int rc = prepare_certificates(a, &kp, &err);
+    if (rc < 0) {
+        AHPA_LOG_ERROR("serving certificate: %s", ahpa_error_message(&err, rc));
+        return rc;
+    }
+    a->server = ahpa_server_new(&a->cfg, &err);
+    if (a->server != NULL)
+        rc = ahpa_server_start(a->server, ahpa_tls_keypair_cert_pem(kp),
+                               ahpa_tls_keypair_key_pem(kp), &err);
+    ahpa_tls_keypair_free(kp);
+    if (a->server == NULL || rc < 0) {
+        AHPA_LOG_ERROR("cannot start serving: %s", ahpa_error_message(&err, rc));
+        return rc < 0 ? rc : -AHPA_EINTERNAL;
+    }
+    AHPA_LOG_INFO("serving securely on %s:%u (certificate %s)", a->cfg.bind_address,
+                  (unsigned)ahpa_server_port(a->server), a->paths.cert_file);
+    return 0;
+}
+
+static void reload_certificates(struct adapter *a)
+{
+    struct ahpa_error err = {0};
+    struct ahpa_tls_keypair *kp = NULL;
+    int rc = ahpa_tls_watch_poll(a->watch, &kp, &err);
+    if (rc < 0) {
+        AHPA_LOG_WARN("certificate files changed but cannot be used, keeping the current "
+                      "ones: %s",
+                      ahpa_error_message(&err, rc));
+        return;
+    }
+    if (rc == 0)
+        return;
+    rc = ahpa_server_set_credentials(a->server, ahpa_tls_keypair_cert_pem(kp),
+                                     ahpa_tls_keypair_key_pem(kp), &err);
+    if (rc < 0)
+        AHPA_LOG_WARN("reloaded certificate rejected: %s", ahpa_error_message(&err, rc));
+    else
+        AHPA_LOG_INFO("loaded new serving certificate (serial %s, subject %s)",
+                      ahpa_tls_keypair_serial_hex(kp), ahpa_tls_keypair_subject(kp));
+    ahpa_tls_keypair_free(kp);
+}
+
+/* Waits for SIGTERM/SIGINT, polling the certificate files meanwhile. */
+static int wait_for_signal(struct adapter *a, const sigset_t *set)
+{
+    int64_t ms = a->cfg.tls_reload_interval_ms;
+    struct timespec every = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    for (;;) {
+        siginfo_t info;
+        int sig = sigtimedwait(set, &info, &every);
+        if (sig > 0)
+            return sig;
+        if (errno == EAGAIN)
+            reload_certificates(a);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct adapter a = {0};
+    if (parse_flags(&a, argc, argv) < 0)
+        return 2;
+    ahpa_log_set_verbosity((int)a.cfg.v);
+
+    /* Signals are taken synchronously by this thread alone: block them
+     * before any other thread exists so every thread inherits the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    ahpa_httpd_global_init();
+
+    int status = EXIT_SUCCESS;
+    if (start(&a) < 0) {
+        status = EXIT_FAILURE;
+    } else {
+        int sig = wait_for_signal(&a, &set);
+        AHPA_LOG_INFO("received %s, shutting down (grace %lldms)", strsignal(sig),
+                      (long long)a.cfg.shutdown_timeout_ms);
+        unsigned cut = ahpa_server_stop(a.server, a.cfg.shutdown_timeout_ms);
+        if (cut > 0)
+            AHPA_LOG_WARN("%u requests were still in flight when the grace period ended", cut);
+        AHPA_LOG_INFO("stopped");
+    }
+    ahpa_server_free(a.server);
+    ahpa_tls_watch_free(a.watch);
+    ahpa_tls_paths_dispose(&a.paths);
+    ahpa_config_dispose(&a.cfg);
+    return status;
+}

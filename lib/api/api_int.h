@@ -1,0 +1,183 @@
+/* Internals shared by the api files. */
+#ifndef AHPA_API_INT_H
+#define AHPA_API_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "ahpa/api.h"
+#include "ahpa/refcount.h"
+
+struct ahpa_httpd;
+
+/* Route templates: the `route` label of request metrics. */
+#define AHPA_API_ROUTES(X)                                        \
+    X(VERSION, "/version")                                        \
+    X(HEALTHZ, "/healthz")                                        \
+    X(LIVEZ, "/livez")                                            \
+    X(READYZ, "/readyz")                                          \
+    X(METRICS, "/metrics")                                        \
+    X(OPENAPI_V2, "/openapi/v2")                                  \
+    X(OPENAPI_V3, "/openapi/v3")                                  \
+    X(OPENAPI_V3_GV, "/openapi/v3/apis/{group}/{version}")        \
+    X(API, "/api")                                                \
+    X(APIS, "/apis")                                              \
+    X(GROUP, "/apis/{group}")                                     \
+    X(GROUP_VERSION, "/apis/{group}/{version}")                   \
+    X(CUSTOM, "/apis/custom.metrics.k8s.io/{version}/...")        \
+    X(EXTERNAL, "/apis/external.metrics.k8s.io/{version}/...")    \
+    X(OBSERVER, "/apis/metrics.alibabacloud.com/{version}/...")   \
+    X(OTHER, "other")
+
+enum ahpa_api_route {
+#define ROUTE_ENUM_(id, tmpl) AHPA_API_ROUTE_##id,
+    AHPA_API_ROUTES(ROUTE_ENUM_)
+#undef ROUTE_ENUM_
+    AHPA_API_ROUTE_COUNT_
+};
+
+extern const char *const ahpa_api__route_names[AHPA_API_ROUTE_COUNT_];
+
+/* --- groups ------------------------------------------------------------ */
+
+#define AHPA_API_MAX_VERSIONS 2
+
+struct ahpa_api__group {
+    const char *name;
+    const char *versions[AHPA_API_MAX_VERSIONS]; /* preferred first */
+    int nversions;
+    bool enabled;
+    enum ahpa_api_route route;
+    ahpa_api_handler_fn *handler;
+    void *handler_ctx;
+};
+
+#define AHPA_API_NGROUPS 3
+
+/* Resources of one group-version, owned copies. */
+struct ahpa_api__gv_resources {
+    struct ahpa_api_resource *items;
+    size_t n;
+};
+
+/* Rendered discovery documents: immutable once published. */
+struct ahpa_api__discovery {
+    struct ahpa_ref ref;
+    char *apis;                        /* APIGroupList */
+    char *apis_aggregated[2];          /* APIGroupDiscoveryList v2, v2beta1 */
+    char *group[AHPA_API_NGROUPS];     /* APIGroup, NULL when disabled */
+    char *gv[AHPA_API_NGROUPS][AHPA_API_MAX_VERSIONS]; /* APIResourceList */
+};
+
+/* --- health ------------------------------------------------------------- */
+
+#define AHPA_API_MAX_CHECKS 32
+
+struct ahpa_api__check {
+    char name[64];
+    unsigned mask;
+    ahpa_health_check_fn *fn;
+    void *ctx;
+};
+
+/* --- metrics ------------------------------------------------------------ */
+
+#define AHPA_API_NVERBS 8
+#define AHPA_API_NCODES 21
+#define AHPA_API_NBUCKETS 14
+
+struct ahpa_api__metrics {
+    atomic_ullong requests[AHPA_API_ROUTE_COUNT_][AHPA_API_NVERBS][AHPA_API_NCODES];
+    atomic_ullong latency_buckets[AHPA_API_ROUTE_COUNT_][AHPA_API_NVERBS][AHPA_API_NBUCKETS];
+    atomic_ullong latency_count[AHPA_API_ROUTE_COUNT_][AHPA_API_NVERBS];
+    atomic_ullong latency_sum_ns[AHPA_API_ROUTE_COUNT_][AHPA_API_NVERBS];
+    double start_time_s;
+};
+
+#define AHPA_API_MAX_COLLECTORS 16
+
+struct ahpa_api__collector {
+    ahpa_metrics_collect_fn *fn;
+    void *ctx;
+};
+
+/* --- the server ---------------------------------------------------------- */
+
+struct ahpa_api__openapi;
+
+struct ahpa_server {
+    const struct ahpa_config *cfg;
+    struct ahpa_httpd *httpd;
+    struct ahpa_api__group groups[AHPA_API_NGROUPS];
+
+    pthread_mutex_t resources_lock; /* writers of the resource lists */
+    struct ahpa_api__gv_resources resources[AHPA_API_NGROUPS][AHPA_API_MAX_VERSIONS];
+    struct ahpa_snapshot discovery; /* struct ahpa_api__discovery */
+
+    struct ahpa_api__openapi *openapi;
+
+    pthread_mutex_t checks_lock;
+    struct ahpa_api__check checks[AHPA_API_MAX_CHECKS];
+    atomic_int nchecks;
+    atomic_bool shutting_down;
+
+    struct ahpa_api__metrics metrics;
+    struct ahpa_api__collector collectors[AHPA_API_MAX_COLLECTORS];
+    int ncollectors;
+};
+
+/* discovery.c */
+void ahpa_api__groups_init(struct ahpa_server *s);
+int ahpa_api__group_index(const struct ahpa_server *s, const char *name);
+int ahpa_api__version_index(const struct ahpa_api__group *g, const char *version);
+void ahpa_api__discovery_publish(struct ahpa_server *s);
+void ahpa_api__discovery_dispose(struct ahpa_server *s);
+
+/* Which representation the client accepts (Accept header). */
+enum ahpa_api_accept {
+    AHPA_ACCEPT_NONE,         /* nothing we can produce: 406 */
+    AHPA_ACCEPT_JSON,
+    AHPA_ACCEPT_DISCOVERY_V2,
+    AHPA_ACCEPT_DISCOVERY_V2BETA1,
+};
+enum ahpa_api_accept ahpa_api__negotiate(const char *accept, bool discovery_ok);
+
+void ahpa_api__serve_apis(struct ahpa_server *s, struct ahpa_httpd_request *req,
+                          struct ahpa_httpd_response *resp);
+void ahpa_api__serve_group(struct ahpa_server *s, int gi, struct ahpa_httpd_request *req,
+                           struct ahpa_httpd_response *resp);
+void ahpa_api__serve_group_version(struct ahpa_server *s, int gi, int vi,
+                                   struct ahpa_httpd_request *req,
+                                   struct ahpa_httpd_response *resp);
+
+/* health.c */
+void ahpa_api__serve_health(struct ahpa_server *s, unsigned endpoint, const char *endpoint_name,
+                            const char *check, struct ahpa_httpd_request *req,
+                            struct ahpa_httpd_response *resp);
+void ahpa_api__health_init(struct ahpa_server *s);
+
+/* metrics.c */
+void ahpa_api__metrics_init(struct ahpa_api__metrics *m);
+void ahpa_api__metrics_observe(struct ahpa_server *s, const char *route, const char *method,
+                               int status, double seconds);
+void ahpa_api__serve_metrics(struct ahpa_server *s, struct ahpa_httpd_request *req,
+                             struct ahpa_httpd_response *resp);
+
+/* openapi.c */
+struct ahpa_api__openapi *ahpa_api__openapi_new(const struct ahpa_server *s);
+void ahpa_api__openapi_free(struct ahpa_api__openapi *o);
+void ahpa_api__serve_openapi(struct ahpa_server *s, const char *const *segments, size_t n,
+                             struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp);
+
+/* version.c */
+void ahpa_api__serve_version(struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp);
+
+/* json.c: writes a JSON document (borrowed) as the body, 200 unless set. */
+void ahpa_api__json_body(struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp,
+                         const json_t *doc);
+/* Renders a document to a heap string (caller frees). */
+char *ahpa_api__json_render(const json_t *doc);
+
+#endif

@@ -1,0 +1,26 @@
+/* JSON bodies. */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "ahpa/buf.h"
+#include "ahpa/httpd.h"
+#include "api_int.h"
+
+char *ahpa_api__json_render(const json_t *doc)
+{
+    return json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+void ahpa_api__json_body(struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp,
+                         const json_t *doc)
+{
+    size_t flags = JSON_PRESERVE_ORDER;
+    flags |= ahpa_httpd_request_has_query(req, "pretty") ? JSON_INDENT(2) : JSON_COMPACT;
+    char *text = json_dumps(doc, flags);
+    ahpa_buf_reset(&resp->body);
+    if (text != NULL)
+        ahpa_buf_puts(&resp->body, text);
+    ahpa_buf_putc(&resp->body, '\n');
+    free(text);
+    resp->content_type = "application/json";
+}

@@ -1,0 +1,119 @@
+# Sourced by the integration tests: assertions, free ports, PID-tracked
+# processes with bounded waits, and the closing "N passed, N failed" line.
+# Every server a test starts binds to 127.0.0.1 and is stopped by PID.
+
+AHPA_PASSED=0
+AHPA_FAILED=0
+AHPA_PIDS=""
+
+ahpa_pass() { AHPA_PASSED=$((AHPA_PASSED + 1)); echo "ok: $*"; }
+ahpa_fail() { AHPA_FAILED=$((AHPA_FAILED + 1)); echo "FAIL: $*"; }
+
+# ahpa_check DESCRIPTION COMMAND...: passes when the command succeeds.
+ahpa_check() {
+    local what=$1
+    shift
+    if "$@"; then ahpa_pass "$what"; else ahpa_fail "$what"; fi
+}
+
+# ahpa_contains DESCRIPTION HAYSTACK NEEDLE
+ahpa_contains() {
+    if [[ "$2" == *"$3"* ]]; then
+        ahpa_pass "$1"
+    else
+        ahpa_fail "$1: expected to find '$3' in: ${2:0:400}"
+    fi
+}
+
+# ahpa_equals DESCRIPTION GOT WANT
+ahpa_equals() {
+    if [[ "$2" == "$3" ]]; then
+        ahpa_pass "$1"
+    else
+        ahpa_fail "$1: got '${2:0:400}', want '$3'"
+    fi
+}
+
+# A port the kernel says is free on 127.0.0.1.
+ahpa_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# ahpa_track PID: stopped (TERM, then KILL) by ahpa_cleanup.
+ahpa_track() { AHPA_PIDS="$AHPA_PIDS $1"; }
+
+ahpa_stop_pid() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+ahpa_cleanup() {
+    local pid
+    for pid in $AHPA_PIDS; do ahpa_stop_pid "$pid"; done
+    AHPA_PIDS=""
+    [[ -n "${AHPA_TMP:-}" && -d "$AHPA_TMP" ]] && rm -rf "$AHPA_TMP"
+}
+
+# ahpa_wait_for SECONDS COMMAND...: polls every 0.1 s, at most SECONDS.
+ahpa_wait_for() {
+    local limit=$1 i
+    shift
+    for i in $(seq 1 $((limit * 10))); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Prints the closing line and exits with the test's status.
+ahpa_finish() {
+    echo "$AHPA_PASSED passed, $AHPA_FAILED failed"
+    [[ $AHPA_FAILED -eq 0 ]]
+    exit $?
+}
+
+# --- the adapter ----------------------------------------------------------
+
+# ahpa_start_adapter DIR [FLAGS...]: starts the adapter with certificates in
+# DIR/certs on a free port; sets AHPA_PORT, AHPA_PID, AHPA_CA, AHPA_LOG.
+ahpa_start_adapter() {
+    local dir=$1
+    shift
+    AHPA_PORT=$(ahpa_free_port)
+    AHPA_LOG="$dir/adapter.log"
+    "$AHPA_ADAPTER" --bind-address=127.0.0.1 --secure-port="$AHPA_PORT" \
+        --cert-dir="$dir/certs" "$@" >>"$AHPA_LOG" 2>&1 &
+    AHPA_PID=$!
+    ahpa_track "$AHPA_PID"
+    AHPA_CA="$dir/certs/ca.crt"
+    if ! ahpa_wait_for 10 curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/readyz"; then
+        echo "adapter did not become ready; log:"
+        cat "$AHPA_LOG"
+        return 1
+    fi
+}
+
+# A client certificate for kubectl (kubectl asks for a password when it has
+# no credentials at all). Sets AHPA_CLIENT_CERT/AHPA_CLIENT_KEY.
+ahpa_client_cert() {
+    local dir=$1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+        -subj "/O=system:masters/CN=ahpa-test" -keyout "$dir/client.key" \
+        -out "$dir/client.crt" >/dev/null 2>&1
+    AHPA_CLIENT_CERT="$dir/client.crt"
+    AHPA_CLIENT_KEY="$dir/client.key"
+}
+
+# ahpa_kubectl ARGS...: the real kubectl, isolated from any user config.
+ahpa_kubectl() {
+    HOME="$AHPA_TMP" KUBECONFIG=/dev/null kubectl --server="https://127.0.0.1:$AHPA_PORT" \
+        --certificate-authority="$AHPA_CA" --client-certificate="$AHPA_CLIENT_CERT" \
+        --client-key="$AHPA_CLIENT_KEY" --request-timeout=10s "$@" </dev/null
+}
