@@ -77,5 +77,6 @@ Suite *ahpa_unit_suite(void)
     suite_add_tcase(s, tls_test_verify_case());
     suite_add_tcase(s, tls_test_files_case());
     suite_add_tcase(s, tls_test_watch_case());
+    suite_add_tcase(s, tls_test_gnutls_case());
     return s;
 }

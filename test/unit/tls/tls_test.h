@@ -21,5 +21,6 @@ TCase *tls_test_gen_case(void);
 TCase *tls_test_verify_case(void);
 TCase *tls_test_files_case(void);
 TCase *tls_test_watch_case(void);
+TCase *tls_test_gnutls_case(void);
 
 #endif
