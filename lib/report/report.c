@@ -117,6 +117,7 @@ static const char page_css[] =
     "min-width:128px}"
     ".card .k{font-size:11px;color:#5b6876;text-transform:uppercase;letter-spacing:.05em}"
     ".card .v{font-size:24px;font-weight:650;font-variant-numeric:tabular-nums}"
+    ".card .t{font-size:13px;font-weight:400;color:#5b6876}"
     ".card.hl{border-color:#7fb3ea;background:#f3f8fe}"
     ".reason{margin:0 0 14px;color:#2b3a4a}"
     ".panel{background:#fff;border:1px solid #dde3ea;border-radius:8px;"
@@ -128,7 +129,8 @@ static const char page_css[] =
     ".sw.a{border-color:var(--blue)}.sw.p{border-color:var(--green)}"
     ".sw.b{height:10px;border:0;background:rgba(19,161,80,.16)}"
     ".sw.n{border-top:2px dashed #d9603b;width:16px}"
-    "svg{display:block;width:100%;height:auto;margin:4px 0}"
+    ".plot{overflow-x:auto}"
+    "svg{display:block;width:100%;min-width:760px;height:auto;margin:4px 0}"
     "svg text{font-family:inherit}"
     "svg path{fill:none}"
     ".grid{stroke:#e8ecf1}.gridx{stroke:#cfd6de}.axis{stroke:#8a96a3}"
@@ -216,6 +218,8 @@ static void page_plan(struct ahpa_buf *b, const struct ahpa_report_input *in)
         ahpa_buf_printf(b, "%.0f%%", in->current_utilization);
     else
         ahpa_buf_puts(b, "&ndash;");
+    if (isfinite(in->target_utilization))
+        ahpa_buf_printf(b, "<span class=\"t\"> / target %.4g%%</span>", in->target_utilization);
     ahpa_buf_puts(b, "</div></div>");
     card(b, "Proactive", in->proactive, 0);
     card(b, "Reactive", in->reactive, 0);
@@ -244,9 +248,9 @@ static void chart_panel(struct ahpa_buf *b, const struct ahpa_report__chart *c)
     if (c->band_label != NULL)
         legend_item(b, "b", c->band_label);
     legend_item(b, "n", "now");
-    ahpa_buf_puts(b, "</div>\n");
+    ahpa_buf_puts(b, "</div>\n<div class=\"plot\">");
     ahpa_report__chart_svg(b, c);
-    ahpa_buf_puts(b, "</section>\n");
+    ahpa_buf_puts(b, "</div></section>\n");
 }
 
 static void chart_common(struct ahpa_report__chart *c, const struct ahpa_report_input *in,

@@ -215,8 +215,11 @@ static void now_marker(struct ahpa_buf *b, const struct ahpa_report__frame *f, i
     ahpa_buf_printf(b, "\" height=\"%d\"/>", PLOT_H);
     vline(b, "now", x);
     text_at(b, "nowt", x, PLOT_T - 10, "now");
-    text_at(b, "hist", x - 22, PLOT_T - 10, "\xe2\x86\x90 history");
-    text_at(b, "fct", x + 22, PLOT_T - 10, "forecast \xe2\x86\x92");
+    /* The side labels only where they fit inside the plot's width. */
+    if (x - 22 - 60 >= PLOT_L)
+        text_at(b, "hist", x - 22, PLOT_T - 10, "\xe2\x86\x90 history");
+    if (x + 22 + 70 <= PLOT_L + PLOT_W)
+        text_at(b, "fct", x + 22, PLOT_T - 10, "forecast \xe2\x86\x92");
 }
 
 static void series_path(struct ahpa_buf *b, const struct ahpa_report__frame *f,

@@ -169,6 +169,9 @@ static void bucket_add(struct bucket *k, int col, double v, size_t i)
     }
 }
 
+/* Breaks (NaN samples, time gaps) take effect between pixel columns only:
+ * a break inside one column is invisible anyway, and this way a series
+ * never draws more than two points per column, however its NaNs fall. */
 size_t ahpa_report__path(struct ahpa_buf *b, const struct ahpa_report__frame *f,
                          const struct ahpa_report__series *s)
 {
@@ -176,20 +179,21 @@ size_t ahpa_report__path(struct ahpa_buf *b, const struct ahpa_report__frame *f,
     struct bucket k = {0};
     int64_t gap = ahpa_report__gap_s(s);
     size_t prev = SIZE_MAX;
+    int broken = 0;
     for (size_t i = 0; i < s->n; i++) {
         if (!isfinite(s->v[i])) {
-            bucket_flush(&p, &k);
-            pen_up(&p);
-            prev = SIZE_MAX;
+            broken = 1;
             continue;
         }
-        if (prev != SIZE_MAX && s->t[i] - s->t[prev] > gap) {
-            bucket_flush(&p, &k);
-            pen_up(&p);
-        }
+        if (prev != SIZE_MAX && s->t[i] - s->t[prev] > gap)
+            broken = 1;
         int col = ahpa_report__col(f, s->t[i]);
-        if (k.have && col != k.col)
+        if (k.have && col != k.col) {
             bucket_flush(&p, &k);
+            if (broken)
+                pen_up(&p);
+        }
+        broken = 0;
         bucket_add(&k, col, s->v[i], i);
         prev = i;
     }
@@ -236,6 +240,8 @@ static size_t band_add(struct band_col *c, size_t n, int col, double lo, double 
     return n + 1;
 }
 
+/* Breaks between columns only, as in ahpa_report__path: at most one band
+ * column per pixel column in all. */
 size_t ahpa_report__band(struct ahpa_buf *b, const struct ahpa_report__frame *f,
                          const struct ahpa_report__series *lo,
                          const struct ahpa_report__series *hi)
@@ -244,20 +250,23 @@ size_t ahpa_report__band(struct ahpa_buf *b, const struct ahpa_report__frame *f,
     struct band_col *c = ahpa_calloc((size_t)f->cols + 1, sizeof(*c));
     int64_t gap = ahpa_report__gap_s(lo);
     size_t used = 0, pieces = 0, prev = SIZE_MAX;
+    int broken = 0;
     for (size_t i = 0; i < n; i++) {
-        int ok = isfinite(lo->v[i]) && isfinite(hi->v[i]);
-        int broken = !ok || (prev != SIZE_MAX && lo->t[i] - lo->t[prev] > gap);
-        if (broken && used > 0) {
+        if (!isfinite(lo->v[i]) || !isfinite(hi->v[i])) {
+            broken = 1;
+            continue;
+        }
+        if (prev != SIZE_MAX && lo->t[i] - lo->t[prev] > gap)
+            broken = 1;
+        int col = ahpa_report__col(f, lo->t[i]);
+        if (broken && used > 0 && c[used - 1].col != col) {
             band_emit(b, f, c, used);
             pieces++;
             used = 0;
         }
-        if (!ok) {
-            prev = SIZE_MAX;
-            continue;
-        }
+        broken = 0;
         double top = hi->v[i] > lo->v[i] ? hi->v[i] : lo->v[i];
-        used = band_add(c, used, ahpa_report__col(f, lo->t[i]), lo->v[i], top);
+        used = band_add(c, used, col, lo->v[i], top);
         prev = i;
     }
     if (used > 0) {

@@ -1,9 +1,10 @@
 /* Renders a synthetic predictionsobserver page to a file: 7 days of a
  * weekday-shaped daily GPU cycle at 1-minute steps, the forecast over the
  * history and the next 24 h, pods, bounds and a plan. With --empty, the
- * page of an AHPA that has no data yet.
+ * page of an AHPA that has no data yet; with --short, one that has been
+ * watching for three hours only (in a zone nine hours ahead of UTC).
  *
- * usage: report_render_sample OUT.html [--empty] */
+ * usage: report_render_sample OUT.html [--empty | --short] */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,10 +48,11 @@ static double pods_for(double usage)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s OUT.html [--empty]\n", argv[0]);
+        fprintf(stderr, "usage: %s OUT.html [--empty | --short]\n", argv[0]);
         return 2;
     }
     int empty = argc > 2 && strcmp(argv[2], "--empty") == 0;
+    int brief = argc > 2 && strcmp(argv[2], "--short") == 0;
     size_t nh = 7 * DAY_S / STEP_S, nf = DAY_S / STEP_S, np = nh + nf;
     int64_t *ht = ahpa_malloc(nh * sizeof(*ht)), *pt = ahpa_malloc(np * sizeof(*pt));
     double *act = ahpa_malloc(nh * sizeof(*act)), *pods = ahpa_malloc(nh * sizeof(*pods));
@@ -97,6 +99,16 @@ int main(int argc, char **argv)
         in.plan_reason = "bound \"* 0-8 ? * MON-FRI\" is not in force (Saturday); "
                          "proactive 4 from the p95 forecast over the next 180 s";
         in.model_summary = "period 1d, seasonal strength 0.83";
+        if (brief) { /* the last 3 h of history, the forecast from then on */
+            size_t skip = nh - 180;
+            in.actual_t += skip, in.actual += skip, in.n_actual -= skip;
+            in.pods_actual_t += skip, in.pods_actual += skip, in.n_pods_actual -= skip;
+            in.pred_t += skip, in.pred_point += skip, in.pred_upper += skip, in.n_pred -= skip;
+            in.pods_pred_t += skip, in.pods_pred += skip, in.n_pods_pred -= skip;
+            in.tz_offset_s = 9 * 3600;
+            in.timezone_label = "Asia/Tokyo";
+            in.model_summary = "not enough history: seasonal naive";
+        }
         in.coverage_recent = 0.953;
         in.pinball_recent = 2.41;
     }

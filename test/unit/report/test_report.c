@@ -164,6 +164,20 @@ START_TEST(week_at_one_minute_is_small)
     ck_assert_msg(points > 900 && points <= 2 * 1116, "actual has %zu points", points);
     free(d);
     free(html);
+
+    /* The worst case: noise everywhere (a min and a max in every column)
+     * and every other sample missing in every series. */
+    uint64_t rng = 7;
+    for (size_t i = 0; i < s.np; i++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        double r = (double)(rng >> 11) / (double)(1ULL << 53) * 1000;
+        double x = i % 2 ? NAN : r;
+        s.act[i] = s.pred[i] = s.pods[i] = s.ppods[i] = x;
+        s.upper[i] = x * 1.5;
+    }
+    html = render(&in, &len);
+    ck_assert_msg(len < 200 * 1024, "worst-case page is %zu bytes", len);
+    free(html);
     sample_dispose(&s);
 }
 END_TEST

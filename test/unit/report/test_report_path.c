@@ -158,6 +158,34 @@ START_TEST(nan_and_time_gaps_split_segments)
 }
 END_TEST
 
+/* Every other sample missing: breaks only between columns, so never more
+ * than two points per column (here: one dot per column, all values 50). */
+START_TEST(alternating_nans_stay_bounded)
+{
+    struct ahpa_report__frame f = unit_frame;
+    f.t1 = 10000;
+    enum { N = 10000 };
+    int64_t *t = malloc(N * sizeof(*t));
+    double *v = malloc(N * sizeof(*v));
+    for (int i = 0; i < N; i++) {
+        t[i] = i;
+        v[i] = i % 2 ? NAN : 50;
+    }
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    struct ahpa_report__series s = {t, v, N};
+    ck_assert_uint_eq(ahpa_report__path(&b, &f, &s), 100);
+    ck_assert_uint_eq(count_char(b.data, 'h'), 100);
+    ck_assert(strncmp(b.data, "M0.5 50h0M1.5 50h0", 18) == 0);
+    ahpa_buf_reset(&b);
+    ck_assert_uint_eq(ahpa_report__band(&b, &f, &s, &s), 100);
+    ck_assert_uint_eq(count_char(b.data, 'M'), 100);
+    ahpa_buf_dispose(&b);
+    free(t);
+    free(v);
+}
+END_TEST
+
 START_TEST(band_closes_over_extremes)
 {
     struct ahpa_report__frame f = unit_frame;
@@ -198,6 +226,7 @@ void ahpa_report_test_path(Suite *s)
     tcase_add_test(tc, decimation_keeps_min_and_max_in_order);
     tcase_add_test(tc, single_sample_spike_survives);
     tcase_add_test(tc, nan_and_time_gaps_split_segments);
+    tcase_add_test(tc, alternating_nans_stay_bounded);
     tcase_add_test(tc, band_closes_over_extremes);
     tcase_add_test(tc, time_labels);
     suite_add_tcase(s, tc);
