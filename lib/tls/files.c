@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -156,18 +157,12 @@ static int try_reuse(struct ahpa_tls_paths *p, const struct ahpa_tls_files_optio
     return 1;
 }
 
-static int in_cert_dir(const struct ahpa_tls_files_options *opt, struct ahpa_tls_paths *p,
-                       struct ahpa_error *err)
+static int reuse_or_generate(const struct ahpa_tls_files_options *opt,
+                             struct ahpa_tls_paths *p, struct ahpa_error *err)
 {
-    int rc = make_dirs(opt->cert_dir, err);
-    if (rc < 0)
-        return rc;
-    p->cert_file = join(opt->cert_dir, AHPA_TLS_DIR_CERT);
-    p->key_file = join(opt->cert_dir, AHPA_TLS_DIR_KEY);
-    p->ca_file = join(opt->cert_dir, AHPA_TLS_DIR_CA);
     if (try_reuse(p, opt))
         return 0;
-    rc = write_generated(opt->cert_dir, p, opt, err);
+    int rc = write_generated(opt->cert_dir, p, opt, err);
     struct ahpa_tls_keypair *kp = NULL;
     if (rc == 0)
         rc = ahpa_tls_keypair_load(p->cert_file, p->key_file, &kp, err);
@@ -177,6 +172,28 @@ static int in_cert_dir(const struct ahpa_tls_files_options *opt, struct ahpa_tls
         AHPA_LOG_INFO("generated a self-signed CA %s and serving certificate %s",
                       p->ca_file, p->cert_file);
     }
+    return rc;
+}
+
+static int in_cert_dir(const struct ahpa_tls_files_options *opt, struct ahpa_tls_paths *p,
+                       struct ahpa_error *err)
+{
+    int rc = make_dirs(opt->cert_dir, err);
+    if (rc < 0)
+        return rc;
+    p->cert_file = join(opt->cert_dir, AHPA_TLS_DIR_CERT);
+    p->key_file = join(opt->cert_dir, AHPA_TLS_DIR_KEY);
+    p->ca_file = join(opt->cert_dir, AHPA_TLS_DIR_CA);
+    /* Two processes starting on one directory: the second waits, then
+     * reuses what the first wrote instead of mixing a key of one with the
+     * certificate of the other. Best effort: no lock, no wait. */
+    int dfd = open(opt->cert_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+        while (flock(dfd, LOCK_EX) != 0 && errno == EINTR) {
+        }
+    rc = reuse_or_generate(opt, p, err);
+    if (dfd >= 0)
+        close(dfd);
     return rc;
 }
 

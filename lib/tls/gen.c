@@ -152,32 +152,35 @@ void ahpa_tls_issuer_to_pem(const struct ahpa_tls_issuer *ca, struct ahpa_tls_pe
     out->key_pem = ahpa_tls__key_pem(ca->key);
 }
 
-static int ca_build(X509 *x, EVP_PKEY *key, struct gen_params p,
-                    struct ahpa_error *err)
+/* A CA certificate: self-signed when `parent` is NULL, else signed by it
+ * (with an authority key identifier). */
+static int ca_build(X509 *x, EVP_PKEY *key, const struct ahpa_tls_issuer *parent,
+                    const char *cn, struct gen_params p, struct ahpa_error *err)
 {
-    char cn[64];
-    snprintf(cn, sizeof(cn), "ahpa-metrics-adapter-ca@%lld", (long long)p.now_s);
+    X509 *issuer = parent ? parent->cert : x;
     X509_NAME *name = NULL;
     int rc = name_cn(cn, NULL, 0, &name, err);
     if (rc < 0)
         return rc;
-    rc = cert_begin(x, name, NULL, key, p, err);
+    rc = cert_begin(x, name, parent ? parent->cert : NULL, key, p, err);
     X509_NAME_free(name);
     if (rc == 0)
-        rc = add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE", err);
+        rc = add_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE", err);
     if (rc == 0)
-        rc = add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign", err);
+        rc = add_ext(x, issuer, NID_key_usage, "critical,keyCertSign,cRLSign", err);
     if (rc == 0)
-        rc = add_ext(x, x, NID_subject_key_identifier, "hash", err);
+        rc = add_ext(x, issuer, NID_subject_key_identifier, "hash", err);
+    if (rc == 0 && parent)
+        rc = add_ext(x, issuer, NID_authority_key_identifier, "keyid:always", err);
     if (rc == 0)
-        rc = sign(x, key, err);
+        rc = sign(x, parent ? parent->key : key, err);
     return rc;
 }
 
-int ahpa_tls_issuer_generate(const struct ahpa_tls_gen_options *opt,
-                             struct ahpa_tls_issuer **out, struct ahpa_error *err)
+static int issuer_new(const struct ahpa_tls_issuer *parent, const char *cn,
+                      const struct ahpa_tls_gen_options *opt, struct ahpa_tls_issuer **out,
+                      struct ahpa_error *err)
 {
-    *out = NULL;
     EVP_PKEY *key = NULL;
     int rc = new_key(&key, err);
     if (rc < 0)
@@ -185,7 +188,7 @@ int ahpa_tls_issuer_generate(const struct ahpa_tls_gen_options *opt,
     X509 *x = X509_new();
     if (!x)
         ahpa_oom(0);
-    rc = ca_build(x, key, gen_params(opt), err);
+    rc = ca_build(x, key, parent, cn, gen_params(opt), err);
     if (rc < 0) {
         X509_free(x);
         EVP_PKEY_free(key);
@@ -197,6 +200,25 @@ int ahpa_tls_issuer_generate(const struct ahpa_tls_gen_options *opt,
     ca->cert_pem = ahpa_tls__cert_pem(x);
     *out = ca;
     return 0;
+}
+
+int ahpa_tls_issuer_generate(const struct ahpa_tls_gen_options *opt,
+                             struct ahpa_tls_issuer **out, struct ahpa_error *err)
+{
+    *out = NULL;
+    char cn[64];
+    snprintf(cn, sizeof(cn), "ahpa-metrics-adapter-ca@%lld", (long long)gen_params(opt).now_s);
+    return issuer_new(NULL, cn, opt, out, err);
+}
+
+int ahpa_tls_issuer_generate_sub(const struct ahpa_tls_issuer *parent, const char *cn,
+                                 const struct ahpa_tls_gen_options *opt,
+                                 struct ahpa_tls_issuer **out, struct ahpa_error *err)
+{
+    *out = NULL;
+    if (!parent || !cn || !*cn)
+        return ahpa_error_set(err, AHPA_EINVAL, "intermediate CA: parent and CN needed");
+    return issuer_new(parent, cn, opt, out, err);
 }
 
 int ahpa_tls_issuer_from_pem(const char *cert_pem, const char *key_pem,

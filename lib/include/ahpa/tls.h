@@ -69,6 +69,15 @@ int ahpa_tls_issuer_generate(const struct ahpa_tls_gen_options *opt,
                              struct ahpa_tls_issuer **out,
                              struct ahpa_error *err);
 
+/* Generates an intermediate CA signed by `parent`: EC P-256, CN `cn`, the
+ * same CA extensions plus an authority key identifier (no path length
+ * limit). Leaves it issues verify against a bundle holding `parent` when
+ * the intermediate is sent in the chain. */
+int ahpa_tls_issuer_generate_sub(const struct ahpa_tls_issuer *parent, const char *cn,
+                                 const struct ahpa_tls_gen_options *opt,
+                                 struct ahpa_tls_issuer **out,
+                                 struct ahpa_error *err);
+
 /* Builds an issuer from PEM text: the first certificate of `cert_pem` (which
  * must be a CA) and the key in `key_pem`, which must match it. */
 int ahpa_tls_issuer_from_pem(const char *cert_pem, const char *key_pem,

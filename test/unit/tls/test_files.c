@@ -1,7 +1,9 @@
 /* The serving files in a certificate directory and explicit ones. */
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ahpa/error.h"
@@ -207,6 +209,51 @@ START_TEST(oversized_file_refused)
 }
 END_TEST
 
+/* Several processes starting at once on one empty directory end up with
+ * one pair: each reports the serial that is finally on disk. */
+START_TEST(concurrent_starts_agree)
+{
+    char *dir = tls_test_path(tmp, "shared");
+    enum { N = 4 };
+    int fds[N][2];
+    pid_t pids[N];
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(pipe(fds[i]), 0);
+        pids[i] = fork();
+        ck_assert_int_ge(pids[i], 0);
+        if (pids[i] == 0) {
+            struct ahpa_tls_files_options o = {.cert_dir = dir};
+            struct ahpa_tls_paths p;
+            char out[80] = "error";
+            struct ahpa_tls_keypair *kp = NULL;
+            if (ahpa_tls_ensure_serving_files(&o, &p, NULL) == 0 &&
+                ahpa_tls_keypair_load(p.cert_file, p.key_file, &kp, NULL) == 0)
+                snprintf(out, sizeof(out), "%s", ahpa_tls_keypair_serial_hex(kp));
+            ssize_t w = write(fds[i][1], out, strlen(out));
+            _exit(w > 0 ? 0 : 1);
+        }
+        close(fds[i][1]);
+    }
+    char *cert = tls_test_path(dir, "apiserver.crt"), *key = tls_test_path(dir, "apiserver.key");
+    for (int i = 0; i < N; i++) {
+        int status = 0;
+        ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    char *final = serial_of(cert, key);
+    for (int i = 0; i < N; i++) {
+        char got[80] = {0};
+        ck_assert_int_gt(read(fds[i][0], got, sizeof(got) - 1), 0);
+        close(fds[i][0]);
+        ck_assert_str_eq(got, final);
+    }
+    free(final);
+    free(cert);
+    free(key);
+    free(dir);
+}
+END_TEST
+
 TCase *tls_test_files_case(void)
 {
     TCase *tc = tcase_create("files");
@@ -216,5 +263,6 @@ TCase *tls_test_files_case(void)
     tcase_add_test(tc, explicit_pair);
     tcase_add_test(tc, unusable_cert_dir);
     tcase_add_test(tc, oversized_file_refused);
+    tcase_add_test(tc, concurrent_starts_agree);
     return tc;
 }

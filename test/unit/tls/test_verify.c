@@ -290,6 +290,54 @@ START_TEST(cn_with_nul_refused)
 }
 END_TEST
 
+START_TEST(intermediate_chains)
+{
+    struct ahpa_tls_issuer *root = NULL, *mid = NULL;
+    ck_assert_int_eq(ahpa_tls_issuer_generate(NULL, &root, NULL), 0);
+    ck_assert_int_eq(ahpa_tls_issuer_generate_sub(root, "front-proxy-ca", NULL, &mid, NULL), 0);
+    struct ahpa_tls_pem_pair leaf = {0};
+    ck_assert_int_eq(ahpa_tls_generate_client(mid, "front-proxy-client", NULL, 0, NULL, &leaf,
+                                              NULL),
+                     0);
+    const char *rp = ahpa_tls_issuer_cert_pem(root), *mp = ahpa_tls_issuer_cert_pem(mid);
+    struct ahpa_tls_ca *rb = NULL, *mb = NULL;
+    ck_assert_int_eq(ahpa_tls_ca_load_pem(rp, strlen(rp), &rb, NULL), 0);
+    ck_assert_int_eq(ahpa_tls_ca_load_pem(mp, strlen(mp), &mb, NULL), 0);
+    ck_assert_str_eq(ahpa_tls_ca_subject(mb, 0), "CN=front-proxy-ca");
+
+    /* Root only: the intermediate must come with the chain. */
+    struct ahpa_error err = {0};
+    ck_assert_int_eq(verify(leaf.cert_pem, rb, AHPA_TLS_PURPOSE_CLIENT, NULL, &err),
+                     -AHPA_EUNAUTHORIZED);
+    ck_assert_msg(strstr(err.msg, "issuer") != NULL, "%s", err.msg);
+    size_t n = strlen(leaf.cert_pem) + strlen(mp) + 1;
+    char *chain = malloc(n);
+    snprintf(chain, n, "%s%s", leaf.cert_pem, mp);
+    ck_assert_int_eq(verify(chain, rb, AHPA_TLS_PURPOSE_CLIENT, NULL, NULL), 0);
+    struct ahpa_tls_der_chain der;
+    ck_assert_int_eq(ahpa_tls_der_chain_from_pem(chain, strlen(chain), &der, NULL), 0);
+    ck_assert_uint_eq(der.n, 2);
+    struct ahpa_tls_verify_options vo = {.purpose = AHPA_TLS_PURPOSE_CLIENT};
+    struct ahpa_tls_identity id;
+    ck_assert_int_eq(ahpa_tls_verify_chain_der(der.der, der.len, 2, rb, &vo, &id, NULL), 0);
+    ck_assert_str_eq(id.cn, "front-proxy-client");
+    ck_assert_uint_eq(id.n_orgs, 0);
+    ahpa_tls_identity_dispose(&id);
+    /* The leaf alone against the root fails over DER as well. */
+    ck_assert_int_eq(ahpa_tls_verify_chain_der(der.der, der.len, 1, rb, &vo, NULL, NULL),
+                     -AHPA_EUNAUTHORIZED);
+    /* An intermediate in the bundle is a trust anchor by itself. */
+    ck_assert_int_eq(verify(leaf.cert_pem, mb, AHPA_TLS_PURPOSE_CLIENT, NULL, NULL), 0);
+    ahpa_tls_der_chain_dispose(&der);
+    free(chain);
+    ahpa_tls_ca_free(rb);
+    ahpa_tls_ca_free(mb);
+    ahpa_tls_pem_pair_dispose(&leaf);
+    ahpa_tls_issuer_free(mid);
+    ahpa_tls_issuer_free(root);
+}
+END_TEST
+
 TCase *tls_test_verify_case(void)
 {
     TCase *tc = tcase_create("verify");
@@ -300,5 +348,6 @@ TCase *tls_test_verify_case(void)
     tcase_add_test(tc, foreign_ca_and_bad_der_rejected);
     tcase_add_test(tc, ca_bundle_of_two);
     tcase_add_test(tc, cn_with_nul_refused);
+    tcase_add_test(tc, intermediate_chains);
     return tc;
 }
