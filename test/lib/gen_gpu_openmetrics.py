@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""Real per-pod GPU utilisation as OpenMetrics text for promtool backfill.
+
+Input: pod_gpu_duty_cycle_anon.tar.gz (one CSV: value,timestamp_anon,
+container_ip): GPU duty cycle in percent of 143 anonymised containers over
+one day. The anonymised timestamps advance 57 s per sample and 1441 samples
+cover the trace; we read the sample index as the minute of the day (1441
+samples at 60 s span exactly 24 h), so the output keeps the daily cycle and
+repeats it cleanly when tiled to several days.
+
+Output: OpenMetrics with integer-second timestamps ending at --end (aligned
+down to the step), for the pods of one Deployment:
+
+  DCGM_FI_DEV_GPU_UTIL{Hostname,UUID,container,device,gpu,modelName,namespace,pod}
+                                          the trace value (percent)
+  DCGM_FI_DEV_FB_USED / DCGM_FI_DEV_FB_FREE (MiB)
+                                          synthetic: 4200 + 60 * util of a
+                                          22731 MiB card (not in the trace)
+  kube_pod_labels{namespace,pod,label_app,label_pod_template_hash} 1
+  kube_pod_info{namespace,pod,node,created_by_kind,created_by_name,...} 1
+  kube_deployment_spec_replicas / kube_deployment_status_replicas
+                                          {namespace,deployment} = --pods
+
+Which trace containers become which pods (deterministic, no randomness):
+  --mode busiest   (default) the K containers with the highest mean among
+                   those present in >= 95% of the trace; a missing sample
+                   stays missing (a gap, as in the source).
+  --mode aggregate every container, dealt round-robin (busiest first) into K
+                   groups; a pod's value is its group's sum, clipped to 100.
+                   The fleet's daily peak is ~2100-2500 percent-GPU, so pick
+                   K >= 25 to stay under the clip.
+
+Size and time (2-core machine, promtool 2.42; measured, see
+test/lib/prometheus.sh): 1 day x 3 pods: ~24 k lines, backfill < 1 s;
+14 days x 4 pods: ~0.44 M lines (~60 MB), generation ~6 s, backfill ~10 s.
+
+Standard library only; run with /usr/bin/python3.
+"""
+
+import argparse
+import csv
+import hashlib
+import io
+import os
+import sys
+import tarfile
+import time
+
+STEP_S = 60
+SAMPLES_PER_DAY = 1440
+TRACE_SAMPLE_S = 57
+FB_TOTAL_MIB = 22731
+ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' name suffix alphabet
+
+
+def default_input():
+    here = os.path.dirname(os.path.realpath(__file__))
+    for base in (os.environ.get("AHPA_TEST_DATA"),
+                 os.path.join(here, "..", "..", "..", "shared", "data")):
+        if base:
+            path = os.path.join(base, "gentd26", "pod_gpu_duty_cycle_anon.tar.gz")
+            if os.path.exists(path):
+                return path
+    return None
+
+
+def load_trace(path):
+    """container -> {sample index: value}"""
+    with tarfile.open(path, "r:gz") as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith(".csv"))
+        raw = tar.extractfile(member).read().decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(raw)))
+    t0 = min(float(r["timestamp_anon"]) for r in rows)
+    trace = {}
+    for r in rows:
+        idx = int(round((float(r["timestamp_anon"]) - t0) / TRACE_SAMPLE_S))
+        trace.setdefault(r["container_ip"], {})[idx] = float(r["value"])
+    return trace
+
+
+def mean(d):
+    return sum(d.values()) / len(d) if d else 0.0
+
+
+def busiest_order(trace):
+    """Containers by mean utilisation, ties broken by id."""
+    return sorted(trace, key=lambda k: (-mean(trace[k]), k))
+
+
+def pods_busiest(trace, k):
+    full = [c for c in busiest_order(trace) if len(trace[c]) >= 0.95 * (SAMPLES_PER_DAY + 1)]
+    if len(full) < k:
+        sys.exit("only %d containers cover the day; ask for fewer pods or --mode aggregate"
+                 % len(full))
+    return [(c, trace[c]) for c in full[:k]]
+
+
+def pods_aggregate(trace, k):
+    groups = [[] for _ in range(k)]
+    for i, c in enumerate(busiest_order(trace)):
+        groups[i % k].append(c)
+    out = []
+    for g in groups:
+        series = {}
+        for c in g:
+            for idx, v in trace[c].items():
+                series[idx] = series.get(idx, 0.0) + v
+        out.append(("+".join(g)[:32], {i: min(100.0, v) for i, v in series.items()}))
+    return out
+
+
+def name_suffix(seed, n):
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "".join(ALPHABET[b % len(ALPHABET)] for b in digest[:n])
+
+
+def fmt(v):
+    return repr(round(v, 6))
+
+
+def labels(**kv):
+    return "{" + ",".join('%s="%s"' % (k, v) for k, v in kv.items()) + "}"
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--input", default=default_input(), help="the trace tarball")
+    p.add_argument("--output", default="-", help="file to write (default stdout)")
+    p.add_argument("--end", default="now", help="unix seconds of the last sample (default now)")
+    p.add_argument("--days", type=int, default=1, help="days of data (the day repeats)")
+    p.add_argument("--deployment", default="bert-intent-detection")
+    p.add_argument("--namespace", default="default")
+    p.add_argument("--pods", type=int, default=4, help="pods of the Deployment")
+    p.add_argument("--mode", choices=("busiest", "aggregate"), default="busiest")
+    a = p.parse_args(argv)
+    if a.input is None:
+        p.error("trace not found; pass --input")
+    if a.days < 1 or a.pods < 1:
+        p.error("--days and --pods must be >= 1")
+    return a
+
+
+def write(out, a, pods):
+    end = int(time.time()) if a.end == "now" else int(float(a.end))
+    end -= end % STEP_S
+    n = a.days * SAMPLES_PER_DAY
+    times = [end - (n - 1 - i) * STEP_S for i in range(n)]
+    rs_hash = name_suffix(a.namespace + "/" + a.deployment, 9)
+    meta = []
+    for j, (source, _) in enumerate(pods):
+        pod = "%s-%s-%s" % (a.deployment, rs_hash, name_suffix("%s/%d" % (a.deployment, j), 5))
+        node = "gpu-node-%d" % (j // 2)
+        uuid = "GPU-" + hashlib.sha256(pod.encode()).hexdigest()[:8] + "-0000-4000-8000-" + \
+            hashlib.sha256(source.encode()).hexdigest()[:12]
+        meta.append((pod, node, uuid))
+
+    def gpu_family(name, value_of, help_text):
+        out.write("# TYPE %s gauge\n# HELP %s %s\n" % (name, name, help_text))
+        for (pod, node, uuid), (_, series) in zip(meta, pods):
+            lab = labels(Hostname=node, UUID=uuid, container=a.deployment, device="nvidia0",
+                         gpu="0", modelName="NVIDIA A10", namespace=a.namespace, pod=pod)
+            for i, t in enumerate(times):
+                v = series.get(i % SAMPLES_PER_DAY)
+                if v is not None:
+                    out.write("%s%s %s %d\n" % (name, lab, fmt(value_of(v)), t))
+
+    def const_family(name, help_text, label_sets, value):
+        out.write("# TYPE %s gauge\n# HELP %s %s\n" % (name, name, help_text))
+        for lab in label_sets:
+            text = labels(**lab)
+            for t in times:
+                out.write("%s%s %s %d\n" % (name, text, value, t))
+
+    gpu_family("DCGM_FI_DEV_GPU_UTIL", lambda v: v, "GPU utilization (in %).")
+    gpu_family("DCGM_FI_DEV_FB_USED", lambda v: round(4200 + 60 * v), "Framebuffer memory used (in MiB).")
+    gpu_family("DCGM_FI_DEV_FB_FREE", lambda v: FB_TOTAL_MIB - round(4200 + 60 * v),
+               "Framebuffer memory free (in MiB).")
+    const_family("kube_pod_labels", "Kubernetes labels converted to Prometheus labels.",
+                 [dict(namespace=a.namespace, pod=pod, label_app=a.deployment,
+                       label_pod_template_hash=rs_hash) for pod, _, _ in meta], 1)
+    const_family("kube_pod_info", "Information about pod.",
+                 [dict(namespace=a.namespace, pod=pod, node=node, created_by_kind="ReplicaSet",
+                       created_by_name="%s-%s" % (a.deployment, rs_hash),
+                       uid=hashlib.sha256(("uid" + pod).encode()).hexdigest()[:32])
+                  for pod, node, _ in meta], 1)
+    dep = [dict(namespace=a.namespace, deployment=a.deployment)]
+    const_family("kube_deployment_spec_replicas", "Number of desired pods for a deployment.",
+                 dep, len(pods))
+    const_family("kube_deployment_status_replicas",
+                 "The number of replicas per deployment.", dep, len(pods))
+    out.write("# EOF\n")
+
+
+def main(argv):
+    a = parse_args(argv)
+    trace = load_trace(a.input)
+    pods = pods_busiest(trace, a.pods) if a.mode == "busiest" else pods_aggregate(trace, a.pods)
+    if a.output == "-":
+        write(sys.stdout, a, pods)
+    else:
+        with open(a.output, "w", buffering=1 << 20) as f:
+            write(f, a, pods)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

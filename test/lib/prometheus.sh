@@ -1,0 +1,122 @@
+# Sourced by integration tests and the demo: a real Prometheus (Debian's
+# package) on a free loopback port, backfilled with promtool.
+#
+#   . test/lib/prometheus.sh
+#   port=$(ahpa_free_port)
+#   /usr/bin/python3 test/lib/gen_gpu_openmetrics.py --days 1 --pods 3 --output "$tmp/gpu.om"
+#   ahpa_prom_backfill "$tmp/gpu.om" "$tmp/tsdb"
+#   ahpa_prom_start "$tmp/tsdb" "$port"       # sets AHPA_PROM_PID, AHPA_PROM_URL
+#   trap ahpa_prom_stop EXIT
+#
+# Facts (Prometheus/promtool 2.42, 2-core machine):
+# - Backfill before start: blocks added while Prometheus runs appear only
+#   after about a minute. Timestamps are integer seconds; the last line is
+#   "# EOF".
+# - Backfill time, measured with `time ahpa_prom_backfill` on the output of
+#   gen_gpu_openmetrics.py: 1 day x 3 pods (24 k lines) 0.7 s;
+#   14 days x 4 pods (0.44 M lines, 60 MB) about 10 s (see the generator's
+#   header for generation time).
+# - Instant queries see nothing 5 minutes after the last sample: generate
+#   data ending "now" (the generator's default).
+# - Retention counts from the newest block; 30 d keeps a 14-day fixture.
+# - Ready in ~0.2 s; we poll /-/ready at most 100 x 0.1 s.
+#
+# Only one Prometheus per sourcing shell; ahpa_prom_stop kills it by PID.
+
+AHPA_PROMETHEUS_BIN=${AHPA_PROMETHEUS_BIN:-prometheus}
+AHPA_PROMTOOL_BIN=${AHPA_PROMTOOL_BIN:-promtool}
+AHPA_PROM_PID=""
+AHPA_PROM_PORT=""
+AHPA_PROM_URL=""
+AHPA_PROM_LOG=""
+
+# ahpa_free_port: a TCP port on 127.0.0.1 that the kernel just handed out.
+ahpa_free_port() {
+    /usr/bin/python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# ahpa_prom_backfill OM_FILE DATA_DIR: OpenMetrics text -> TSDB blocks.
+ahpa_prom_backfill() {
+    local om=$1 dir=$2
+    mkdir -p "$dir" || return 1
+    if ! "$AHPA_PROMTOOL_BIN" tsdb create-blocks-from openmetrics --max-block-duration=24h \
+            "$om" "$dir" >"${dir%/}.backfill.log" 2>&1; then
+        echo "promtool backfill of $om failed:" >&2
+        tail -n 20 "${dir%/}.backfill.log" >&2
+        return 1
+    fi
+}
+
+# _ahpa_http_ok URL: true when URL answers 2xx within a second.
+_ahpa_http_ok() {
+    if command -v curl >/dev/null 2>&1; then
+        curl -fsS -m 1 -o /dev/null "$1" 2>/dev/null
+    else
+        /usr/bin/python3 -c 'import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=1).read()' "$1" >/dev/null 2>&1
+    fi
+}
+
+# ahpa_prom_start DATA_DIR PORT [SCRAPE_TARGET]
+# Writes DATA_DIR.prometheus.yml (scraping SCRAPE_TARGET host:port every 15 s
+# when given), starts Prometheus in the background and waits until ready.
+# Sets AHPA_PROM_PID, AHPA_PROM_PORT, AHPA_PROM_URL, AHPA_PROM_LOG.
+ahpa_prom_start() {
+    local dir=${1%/} port=$2 target=${3:-}
+    local cfg="$dir.prometheus.yml"
+    mkdir -p "$dir" || return 1
+    {
+        echo "global:"
+        echo "  scrape_interval: 15s"
+        echo "  evaluation_interval: 15s"
+        if [ -n "$target" ]; then
+            echo "scrape_configs:"
+            echo "  - job_name: exporter"
+            echo "    static_configs:"
+            echo "      - targets: ['$target']"
+        else
+            echo "scrape_configs: []"
+        fi
+    } >"$cfg"
+    AHPA_PROM_LOG="$dir.prometheus.log"
+    AHPA_PROM_PORT=$port
+    AHPA_PROM_URL="http://127.0.0.1:$port"
+    "$AHPA_PROMETHEUS_BIN" --config.file="$cfg" --storage.tsdb.path="$dir" \
+        --web.listen-address="127.0.0.1:$port" --storage.tsdb.retention.time=30d \
+        --web.enable-lifecycle >"$AHPA_PROM_LOG" 2>&1 &
+    AHPA_PROM_PID=$!
+    local i
+    for i in $(seq 1 100); do
+        if ! kill -0 "$AHPA_PROM_PID" 2>/dev/null; then
+            echo "prometheus exited during start-up:" >&2
+            tail -n 20 "$AHPA_PROM_LOG" >&2
+            AHPA_PROM_PID=""
+            return 1
+        fi
+        _ahpa_http_ok "$AHPA_PROM_URL/-/ready" && return 0
+        sleep 0.1
+    done
+    echo "prometheus not ready on $AHPA_PROM_URL after 10 s:" >&2
+    tail -n 20 "$AHPA_PROM_LOG" >&2
+    ahpa_prom_stop
+    return 1
+}
+
+# ahpa_prom_stop: SIGTERM by PID, up to 5 s to exit, then SIGKILL.
+ahpa_prom_stop() {
+    [ -n "$AHPA_PROM_PID" ] || return 0
+    local pid=$AHPA_PROM_PID i
+    AHPA_PROM_PID=""
+    kill "$pid" 2>/dev/null
+    for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
