@@ -1,0 +1,118 @@
+/* Internals shared by the files of lib/forecast. */
+#ifndef AHPA_FORECAST_INT_H
+#define AHPA_FORECAST_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ahpa/forecast.h"
+
+/* Level gains tried per lead time; update keeps one level per gain. */
+#define FC_NALPHA 6
+/* Probabilities of the stored error quantiles. */
+#define FC_NGRID 23
+/* Lead-time buckets (steps 1, 2, 3, 4, 6, 8, 12, ... up to 24 h). */
+#define FC_MAXLEADS 28
+/* Bins of the per-phase residual scale. */
+#define FC_NSCALE 48
+/* Recent raw values kept for the little-history model. */
+#define FC_RING 64
+
+extern const double ahpa_forecast__alpha[FC_NALPHA];
+extern const double ahpa_forecast__grid[FC_NGRID];
+
+/* One lead bucket: which model serves it and its error quantiles. */
+struct fc_lead {
+    uint32_t lead;        /* steps ahead */
+    uint8_t alpha_idx;    /* index into ahpa_forecast__alpha */
+    uint8_t seasonal;     /* 1: level + season, 0: level only */
+    uint32_t nerr;        /* calibration errors seen */
+    float q[FC_NGRID];    /* normalised error quantiles at the grid */
+};
+
+struct ahpa_forecast_model {
+    struct ahpa_forecast_options opt;
+    enum ahpa_forecast_method method;
+    int64_t step_s;
+    int64_t next_t_s;
+    size_t n_seen;
+    int nonneg;              /* history had no negative value */
+
+    /* season (period 0: none) */
+    size_t period;           /* steps */
+    size_t nbins;            /* profile bins; bin = phase * nbins / period */
+    size_t phase;            /* phase of the next sample, [0, period) */
+    float *season;           /* nbins, mean zero */
+    float scale[FC_NSCALE];  /* per-phase scale of errors (>0) */
+    double gamma;            /* seasonal update gain per sample */
+    double period_acf;
+    double seasonal_gain;
+    size_t candidates;
+
+    /* levels: [0] deseasonalised, [1] raw, one per gain */
+    double level[2][FC_NALPHA];
+
+    /* little-history model */
+    double ring[FC_RING];
+    size_t ring_n, ring_pos;
+    double rw_sigma;         /* robust sigma of one-step differences */
+
+    size_t nleads;
+    struct fc_lead leads[FC_MAXLEADS];
+    double resid_scale;
+    size_t calib_samples;
+};
+
+/* Period detection result. */
+struct fc_period {
+    size_t period;   /* steps, 0 none */
+    double acf;      /* detrended autocorrelation at the period */
+};
+
+/* Candidate periods of x (filled, no NaN), best first; returns how many
+ * (<= max) were found with a detrended autocorrelation >= min_acf. Uses
+ * FFTW (not reentrant). */
+size_t ahpa_forecast__periods(const double *x, size_t n, int64_t step_s,
+                              int free_periods, double min_acf,
+                              struct fc_period *out, size_t max);
+
+/* Centered moving average of window w (edges use the nearest full window). */
+void ahpa_forecast__moving_avg(const double *x, size_t n, size_t w,
+                               double *out);
+
+/* Robust seasonal profile of x (filled, n >= 2 * period) over phases
+ * phase0 + i: writes nbins values (mean zero) to season; work holds 2n
+ * doubles. Returns the robust residual sigma. */
+double ahpa_forecast__season(const double *x, size_t n, size_t period,
+                             size_t phase0, size_t nbins, float *season,
+                             double *work);
+
+/* Per-phase robust scale of r (n values, NaN skipped) into FC_NSCALE bins;
+ * floors at a fraction of the median bin. work holds n doubles. */
+void ahpa_forecast__phase_scale(const double *r, size_t n, size_t period,
+                                size_t phase0, float *scale, double *work);
+
+/* Season value at `phase` (0 when there is no period). */
+static inline double fc_season_at(const struct ahpa_forecast_model *m,
+                                  size_t phase)
+{
+    if (!m->period)
+        return 0.0;
+    return (double)m->season[phase * m->nbins / m->period];
+}
+
+static inline double fc_scale_at(const struct ahpa_forecast_model *m,
+                                 size_t phase)
+{
+    if (!m->period)
+        return (double)m->scale[0];
+    return (double)m->scale[phase * FC_NSCALE / m->period];
+}
+
+/* Calibration replay and lead-bucket setup (calib.c). */
+int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
+                             const double *filled, size_t n, size_t phase0,
+                             const float *season_replay, size_t s0,
+                             double *work);
+
+#endif

@@ -1,0 +1,289 @@
+/* The forecast model: lifecycle, fit, one-sample update, predict. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahpa/error.h"
+#include "ahpa/mem.h"
+#include "ahpa/series.h"
+#include "forecast_int.h"
+
+/* Detrended autocorrelation a period needs before it is even tried. */
+#define MIN_PERIOD_ACF 0.2
+/* Periods tried by full calibration (the best by autocorrelation first). */
+#define MAX_TRIED 2
+
+void ahpa_forecast_options_default(struct ahpa_forecast_options *opt)
+{
+    memset(opt, 0, sizeof(*opt));
+    opt->free_periods = true;
+    opt->seasonal = true;
+    opt->phase_scale = true;
+    opt->max_season_bins = 2048;
+}
+
+const char *ahpa_forecast_method_name(enum ahpa_forecast_method m)
+{
+    switch (m) {
+    case AHPA_FORECAST_METHOD_LEVEL: return "level";
+    case AHPA_FORECAST_METHOD_SMOOTH: return "smooth";
+    case AHPA_FORECAST_METHOD_SEASONAL: return "seasonal";
+    default: return "none";
+    }
+}
+
+struct ahpa_forecast_model *ahpa_forecast_model_new(
+    const struct ahpa_forecast_options *opt)
+{
+    struct ahpa_forecast_model *m = ahpa_calloc(1, sizeof(*m));
+    if (opt)
+        m->opt = *opt;
+    else
+        ahpa_forecast_options_default(&m->opt);
+    if (m->opt.max_season_bins < 16)
+        m->opt.max_season_bins = 16;
+    if (m->opt.max_season_bins > 4096)
+        m->opt.max_season_bins = 4096;
+    return m;
+}
+
+void ahpa_forecast_free(struct ahpa_forecast_model *m)
+{
+    if (!m)
+        return;
+    free(m->season);
+    free(m);
+}
+
+static void reset(struct ahpa_forecast_model *m)
+{
+    struct ahpa_forecast_options opt = m->opt;
+    free(m->season);
+    memset(m, 0, sizeof(*m));
+    m->opt = opt;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+/* ---- little-history model: recent level plus recent volatility ---- */
+
+static void ring_push(struct ahpa_forecast_model *m, double v)
+{
+    m->ring[m->ring_pos] = v;
+    m->ring_pos = (m->ring_pos + 1) % FC_RING;
+    if (m->ring_n < FC_RING)
+        m->ring_n++;
+}
+
+static double ring_at(const struct ahpa_forecast_model *m, size_t i)
+{
+    /* i = 0 is the oldest kept value */
+    return m->ring[(m->ring_pos + FC_RING - m->ring_n + i) % FC_RING];
+}
+
+static void level_model(struct ahpa_forecast_model *m)
+{
+    double tmp[FC_RING];
+    size_t n = m->ring_n, k = n < 5 ? n : 5;
+    for (size_t i = 0; i < k; i++)
+        tmp[i] = ring_at(m, n - k + i);
+    double lev = ahpa_series_select_quantile(tmp, k, 0.5);
+    for (int a = 0; a < FC_NALPHA; a++)
+        m->level[0][a] = m->level[1][a] = lev;
+    double sigma = 0.0;
+    if (n >= 2) {
+        for (size_t i = 0; i + 1 < n; i++)
+            tmp[i] = fabs(ring_at(m, i + 1) - ring_at(m, i));
+        sigma = 1.4826 * ahpa_series_select_quantile(tmp, n - 1, 0.5);
+        if (!(sigma > 0.0)) {
+            double s2 = 0.0;
+            for (size_t i = 0; i + 1 < n; i++)
+                s2 += tmp[i] * tmp[i];
+            sigma = sqrt(s2 / (double)(n - 1));
+        }
+    }
+    m->rw_sigma = sigma;
+    m->resid_scale = sigma;
+}
+
+/* ---- fit ---- */
+
+static int check_fit_args(const double *values, size_t n, int64_t step_s,
+                          struct ahpa_error *err)
+{
+    if (!values && n)
+        return ahpa_error_set(err, AHPA_EINVAL, "forecast: values is NULL");
+    if (step_s < AHPA_FORECAST_MIN_STEP_S || step_s > AHPA_FORECAST_MAX_STEP_S)
+        return ahpa_error_set(err, AHPA_EINVAL,
+                              "forecast: step %lld s outside [%d, %d] s",
+                              (long long)step_s, AHPA_FORECAST_MIN_STEP_S,
+                              AHPA_FORECAST_MAX_STEP_S);
+    if (ahpa_series_count_finite(values, n) == 0)
+        return ahpa_error_set(err, AHPA_ENODATA,
+                              "forecast: no finite value among %zu samples", n);
+    return 0;
+}
+
+/* Season, phase scale and calibration for one period (0 = none). */
+static void fit_period(struct ahpa_forecast_model *m, const double *x,
+                       const double *filled, size_t n, int64_t pbase,
+                       size_t period, double *work)
+{
+    free(m->season);
+    m->season = NULL;
+    m->period = period;
+    m->nbins = 0;
+    m->phase = 0;
+    if (!period) {
+        m->scale[0] = 1.0f;
+        ahpa_forecast__calibrate(m, x, filled, n, 0, NULL, n / 4, work);
+        return;
+    }
+    size_t phase0 = (size_t)(((pbase % (int64_t)period) + (int64_t)period) % (int64_t)period);
+    m->nbins = period < m->opt.max_season_bins ? period : m->opt.max_season_bins;
+    m->season = ahpa_malloc(m->nbins * sizeof(float));
+    ahpa_forecast__season(filled, n, period, phase0, m->nbins, m->season, work);
+    if (m->opt.phase_scale)
+        ahpa_forecast__phase_scale(work, n, period, phase0, m->scale, work + n);
+    else
+        for (int b = 0; b < FC_NSCALE; b++)
+            m->scale[b] = 1.0f;
+    const float *replay = m->season;
+    float *early = NULL;
+    size_t s0 = n / 2;
+    if (n >= 3 * period) {
+        /* Out of sample: the season of the replay comes from the data
+         * before the scored part. */
+        s0 = n - 3 * period > 2 * period ? n - 3 * period : 2 * period;
+        early = ahpa_malloc(m->nbins * sizeof(float));
+        ahpa_forecast__season(filled, s0, period, phase0, m->nbins, early, work);
+        replay = early;
+    }
+    ahpa_forecast__calibrate(m, x, filled, n, phase0, replay, s0, work);
+    free(early);
+    m->phase = (phase0 + n) % period;
+}
+
+static int uses_season(const struct ahpa_forecast_model *m)
+{
+    for (size_t j = 0; j < m->nleads; j++)
+        if (m->leads[j].seasonal)
+            return 1;
+    return 0;
+}
+
+/* Huber-style clip for analysis: residuals from a running median of 9
+ * beyond 6 robust sigmas are pulled back, so a spike moves neither the
+ * period search nor the seasonal profile. */
+static void clip_outliers(double *x, size_t n, double *work)
+{
+    double *med9 = work, *r = work + n, *tmp = work + 2 * n;
+    for (size_t i = 0; i < n; i++) {
+        size_t lo = i >= 4 ? i - 4 : 0, hi = i + 5 < n ? i + 5 : n;
+        double w[9];
+        memcpy(w, x + lo, (hi - lo) * sizeof(double));
+        med9[i] = ahpa_series_select_quantile(w, hi - lo, 0.5);
+        r[i] = x[i] - med9[i];
+    }
+    memcpy(tmp, r, n * sizeof(double));
+    double med = ahpa_series_select_quantile(tmp, n, 0.5);
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = fabs(r[i] - med);
+    double lim = 6.0 * 1.4826 * ahpa_series_select_quantile(tmp, n, 0.5);
+    if (!(lim > 0))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i] - med > lim)
+            x[i] = med9[i] + med + lim;
+        else if (r[i] - med < -lim)
+            x[i] = med9[i] + med - lim;
+    }
+}
+
+static void fit_full(struct ahpa_forecast_model *m, const double *x, size_t n,
+                     int64_t pbase)
+{
+    double *filled = ahpa_malloc(n * sizeof(double));
+    double *work = ahpa_malloc(3 * n * sizeof(double));
+    memcpy(filled, x, n * sizeof(double));
+    ahpa_series_fill_gaps(filled, n);
+    clip_outliers(filled, n, work);
+    struct fc_period cand[MAX_TRIED];
+    size_t nc = 0;
+    if (m->opt.seasonal)
+        nc = ahpa_forecast__periods(filled, n, m->step_s, m->opt.free_periods,
+                                    MIN_PERIOD_ACF, cand, MAX_TRIED);
+    m->candidates = nc;
+    size_t best = 0;
+    double best_gain = 0.0;
+    for (size_t i = 0; i < nc; i++) {
+        fit_period(m, x, filled, n, pbase, cand[i].period, work);
+        if (uses_season(m) && m->seasonal_gain > best_gain) {
+            best_gain = m->seasonal_gain;
+            best = i + 1;
+        }
+    }
+    if (best && best == nc) {
+        /* the last fit is the best: keep it */
+    } else if (best) {
+        fit_period(m, x, filled, n, pbase, cand[best - 1].period, work);
+    } else {
+        fit_period(m, x, filled, n, pbase, 0, work);
+    }
+    m->period_acf = best ? cand[best - 1].acf : (nc ? cand[0].acf : 0.0);
+    m->method = best ? AHPA_FORECAST_METHOD_SEASONAL : AHPA_FORECAST_METHOD_SMOOTH;
+    m->resid_scale = (double)m->scale[0] * (m->leads[0].q[16] - m->leads[0].q[3]) /
+                     (2.0 * 1.6448536);
+    free(work);
+    free(filled);
+}
+
+int ahpa_forecast_fit(struct ahpa_forecast_model *m, const double *values,
+                      size_t n, int64_t t0_s, int64_t step_s,
+                      struct ahpa_error *err)
+{
+    if (!m)
+        return ahpa_error_set(err, AHPA_EINVAL, "forecast: model is NULL");
+    int rc = check_fit_args(values, n, step_s, err);
+    if (rc)
+        return rc;
+    if (n > AHPA_FORECAST_MAX_HISTORY) {
+        values += n - AHPA_FORECAST_MAX_HISTORY;
+        t0_s += (int64_t)(n - AHPA_FORECAST_MAX_HISTORY) * step_s;
+        n = AHPA_FORECAST_MAX_HISTORY;
+    }
+    reset(m);
+    m->step_s = step_s;
+    m->next_t_s = t0_s + (int64_t)n * step_s;
+    m->n_seen = n;
+    m->nonneg = 1;
+    size_t finite = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(values[i]))
+            continue;
+        finite++;
+        if (values[i] < 0)
+            m->nonneg = 0;
+        if (n - i <= FC_RING)
+            ring_push(m, values[i]);
+    }
+    if (m->ring_n == 0) /* all recent values missing: keep the last seen */
+        for (size_t i = n; i-- > 0;)
+            if (isfinite(values[i])) {
+                ring_push(m, values[i]);
+                break;
+            }
+    if ((int64_t)finite * step_s < 3600 || finite < 12) {
+        m->method = AHPA_FORECAST_METHOD_LEVEL;
+        level_model(m);
+        return 0;
+    }
+    fit_full(m, values, n, floor_div(t0_s, step_s));
+    return 0;
+}

@@ -1,0 +1,170 @@
+/* Period detection: calendar and autocorrelation candidates, screened by the
+ * autocorrelation of the series detrended over one period. */
+#include <fftw3.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahpa/mem.h"
+#include "ahpa/series.h"
+#include "forecast_int.h"
+
+void ahpa_forecast__moving_avg(const double *x, size_t n, size_t w,
+                               double *out)
+{
+    if (w > n)
+        w = n;
+    if (w == 0)
+        return;
+    /* Running sums over a window that slides with i, clamped to the data at
+     * both ends so every output averages exactly w values. */
+    double sum = 0.0;
+    for (size_t i = 0; i < w; i++)
+        sum += x[i];
+    size_t lo = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t want = i >= w / 2 ? i - w / 2 : 0;
+        if (want + w > n)
+            want = n - w;
+        while (lo < want) {
+            sum += x[lo + w] - x[lo];
+            lo++;
+        }
+        out[i] = sum / (double)w;
+    }
+}
+
+/* Lag-`lag` autocorrelation of x minus its moving average over `lag`. */
+static double detrended_acf(const double *x, size_t n, size_t lag, double *work)
+{
+    ahpa_forecast__moving_avg(x, n, lag, work);
+    for (size_t i = 0; i < n; i++)
+        work[i] = x[i] - work[i];
+    return ahpa_series_acf(work, n, lag);
+}
+
+static void *fc_fftw_alloc(size_t bytes)
+{
+    void *p = fftw_malloc(bytes);
+    if (!p)
+        ahpa_oom(bytes);
+    return p;
+}
+
+/* Unbiased autocorrelation of x minus its least-squares line, all lags up
+ * to n/2, through a zero-padded real FFT (Wiener-Khinchin). */
+static void acf_fft(const double *x, size_t n, double *acf)
+{
+    size_t nfft = 1;
+    while (nfft < 2 * n)
+        nfft <<= 1;
+    double *buf = fc_fftw_alloc(nfft * sizeof(double));
+    fftw_complex *spec = fc_fftw_alloc((nfft / 2 + 1) * sizeof(fftw_complex));
+    double tm = (double)(n - 1) / 2.0, sxx = 0.0, sxy = 0.0, mean = 0.0;
+    for (size_t i = 0; i < n; i++)
+        mean += x[i];
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        sxx += ((double)i - tm) * ((double)i - tm);
+        sxy += ((double)i - tm) * (x[i] - mean);
+    }
+    double slope = sxx > 0 ? sxy / sxx : 0.0;
+    memset(buf, 0, nfft * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        buf[i] = x[i] - mean - slope * ((double)i - tm);
+    fftw_plan fwd = fftw_plan_dft_r2c_1d((int)nfft, buf, spec, FFTW_ESTIMATE);
+    fftw_plan inv = fftw_plan_dft_c2r_1d((int)nfft, spec, buf, FFTW_ESTIMATE);
+    fftw_execute(fwd);
+    for (size_t k = 0; k <= nfft / 2; k++) {
+        double re = spec[k][0], im = spec[k][1];
+        spec[k][0] = re * re + im * im;
+        spec[k][1] = 0.0;
+    }
+    fftw_execute(inv);
+    double c0 = buf[0];
+    for (size_t l = 0; l <= n / 2; l++)
+        acf[l] = c0 > 0 ? buf[l] / c0 * (double)n / (double)(n - l) : 0.0;
+    fftw_destroy_plan(fwd);
+    fftw_destroy_plan(inv);
+    fftw_free(buf);
+    fftw_free(spec);
+}
+
+/* Lags that are the highest autocorrelation within +-10% around them. */
+static size_t acf_peaks(const double *acf, size_t n, size_t minlag,
+                        size_t *lags, size_t max)
+{
+    size_t cnt = 0;
+    for (size_t l = minlag; l <= n / 2 && l + 1 <= n / 2; l++) {
+        if (acf[l] < acf[l - 1] || acf[l] < acf[l + 1] || acf[l] <= 0.0)
+            continue;
+        size_t w = l / 10 + 1, lo = l > w ? l - w : 1, hi = l + w;
+        if (hi > n / 2)
+            hi = n / 2;
+        int best = 1;
+        for (size_t j = lo; j <= hi && best; j++)
+            if (acf[j] > acf[l])
+                best = 0;
+        if (!best)
+            continue;
+        /* keep the top `max` by height */
+        size_t pos = cnt < max ? cnt++ : max;
+        while (pos > 0 && acf[lags[pos - 1]] < acf[l]) {
+            if (pos < max)
+                lags[pos] = lags[pos - 1];
+            pos--;
+        }
+        if (pos < max)
+            lags[pos] = l;
+    }
+    return cnt;
+}
+
+static int near_any(size_t p, const size_t *c, size_t nc)
+{
+    for (size_t i = 0; i < nc; i++) {
+        double r = (double)p / (double)c[i];
+        if (r > 0.97 && r < 1.03)
+            return 1;
+    }
+    return 0;
+}
+
+size_t ahpa_forecast__periods(const double *x, size_t n, int64_t step_s,
+                              int free_periods, double min_acf,
+                              struct fc_period *out, size_t max)
+{
+    size_t cand[8], nc = 0;
+    size_t day = (size_t)((86400 + step_s / 2) / step_s);
+    if (day >= 4 && 2 * day <= n)
+        cand[nc++] = day;
+    if (day >= 1 && 14 * day <= n)
+        cand[nc++] = 7 * day;
+    if (free_periods && n >= 32) {
+        double *acf = ahpa_malloc((n / 2 + 1) * sizeof(double));
+        size_t lags[3];
+        acf_fft(x, n, acf);
+        size_t np = acf_peaks(acf, n, 4, lags, 3);
+        for (size_t i = 0; i < np && nc < 8; i++)
+            if (acf[lags[i]] >= min_acf && !near_any(lags[i], cand, nc))
+                cand[nc++] = lags[i];
+        free(acf);
+    }
+    double *work = ahpa_malloc(n * sizeof(double));
+    size_t cnt = 0;
+    for (size_t i = 0; i < nc; i++) {
+        double r = detrended_acf(x, n, cand[i], work);
+        if (r < min_acf)
+            continue;
+        size_t pos = cnt < max ? cnt++ : max;
+        while (pos > 0 && out[pos - 1].acf < r) {
+            if (pos < max)
+                out[pos] = out[pos - 1];
+            pos--;
+        }
+        if (pos < max)
+            out[pos] = (struct fc_period){cand[i], r};
+    }
+    free(work);
+    return cnt;
+}

@@ -1,0 +1,1 @@
+ahpa_fuzz_target(csv DEPS series base)

@@ -1,0 +1,258 @@
+/* lib/forecast engine: period detection, recovery of known components,
+ * calibration on synthetic noise, edge cases, determinism. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahpa/error.h"
+#include "ahpa/forecast.h"
+#include "test_forecast.h"
+#include "unit.h"
+
+/* Deterministic normal noise (xorshift64* + Box-Muller). */
+double tf_normal(uint64_t *state)
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        u[i] = ((double)((*state * 2685821657736338717ull) >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
+
+/* Daily sine of amplitude 10 around 50, noise sd 1, at 60 s steps. */
+static double daily(size_t i, uint64_t *rng)
+{
+    return 50.0 + 10.0 * sin(6.283185307179586 * (double)(i % 1440) / 1440.0) + tf_normal(rng);
+}
+
+START_TEST(daily_period_found_and_recovered)
+{
+    size_t n = 7 * 1440;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 42;
+    for (size_t i = 0; i < n; i++)
+        x[i] = daily(i, &rng);
+    x[100] = 5000; /* a spike must not bend the profile */
+    for (size_t i = 2000; i < 2100; i++)
+        x[i] = NAN; /* a gap */
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    struct ahpa_error err = {0};
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 60, &err), 0);
+    struct ahpa_forecast_info info;
+    ahpa_forecast_describe(m, &info);
+    ck_assert_int_eq(info.method, AHPA_FORECAST_METHOD_SEASONAL);
+    ck_assert_uint_eq(info.period_steps, 1440);
+    ck_assert_int_eq(info.next_t_s, (int64_t)n * 60);
+    ck_assert_uint_le(info.state_bytes, 32 * 1024);
+    /* 24 h ahead: the point follows the true curve within ~4 noise sd/sqrt
+     * of the smoothing; the 0.5 quantile equals the point. */
+    size_t h = 1440;
+    double *p = malloc(h * sizeof(double)), *u = malloc(h * sizeof(double));
+    ck_assert_int_eq(ahpa_forecast_predict(m, h, 0.95, p, u, &err), 0);
+    double worst = 0;
+    for (size_t i = 0; i < h; i++) {
+        double truth = 50.0 + 10.0 * sin(6.283185307179586 * (double)((n + i) % 1440) / 1440.0);
+        worst = fmax(worst, fabs(p[i] - truth));
+        /* the 0.95 quantile is about 1.645 sd above the point */
+        ck_assert(u[i] > p[i] + 0.8 && u[i] < p[i] + 3.5);
+    }
+    ck_assert_msg(worst < 1.5, "worst point error %g", worst);
+    free(p);
+    free(u);
+    free(x);
+    ahpa_forecast_free(m);
+}
+END_TEST
+
+/* Coverage of the q-quantile at lead `lead` over `steps` fresh samples. */
+static double coverage(struct ahpa_forecast_model *m, double (*gen)(size_t, uint64_t *),
+                       size_t start, size_t steps, size_t lead, double q, uint64_t *rng)
+{
+    double *fq = malloc((steps + lead) * sizeof(double));
+    double u[64];
+    size_t hit = 0, cnt = 0;
+    for (size_t k = 0; k < steps; k++) {
+        ck_assert_int_eq(ahpa_forecast_predict(m, lead, q, NULL, u, NULL), 0);
+        fq[k + lead - 1] = u[lead - 1];
+        double y = gen(start + k, rng);
+        if (k >= lead - 1) {
+            hit += y <= fq[k] ? 1 : 0;
+            cnt++;
+        }
+        ck_assert_int_eq(ahpa_forecast_update(m, y, NULL), 0);
+    }
+    free(fq);
+    return (double)hit / (double)cnt;
+}
+
+static double iid(size_t i, uint64_t *rng)
+{
+    (void)i;
+    return 10.0 + 2.0 * tf_normal(rng);
+}
+
+START_TEST(noise_is_not_a_period_and_is_calibrated)
+{
+    size_t n = 7 * 1440;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 7;
+    for (size_t i = 0; i < n; i++)
+        x[i] = iid(i, &rng);
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 60, NULL), 0);
+    struct ahpa_forecast_info info;
+    ahpa_forecast_describe(m, &info);
+    ck_assert(!info.seasonal);
+    ck_assert_int_eq(info.method, AHPA_FORECAST_METHOD_SMOOTH);
+    /* 3000 fresh samples: binomial sd of the coverage is 0.004 at q = 0.95;
+     * calibration from ~7500 replayed errors adds about as much. */
+    double c95 = coverage(m, iid, n, 3000, 3, 0.95, &rng);
+    ck_assert_msg(c95 > 0.93 && c95 < 0.97, "coverage %g", c95);
+    double c50 = coverage(m, iid, n + 3000, 3000, 1, 0.5, &rng);
+    ck_assert_msg(c50 > 0.46 && c50 < 0.54, "coverage %g", c50);
+    free(x);
+    ahpa_forecast_free(m);
+}
+END_TEST
+
+START_TEST(seasonal_coverage_holds)
+{
+    size_t n = 7 * 1440;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 99;
+    for (size_t i = 0; i < n; i++)
+        x[i] = daily(i, &rng);
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 60, NULL), 0);
+    double c = coverage(m, daily, n, 2880, 3, 0.95, &rng);
+    ck_assert_msg(c > 0.93 && c < 0.97, "coverage %g", c);
+    free(x);
+    ahpa_forecast_free(m);
+}
+END_TEST
+
+START_TEST(deterministic)
+{
+    size_t n = 3 * 1440;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 5;
+    for (size_t i = 0; i < n; i++)
+        x[i] = daily(i, &rng);
+    double a[200], b[200];
+    for (int r = 0; r < 2; r++) {
+        struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+        ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 1700000000, 60, NULL), 0);
+        ck_assert_int_eq(ahpa_forecast_update(m, 51.0, NULL), 0);
+        ck_assert_int_eq(ahpa_forecast_predict(m, 100, 0.9, r ? b : a, (r ? b : a) + 100,
+                                               NULL), 0);
+        ahpa_forecast_free(m);
+    }
+    ck_assert(memcmp(a, b, sizeof(a)) == 0);
+    free(x);
+}
+END_TEST
+
+START_TEST(little_history_and_edges)
+{
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    struct ahpa_error err = {0};
+    struct ahpa_forecast_info info;
+    double x[40], p[5], u[5];
+    /* under an hour: level + volatility; a flat history has zero width */
+    for (int i = 0; i < 40; i++)
+        x[i] = 3.0;
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, 40, 0, 60, &err), 0);
+    ahpa_forecast_describe(m, &info);
+    ck_assert_int_eq(info.method, AHPA_FORECAST_METHOD_LEVEL);
+    ck_assert_int_eq(ahpa_forecast_predict(m, 5, 0.95, p, u, &err), 0);
+    AHPA_ASSERT_NEAR(p[4], 3.0, 1e-12);
+    AHPA_ASSERT_NEAR(u[4], 3.0, 1e-12);
+    /* alternating 2/4: one-step |diff| = 2, sigma = 1.4826 * 2 */
+    for (int i = 0; i < 40; i++)
+        x[i] = (i % 2) ? 4.0 : 2.0;
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, 40, 0, 60, &err), 0);
+    ck_assert_int_eq(ahpa_forecast_predict(m, 1, 0.975, p, u, &err), 0);
+    AHPA_ASSERT_NEAR(u[0] - p[0], 1.959963985 * 1.4826 * 2.0, 1e-6);
+    /* all zero: forecasts are zero, never negative */
+    for (int i = 0; i < 40; i++)
+        x[i] = 0.0;
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, 40, 0, 60, &err), 0);
+    ck_assert_int_eq(ahpa_forecast_predict(m, 5, 0.05, p, u, &err), 0);
+    AHPA_ASSERT_NEAR(u[0], 0.0, 1e-12);
+    /* errors */
+    for (int i = 0; i < 40; i++)
+        x[i] = NAN;
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, 40, 0, 60, &err), -AHPA_ENODATA);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, 0, 0, 60, NULL), -AHPA_ENODATA);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, 40, 0, 10, NULL), -AHPA_EINVAL);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, 40, 0, 7200, NULL), -AHPA_EINVAL);
+    ahpa_forecast_free(m);
+    m = ahpa_forecast_model_new(NULL);
+    ck_assert_int_eq(ahpa_forecast_update(m, 1.0, NULL), -AHPA_EINVAL);
+    ck_assert_int_eq(ahpa_forecast_predict(m, 1, 0.5, p, u, NULL), -AHPA_EINVAL);
+    x[0] = 1.0;
+    x[1] = 2.0;
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, 2, 0, 60, NULL), 0);
+    ck_assert_int_eq(ahpa_forecast_predict(m, 1, 0.0, p, u, NULL), -AHPA_EINVAL);
+    ck_assert_int_eq(ahpa_forecast_predict(m, 1, 1.0, p, u, NULL), -AHPA_EINVAL);
+    ck_assert_int_eq(ahpa_forecast_predict(m, 1441, 0.5, p, u, NULL), -AHPA_EINVAL);
+    ck_assert_int_eq(ahpa_forecast_update(m, INFINITY, NULL), -AHPA_EINVAL);
+    ck_assert_int_eq(ahpa_forecast_update(m, NAN, NULL), 0);
+    ahpa_forecast_free(m);
+    ahpa_forecast_free(NULL);
+}
+END_TEST
+
+START_TEST(negative_and_level_shift)
+{
+    /* two days of -5 then a shift to +5: the short-lead point follows the
+     * new level and negative values are not clamped. */
+    size_t n = 2 * 1440;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 3;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (i < n - 120 ? -5.0 : 5.0) + 0.1 * tf_normal(&rng);
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 60, NULL), 0);
+    double p[3], u[3];
+    ck_assert_int_eq(ahpa_forecast_predict(m, 3, 0.5, p, u, NULL), 0);
+    AHPA_ASSERT_NEAR(p[0], 5.0, 0.5);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n - 200, 0, 60, NULL), 0);
+    ck_assert_int_eq(ahpa_forecast_predict(m, 3, 0.5, p, u, NULL), 0);
+    AHPA_ASSERT_NEAR(p[0], -5.0, 0.5);
+    free(x);
+    ahpa_forecast_free(m);
+}
+END_TEST
+
+START_TEST(norm_quantile)
+{
+    /* reference values from the normal tables, 10 significant digits */
+    AHPA_ASSERT_NEAR(ahpa_forecast_norm_quantile(0.5), 0.0, 1e-12);
+    AHPA_ASSERT_NEAR(ahpa_forecast_norm_quantile(0.975), 1.959963985, 1e-8);
+    AHPA_ASSERT_NEAR(ahpa_forecast_norm_quantile(0.95), 1.644853627, 1e-8);
+    AHPA_ASSERT_NEAR(ahpa_forecast_norm_quantile(0.001), -3.090232306, 1e-8);
+    ck_assert(isnan(ahpa_forecast_norm_quantile(1.5)));
+}
+END_TEST
+
+Suite *ahpa_unit_suite(void)
+{
+    Suite *s = suite_create("forecast");
+    TCase *tc = tcase_create("engine");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, daily_period_found_and_recovered);
+    tcase_add_test(tc, noise_is_not_a_period_and_is_calibrated);
+    tcase_add_test(tc, seasonal_coverage_holds);
+    tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, little_history_and_edges);
+    tcase_add_test(tc, negative_and_level_shift);
+    tcase_add_test(tc, norm_quantile);
+    suite_add_tcase(s, tc);
+    ahpa_unit_suite_backtest(s);
+    return s;
+}
