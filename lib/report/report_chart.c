@@ -132,7 +132,10 @@ static struct time_steps pick_time_steps(const struct ahpa_report__frame *f)
     for (size_t i = 0; i < n; i++)
         if (time_step_table[i].major_s * px_per_s >= 110)
             return time_step_table[i];
-    return time_step_table[n - 1];
+    /* Longer than the table foresees (a stray ancient timestamp): about
+     * ten whole-day ticks, no minor ones. */
+    int64_t days = (int64_t)ceil((double)(f->t1 - f->t0) / 10.0 / DAY_S);
+    return (struct time_steps){days * DAY_S, days * DAY_S};
 }
 
 /* First multiple of `step` in local time at or after t. */
@@ -169,13 +172,14 @@ static void time_minor(struct ahpa_buf *b, const struct ahpa_report__frame *f,
 {
     double px = st.minor_s * (double)f->cols / (double)(f->t1 - f->t0);
     /* Label every tick when they are far enough apart, else the major ones
-     * (pick_time_steps keeps those over 100 units apart). */
+     * (pick_time_steps keeps those over 100 units apart); whole-day ticks
+     * need no hour label, the dates below say it. */
     for (int64_t t = first_tick(f->t0, st.minor_s, f->tz_offset_s); t <= f->t1;
          t += st.minor_s) {
         double x = ahpa_report__x(f, t);
         int major = (t + f->tz_offset_s) % st.major_s == 0;
         vline(b, major ? "gridx" : "grid", x);
-        if (px >= 34 || major) {
+        if (st.minor_s < DAY_S && (px >= 34 || major)) {
             char label[16];
             ahpa_report__hour_label(label, t, f->tz_offset_s);
             text_at(b, "xt", x, PLOT_T + PLOT_H + 16, label);

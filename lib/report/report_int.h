@@ -50,8 +50,9 @@ double ahpa_report__x_of_col(const struct ahpa_report__frame *f, int col);
 double ahpa_report__x(const struct ahpa_report__frame *f, int64_t t);
 double ahpa_report__y(const struct ahpa_report__frame *f, double v);
 
-/* The gap, in seconds, beyond which consecutive samples are not joined:
- * three times the median positive step; INT64_MAX for fewer than 2. */
+/* The gap, in seconds, beyond which consecutive samples are not joined
+ * (unless the steps next to them are that long too): three times the
+ * median positive step; INT64_MAX for fewer than 2 samples. */
 int64_t ahpa_report__gap_s(const struct ahpa_report__series *s);
 
 /* Appends SVG path data ("M x y x y ... M ...") for `s`, decimated to at

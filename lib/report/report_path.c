@@ -104,6 +104,23 @@ int64_t ahpa_report__gap_s(const struct ahpa_report__series *s)
     return gap;
 }
 
+/* Whether samples prev and i (consecutive finite samples, i = prev + 1)
+ * are too far apart to join: further than the series-wide threshold and
+ * than three of the steps next to them. The local test keeps a series whose
+ * step changes (1-minute history, coarser forecast) from falling apart. */
+static int time_break(const struct ahpa_report__series *s, size_t prev, size_t i, int64_t gap)
+{
+    int64_t dt = s->t[i] - s->t[prev];
+    if (dt <= gap)
+        return 0;
+    int64_t local = INT64_MAX;
+    if (prev > 0 && s->t[prev] > s->t[prev - 1])
+        local = s->t[prev] - s->t[prev - 1];
+    if (i + 1 < s->n && s->t[i + 1] > s->t[i] && s->t[i + 1] - s->t[i] < local)
+        local = s->t[i + 1] - s->t[i];
+    return local == INT64_MAX || dt > 3 * local;
+}
+
 /* One pixel column's worth of samples. */
 struct bucket {
     int have, col;
@@ -185,7 +202,7 @@ size_t ahpa_report__path(struct ahpa_buf *b, const struct ahpa_report__frame *f,
             broken = 1;
             continue;
         }
-        if (prev != SIZE_MAX && s->t[i] - s->t[prev] > gap)
+        if (prev != SIZE_MAX && time_break(s, prev, i, gap))
             broken = 1;
         int col = ahpa_report__col(f, s->t[i]);
         if (k.have && col != k.col) {
@@ -256,7 +273,7 @@ size_t ahpa_report__band(struct ahpa_buf *b, const struct ahpa_report__frame *f,
             broken = 1;
             continue;
         }
-        if (prev != SIZE_MAX && lo->t[i] - lo->t[prev] > gap)
+        if (prev != SIZE_MAX && time_break(lo, prev, i, gap))
             broken = 1;
         int col = ahpa_report__col(f, lo->t[i]);
         if (broken && used > 0 && c[used - 1].col != col) {

@@ -10,8 +10,9 @@
  * non-decreasing; NaN marks a missing sample and breaks the line, and so does
  * a gap in time of more than three typical steps. Series are drawn with a
  * min/max-preserving decimation (two points per pixel column at most), so a
- * week at one-minute steps keeps its spikes and the page stays small
- * (about 100 KB for 7 days at 1 minute plus 24 hours of forecast). */
+ * week at one-minute steps keeps its spikes and the page stays small: about
+ * 115-130 KB for 7 days at 1 minute plus 24 hours of forecast, about 140 KB
+ * in the worst case (noise, every other sample missing, in every series). */
 #ifndef AHPA_REPORT_H
 #define AHPA_REPORT_H
 

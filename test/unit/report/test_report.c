@@ -403,6 +403,25 @@ START_TEST(time_axis_labels_known_days)
 }
 END_TEST
 
+/* A stray sample at the epoch stretches the axis over 57 years: the page
+ * stays small, with about ten ticks. */
+START_TEST(ancient_timestamp_keeps_axis_sane)
+{
+    int64_t t[] = {0, NOW_S - 60, NOW_S};
+    double v[] = {1, 2, 3};
+    struct ahpa_report_input in;
+    ahpa_report_input_init(&in);
+    in.now_s = NOW_S;
+    in.actual_t = t, in.actual = v, in.n_actual = 3;
+    size_t len;
+    char *html = render(&in, &len);
+    ck_assert_msg(len < 40 * 1024, "page is %zu bytes", len);
+    size_t ticks = count_str(html, "class=\"gridx\"");
+    ck_assert_msg(ticks >= 2 * 8 && ticks <= 2 * 11, "%zu major ticks", ticks);
+    free(html);
+}
+END_TEST
+
 START_TEST(bad_input_is_rejected)
 {
     struct sample s;
@@ -443,6 +462,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, nan_gap_breaks_the_line);
     tcase_add_test(tc, spike_survives_downsampling);
     tcase_add_test(tc, time_axis_labels_known_days);
+    tcase_add_test(tc, ancient_timestamp_keeps_axis_sane);
     tcase_add_test(tc, bad_input_is_rejected);
     suite_add_tcase(s, tc);
     ahpa_report_test_path(s);

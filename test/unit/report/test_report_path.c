@@ -186,6 +186,28 @@ START_TEST(alternating_nans_stay_bounded)
 }
 END_TEST
 
+/* 1-minute history then a 5-minute forecast: the coarser part is not a
+ * string of gaps; only the change of step itself breaks (invisibly). */
+START_TEST(step_change_is_not_a_gap)
+{
+    struct ahpa_report__frame f = unit_frame;
+    f.t1 = 4000; /* 40 s per column */
+    int64_t t[27];
+    double v[27];
+    for (int i = 0; i < 27; i++) {
+        t[i] = i <= 20 ? i * 60 : 1200 + (i - 20) * 300;
+        v[i] = 10;
+    }
+    struct ahpa_report__series s = {t, v, 27};
+    ck_assert_int_eq(ahpa_report__gap_s(&s), 180);
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    ck_assert_uint_eq(ahpa_report__path(&b, &f, &s), 2);
+    ck_assert_ptr_nonnull(strstr(b.data, "30.5 90M37.5 90 45.5 90"));
+    ahpa_buf_dispose(&b);
+}
+END_TEST
+
 START_TEST(band_closes_over_extremes)
 {
     struct ahpa_report__frame f = unit_frame;
@@ -227,6 +249,7 @@ void ahpa_report_test_path(Suite *s)
     tcase_add_test(tc, single_sample_spike_survives);
     tcase_add_test(tc, nan_and_time_gaps_split_segments);
     tcase_add_test(tc, alternating_nans_stay_bounded);
+    tcase_add_test(tc, step_change_is_not_a_gap);
     tcase_add_test(tc, band_closes_over_extremes);
     tcase_add_test(tc, time_labels);
     suite_add_tcase(s, tc);
