@@ -73,14 +73,16 @@ int ahpa_tls__read_file(const char *what, const char *path, size_t cap,
         rc = ahpa_error_set(err, AHPA_ETOOBIG, "%s %s: larger than %zu bytes", what,
                             path, cap);
     } else {
-        /* One byte more than the cap shows a file that grew since fstat. */
-        out->data = ahpa_malloc(cap + 2);
-        int r = read_all(fd, out->data, cap + 1, &out->len);
+        /* Room for one byte more than fstat promised shows a file that grew
+         * while being read (a writer at work): refused, read again later. */
+        size_t want = (size_t)out->st.st_size;
+        out->data = ahpa_malloc(want + 2);
+        int r = read_all(fd, out->data, want + 1, &out->len);
         if (r < 0)
             rc = ahpa_error_set(err, AHPA_EIO, "%s %s: %s", what, path, strerror(-r));
-        else if (out->len > cap)
-            rc = ahpa_error_set(err, AHPA_ETOOBIG, "%s %s: larger than %zu bytes",
-                                what, path, cap);
+        else if (out->len > want)
+            rc = ahpa_error_set(err, AHPA_EIO, "%s %s: changed while being read", what,
+                                path);
         else
             out->data[out->len] = '\0';
     }

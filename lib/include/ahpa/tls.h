@@ -159,14 +159,19 @@ void ahpa_tls_paths_dispose(struct ahpa_tls_paths *p);
 
 /* Decides the serving files, generating them when needed:
  * - cert_file and key_file both set: use them as they are (they are loaded
- *   and checked to match); only one set: -AHPA_ECONFIG;
- * - else in cert_dir (created 0700 when missing): reuse apiserver.crt and
- *   apiserver.key when both exist and load as a matching pair; otherwise
+ *   and checked to match; cert_dir is ignored); only one set:
+ *   -AHPA_ECONFIG; neither and no cert_dir: -AHPA_ECONFIG;
+ * - else in cert_dir (created with its parents, mode 0700, when missing;
+ *   not a directory: -AHPA_EIO), under an flock of the directory so that
+ *   processes starting together agree on one pair: reuse apiserver.crt and
+ *   apiserver.key when both load as a matching pair (even expired: that is
+ *   only logged, as are requested SANs the reused certificate lacks);
+ *   otherwise (missing, damaged or mismatched files, which get replaced)
  *   generate a CA and a serving certificate and write ca.crt (the CA),
- *   apiserver.crt (the serving certificate followed by the CA certificate,
- *   as the generic apiserver writes it) and apiserver.key (PKCS#8, mode
- *   0600), each written to a temporary file and renamed into place, key
- *   before certificate.
+ *   apiserver.key (PKCS#8, mode 0600) and apiserver.crt (the serving
+ *   certificate followed by the CA certificate, as the generic apiserver
+ *   writes it), in that order, each to a temporary file renamed into place.
+ *   The CA key is not kept.
  * `out` is filled on success only (zeroed first). */
 int ahpa_tls_ensure_serving_files(const struct ahpa_tls_files_options *opt,
                                   struct ahpa_tls_paths *out,
@@ -178,9 +183,13 @@ int ahpa_tls_ensure_serving_files(const struct ahpa_tls_files_options *opt,
 struct ahpa_tls_keypair;
 
 /* Loads a PEM certificate chain (leaf first) and a PEM private key
- * (PKCS#8, or traditional EC/RSA), each at most AHPA_TLS_MAX_FILE_BYTES;
- * checks the key matches the leaf. An expired or not-yet-valid leaf is only
- * logged as a warning. Caller frees *out with ahpa_tls_keypair_free(). */
+ * (PKCS#8, or traditional EC/RSA; encrypted keys are refused, never
+ * prompted for), each a regular file of at most AHPA_TLS_MAX_FILE_BYTES
+ * (else -AHPA_ETOOBIG) that does not grow while read (else -AHPA_EIO);
+ * checks the key matches the leaf (else -AHPA_EINVAL). Missing file:
+ * -AHPA_ENOTFOUND; bad PEM: -AHPA_EPARSE. An expired or not-yet-valid leaf
+ * is only logged as a warning. Caller frees *out with
+ * ahpa_tls_keypair_free(). */
 int ahpa_tls_keypair_load(const char *cert_file, const char *key_file,
                           struct ahpa_tls_keypair **out,
                           struct ahpa_error *err);

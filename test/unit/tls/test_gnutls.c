@@ -49,6 +49,24 @@ START_TEST(gnutls_takes_keypair_and_trust)
     ck_assert_int_ne(gnutls_x509_crt_check_ip(crt, (const unsigned char *)"\x7f\0\0\x01", 4, 0),
                      0);
     ck_assert_int_eq(gnutls_x509_crt_check_hostname(crt, "example.com"), 0);
+    /* An independent check of the signature chain: GnuTLS verifies the leaf
+     * against ca.crt, and refuses it against an unrelated CA. */
+    gnutls_x509_crt_t cacrt;
+    ck_assert_int_eq(gnutls_x509_crt_init(&cacrt), 0);
+    ck_assert_int_eq(gnutls_x509_crt_import(cacrt, &t, GNUTLS_X509_FMT_PEM), 0);
+    unsigned status = 99;
+    ck_assert_int_eq(gnutls_x509_crt_verify(crt, &cacrt, 1, 0, &status), 0);
+    ck_assert_uint_eq(status, 0);
+    gnutls_x509_crt_deinit(cacrt);
+    struct ahpa_tls_issuer *other = NULL;
+    ck_assert_int_eq(ahpa_tls_issuer_generate(NULL, &other, NULL), 0);
+    gnutls_datum_t od = datum(ahpa_tls_issuer_cert_pem(other));
+    ck_assert_int_eq(gnutls_x509_crt_init(&cacrt), 0);
+    ck_assert_int_eq(gnutls_x509_crt_import(cacrt, &od, GNUTLS_X509_FMT_PEM), 0);
+    ck_assert_int_eq(gnutls_x509_crt_verify(crt, &cacrt, 1, 0, &status), 0);
+    ck_assert_uint_ne(status & GNUTLS_CERT_INVALID, 0);
+    gnutls_x509_crt_deinit(cacrt);
+    ahpa_tls_issuer_free(other);
     gnutls_x509_crt_deinit(crt);
 
     ahpa_tls_ca_free(ca);
