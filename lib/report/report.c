@@ -263,20 +263,40 @@ static void chart_common(struct ahpa_report__chart *c, const struct ahpa_report_
     c->tz_label = tz_label(in);
 }
 
-static void page_charts(struct ahpa_buf *b, const struct ahpa_report_input *in)
+/* The largest finite value with from < t <= to; NaN when there is none. */
+static double series_max(const int64_t *t, const double *v, size_t n, int64_t from,
+                         int64_t to)
 {
-    int64_t t0, t1;
-    time_range(in, &t0, &t1);
-    char hist[48], sub[512], band[64];
-    fmt_duration(hist, in->now_s - t0);
+    double m = NAN;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] > from && t[i] <= to && isfinite(v[i]) && !(v[i] <= m))
+            m = v[i];
+    return m;
+}
+
+/* Appends " <label> <value><unit>." when the value is known. */
+static void stat_part(char *out, size_t cap, const char *label, double v, const char *unit)
+{
+    size_t len = strlen(out);
+    if (isfinite(v) && len < cap)
+        snprintf(out + len, cap - len, " %s %.0f%s.", label, v, unit);
+}
+
+static void gpu_panel(struct ahpa_buf *b, const struct ahpa_report_input *in, int64_t t0,
+                      int64_t t1, const char *hist)
+{
+    char sub[640], band[64];
     snprintf(sub, sizeof(sub),
              "GPU utilisation summed over the pods (100%% = one GPU fully busy): the last %s "
              "and the next 24 h. Times in %s.", hist, tz_label(in));
+    stat_part(sub, sizeof(sub), "Peak measured",
+              series_max(in->actual_t, in->actual, in->n_actual, t0 - 1, in->now_s), "%");
+    stat_part(sub, sizeof(sub), "Forecast peak, next 24 h",
+              series_max(in->pred_t, in->pred_point, in->n_pred, in->now_s, t1), "%");
     if (isfinite(in->quantile))
         snprintf(band, sizeof(band), "Upper quantile p%.3g", in->quantile * 100);
     else
         snprintf(band, sizeof(band), "Upper quantile");
-
     struct ahpa_report__chart gpu = {
         .title = "Predict GPU Resource Observer", .subtitle = sub,
         .y_label = "GPU usage (%)", .actual_label = "Actual GPU usage",
@@ -288,9 +308,19 @@ static void page_charts(struct ahpa_buf *b, const struct ahpa_report_input *in)
     };
     chart_common(&gpu, in, t0, t1);
     chart_panel(b, &gpu);
+}
 
+static void pods_panel(struct ahpa_buf *b, const struct ahpa_report_input *in, int64_t t0,
+                       int64_t t1, const char *hist)
+{
+    char sub[640];
     snprintf(sub, sizeof(sub), "Replicas of the scale target: actual, and as planned from the "
              "forecast (the last %s and the next 24 h). Times in %s.", hist, tz_label(in));
+    stat_part(sub, sizeof(sub), "Most pods measured",
+              series_max(in->pods_actual_t, in->pods_actual, in->n_pods_actual, t0 - 1,
+                         in->now_s), "");
+    stat_part(sub, sizeof(sub), "Most pods planned, next 24 h",
+              series_max(in->pods_pred_t, in->pods_pred, in->n_pods_pred, in->now_s, t1), "");
     struct ahpa_report__chart pods = {
         .title = "Predict POD Observer", .subtitle = sub, .y_label = "Pods",
         .actual_label = "Actual pods", .pred_label = "Predicted pods",
@@ -300,6 +330,16 @@ static void page_charts(struct ahpa_buf *b, const struct ahpa_report_input *in)
     };
     chart_common(&pods, in, t0, t1);
     chart_panel(b, &pods);
+}
+
+static void page_charts(struct ahpa_buf *b, const struct ahpa_report_input *in)
+{
+    int64_t t0, t1;
+    char hist[48];
+    time_range(in, &t0, &t1);
+    fmt_duration(hist, in->now_s - t0);
+    gpu_panel(b, in, t0, t1, hist);
+    pods_panel(b, in, t0, t1, hist);
 }
 
 static void row_text(struct ahpa_buf *b, const char *key, const char *value)

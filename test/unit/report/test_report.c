@@ -128,6 +128,21 @@ START_TEST(page_has_both_charts)
     ck_assert_ptr_nonnull(strstr(html, ">GPU usage (%)</text>"));
     ck_assert_ptr_nonnull(strstr(html, ">Pods</text>"));
     ck_assert_ptr_nonnull(strstr(html, "Upper quantile p95"));
+    /* At-a-glance peaks: the history peaks at 13:00 (i % 7 adds up to 6),
+     * the forecast after now at 1.03 times the day's curve. */
+    char want[160];
+    double peak = 0, fpeak = 0, ppods = 0;
+    for (size_t i = 0; i < s.np; i++) {
+        if (s.t[i] <= NOW_S)
+            peak = fmax(peak, s.act[i]);
+        else
+            fpeak = fmax(fpeak, s.pred[i]), ppods = fmax(ppods, s.ppods[i]);
+    }
+    snprintf(want, sizeof(want), "Peak measured %.0f%%. Forecast peak, next 24 h %.0f%%.",
+             peak, fpeak);
+    ck_assert_msg(strstr(html, want) != NULL, "missing: %s", want);
+    snprintf(want, sizeof(want), "Most pods planned, next 24 h %.0f.", ppods);
+    ck_assert_msg(strstr(html, want) != NULL, "missing: %s", want);
     /* Settings and plan. */
     ck_assert_ptr_nonnull(strstr(html, "<th>Scale-up forward</th><td>180 s (3 min)</td>"));
     ck_assert_ptr_nonnull(strstr(html, "<th>Prediction quantile</th><td>0.95</td>"));
