@@ -82,7 +82,7 @@ static int parse_fixed_offset(const char *s, int32_t *out)
 int ahpa_cron_zone_new_fixed(const char *spec, struct ahpa_cron_zone **out,
                              struct ahpa_error *err)
 {
-    if (spec == NULL || out == NULL)
+    if (spec == NULL || out == NULL || spec[0] == '\0')
         return ahpa_error_set(err, AHPA_EINVAL, "time zone: none given");
     const char *p = spec;
     if (strncasecmp(p, "UTC", 3) == 0 || strncasecmp(p, "GMT", 3) == 0)

@@ -75,7 +75,7 @@ struct ahpa_cron_zone;
  * eight hours east of Greenwich (China), unlike POSIX TZ strings. Offsets
  * up to 18 h. Returns 0; -AHPA_ENOTFOUND when `spec` is not of this form
  * (e.g. "Asia/Shanghai": the caller then loads the zoneinfo file);
- * -AHPA_ERANGE for an offset out of range. Caller frees `*out`. */
+ * -AHPA_ERANGE for an offset out of range; -AHPA_EINVAL for "". Caller frees `*out`. */
 int ahpa_cron_zone_new_fixed(const char *spec, struct ahpa_cron_zone **out,
                              struct ahpa_error *err);
 

@@ -221,6 +221,152 @@ START_TEST(match_year_and_leap_day)
 }
 END_TEST
 
+/* ---- random expressions against a reference ------------------------ */
+
+/* An item kept as structure, so the reference below never parses text. */
+struct ref_item {
+    int kind; /* 0 star, 1 question, 2 value, 3 range */
+    int lo, hi, step;
+    bool has_step;
+};
+
+struct ref_field {
+    int n;
+    struct ref_item items[3];
+};
+
+static const int ref_min[5] = {0, 0, 1, 1, 0}, ref_max[5] = {59, 23, 31, 12, 7};
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static int rng_in(uint64_t *s, int lo, int hi)
+{
+    return lo + (int)(rng_next(s) % (uint64_t)(hi - lo + 1));
+}
+
+/* Writes value v of field f as a number or (months, weekdays) a name in
+ * random case. */
+static size_t put_value(char *out, int f, int v, uint64_t *rs)
+{
+    static const char *const mon[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                      "jul", "aug", "sep", "oct", "nov", "dec"};
+    static const char *const dow[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+    const char *name = NULL;
+    if (f == 3 && rng_in(rs, 0, 1))
+        name = mon[v - 1];
+    if (f == 4 && v < 7 && rng_in(rs, 0, 1))
+        name = dow[v];
+    if (name == NULL)
+        return (size_t)snprintf(out, 8, "%d", v);
+    for (int i = 0; i < 3; i++)
+        out[i] = rng_in(rs, 0, 1) ? (char)(name[i] - 'a' + 'A') : name[i];
+    return 3;
+}
+
+static void random_field(int f, struct ref_field *rf, char *out, uint64_t *rs)
+{
+    rf->n = rng_in(rs, 1, 3);
+    size_t len = 0;
+    for (int i = 0; i < rf->n; i++) {
+        struct ref_item *it = &rf->items[i];
+        it->kind = rng_in(rs, 0, 3);
+        if (it->kind == 1 && f != 2 && f != 4)
+            it->kind = 0;
+        it->lo = rng_in(rs, ref_min[f], ref_max[f]);
+        it->hi = rng_in(rs, it->lo, ref_max[f]);
+        it->has_step = rng_in(rs, 0, 2) == 0;
+        it->step = it->has_step ? rng_in(rs, 1, 7) : 1;
+        if (i > 0)
+            out[len++] = ',';
+        if (it->kind <= 1) {
+            out[len++] = it->kind == 0 ? '*' : '?';
+        } else {
+            len += put_value(out + len, f, it->lo, rs);
+            if (it->kind == 3) {
+                out[len++] = '-';
+                len += put_value(out + len, f, it->hi, rs);
+            }
+        }
+        if (it->has_step)
+            len += (size_t)snprintf(out + len, 8, "/%d", it->step);
+    }
+    out[len] = '\0';
+}
+
+static bool ref_item_has(const struct ref_item *it, int f, int v)
+{
+    int top = f == 4 ? 6 : ref_max[f];
+    int lo = it->lo, hi = it->hi;
+    if (it->kind <= 1) {
+        lo = ref_min[f];
+        hi = top;
+    } else if (it->kind == 2) {
+        hi = it->has_step ? (lo > top ? lo : top) : lo;
+    }
+    return v >= lo && v <= hi && (v - lo) % it->step == 0;
+}
+
+static bool ref_field_has(const struct ref_field *rf, int f, int v)
+{
+    for (int i = 0; i < rf->n; i++)
+        if (ref_item_has(&rf->items[i], f, v) || (f == 4 && v == 0 && ref_item_has(&rf->items[i], f, 7)))
+            return true;
+    return false;
+}
+
+static bool ref_unrestricted(const struct ref_field *rf)
+{
+    for (int i = 0; i < rf->n; i++)
+        if (rf->items[i].kind <= 1 && rf->items[i].step == 1)
+            return true;
+    return false;
+}
+
+static bool ref_match(const struct ref_field rf[5], const struct ahpa_civil *c)
+{
+    if (!ref_field_has(&rf[0], 0, c->minute) || !ref_field_has(&rf[1], 1, c->hour) ||
+        !ref_field_has(&rf[3], 3, c->month))
+        return false;
+    bool dom = ref_field_has(&rf[2], 2, c->day), dow = ref_field_has(&rf[4], 4, c->wday);
+    if (ref_unrestricted(&rf[2]) || ref_unrestricted(&rf[4]))
+        return dom && dow;
+    return dom || dow;
+}
+
+START_TEST(random_expressions_match_reference)
+{
+    uint64_t rs = 0x2545f4914f6cdd1dULL;
+    int matched = 0;
+    for (int e = 0; e < 300; e++) {
+        struct ref_field rf[5];
+        char text[5][48], expr[5 * 48 + 8];
+        for (int f = 0; f < 5; f++)
+            random_field(f, &rf[f], text[f], &rs);
+        snprintf(expr, sizeof(expr), "%s %s %s %s %s", text[0], text[1], text[2], text[3], text[4]);
+        struct ahpa_cron_expr x;
+        struct ahpa_error err = {0};
+        ck_assert_msg(ahpa_cron_parse(expr, &x, &err) == 0, "%s: %s", expr, err.msg);
+        for (int k = 0; k < 1000; k++) {
+            /* Minutes between 2020 and 2032. */
+            int64_t t = INT64_C(1577836800) + (int64_t)(rng_next(&rs) % (12 * 366 * 1440)) * 60;
+            struct ahpa_civil c;
+            ahpa_civil_from_unix(t, &c);
+            bool want = ref_match(rf, &c);
+            matched += want;
+            ck_assert_msg(ahpa_cron_match(&x, &c) == want, "%s at %lld: got %d", expr,
+                          (long long)t, !want);
+        }
+    }
+    ck_assert_int_gt(matched, 1000); /* the sweep did exercise matches */
+}
+END_TEST
+
 /* ---- zones ---------------------------------------------------------- */
 
 static const struct fixed_case {
@@ -235,7 +381,7 @@ static const struct fixed_case {
     {"+18:00", 0, 64800},    {"+19:00", -AHPA_ERANGE, 0},
     {"+8:7", -AHPA_EPARSE, 0}, {"+123", -AHPA_EPARSE, 0}, {"UTC+", -AHPA_EPARSE, 0},
     {"+08:60", -AHPA_EPARSE, 0}, {"Asia/Shanghai", -AHPA_ENOTFOUND, 0},
-    {"UTCX", -AHPA_ENOTFOUND, 0},
+    {"UTCX", -AHPA_ENOTFOUND, 0}, {"", -AHPA_EINVAL, 0},
 };
 
 START_TEST(zone_fixed_table)
@@ -561,6 +707,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, match_minute_hour_steps_and_lists);
     tcase_add_test(tc, match_day_of_month_day_of_week_rule);
     tcase_add_test(tc, match_year_and_leap_day);
+    tcase_add_test(tc, random_expressions_match_reference);
     suite_add_tcase(s, tc);
     tc = tcase_create("zone");
     tcase_add_loop_test(tc, zone_fixed_table, 0, sizeof(fixed_cases) / sizeof(fixed_cases[0]));
