@@ -64,7 +64,8 @@ struct ahpa_report_input {
     /* The current plan; negative counts are shown as "-". */
     int current_replicas, proactive, reactive, desired;
     const char *plan_reason;    /* e.g. "proactive: forecast 240% / 20%" */
-    double current_utilization; /* CURRENT(%), NaN when unknown */
+    double current_utilization; /* CURRENT(%): average per pod, like
+                                 * target_utilization; NaN when unknown */
 
     /* Time-window bounds, one text line each, e.g.
      * "* 9-15 ? * MON-FRI: 10..50". */

@@ -95,7 +95,7 @@ int main(int argc, char **argv)
         in.pods_actual_t = ht, in.pods_actual = pods, in.n_pods_actual = nh;
         in.pods_pred_t = pt, in.pods_pred = ppods, in.n_pods_pred = np;
         in.current_replicas = 4, in.proactive = 4, in.reactive = 3, in.desired = 4;
-        in.current_utilization = act[nh - 1];
+        in.current_utilization = act[nh - 1] / in.current_replicas; /* per pod */
         in.plan_reason = "bound \"* 0-8 ? * MON-FRI\" is not in force (Saturday); "
                          "proactive 4 from the p95 forecast over the next 180 s";
         in.model_summary = "period 1d, seasonal strength 0.83";
