@@ -30,9 +30,10 @@ Which trace containers become which pods (deterministic, no randomness):
                    The fleet's daily peak is ~2100-2500 percent-GPU, so pick
                    K >= 25 to stay under the clip.
 
-Size and time (2-core machine, promtool 2.42; measured, see
-test/lib/prometheus.sh): 1 day x 3 pods: ~24 k lines, backfill < 1 s;
-14 days x 4 pods: ~0.44 M lines (~60 MB), generation ~6 s, backfill ~10 s.
+Size and time (2-core machine, promtool 2.42; measured with `time`):
+1 day x 3 pods: 24 k lines, 5 MB, generation 1.6 s (mostly reading the CSV), backfill < 1 s;
+14 days x 4 pods: 0.44 M lines, 97 MB, generation ~4 s, backfill 20-26 s
+(see test/lib/prometheus.sh).
 
 Standard library only; run with /usr/bin/python3.
 """
