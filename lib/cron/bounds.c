@@ -62,6 +62,19 @@ int ahpa_cron_bounds_add_window(struct ahpa_cron_bounds *b, int64_t start_s, int
     return (int)b->n++;
 }
 
+int ahpa_cron_bounds_add_window_text(struct ahpa_cron_bounds *b, const struct ahpa_cron_zone *z,
+                                     const char *start_text, const char *end_text,
+                                     struct ahpa_error *err)
+{
+    int64_t start, end;
+    struct ahpa_error inner = {0};
+    if (ahpa_cron_zone_parse_local(z, start_text ? start_text : "", &start, &inner) < 0)
+        return ahpa_error_set(err, inner.code, "startTime: %s", inner.msg);
+    if (ahpa_cron_zone_parse_local(z, end_text ? end_text : "", &end, &inner) < 0)
+        return ahpa_error_set(err, inner.code, "endTime: %s", inner.msg);
+    return ahpa_cron_bounds_add_window(b, start, end, err);
+}
+
 static int check_limits(int32_t min_replicas, int32_t max_replicas, struct ahpa_error *err)
 {
     if (min_replicas < AHPA_CRON_UNSET || max_replicas < AHPA_CRON_UNSET)

@@ -132,6 +132,15 @@ void ahpa_cron_bounds_free(struct ahpa_cron_bounds *b);
 int ahpa_cron_bounds_add_window(struct ahpa_cron_bounds *b, int64_t start_s,
                                 int64_t end_s, struct ahpa_error *err);
 
+/* Same, from the AHPA's text "YYYY-MM-DD HH:MM:SS" read in `z` (see
+ * ahpa_cron_zone_parse_local); messages start "startTime: " or
+ * "endTime: ". */
+int ahpa_cron_bounds_add_window_text(struct ahpa_cron_bounds *b,
+                                     const struct ahpa_cron_zone *z,
+                                     const char *start_text,
+                                     const char *end_text,
+                                     struct ahpa_error *err);
+
 /* Appends a bound to window `window`. `cron` is parsed and copied.
  * min/max are >= 0 or AHPA_CRON_UNSET; min <= max when both are set.
  * Returns the bound's index in its window, or a negative error (the

@@ -146,6 +146,15 @@ int ahpa_planner_plan(const struct ahpa_planner_input *in,
                       struct ahpa_planner_state *state,
                       struct ahpa_planner_result *out, struct ahpa_error *err);
 
+/* The steps of a forecast (sample i at t0_s + i * step_s, n samples)
+ * that cover [now_s, now_s + forward_s]: from the step in progress at
+ * now_s to the last sample at or before now_s + forward_s, cut to the
+ * series. Sets *first and returns the count (0 when the forecast does not
+ * reach the window or step_s <= 0). Pass forecast + *first and the count
+ * as ahpa_planner_input.forecast / forecast_n. */
+size_t ahpa_planner_window(int64_t t0_s, int64_t step_s, size_t n, int64_t now_s,
+                           int64_t forward_s, size_t *first);
+
 /* Predicted pods per step for a whole forecast (the "Predict POD
  * Observer" chart): out[i] = clamp(needed(max forecast[i .. i + k])) with
  * k = ceil(scale_up_forward_s / step_s), the window cut at the end of the

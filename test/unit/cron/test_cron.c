@@ -550,10 +550,8 @@ static struct ahpa_cron_bounds *seed_bounds(const struct ahpa_cron_zone *z)
 {
     struct ahpa_cron_bounds *b = ahpa_cron_bounds_new();
     struct ahpa_error err = {0};
-    int64_t start, end;
-    ck_assert_int_eq(ahpa_cron_zone_parse_local(z, "2021-12-16 00:00:00", &start, &err), 0);
-    ck_assert_int_eq(ahpa_cron_zone_parse_local(z, "2022-12-16 00:00:00", &end, &err), 0);
-    ck_assert_int_eq(ahpa_cron_bounds_add_window(b, start, end, &err), 0);
+    ck_assert_int_eq(ahpa_cron_bounds_add_window_text(b, z, "2021-12-16 00:00:00",
+                                                      "2022-12-16 00:00:00", &err), 0);
     ck_assert_int_eq(ahpa_cron_bounds_add(b, 0, "* 0-8 ? * MON-FRI", 4, 50, &err), 0);
     ck_assert_int_eq(ahpa_cron_bounds_add(b, 0, "* 9-15 ? * MON-FRI", 10, 50, &err), 1);
     ck_assert_int_eq(ahpa_cron_bounds_add(b, 0, "* 16-23 ? * MON-FRI", 12, 50, &err), 2);
@@ -667,6 +665,17 @@ START_TEST(bounds_bad_input)
     ck_assert_int_eq(ahpa_cron_bounds_add(b, 0, "* * * * *", -2, 2, NULL), -AHPA_ERANGE);
     ck_assert_uint_eq(ahpa_cron_bounds_count(b, 0), 0);
     ck_assert_ptr_null(ahpa_cron_bounds_text(b, 0, 0));
+    ahpa_error_clear(&err);
+    ck_assert_int_eq(ahpa_cron_bounds_add_window_text(b, NULL, "2021-12-16", "2022-13-01 00:00:00", &err),
+                     -AHPA_ERANGE);
+    ck_assert(strncmp(err.msg, "endTime: timestamp", 18) == 0);
+    ahpa_error_clear(&err);
+    ck_assert_int_eq(ahpa_cron_bounds_add_window_text(b, NULL, "yesterday", "2022-12-16", &err),
+                     -AHPA_EPARSE);
+    ck_assert(strncmp(err.msg, "startTime: timestamp", 20) == 0);
+    ck_assert_int_eq(ahpa_cron_bounds_add_window_text(b, NULL, "2022-12-16", "2021-12-16", NULL),
+                     -AHPA_EINVAL);
+    ck_assert_uint_eq(ahpa_cron_bounds_window_count(b), 1);
     ahpa_cron_bounds_free(b);
     ahpa_cron_bounds_free(NULL);
 }

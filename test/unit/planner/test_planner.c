@@ -478,6 +478,31 @@ START_TEST(series_with_seed_bounds_over_a_day)
 }
 END_TEST
 
+START_TEST(forecast_window_slicing)
+{
+    size_t first;
+    /* Samples every 60 s from t0 = 1000; now = 1000 + 130 is in step 2;
+     * forward 180 s reaches 1310, the last sample at or before it is 5. */
+    ck_assert_uint_eq(ahpa_planner_window(1000, 60, 1440, 1130, 180, &first), 4);
+    ck_assert_uint_eq(first, 2);
+    /* Exactly on a sample: steps 2..5 (1120 .. 1300). */
+    ck_assert_uint_eq(ahpa_planner_window(1000, 60, 1440, 1120, 180, &first), 4);
+    ck_assert_uint_eq(first, 2);
+    /* Forecast starting after now: from sample 0 (1000) to 1190 -> 0..3. */
+    ck_assert_uint_eq(ahpa_planner_window(1000, 60, 1440, 1010 - 200, 380, &first), 4);
+    ck_assert_uint_eq(first, 0);
+    /* Cut at the end, and past it. */
+    ck_assert_uint_eq(ahpa_planner_window(1000, 60, 10, 1000 + 8 * 60, 600, &first), 2);
+    ck_assert_uint_eq(first, 8);
+    ck_assert_uint_eq(ahpa_planner_window(1000, 60, 10, 1000 + 20 * 60, 600, &first), 0);
+    ck_assert_uint_eq(ahpa_planner_window(1000, 60, 10, 0, 100, &first), 0);
+    ck_assert_uint_eq(ahpa_planner_window(1000, 0, 10, 1000, 100, &first), 0);
+    /* Forward 0: just the step in progress. */
+    ck_assert_uint_eq(ahpa_planner_window(1000, 60, 10, 1059, 0, &first), 1);
+    ck_assert_uint_eq(first, 0);
+}
+END_TEST
+
 Suite *ahpa_unit_suite(void)
 {
     Suite *s = suite_create("planner");
@@ -498,6 +523,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, strategy_and_reason_names);
     suite_add_tcase(s, tc);
     tc = tcase_create("series");
+    tcase_add_test(tc, forecast_window_slicing);
     tcase_add_test(tc, series_of_predicted_pods);
     tcase_add_test(tc, series_with_seed_bounds_over_a_day);
     suite_add_tcase(s, tc);
