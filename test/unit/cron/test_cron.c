@@ -508,6 +508,14 @@ START_TEST(zone_dst_wall_times_and_cron)
         ahpa_cron_zone_to_civil(z, u, &c);
         ck_assert(!ahpa_cron_match(&e, &c));
     }
+    /* On the fall-back day (2024-10-27, from 22:00 UTC the day before)
+     * local 02:xx happens twice: 120 matching minutes in 25 hours. */
+    int minutes = 0;
+    for (int64_t u = INT64_C(1729980000); u < INT64_C(1729980000) + 25 * 3600; u += 60) {
+        ahpa_cron_zone_to_civil(z, u, &c);
+        minutes += ahpa_cron_match(&e, &c);
+    }
+    ck_assert_int_eq(minutes, 120);
     ck_assert_int_eq(ahpa_cron_zone_parse_local(z, "2024-13-01 00:00:00", &t, &err), -AHPA_ERANGE);
     ahpa_cron_zone_free(z);
 }
