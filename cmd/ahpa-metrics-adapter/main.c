@@ -16,10 +16,12 @@
 #include "ahpa/httpd.h"
 #include "ahpa/log.h"
 #include "ahpa/mem.h"
+#include "ahpa/str.h"
 #include "ahpa/tls.h"
 
 struct adapter {
     struct ahpa_config cfg;
+    char last_reload_error[AHPA_ERROR_MSG_MAX]; /* logged once per distinct error */
     struct ahpa_server *server;
     struct ahpa_tls_watch *watch;
     struct ahpa_tls_paths paths;
@@ -104,11 +106,15 @@ static void reload_certificates(struct adapter *a)
     struct ahpa_tls_keypair *kp = NULL;
     int rc = ahpa_tls_watch_poll(a->watch, &kp, &err);
     if (rc < 0) {
-        AHPA_LOG_WARN("certificate files changed but cannot be used, keeping the current "
-                      "ones: %s",
-                      ahpa_error_message(&err, rc));
+        const char *msg = ahpa_error_message(&err, rc);
+        if (strcmp(msg, a->last_reload_error) != 0)
+            AHPA_LOG_WARN("certificate files changed but cannot be used, keeping the current "
+                          "ones: %s",
+                          msg);
+        ahpa_strlcpy(a->last_reload_error, msg, sizeof(a->last_reload_error));
         return;
     }
+    a->last_reload_error[0] = '\0';
     if (rc == 0)
         return;
     rc = ahpa_server_set_credentials(a->server, ahpa_tls_keypair_cert_pem(kp),

@@ -238,7 +238,7 @@ int ahpa_server_start(struct ahpa_server *s, const char *cert_pem, const char *k
         .max_connections = (unsigned)cfg->max_connections,
         .idle_timeout_s = (unsigned)((cfg->request_timeout_ms + 999) / 1000),
         .max_body_bytes = (size_t)cfg->max_request_body_bytes,
-        .connection_memory_bytes = 64 * 1024,
+        .connection_memory_bytes = 256 * 1024,
         .handler = on_request,
         .done = on_done,
         .reject = on_reject,
