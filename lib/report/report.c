@@ -12,6 +12,9 @@
 
 #define DAY_S 86400
 #define FORECAST_SPAN_S DAY_S
+/* Times beyond +-10^11 s (3000 years) are garbage; refusing them keeps the
+ * time arithmetic far from overflow. */
+#define TIME_LIMIT_S INT64_C(100000000000)
 
 void ahpa_report_input_init(struct ahpa_report_input *in)
 {
@@ -34,6 +37,8 @@ static int check_series(const char *what, const int64_t *t, const double *v, siz
         if (t[i] < t[i - 1])
             return ahpa_error_set(err, AHPA_EINVAL, "report: %s time decreases at index %zu",
                                   what, i);
+    if (t[0] < -TIME_LIMIT_S || t[n - 1] > TIME_LIMIT_S)
+        return ahpa_error_set(err, AHPA_EINVAL, "report: %s time out of range", what);
     return 0;
 }
 
@@ -408,6 +413,8 @@ int ahpa_report_render(const struct ahpa_report_input *in, struct ahpa_buf *out,
 {
     if (in == NULL || out == NULL)
         return ahpa_error_set(err, AHPA_EINVAL, "report: NULL %s", in == NULL ? "input" : "output");
+    if (in->now_s < -TIME_LIMIT_S || in->now_s > TIME_LIMIT_S)
+        return ahpa_error_set(err, AHPA_EINVAL, "report: now out of range");
     int rc = check_input(in, err);
     if (rc != 0)
         return rc;

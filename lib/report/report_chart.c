@@ -79,7 +79,10 @@ static size_t value_range(const struct ahpa_report__chart *c, double *y0, double
     series_extent(&c->actual, &lo, &hi, &finite);
     series_extent(&c->pred, &lo, &hi, &finite);
     series_extent(&c->upper, &lo, &hi, &finite);
-    hi *= 1.05;
+    /* Absurd magnitudes are drawn at the edge rather than overflowing the
+     * scale arithmetic. */
+    hi = fmin(hi, 1e300) * 1.05;
+    lo = fmax(lo, -1e300);
     if (hi - lo < (c->integer_values ? 4 : 10))
         hi = lo + (c->integer_values ? 4 : 10);
     *step = ahpa_report__nice_step(hi - lo, 5);
@@ -226,14 +229,18 @@ static void now_marker(struct ahpa_buf *b, const struct ahpa_report__frame *f, i
         text_at(b, "fct", x + 22, PLOT_T - 10, "forecast \xe2\x86\x92");
 }
 
+/* A series' path; its <title> is the hover text. */
 static void series_path(struct ahpa_buf *b, const struct ahpa_report__frame *f,
-                        const char *cls, const struct ahpa_report__series *s)
+                        const char *cls, const struct ahpa_report__series *s,
+                        const char *label)
 {
     if (s->n == 0)
         return;
     ahpa_buf_printf(b, "<path class=\"%s\" d=\"", cls);
     ahpa_report__path(b, f, s);
-    ahpa_buf_puts(b, "\"/>");
+    ahpa_buf_puts(b, "\"><title>");
+    ahpa_report__escape(b, label);
+    ahpa_buf_puts(b, "</title></path>");
 }
 
 static void series_all(struct ahpa_buf *b, const struct ahpa_report__frame *f,
@@ -242,12 +249,14 @@ static void series_all(struct ahpa_buf *b, const struct ahpa_report__frame *f,
     if (c->upper.n > 0 && c->pred.n > 0) {
         ahpa_buf_puts(b, "<path class=\"band\" d=\"");
         ahpa_report__band(b, f, &c->pred, &c->upper);
-        ahpa_buf_puts(b, "\"/>");
+        ahpa_buf_puts(b, "\"><title>");
+        ahpa_report__escape(b, c->band_label);
+        ahpa_buf_puts(b, "</title></path>");
     }
     /* Measured first, the (smoother) forecast on top so that it stays
      * visible over a noisy measurement. */
-    series_path(b, f, "actual", &c->actual);
-    series_path(b, f, "pred", &c->pred);
+    series_path(b, f, "actual", &c->actual, c->actual_label);
+    series_path(b, f, "pred", &c->pred, c->pred_label);
 }
 
 static void empty_note(struct ahpa_buf *b, const char *line1, const char *line2)

@@ -84,7 +84,8 @@ void ahpa_report_input_init(struct ahpa_report_input *in);
 
 /* Appends the HTML page for `in` to `out`. Returns 0, or -AHPA_EINVAL (with
  * a message in `err`) when `in`/`out` is NULL, an array is NULL with a
- * non-zero count, or a series' timestamps decrease; `out` is left unchanged
+ * non-zero count, a series' timestamps decrease, or a time (or now_s) lies
+ * beyond +-10^11 s; `out` is left unchanged
  * on error. Empty series render a "No data yet" note in their chart. */
 int ahpa_report_render(const struct ahpa_report_input *in, struct ahpa_buf *out,
                        struct ahpa_error *err);

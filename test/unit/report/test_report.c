@@ -1,6 +1,7 @@
 /* Unit tests for lib/report: the whole page, checked for its structure,
  * escaping, size, determinism, time labels, NaN gaps, spikes and the empty
  * state. The drawing internals are tested in test_report_path.c. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -437,6 +438,87 @@ START_TEST(ancient_timestamp_keeps_axis_sane)
 }
 END_TEST
 
+static uint64_t lcg(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *state >> 33;
+}
+
+/* Anything a broken upstream could send: NaN, infinities, negatives,
+ * absurd magnitudes, repeated timestamps and jumps. */
+static double wild_value(uint64_t *rng)
+{
+    switch (lcg(rng) % 8) {
+    case 0: return NAN;
+    case 1: return INFINITY;
+    case 2: return -INFINITY;
+    case 3: return -(double)(lcg(rng) % 1000);
+    case 4: return lcg(rng) % 2 ? 1e300 : DBL_MAX;
+    case 5: return lcg(rng) % 2 ? 1e-300 : -DBL_MAX;
+    default: return (double)(lcg(rng) % 5000) / 10;
+    }
+}
+
+static void wild_series(uint64_t *rng, int64_t *t, double *v, size_t n, int64_t start)
+{
+    int64_t now = start;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = lcg(rng) % 10;
+        now += r == 0 ? 0 : r == 1 ? (int64_t)(lcg(rng) % 200000) : 60;
+        t[i] = now;
+        v[i] = wild_value(rng);
+    }
+}
+
+/* Every path's data holds only moves, coordinates and closes: no "nan",
+ * no "inf", no exponent. */
+static void assert_paths_clean(const char *html)
+{
+    for (const char *p = strstr(html, " d=\""); p != NULL; p = strstr(p + 1, " d=\"")) {
+        const char *q = p + 4;
+        size_t n = strspn(q, "0123456789.- MhvZ");
+        ck_assert_msg(q[n] == '"', "bad path data near: %.40s", q + n);
+    }
+}
+
+START_TEST(wild_inputs_render_cleanly)
+{
+    uint64_t rng = 2026;
+    enum { N = 400 };
+    int64_t t[5][N];
+    double v[6][N];
+    for (int round = 0; round < 60; round++) {
+        size_t n[5];
+        int64_t start = NOW_S - (int64_t)(lcg(&rng) % (9 * DAY_S));
+        for (int k = 0; k < 5; k++) {
+            n[k] = lcg(&rng) % N;
+            wild_series(&rng, t[k], v[k], n[k], start);
+        }
+        for (size_t i = 0; i < N; i++)
+            v[5][i] = wild_value(&rng);
+        struct ahpa_report_input in;
+        ahpa_report_input_init(&in);
+        in.now_s = NOW_S + (int64_t)(lcg(&rng) % DAY_S) - DAY_S / 2;
+        in.tz_offset_s = (int32_t)(lcg(&rng) % (26 * 3600)) - 12 * 3600;
+        in.actual_t = t[0], in.actual = v[0], in.n_actual = n[0];
+        in.pred_t = t[1], in.pred_point = v[1], in.pred_upper = v[5], in.n_pred = n[1];
+        in.pods_actual_t = t[2], in.pods_actual = v[2], in.n_pods_actual = n[2];
+        in.pods_pred_t = t[3], in.pods_pred = v[3], in.n_pods_pred = n[3];
+        in.quantile = wild_value(&rng);
+        in.target_utilization = wild_value(&rng);
+        in.current_utilization = wild_value(&rng);
+        in.coverage_recent = wild_value(&rng);
+        size_t len;
+        char *html = render(&in, &len);
+        ck_assert_uint_eq(count_str(html, "<svg "), 2);
+        ck_assert_uint_eq(count_str(html, "</svg>"), 2);
+        ck_assert_msg(len < 200 * 1024, "round %d: %zu bytes", round, len);
+        assert_paths_clean(html);
+        free(html);
+    }
+}
+END_TEST
+
 START_TEST(bad_input_is_rejected)
 {
     struct sample s;
@@ -459,6 +541,15 @@ START_TEST(bad_input_is_rejected)
     ck_assert_int_eq(ahpa_report_render(&in, &b, &err), -AHPA_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "pods_pred is NULL"));
     ck_assert_uint_eq(b.len, 0);
+    in.pods_pred = s.ppods;
+    s.t[s.np - 1] = INT64_MAX;
+    ahpa_error_clear(&err);
+    ck_assert_int_eq(ahpa_report_render(&in, &b, &err), -AHPA_EINVAL);
+    ck_assert_str_eq(err.msg, "report: pred_point time out of range");
+    s.t[s.np - 1] = s.t[s.np - 2] + 60;
+    in.now_s = INT64_MIN;
+    ck_assert_int_eq(ahpa_report_render(&in, &b, NULL), -AHPA_EINVAL);
+    ck_assert_uint_eq(b.len, 0);
     ahpa_buf_dispose(&b);
     sample_dispose(&s);
 }
@@ -478,6 +569,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, spike_survives_downsampling);
     tcase_add_test(tc, time_axis_labels_known_days);
     tcase_add_test(tc, ancient_timestamp_keeps_axis_sane);
+    tcase_add_test(tc, wild_inputs_render_cleanly);
     tcase_add_test(tc, bad_input_is_rejected);
     suite_add_tcase(s, tc);
     ahpa_report_test_path(s);
