@@ -7,6 +7,8 @@
 # usage: report_chromium.sh PAGE.html [SCREENSHOT.png]
 # Exits 0 when both charts are drawn, 1 when they are not, 2 on usage or
 # environment errors (no Chromium, no screenshot).
+# Environment: CHROMIUM (browser command, default chromium), REPORT_WINDOW
+# (window size, default 1400,1800).
 set -euo pipefail
 
 page=${1:?usage: report_chromium.sh PAGE.html [SCREENSHOT.png]}
