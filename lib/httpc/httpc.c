@@ -30,6 +30,7 @@ struct ahpa_httpc_client {
     char *key_file;
     char *user_agent;
     bool insecure;
+    bool compress;
     char **headers; /* "Name: value" */
     size_t n_headers;
     long timeout_ms;
@@ -208,6 +209,7 @@ struct ahpa_httpc_client *ahpa_httpc_client_new(const struct ahpa_httpc_options 
     c->key_file = opt_dup(o->key_file);
     c->user_agent = ahpa_strdup(o->user_agent ? o->user_agent : "ahpa-metrics-adapter");
     c->insecure = o->insecure_skip_verify;
+    c->compress = o->compress;
     c->timeout_ms = positive_or(o->timeout_ms, AHPA_HTTPC_DEFAULT_TIMEOUT_MS);
     c->connect_timeout_ms = positive_or(o->connect_timeout_ms,
                                         AHPA_HTTPC_DEFAULT_CONNECT_TIMEOUT_MS);
@@ -364,7 +366,8 @@ static void set_common(struct ahpa_httpc_client *c, CURL *h, struct xfer *x, lon
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      c->connect_timeout_ms < timeout_ms ? c->connect_timeout_ms : timeout_ms);
     curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* whatever libcurl decodes */
+    if (c->compress) /* the size cap counts decoded bytes */
+        curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->cap);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);

@@ -2,9 +2,11 @@
 #include "ahpa/prom.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ahpa/error.h"
 #include "ahpa/httpc.h"
@@ -12,11 +14,67 @@
 #include "ahpa/mem.h"
 #include "prom_int.h"
 
+struct endpoint_stats {
+    atomic_uint_fast64_t requests;
+    atomic_uint_fast64_t failures;
+    atomic_uint_fast64_t latency_sum_us;
+    atomic_uint_fast64_t latency_le[AHPA_PROM_LATENCY_BUCKETS];
+};
+
 struct ahpa_prom_client {
     struct ahpa_httpc_client *http;
     enum ahpa_httpc_method method;
     int64_t timeout_ms;
+    struct endpoint_stats stats[AHPA_PROM_EP_COUNT_];
 };
+
+const double ahpa_prom_latency_bounds_s[AHPA_PROM_LATENCY_BUCKETS] = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+static const char *const endpoint_paths[AHPA_PROM_EP_COUNT_] = {
+    "/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
+};
+
+const char *ahpa_prom_endpoint_name(enum ahpa_prom_endpoint ep)
+{
+    return (unsigned)ep < AHPA_PROM_EP_COUNT_ ? endpoint_paths[ep] + strlen("/api/v1/") : "";
+}
+
+void ahpa_prom_client_stats(const struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep,
+                            struct ahpa_prom_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (c == NULL || (unsigned)ep >= AHPA_PROM_EP_COUNT_)
+        return;
+    /* The atomics are only read; the cast drops const for C11's loads. */
+    struct endpoint_stats *s = (struct endpoint_stats *)&c->stats[ep];
+    out->requests = atomic_load(&s->requests);
+    out->failures = atomic_load(&s->failures);
+    out->latency_sum_s = (double)atomic_load(&s->latency_sum_us) / 1e6;
+    for (int i = 0; i < AHPA_PROM_LATENCY_BUCKETS; i++)
+        out->latency_le[i] = atomic_load(&s->latency_le[i]);
+}
+
+static double monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void record(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep, double took_s,
+                   int rc)
+{
+    struct endpoint_stats *s = &c->stats[ep];
+    atomic_fetch_add(&s->requests, 1);
+    if (rc != 0)
+        atomic_fetch_add(&s->failures, 1);
+    atomic_fetch_add(&s->latency_sum_us, (uint_fast64_t)(took_s * 1e6));
+    for (int i = 0; i < AHPA_PROM_LATENCY_BUCKETS; i++)
+        if (took_s <= ahpa_prom_latency_bounds_s[i])
+            atomic_fetch_add(&s->latency_le[i], 1);
+}
 
 /* Parameters of one call; values point into `text`. */
 #define PROM_PARAMS_MAX 8
@@ -47,6 +105,7 @@ struct ahpa_prom_client *ahpa_prom_client_new(const struct ahpa_prom_options *op
         .n_headers = opts->n_headers,
         .timeout_ms = opts->timeout_ms,
         .max_response_bytes = opts->max_response_bytes,
+        .compress = opts->compress,
     };
     struct ahpa_httpc_client *http = ahpa_httpc_client_new(&h, err);
     if (http == NULL)
@@ -101,10 +160,12 @@ static void add_timeout(struct call *k, int64_t timeout_ms)
     add_param(k, "timeout", t);
 }
 
-static int perform(struct ahpa_prom_client *c, const char *path,
+static int perform(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep,
                    const struct ahpa_httpc_param *params, size_t n_params,
                    struct ahpa_prom_result *out, struct ahpa_error *err)
 {
+    const char *path = endpoint_paths[ep];
+    double t0 = monotonic_s();
     struct ahpa_httpc_request req = {c->method, path, params, n_params, 0};
     struct ahpa_httpc_response resp;
     ahpa_httpc_response_init(&resp);
@@ -119,13 +180,14 @@ static int perform(struct ahpa_prom_client *c, const char *path,
     for (size_t i = 0; rc == 0 && i < out->n_warnings; i++)
         AHPA_LOG_V(2, "prometheus %s warning: %.200s", path, out->warnings[i]);
     ahpa_httpc_response_dispose(&resp);
+    record(c, ep, monotonic_s() - t0, rc);
     return rc;
 }
 
-static int run(struct ahpa_prom_client *c, const char *path, const struct call *k,
+static int run(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep, const struct call *k,
                struct ahpa_prom_result *out, struct ahpa_error *err)
 {
-    return perform(c, path, k->params, k->n, out, err);
+    return perform(c, ep, k->params, k->n, out, err);
 }
 
 static int check_query(struct ahpa_prom_client *c, const char *promql,
@@ -149,7 +211,7 @@ int ahpa_prom_query(struct ahpa_prom_client *c, const char *promql, int64_t time
     if (time_ms >= 0)
         add_time(&k, "time", time_ms);
     add_timeout(&k, c->timeout_ms);
-    rc = run(c, "/api/v1/query", &k, out, err);
+    rc = run(c, AHPA_PROM_EP_QUERY, &k, out, err);
     if (rc == 0 && out->type != AHPA_PROM_RESULT_VECTOR && out->type != AHPA_PROM_RESULT_SCALAR &&
         out->type != AHPA_PROM_RESULT_STRING)
         rc = ahpa_error_set(err, AHPA_EUPSTREAM, "prometheus: query gave no instant result");
@@ -172,14 +234,15 @@ int ahpa_prom_query_range(struct ahpa_prom_client *c, const char *promql, int64_
     add_time(&k, "end", end_ms);
     add_time(&k, "step", step_ms);
     add_timeout(&k, c->timeout_ms);
-    rc = run(c, "/api/v1/query_range", &k, out, err);
+    rc = run(c, AHPA_PROM_EP_QUERY_RANGE, &k, out, err);
     if (rc == 0 && out->type != AHPA_PROM_RESULT_MATRIX)
         rc = ahpa_error_set(err, AHPA_EUPSTREAM, "prometheus: query_range gave no matrix");
     return rc;
 }
 
 /* match[] parameters need their own array: there may be many. */
-static int list_call(struct ahpa_prom_client *c, const char *path, const char *const *match,
+static int list_call(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep,
+                     const char *const *match,
                      size_t n_match, int64_t start_ms, int64_t end_ms,
                      struct ahpa_prom_result *out, struct ahpa_error *err)
 {
@@ -192,7 +255,7 @@ static int list_call(struct ahpa_prom_client *c, const char *path, const char *c
     for (size_t i = 0; i < n_match; i++)
         all[i] = (struct ahpa_httpc_param){"match[]", match[i]};
     memcpy(all + n_match, tail.params, tail.n * sizeof(*all));
-    int rc = perform(c, path, all, n_match + tail.n, out, err);
+    int rc = perform(c, ep, all, n_match + tail.n, out, err);
     free(all);
     return rc;
 }
@@ -203,7 +266,7 @@ int ahpa_prom_series(struct ahpa_prom_client *c, const char *const *match, size_
 {
     if (c == NULL || out == NULL || match == NULL || n_match == 0)
         return ahpa_error_set(err, AHPA_EINVAL, "prometheus: series needs a match[] selector");
-    int rc = list_call(c, "/api/v1/series", match, n_match, start_ms, end_ms, out, err);
+    int rc = list_call(c, AHPA_PROM_EP_SERIES, match, n_match, start_ms, end_ms, out, err);
     if (rc == 0 && out->type == AHPA_PROM_RESULT_STRINGS && out->n_strings == 0)
         out->type = AHPA_PROM_RESULT_SERIES; /* an empty list is an empty series list */
     if (rc == 0 && out->type != AHPA_PROM_RESULT_SERIES)
@@ -217,7 +280,7 @@ int ahpa_prom_labels(struct ahpa_prom_client *c, const char *const *match, size_
 {
     if (c == NULL || out == NULL || (n_match > 0 && match == NULL))
         return ahpa_error_set(err, AHPA_EINVAL, "prometheus: labels without client or result");
-    int rc = list_call(c, "/api/v1/labels", match, n_match, start_ms, end_ms, out, err);
+    int rc = list_call(c, AHPA_PROM_EP_LABELS, match, n_match, start_ms, end_ms, out, err);
     if (rc == 0 && out->type != AHPA_PROM_RESULT_STRINGS)
         rc = ahpa_error_set(err, AHPA_EUPSTREAM, "prometheus: labels gave no names");
     return rc;

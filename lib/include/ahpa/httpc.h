@@ -48,6 +48,11 @@ struct ahpa_httpc_options {
     int64_t connect_timeout_ms; /* 0 = default */
     size_t max_response_bytes;  /* body cap; 0 = default */
     const char *user_agent;     /* NULL = "ahpa-metrics-adapter" */
+    /* Ask for gzip/deflate. Off by default: on a LAN the server's
+     * compression costs more than it saves (measured against Prometheus on
+     * loopback: median 1.3 ms with, 0.8-1.0 ms without, for a 1.3 KB
+     * answer); worth it for large answers over a slow link. */
+    bool compress;
 };
 
 struct ahpa_httpc_client;

@@ -41,7 +41,8 @@ struct ahpa_prom_options {
     const char *const *headers; /* "Name=value", e.g. "X-Scope-OrgID=tenant" */
     size_t n_headers;
     int64_t timeout_ms;        /* 0 = 10 s; also sent as the query's `timeout` */
-    size_t max_response_bytes; /* 0 = 64 MiB */
+    size_t max_response_bytes; /* 0 = 64 MiB, counted after decompression */
+    bool compress;             /* ask for gzip (see ahpa_httpc_options) */
 };
 
 struct ahpa_prom_client;
@@ -56,6 +57,35 @@ void ahpa_prom_client_free(struct ahpa_prom_client *c);
 void ahpa_prom_client_cancel(struct ahpa_prom_client *c);
 /* URL without userinfo, for logs; borrowed for the client's life. */
 const char *ahpa_prom_client_url(const struct ahpa_prom_client *c);
+
+/* Call statistics for /metrics: one set per API endpoint, counted since
+ * the client was created. Updated with atomics; reading is lock-free and
+ * each field is individually consistent. */
+enum ahpa_prom_endpoint {
+    AHPA_PROM_EP_QUERY,
+    AHPA_PROM_EP_QUERY_RANGE,
+    AHPA_PROM_EP_SERIES,
+    AHPA_PROM_EP_LABELS,
+    AHPA_PROM_EP_COUNT_
+};
+
+#define AHPA_PROM_LATENCY_BUCKETS 11
+/* Upper bounds in seconds of the latency histogram buckets (le). */
+extern const double ahpa_prom_latency_bounds_s[AHPA_PROM_LATENCY_BUCKETS];
+
+struct ahpa_prom_stats {
+    uint64_t requests; /* calls finished, any outcome */
+    uint64_t failures; /* calls that returned an error */
+    double latency_sum_s;
+    /* Cumulative: calls that took <= ahpa_prom_latency_bounds_s[i]; the
+     * +Inf bucket is `requests`. */
+    uint64_t latency_le[AHPA_PROM_LATENCY_BUCKETS];
+};
+
+/* "query", "query_range", "series", "labels". */
+const char *ahpa_prom_endpoint_name(enum ahpa_prom_endpoint ep);
+void ahpa_prom_client_stats(const struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep,
+                            struct ahpa_prom_stats *out);
 
 /* Results. */
 

@@ -210,6 +210,35 @@ START_TEST(literal_token_and_no_token)
 }
 END_TEST
 
+START_TEST(compression_only_on_request)
+{
+    struct testsrv *s = testsrv_start(handler, NULL);
+    struct ahpa_httpc_options o = {0};
+    struct ahpa_httpc_client *c = client_for(s, "", &o);
+    struct ahpa_httpc_response r;
+    ahpa_httpc_response_init(&r);
+    struct testsrv_request last;
+    char v[128];
+    ck_assert_int_eq(get(c, "/q", &r, NULL), 0);
+    testsrv_last(s, &last);
+    ck_assert(!testsrv_header(&last, "Accept-Encoding", v, sizeof(v)));
+    ck_assert(testsrv_header(&last, "User-Agent", v, sizeof(v)));
+    ck_assert_str_eq(v, "ahpa-metrics-adapter");
+    ahpa_httpc_client_free(c);
+    struct ahpa_httpc_options o2 = {.compress = true, .user_agent = "ua/1"};
+    c = client_for(s, "", &o2);
+    ck_assert_int_eq(get(c, "/q", &r, NULL), 0);
+    testsrv_last(s, &last);
+    ck_assert(testsrv_header(&last, "Accept-Encoding", v, sizeof(v)));
+    ck_assert_msg(strstr(v, "gzip") != NULL, "%s", v);
+    ck_assert(testsrv_header(&last, "User-Agent", v, sizeof(v)));
+    ck_assert_str_eq(v, "ua/1");
+    ahpa_httpc_response_dispose(&r);
+    ahpa_httpc_client_free(c);
+    testsrv_stop(s);
+}
+END_TEST
+
 START_TEST(size_cap)
 {
     struct testsrv *s = testsrv_start(handler, NULL);
@@ -445,6 +474,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, post_sends_form_body);
     tcase_add_test(tc, headers_and_token_file_reread);
     tcase_add_test(tc, literal_token_and_no_token);
+    tcase_add_test(tc, compression_only_on_request);
     tcase_add_test(tc, size_cap);
     tcase_add_test(tc, timeout_within_bound);
     tcase_add_test(tc, refused_and_dropped_are_upstream_errors);

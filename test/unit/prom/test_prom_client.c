@@ -103,6 +103,15 @@ START_TEST(get_query_under_arms_prefix)
     testsrv_last(s, &last);
     ck_assert_str_eq(last.target, "/api/v1/prometheus/da9d/1581/c544/cn-shanghai/api/v1/query"
                                   "?query=up&timeout=4000ms");
+    struct ahpa_prom_stats st;
+    ahpa_prom_client_stats(c, AHPA_PROM_EP_QUERY, &st);
+    ck_assert_uint_eq(st.requests, 2);
+    ck_assert_uint_eq(st.failures, 0);
+    ck_assert_uint_eq(st.latency_le[AHPA_PROM_LATENCY_BUCKETS - 1], 2);
+    ck_assert(st.latency_sum_s > 0 && st.latency_sum_s < 2);
+    ahpa_prom_client_stats(c, AHPA_PROM_EP_QUERY_RANGE, &st);
+    ck_assert_uint_eq(st.requests, 0);
+    ck_assert_str_eq(ahpa_prom_endpoint_name(AHPA_PROM_EP_QUERY_RANGE), "query_range");
     ahpa_prom_result_dispose(&r);
     ahpa_prom_client_free(c);
     testsrv_stop(s);
@@ -228,6 +237,16 @@ START_TEST(failures_map_to_clear_errors)
         ck_assert_msg(strstr(err.msg, "never-in") == NULL, "case %zu leaks: %s", i, err.msg);
         ck_assert_msg(took < 1.5, "case %zu took %.3f s", i, took);
         ck_assert_uint_eq(r.n_series, 0);
+        struct ahpa_prom_stats st;
+        ahpa_prom_client_stats(c, AHPA_PROM_EP_QUERY, &st);
+        ck_assert_uint_eq(st.requests, 1);
+        ck_assert_uint_eq(st.failures, 1);
+        if (cases[i].code == AHPA_ETIMEDOUT) {
+            /* 0.4 s timeout: not within 0.25 s, within 1 s. */
+            ck_assert_uint_eq(st.latency_le[5], 0);
+            ck_assert_uint_eq(st.latency_le[7], 1);
+            AHPA_ASSERT_NEAR(st.latency_sum_s, 0.4, 0.3);
+        }
         ahpa_prom_client_free(c);
     }
     ahpa_prom_result_dispose(&r);
