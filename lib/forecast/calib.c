@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ahpa/mem.h"
+#include "ahpa/series.h"
 #include "forecast_int.h"
 
 const double ahpa_forecast__alpha[FC_NALPHA] = {0.02, 0.06, 0.15, 0.3, 0.6, 1.0};
@@ -23,123 +24,144 @@ static size_t setup_leads(struct ahpa_forecast_model *m)
     size_t k = 0;
     for (size_t h = 1; h < hmax && k + 1 < FC_MAXLEADS;) {
         m->leads[k++].lead = (uint32_t)h;
-        /* 1 2 3 4 6 8 12 16 24 ...: powers of two and 1.5 times them */
+        /* 1 2 3 4 6 8 12 16, then powers of two: fine where the planner
+         * looks (minutes ahead), coarse where errors change slowly */
         size_t p = 1;
         while (p * 2 <= h)
             p *= 2;
-        h = (h == p && h >= 2) ? p + p / 2 : (h < 2 ? h + 1 : 2 * p);
+        if (h >= 16)
+            h = 2 * p;
+        else
+            h = (h == p && h >= 2) ? p + p / 2 : (h < 2 ? h + 1 : 2 * p);
     }
     m->leads[k++].lead = (uint32_t)hmax;
     m->nleads = k;
     return k;
 }
 
+/* Replay arrays: levels after each sample, interleaved per sample as
+ * [kind][gain] so one target reads one short run of memory; the season and
+ * the inverse phase scale at each index. */
+#define NOPT (2 * FC_NALPHA)
+/* Targets scored per lead bucket at most (more add little to a 0.95
+ * quantile and cost time). */
+#define MAX_TARGETS 800
+
 struct replay {
-    double *lev[2][FC_NALPHA]; /* level after sample t, per kind and gain */
-    size_t n;
+    double *lev;
+    double *sea;
+    double *inv;
 };
 
-static double season_r(const struct ahpa_forecast_model *m, const float *s,
-                       size_t phase)
+static void run_levels(const double *x, size_t n, const double *sea,
+                       double *lev_out, double *last)
 {
-    if (!m->period || !s)
-        return 0.0;
-    return (double)s[(phase % m->period) * m->nbins / m->period];
-}
-
-static void run_levels(const struct ahpa_forecast_model *m, const double *x,
-                       size_t n, size_t phase0, const float *season,
-                       struct replay *rp)
-{
-    double lev[2][FC_NALPHA];
+    double lev[NOPT];
     int init = 0;
     for (size_t t = 0; t < n; t++) {
         if (isfinite(x[t])) {
-            double d[2] = {x[t] - season_r(m, season, phase0 + t), x[t]};
-            for (int k = 0; k < 2; k++)
-                for (int a = 0; a < FC_NALPHA; a++)
-                    lev[k][a] = init ? lev[k][a] + ahpa_forecast__alpha[a] * (d[k] - lev[k][a])
-                                     : d[k];
+            double d = x[t] - sea[t];
+            for (int a = 0; a < FC_NALPHA; a++) {
+                double al = ahpa_forecast__alpha[a];
+                lev[a] = init ? lev[a] + al * (d - lev[a]) : d;
+                lev[FC_NALPHA + a] = init ? lev[FC_NALPHA + a] + al * (x[t] - lev[FC_NALPHA + a])
+                                          : x[t];
+            }
             init = 1;
         }
-        for (int k = 0; k < 2; k++)
-            for (int a = 0; a < FC_NALPHA; a++)
-                rp->lev[k][a][t] = init ? lev[k][a] : NAN;
+        if (lev_out)
+            for (int o = 0; o < NOPT; o++)
+                lev_out[t * NOPT + (size_t)o] = init ? lev[o] : NAN;
+    }
+    if (last)
+        memcpy(last, lev, sizeof(lev));
+}
+
+static void season_array(const struct ahpa_forecast_model *m, const float *s,
+                         size_t phase0, size_t n, double *out)
+{
+    size_t P = m->period, ph = P ? phase0 % P : 0;
+    for (size_t t = 0; t < n; t++) {
+        out[t] = (P && s) ? (double)s[ph * m->nbins / P] : 0.0;
+        if (P && ++ph == P)
+            ph = 0;
     }
 }
 
-/* Error of option (kind, a) for target t from origin t - h, normalised. */
-static double norm_err(const struct ahpa_forecast_model *m, const struct replay *rp,
-                       const double *x, const float *season, size_t phase0,
-                       size_t t, size_t h, int kind, int a)
+static void inv_scale_array(const struct ahpa_forecast_model *m, size_t phase0,
+                            size_t n, double *out)
 {
-    double lev = rp->lev[kind][a][t - h];
-    double f = lev + (kind == 0 ? season_r(m, season, phase0 + t) : 0.0);
-    return (x[t] - f) / fc_scale_at(m, (phase0 + t) % (m->period ? m->period : 1));
+    size_t P = m->period, ph = P ? phase0 % P : 0;
+    for (size_t t = 0; t < n; t++) {
+        out[t] = 1.0 / fc_scale_at(m, ph);
+        if (P && ++ph == P)
+            ph = 0;
+    }
 }
 
-static size_t lead_stride(size_t h)
-{
-    return h / 48 + 1;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
+/* Type-7 quantiles at the grid probabilities. */
 static void fill_quantiles(struct fc_lead *L, double *e, size_t ne)
 {
-    qsort(e, ne, sizeof(double), cmp_d);
+    ahpa_series_sort(e, ne);
     for (int g = 0; g < FC_NGRID; g++) {
         double pos = ahpa_forecast__grid[g] * (double)(ne - 1);
         size_t k = (size_t)pos;
-        double fr = pos - (double)k;
-        double v = k + 1 < ne ? e[k] + fr * (e[k + 1] - e[k]) : e[ne - 1];
+        double v = e[k];
+        if (k + 1 < ne)
+            v += (pos - (double)k) * (e[k + 1] - v);
         L->q[g] = (float)v;
     }
     L->nerr = (uint32_t)ne;
+}
+
+static size_t lead_stride(size_t h, size_t targets)
+{
+    size_t st = h / 48 + 1, cap = targets / MAX_TARGETS + 1;
+    return st > cap ? st : cap;
 }
 
 /* Chooses the option of one bucket and fills its quantiles; returns the
  * best seasonal and non-seasonal mean absolute errors through mae. */
 static void calibrate_lead(struct ahpa_forecast_model *m, struct fc_lead *L,
                            const struct replay *rp, const double *x, size_t n,
-                           const float *season, size_t phase0, size_t s0,
-                           double margin, double *mae, double *e)
+                           size_t s0, double margin, double *mae, double *e)
 {
-    size_t h = L->lead, st = lead_stride(h), t0 = s0 > h ? s0 : h;
-    double best[2] = {INFINITY, INFINITY};
-    int best_a[2] = {0, 0};
-    for (int kind = 0; kind < 2; kind++) {
-        if (kind == 0 && !m->period)
+    size_t h = L->lead, t0 = s0 > h ? s0 : h;
+    size_t st = lead_stride(h, n > t0 ? n - t0 : 0);
+    double sum[NOPT] = {0};
+    size_t c = 0;
+    for (size_t t = t0; t < n; t += st) {
+        const double *lv = rp->lev + (t - h) * NOPT;
+        if (!isfinite(x[t]) || !isfinite(lv[0]))
             continue;
+        double xs = x[t] - rp->sea[t], iv = rp->inv[t];
         for (int a = 0; a < FC_NALPHA; a++) {
-            double s = 0.0;
-            size_t c = 0;
-            for (size_t t = t0; t < n; t += st) {
-                if (!isfinite(x[t]) || !isfinite(rp->lev[kind][a][t - h]))
-                    continue;
-                s += fabs(norm_err(m, rp, x, season, phase0, t, h, kind, a));
-                c++;
-            }
-            double v = c ? s / (double)c : INFINITY;
-            if (v < best[kind]) {
-                best[kind] = v;
-                best_a[kind] = a;
-            }
+            sum[a] += fabs(xs - lv[a]) * iv;
+            sum[FC_NALPHA + a] += fabs(x[t] - lv[FC_NALPHA + a]) * iv;
         }
+        c++;
     }
-    mae[0] = best[0];
-    mae[1] = best[1];
-    int kind = (m->period && best[0] < (1.0 - margin) * best[1]) ? 0 : 1;
+    int best[2] = {0, FC_NALPHA};
+    for (int a = 1; a < FC_NALPHA; a++) {
+        if (sum[a] < sum[best[0]])
+            best[0] = a;
+        if (sum[FC_NALPHA + a] < sum[best[1]])
+            best[1] = FC_NALPHA + a;
+    }
+    mae[0] = c && m->period ? sum[best[0]] / (double)c : INFINITY;
+    mae[1] = c ? sum[best[1]] / (double)c : INFINITY;
+    int kind = (m->period && mae[0] < (1.0 - margin) * mae[1]) ? 0 : 1;
+    int opt = best[kind];
     L->seasonal = kind == 0;
-    L->alpha_idx = (uint8_t)best_a[kind];
+    L->alpha_idx = (uint8_t)(opt % FC_NALPHA);
     size_t ne = 0;
-    for (size_t t = t0; t < n; t += st)
-        if (isfinite(x[t]) && isfinite(rp->lev[kind][best_a[kind]][t - h]))
-            e[ne++] = norm_err(m, rp, x, season, phase0, t, h, kind, best_a[kind]);
+    for (size_t t = t0; t < n; t += st) {
+        const double *lv = rp->lev + (t - h) * NOPT;
+        if (!isfinite(x[t]) || !isfinite(lv[0]))
+            continue;
+        double f = lv[opt] + (kind == 0 ? rp->sea[t] : 0.0);
+        e[ne++] = (x[t] - f) * rp->inv[t];
+    }
     if (ne >= MIN_ERRORS)
         fill_quantiles(L, e, ne);
     else
@@ -169,27 +191,25 @@ static void fill_missing(struct ahpa_forecast_model *m)
 }
 
 int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
-                             const double *filled, size_t n, size_t phase0,
-                             const float *season_replay, size_t s0,
-                             double *work)
+                             size_t n, size_t phase0, const float *season_replay,
+                             size_t s0, int in_sample, double *work)
 {
-    (void)filled;
-    struct replay rp = {.n = n};
-    double *store = ahpa_malloc((size_t)2 * FC_NALPHA * n * sizeof(double));
-    for (int k = 0; k < 2; k++)
-        for (int a = 0; a < FC_NALPHA; a++)
-            rp.lev[k][a] = store + ((size_t)k * FC_NALPHA + (size_t)a) * n;
-    run_levels(m, x, n, phase0, season_replay, &rp);
+    struct replay rp;
+    rp.lev = ahpa_malloc((size_t)NOPT * n * sizeof(double));
+    rp.sea = ahpa_malloc(n * sizeof(double));
+    rp.inv = ahpa_malloc(n * sizeof(double));
+    season_array(m, season_replay, phase0, n, rp.sea);
+    inv_scale_array(m, phase0, n, rp.inv);
+    run_levels(x, n, rp.sea, rp.lev, NULL);
     setup_leads(m);
-    /* In-sample seasons (s0 inside the fitted cycles) need a larger gain
-     * before the season is trusted. */
-    double margin = season_replay == m->season ? 0.15 : 0.03;
+    /* An in-sample season (the scored part inside the fitted cycles) must
+     * win by more before it is trusted. */
+    double margin = in_sample ? 0.15 : 0.03;
     double sum[2] = {0, 0};
     size_t calib = 0;
     for (size_t j = 0; j < m->nleads; j++) {
         double mae[2];
-        calibrate_lead(m, &m->leads[j], &rp, x, n, season_replay, phase0, s0,
-                       margin, mae, work);
+        calibrate_lead(m, &m->leads[j], &rp, x, n, s0, margin, mae, work);
         if (isfinite(mae[0]) && isfinite(mae[1])) {
             sum[0] += mae[0];
             sum[1] += mae[1];
@@ -199,11 +219,20 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
     fill_missing(m);
     m->seasonal_gain = sum[1] > 0 ? 1.0 - sum[0] / sum[1] : 0.0;
     m->calib_samples = calib;
-    /* Final levels with the final season. */
-    run_levels(m, x, n, phase0, m->period ? m->season : NULL, &rp);
-    for (int k = 0; k < 2; k++)
-        for (int a = 0; a < FC_NALPHA; a++)
-            m->level[k][a] = rp.lev[k][a][n - 1];
-    free(store);
+    free(rp.lev);
+    free(rp.sea);
+    free(rp.inv);
     return 0;
+}
+
+void ahpa_forecast__final_levels(struct ahpa_forecast_model *m, const double *x,
+                                 size_t n, size_t phase0, double *work)
+{
+    double last[NOPT];
+    season_array(m, m->period ? m->season : NULL, phase0, n, work);
+    run_levels(x, n, work, NULL, last);
+    for (int a = 0; a < FC_NALPHA; a++) {
+        m->level[0][a] = last[a];
+        m->level[1][a] = last[FC_NALPHA + a];
+    }
 }

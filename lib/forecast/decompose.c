@@ -52,69 +52,76 @@ static double season_of(const float *season, size_t nbins, size_t period,
     return season[(phase % period) * nbins / period];
 }
 
-double ahpa_forecast__season(const double *x, size_t n, size_t period,
-                             size_t phase0, size_t nbins, float *season,
-                             double *work)
+void ahpa_forecast__season(const double *x, size_t n, size_t period,
+                           size_t phase0, size_t nbins, float *season,
+                           double *work)
 {
-    double *trend = work, *d = work + n, *xc = work + 2 * n;
-    double sigma = 0.0;
-    memcpy(xc, x, n * sizeof(double));
-    for (int pass = 0; pass < 2; pass++) {
-        ahpa_forecast__moving_avg(xc, n, period, trend);
-        for (size_t i = 0; i < n; i++)
-            d[i] = xc[i] - trend[i];
-        profile(d, n, period, phase0, nbins, season, xc);
-        /* xc was scratch: rebuild it as x with residuals clipped at 4
-         * robust sigmas, so spikes do not bend the second estimate. */
-        for (size_t i = 0; i < n; i++)
-            d[i] = x[i] - trend[i] - season_of(season, nbins, period, phase0 + i);
-        memcpy(xc, d, n * sizeof(double));
-        double med = ahpa_series_select_quantile(xc, n, 0.5);
-        for (size_t i = 0; i < n; i++)
-            xc[i] = fabs(d[i] - med);
-        sigma = 1.4826 * ahpa_series_select_quantile(xc, n, 0.5);
-        double lim = 4.0 * sigma;
-        for (size_t i = 0; i < n; i++) {
-            double r = d[i] - med;
-            double c = r > lim ? lim : (r < -lim ? -lim : r);
-            xc[i] = x[i] - (r - c);
-        }
-    }
-    /* Leave the final residuals in work[0..n) for the phase scale. */
-    memmove(work, d, n * sizeof(double));
-    return sigma;
+    /* One pass suffices: x comes with its spikes already clipped, and the
+     * per-phase median ignores what is left of them. */
+    double *trend = work, *d = work + n, *tmp = work + 2 * n;
+    ahpa_forecast__moving_avg(x, n, period, trend);
+    for (size_t i = 0; i < n; i++)
+        d[i] = x[i] - trend[i];
+    profile(d, n, period, phase0, nbins, season, tmp);
+    /* Leave the residuals in work[0..n) for the phase scale. */
+    for (size_t i = 0; i < n; i++)
+        work[i] = d[i] - season_of(season, nbins, period, phase0 + i);
 }
 
 void ahpa_forecast__phase_scale(const double *r, size_t n, size_t period,
                                 size_t phase0, float *scale, double *work)
 {
     size_t nb = period ? FC_NSCALE : 1;
-    double all = 0.0;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
+    size_t cnt[FC_NSCALE + 1] = {0}, pos[FC_NSCALE];
+    size_t ph = period ? phase0 % period : 0, m = 0;
+    /* counting sort of |r| by phase bin, in one pass each way */
+    for (size_t i = 0; i < n; i++) {
+        size_t b = period ? ph * FC_NSCALE / period : 0;
         if (isfinite(r[i]))
-            work[m++] = fabs(r[i]);
-    all = m ? 1.4826 * ahpa_series_select_quantile(work, m, 0.5) : 0.0;
+            cnt[b + 1]++;
+        if (period && ++ph == period)
+            ph = 0;
+    }
     for (size_t b = 0; b < nb; b++) {
-        m = 0;
-        for (size_t i = 0; i < n; i++) {
-            size_t ph = (phase0 + i) % (period ? period : 1);
-            if (isfinite(r[i]) && (period ? ph * FC_NSCALE / period : 0) == b)
-                work[m++] = fabs(r[i]);
+        cnt[b + 1] += cnt[b];
+        pos[b] = cnt[b];
+    }
+    ph = period ? phase0 % period : 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t b = period ? ph * FC_NSCALE / period : 0;
+        if (isfinite(r[i])) {
+            work[pos[b]++] = fabs(r[i]);
+            m++;
         }
-        scale[b] = (float)(m >= 8 ? 1.4826 * ahpa_series_select_quantile(work, m, 0.5) : all);
+        if (period && ++ph == period)
+            ph = 0;
+    }
+    double *all = work + m;
+    memcpy(all, work, m * sizeof(double));
+    double mean_abs = 0.0;
+    for (size_t i = 0; i < m; i++)
+        mean_abs += all[i];
+    mean_abs = m ? mean_abs / (double)m : 0.0;
+    double glob = m ? 1.4826 * ahpa_series_select_quantile(all, m, 0.5) : 0.0;
+    for (size_t b = 0; b < nb; b++) {
+        size_t k = cnt[b + 1] - cnt[b];
+        scale[b] = (float)(k >= 8 ? 1.4826 * ahpa_series_select_quantile(work + cnt[b], k, 0.5)
+                                  : glob);
     }
     if (nb > 1) {
         smooth_circular(scale, nb, work);
         for (size_t b = 0; b < nb; b++)
             work[b] = scale[b];
-        double med = ahpa_series_select_quantile(work, nb, 0.5);
+        double fl = 0.3 * ahpa_series_select_quantile(work, nb, 0.5);
+        /* sparse loads have a zero median residual in quiet phases */
+        if (fl < 0.1 * mean_abs)
+            fl = 0.1 * mean_abs;
         for (size_t b = 0; b < nb; b++)
-            if (scale[b] < 0.3 * med)
-                scale[b] = (float)(0.3 * med);
+            if (scale[b] < fl)
+                scale[b] = (float)fl;
     }
     /* A scale of 0 (flat data) would make every error infinite. */
     for (size_t b = 0; b < nb; b++)
         if (!(scale[b] > 1e-12f))
-            scale[b] = 1.0f;
+            scale[b] = glob > 0 ? (float)glob : (mean_abs > 0 ? (float)mean_abs : 1.0f);
 }

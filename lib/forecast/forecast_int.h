@@ -42,6 +42,7 @@ struct ahpa_forecast_model {
     size_t period;           /* steps */
     size_t nbins;            /* profile bins; bin = phase * nbins / period */
     size_t phase;            /* phase of the next sample, [0, period) */
+    int season_full;         /* season estimated over all the history */
     float *season;           /* nbins, mean zero */
     float scale[FC_NSCALE];  /* per-phase scale of errors (>0) */
     double gamma;            /* seasonal update gain per sample */
@@ -80,12 +81,12 @@ size_t ahpa_forecast__periods(const double *x, size_t n, int64_t step_s,
 void ahpa_forecast__moving_avg(const double *x, size_t n, size_t w,
                                double *out);
 
-/* Robust seasonal profile of x (filled, n >= 2 * period) over phases
- * phase0 + i: writes nbins values (mean zero) to season; work holds 2n
- * doubles. Returns the robust residual sigma. */
-double ahpa_forecast__season(const double *x, size_t n, size_t period,
-                             size_t phase0, size_t nbins, float *season,
-                             double *work);
+/* Robust seasonal profile of x (filled, clipped, n >= 2 * period) over
+ * phases phase0 + i: writes nbins values (mean zero) to season and the
+ * residuals to work[0..n); work holds 3n doubles. */
+void ahpa_forecast__season(const double *x, size_t n, size_t period,
+                           size_t phase0, size_t nbins, float *season,
+                           double *work);
 
 /* Per-phase robust scale of r (n values, NaN skipped) into FC_NSCALE bins;
  * floors at a fraction of the median bin. work holds n doubles. */
@@ -111,8 +112,11 @@ static inline double fc_scale_at(const struct ahpa_forecast_model *m,
 
 /* Calibration replay and lead-bucket setup (calib.c). */
 int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
-                             const double *filled, size_t n, size_t phase0,
-                             const float *season_replay, size_t s0,
-                             double *work);
+                             size_t n, size_t phase0, const float *season_replay,
+                             size_t s0, int in_sample, double *work);
+
+/* Levels after x[0..n) with the model's season (work: n doubles). */
+void ahpa_forecast__final_levels(struct ahpa_forecast_model *m, const double *x,
+                                 size_t n, size_t phase0, double *work);
 
 #endif

@@ -11,7 +11,7 @@
 /* Detrended autocorrelation a period needs before it is even tried. */
 #define MIN_PERIOD_ACF 0.2
 /* Periods tried by full calibration (the best by autocorrelation first). */
-#define MAX_TRIED 2
+#define MAX_TRIED 3
 
 void ahpa_forecast_options_default(struct ahpa_forecast_options *opt)
 {
@@ -130,7 +130,10 @@ static int check_fit_args(const double *values, size_t n, int64_t step_s,
     return 0;
 }
 
-/* Season, phase scale and calibration for one period (0 = none). */
+/* Season, phase scale and calibration for one period (0 = none). With at
+ * least three cycles the replay is out of sample: season and scale come from
+ * the data before the scored part, and the season over all the data is
+ * computed later, only for the period that wins (finish_period). */
 static void fit_period(struct ahpa_forecast_model *m, const double *x,
                        const double *filled, size_t n, int64_t pbase,
                        size_t period, double *work)
@@ -142,32 +145,37 @@ static void fit_period(struct ahpa_forecast_model *m, const double *x,
     m->phase = 0;
     if (!period) {
         m->scale[0] = 1.0f;
-        ahpa_forecast__calibrate(m, x, filled, n, 0, NULL, n / 4, work);
+        ahpa_forecast__calibrate(m, x, n, 0, NULL, n / 4, 0, work);
         return;
     }
     size_t phase0 = (size_t)(((pbase % (int64_t)period) + (int64_t)period) % (int64_t)period);
+    int in_sample = n < 3 * period;
+    size_t s0 = in_sample ? n / 2 : (n - 3 * period > 2 * period ? n - 3 * period : 2 * period);
+    size_t ns = in_sample ? n : s0;
     m->nbins = period < m->opt.max_season_bins ? period : m->opt.max_season_bins;
     m->season = ahpa_malloc(m->nbins * sizeof(float));
-    ahpa_forecast__season(filled, n, period, phase0, m->nbins, m->season, work);
+    ahpa_forecast__season(filled, ns, period, phase0, m->nbins, m->season, work);
     if (m->opt.phase_scale)
-        ahpa_forecast__phase_scale(work, n, period, phase0, m->scale, work + n);
+        ahpa_forecast__phase_scale(work, ns, period, phase0, m->scale, work + n);
     else
         for (int b = 0; b < FC_NSCALE; b++)
             m->scale[b] = 1.0f;
-    const float *replay = m->season;
-    float *early = NULL;
-    size_t s0 = n / 2;
-    if (n >= 3 * period) {
-        /* Out of sample: the season of the replay comes from the data
-         * before the scored part. */
-        s0 = n - 3 * period > 2 * period ? n - 3 * period : 2 * period;
-        early = ahpa_malloc(m->nbins * sizeof(float));
-        ahpa_forecast__season(filled, s0, period, phase0, m->nbins, early, work);
-        replay = early;
-    }
-    ahpa_forecast__calibrate(m, x, filled, n, phase0, replay, s0, work);
-    free(early);
+    ahpa_forecast__calibrate(m, x, n, phase0, m->season, s0, in_sample, work);
+    m->season_full = in_sample;
     m->phase = (phase0 + n) % period;
+}
+
+/* The winning period's season over all the data, and the final levels. */
+static void finish_period(struct ahpa_forecast_model *m, const double *x,
+                          const double *filled, size_t n, int64_t pbase,
+                          double *work)
+{
+    size_t P = m->period;
+    size_t phase0 = P ? (size_t)(((pbase % (int64_t)P) + (int64_t)P) % (int64_t)P) : 0;
+    if (P && !m->season_full)
+        ahpa_forecast__season(filled, n, P, phase0, m->nbins, m->season, work);
+    m->season_full = 1;
+    ahpa_forecast__final_levels(m, x, n, phase0, work);
 }
 
 static int uses_season(const struct ahpa_forecast_model *m)
@@ -178,31 +186,54 @@ static int uses_season(const struct ahpa_forecast_model *m)
     return 0;
 }
 
-/* Huber-style clip for analysis: residuals from a running median of 9
- * beyond 6 robust sigmas are pulled back, so a spike moves neither the
- * period search nor the seasonal profile. */
+/* Drops a candidate that is a multiple of a shorter one unless its
+ * autocorrelation is clearly higher: two days of a daily load, say. */
+static size_t drop_multiples(struct fc_period *c, size_t nc)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < nc; i++) {
+        int keep = 1;
+        for (size_t j = 0; j < nc && keep; j++) {
+            if (j == i || c[j].period >= c[i].period)
+                continue;
+            double r = (double)c[i].period / (double)c[j].period;
+            if (fabs(r - floor(r + 0.5)) < 0.03 * r && c[i].acf < c[j].acf + 0.1)
+                keep = 0;
+        }
+        if (keep)
+            c[k++] = c[i];
+    }
+    return k;
+}
+
+/* Huber-style clip for analysis: a point more than 6 robust sigmas from
+ * the running median of 9 around it is pulled back, so a spike moves neither
+ * the period search nor the seasonal profile. Only points far from a short
+ * moving average are examined (the median of 9 costs more). */
 static void clip_outliers(double *x, size_t n, double *work)
 {
-    double *med9 = work, *r = work + n, *tmp = work + 2 * n;
-    for (size_t i = 0; i < n; i++) {
-        size_t lo = i >= 4 ? i - 4 : 0, hi = i + 5 < n ? i + 5 : n;
-        double w[9];
-        memcpy(w, x + lo, (hi - lo) * sizeof(double));
-        med9[i] = ahpa_series_select_quantile(w, hi - lo, 0.5);
-        r[i] = x[i] - med9[i];
-    }
+    double *ma = work, *r = work + n, *tmp = work + 2 * n;
+    ahpa_forecast__moving_avg(x, n, 9, ma);
+    for (size_t i = 0; i < n; i++)
+        r[i] = x[i] - ma[i];
     memcpy(tmp, r, n * sizeof(double));
     double med = ahpa_series_select_quantile(tmp, n, 0.5);
     for (size_t i = 0; i < n; i++)
         tmp[i] = fabs(r[i] - med);
-    double lim = 6.0 * 1.4826 * ahpa_series_select_quantile(tmp, n, 0.5);
-    if (!(lim > 0))
+    double sigma = 1.4826 * ahpa_series_select_quantile(tmp, n, 0.5);
+    if (!(sigma > 0))
         return;
     for (size_t i = 0; i < n; i++) {
-        if (r[i] - med > lim)
-            x[i] = med9[i] + med + lim;
-        else if (r[i] - med < -lim)
-            x[i] = med9[i] + med - lim;
+        if (fabs(r[i] - med) <= 4.0 * sigma)
+            continue;
+        size_t lo = i >= 4 ? i - 4 : 0, hi = i + 5 < n ? i + 5 : n;
+        double w[9];
+        memcpy(w, x + lo, (hi - lo) * sizeof(double));
+        double m9 = ahpa_series_select_quantile(w, hi - lo, 0.5);
+        if (x[i] - m9 > 6.0 * sigma)
+            x[i] = m9 + 6.0 * sigma;
+        else if (x[i] - m9 < -6.0 * sigma)
+            x[i] = m9 - 6.0 * sigma;
     }
 }
 
@@ -219,9 +250,12 @@ static void fit_full(struct ahpa_forecast_model *m, const double *x, size_t n,
     if (m->opt.seasonal)
         nc = ahpa_forecast__periods(filled, n, m->step_s, m->opt.free_periods,
                                     MIN_PERIOD_ACF, cand, MAX_TRIED);
+    nc = drop_multiples(cand, nc);
     m->candidates = nc;
     size_t best = 0;
     double best_gain = 0.0;
+    if (nc > 2)
+        nc = 2; /* each try is a full calibration */
     for (size_t i = 0; i < nc; i++) {
         fit_period(m, x, filled, n, pbase, cand[i].period, work);
         if (uses_season(m) && m->seasonal_gain > best_gain) {
@@ -236,6 +270,7 @@ static void fit_full(struct ahpa_forecast_model *m, const double *x, size_t n,
     } else {
         fit_period(m, x, filled, n, pbase, 0, work);
     }
+    finish_period(m, x, filled, n, pbase, work);
     m->period_acf = best ? cand[best - 1].acf : (nc ? cand[0].acf : 0.0);
     m->method = best ? AHPA_FORECAST_METHOD_SEASONAL : AHPA_FORECAST_METHOD_SMOOTH;
     m->resid_scale = (double)m->scale[0] * (m->leads[0].q[16] - m->leads[0].q[3]) /

@@ -9,6 +9,9 @@
 #include "ahpa/series.h"
 #include "forecast_int.h"
 
+/* Points of the free-period autocorrelation search. */
+#define FREE_POINTS 2048
+
 void ahpa_forecast__moving_avg(const double *x, size_t n, size_t w,
                                double *out)
 {
@@ -141,14 +144,26 @@ size_t ahpa_forecast__periods(const double *x, size_t n, int64_t step_s,
     if (day >= 1 && 14 * day <= n)
         cand[nc++] = 7 * day;
     if (free_periods && n >= 32) {
-        double *acf = ahpa_malloc((n / 2 + 1) * sizeof(double));
-        size_t lags[3];
-        acf_fft(x, n, acf);
-        size_t np = acf_peaks(acf, n, 4, lags, 3);
+        /* The peak search runs on block means of at most FREE_POINTS
+         * points: a period is then known to a block, which is enough for a
+         * free period, and the transform stays small. */
+        size_t b = (n + FREE_POINTS - 1) / FREE_POINTS, nb = n / b;
+        double *xs = ahpa_malloc(nb * sizeof(double));
+        double *acf = ahpa_malloc((nb / 2 + 1) * sizeof(double));
+        for (size_t i = 0; i < nb; i++) {
+            double s = 0;
+            for (size_t j = 0; j < b; j++)
+                s += x[i * b + j];
+            xs[i] = s / (double)b;
+        }
+        size_t lags[3], minlag = (4 + b - 1) / b;
+        acf_fft(xs, nb, acf);
+        size_t np = acf_peaks(acf, nb, minlag < 2 ? 2 : minlag, lags, 3);
         for (size_t i = 0; i < np && nc < 8; i++)
-            if (acf[lags[i]] >= min_acf && !near_any(lags[i], cand, nc))
-                cand[nc++] = lags[i];
+            if (acf[lags[i]] >= min_acf && !near_any(lags[i] * b, cand, nc))
+                cand[nc++] = lags[i] * b;
         free(acf);
+        free(xs);
     }
     double *work = ahpa_malloc(n * sizeof(double));
     size_t cnt = 0;

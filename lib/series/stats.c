@@ -39,7 +39,7 @@ static void swap_d(double *a, double *b)
 
 /* Places the k-th smallest at a[k], smaller ones before, larger after
  * (Wirth's selection; deterministic, no recursion, input without NaN). */
-static void select_kth(double *a, size_t n, size_t k)
+void ahpa_series_select_kth(double *a, size_t n, size_t k)
 {
     ptrdiff_t l = 0, r = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
     while (l < r) {
@@ -63,6 +63,67 @@ static void select_kth(double *a, size_t n, size_t k)
     }
 }
 
+static void insertion_sort(double *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        double v = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > v) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
+    }
+}
+
+void ahpa_series_sort(double *a, size_t n)
+{
+    /* Quicksort on an explicit stack, smaller part first so the stack stays
+     * under 64 entries; median-of-three pivots; short runs by insertion. */
+    size_t stack[128], sp = 0;
+    size_t lo = 0, hi = n;
+    for (;;) {
+        while (hi - lo > 16) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (a[mid] < a[lo])
+                swap_d(&a[mid], &a[lo]);
+            if (a[hi - 1] < a[lo])
+                swap_d(&a[hi - 1], &a[lo]);
+            if (a[hi - 1] < a[mid])
+                swap_d(&a[hi - 1], &a[mid]);
+            double p = a[mid];
+            size_t i = lo, j = hi - 1;
+            for (;;) {
+                while (a[i] < p)
+                    i++;
+                while (p < a[j])
+                    j--;
+                if (i >= j)
+                    break;
+                swap_d(&a[i], &a[j]);
+                i++;
+                j--;
+            }
+            /* [lo, j] <= p <= [j+1, hi) */
+            size_t split = j + 1;
+            if (split - lo < hi - split) {
+                stack[sp++] = split;
+                stack[sp++] = hi;
+                hi = split;
+            } else {
+                stack[sp++] = lo;
+                stack[sp++] = split;
+                lo = split;
+            }
+        }
+        insertion_sort(a + lo, hi - lo);
+        if (sp == 0)
+            break;
+        hi = stack[--sp];
+        lo = stack[--sp];
+    }
+}
+
 double ahpa_series_select_quantile(double *a, size_t n, double q)
 {
     if (n == 0)
@@ -76,7 +137,7 @@ double ahpa_series_select_quantile(double *a, size_t n, double q)
     if (k >= n - 1)
         k = n - 1;
     double frac = pos - (double)k;
-    select_kth(a, n, k);
+    ahpa_series_select_kth(a, n, k);
     double lo = a[k];
     if (frac <= 0.0 || k + 1 >= n)
         return lo;

@@ -110,6 +110,14 @@ double ahpa_series_mad(const double *x, size_t n, double *scratch);
  * constant series). */
 double ahpa_series_acf(const double *x, size_t n, size_t lag);
 
+/* Partial sort in place (no NaN): afterwards a[k] is the k-th smallest,
+ * a[0..k) <= a[k] <= a[k+1..n). k < n. Deterministic. */
+void ahpa_series_select_kth(double *a, size_t n, size_t k);
+
+/* Sorts a[0..n) ascending in place (no NaN). Deterministic, no recursion,
+ * O(n log n) expected. */
+void ahpa_series_sort(double *a, size_t n);
+
 /* In-place quantile of the first n entries of `a` (no NaN), reorders `a`. */
 double ahpa_series_select_quantile(double *a, size_t n, double q);
 
