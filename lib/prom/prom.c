@@ -1,6 +1,7 @@
 /* Prometheus HTTP API calls over lib/httpc. */
 #include "ahpa/prom.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -32,13 +33,18 @@ const double ahpa_prom_latency_bounds_s[AHPA_PROM_LATENCY_BUCKETS] = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 };
 
+/* Label values have the name in the path: perform() is given it. */
 static const char *const endpoint_paths[AHPA_PROM_EP_COUNT_] = {
-    "/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
+    "/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels", NULL,
+};
+
+static const char *const endpoint_names[AHPA_PROM_EP_COUNT_] = {
+    "query", "query_range", "series", "labels", "label_values",
 };
 
 const char *ahpa_prom_endpoint_name(enum ahpa_prom_endpoint ep)
 {
-    return (unsigned)ep < AHPA_PROM_EP_COUNT_ ? endpoint_paths[ep] + strlen("/api/v1/") : "";
+    return (unsigned)ep < AHPA_PROM_EP_COUNT_ ? endpoint_names[ep] : "";
 }
 
 void ahpa_prom_client_stats(const struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep,
@@ -160,11 +166,10 @@ static void add_timeout(struct call *k, int64_t timeout_ms)
     add_param(k, "timeout", t);
 }
 
-static int perform(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep,
+static int perform(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep, const char *path,
                    const struct ahpa_httpc_param *params, size_t n_params,
                    struct ahpa_prom_result *out, struct ahpa_error *err)
 {
-    const char *path = endpoint_paths[ep];
     double t0 = monotonic_s();
     struct ahpa_httpc_request req = {c->method, path, params, n_params, 0};
     struct ahpa_httpc_response resp;
@@ -187,7 +192,7 @@ static int perform(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep,
 static int run(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep, const struct call *k,
                struct ahpa_prom_result *out, struct ahpa_error *err)
 {
-    return perform(c, ep, k->params, k->n, out, err);
+    return perform(c, ep, endpoint_paths[ep], k->params, k->n, out, err);
 }
 
 static int check_query(struct ahpa_prom_client *c, const char *promql,
@@ -241,7 +246,7 @@ int ahpa_prom_query_range(struct ahpa_prom_client *c, const char *promql, int64_
 }
 
 /* match[] parameters need their own array: there may be many. */
-static int list_call(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep,
+static int list_call(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep, const char *path,
                      const char *const *match,
                      size_t n_match, int64_t start_ms, int64_t end_ms,
                      struct ahpa_prom_result *out, struct ahpa_error *err)
@@ -255,7 +260,7 @@ static int list_call(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep,
     for (size_t i = 0; i < n_match; i++)
         all[i] = (struct ahpa_httpc_param){"match[]", match[i]};
     memcpy(all + n_match, tail.params, tail.n * sizeof(*all));
-    int rc = perform(c, ep, all, n_match + tail.n, out, err);
+    int rc = perform(c, ep, path, all, n_match + tail.n, out, err);
     free(all);
     return rc;
 }
@@ -266,7 +271,7 @@ int ahpa_prom_series(struct ahpa_prom_client *c, const char *const *match, size_
 {
     if (c == NULL || out == NULL || match == NULL || n_match == 0)
         return ahpa_error_set(err, AHPA_EINVAL, "prometheus: series needs a match[] selector");
-    int rc = list_call(c, AHPA_PROM_EP_SERIES, match, n_match, start_ms, end_ms, out, err);
+    int rc = list_call(c, AHPA_PROM_EP_SERIES, endpoint_paths[AHPA_PROM_EP_SERIES], match, n_match, start_ms, end_ms, out, err);
     if (rc == 0 && out->type == AHPA_PROM_RESULT_STRINGS && out->n_strings == 0)
         out->type = AHPA_PROM_RESULT_SERIES; /* an empty list is an empty series list */
     if (rc == 0 && out->type != AHPA_PROM_RESULT_SERIES)
@@ -280,8 +285,36 @@ int ahpa_prom_labels(struct ahpa_prom_client *c, const char *const *match, size_
 {
     if (c == NULL || out == NULL || (n_match > 0 && match == NULL))
         return ahpa_error_set(err, AHPA_EINVAL, "prometheus: labels without client or result");
-    int rc = list_call(c, AHPA_PROM_EP_LABELS, match, n_match, start_ms, end_ms, out, err);
+    int rc = list_call(c, AHPA_PROM_EP_LABELS, endpoint_paths[AHPA_PROM_EP_LABELS], match, n_match, start_ms, end_ms, out, err);
     if (rc == 0 && out->type != AHPA_PROM_RESULT_STRINGS)
         rc = ahpa_error_set(err, AHPA_EUPSTREAM, "prometheus: labels gave no names");
+    return rc;
+}
+
+static bool is_label_name(const char *s)
+{
+    if (s == NULL || !(isalpha((unsigned char)*s) || *s == '_'))
+        return false;
+    for (s++; *s != '\0'; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_'))
+            return false;
+    return true;
+}
+
+int ahpa_prom_label_values(struct ahpa_prom_client *c, const char *name,
+                           const char *const *match, size_t n_match, int64_t start_ms,
+                           int64_t end_ms, struct ahpa_prom_result *out, struct ahpa_error *err)
+{
+    if (c == NULL || out == NULL || (n_match > 0 && match == NULL))
+        return ahpa_error_set(err, AHPA_EINVAL, "prometheus: label values without client");
+    if (!is_label_name(name) || strlen(name) > 256)
+        return ahpa_error_set(err, AHPA_EINVAL, "prometheus: \"%.64s\" is not a label name",
+                              name ? name : "");
+    char path[320];
+    snprintf(path, sizeof(path), "/api/v1/label/%s/values", name);
+    int rc = list_call(c, AHPA_PROM_EP_LABEL_VALUES, path, match, n_match, start_ms, end_ms,
+                       out, err);
+    if (rc == 0 && out->type != AHPA_PROM_RESULT_STRINGS)
+        rc = ahpa_error_set(err, AHPA_EUPSTREAM, "prometheus: label values gave no strings");
     return rc;
 }

@@ -35,6 +35,7 @@ AHPA_PROM_PID=""
 AHPA_PROM_PORT=""
 AHPA_PROM_URL=""
 AHPA_PROM_LOG=""
+AHPA_EXPORTER_PID=""
 
 # ahpa_free_port: a TCP port on 127.0.0.1 that the kernel just handed out.
 ahpa_free_port() {
@@ -69,8 +70,8 @@ urllib.request.urlopen(sys.argv[1], timeout=1).read()' "$1" >/dev/null 2>&1
 }
 
 # ahpa_prom_start DATA_DIR PORT [SCRAPE_TARGET]
-# Writes DATA_DIR.prometheus.yml (scraping SCRAPE_TARGET host:port every 15 s
-# when given), starts Prometheus in the background and waits until ready.
+# Writes DATA_DIR.prometheus.yml (scraping SCRAPE_TARGET host:port every
+# $AHPA_PROM_SCRAPE_INTERVAL, default 15s, when given), starts Prometheus in the background and waits until ready.
 # Sets AHPA_PROM_PID, AHPA_PROM_PORT, AHPA_PROM_URL, AHPA_PROM_LOG.
 ahpa_prom_start() {
     local dir=${1%/} port=$2 target=${3:-}
@@ -78,7 +79,7 @@ ahpa_prom_start() {
     mkdir -p "$dir" || return 1
     {
         echo "global:"
-        echo "  scrape_interval: 15s"
+        echo "  scrape_interval: ${AHPA_PROM_SCRAPE_INTERVAL:-15s}"
         echo "  evaluation_interval: 15s"
         if [ -n "$target" ]; then
             echo "scrape_configs:"
@@ -130,5 +131,33 @@ ahpa_prom_stop() {
     done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+    return 0
+}
+
+# ahpa_exporter_start DIR PORT: a live exporter stand-in. Serves DIR over
+# HTTP on 127.0.0.1:PORT, so DIR/metrics (Prometheus text format, no
+# timestamps) is scraped at /metrics; rewrite the file to change values.
+# Sets AHPA_EXPORTER_PID.
+ahpa_exporter_start() {
+    local dir=$1 port=$2 i
+    /usr/bin/python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" \
+        >"${dir%/}.exporter.log" 2>&1 &
+    AHPA_EXPORTER_PID=$!
+    for i in $(seq 1 100); do
+        _ahpa_http_ok "http://127.0.0.1:$port/metrics" && return 0
+        kill -0 "$AHPA_EXPORTER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "exporter on 127.0.0.1:$port did not come up" >&2
+    ahpa_exporter_stop
+    return 1
+}
+
+# ahpa_exporter_stop: stops the exporter by PID.
+ahpa_exporter_stop() {
+    [ -n "$AHPA_EXPORTER_PID" ] || return 0
+    kill "$AHPA_EXPORTER_PID" 2>/dev/null
+    wait "$AHPA_EXPORTER_PID" 2>/dev/null
+    AHPA_EXPORTER_PID=""
     return 0
 }

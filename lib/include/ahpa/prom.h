@@ -66,6 +66,7 @@ enum ahpa_prom_endpoint {
     AHPA_PROM_EP_QUERY_RANGE,
     AHPA_PROM_EP_SERIES,
     AHPA_PROM_EP_LABELS,
+    AHPA_PROM_EP_LABEL_VALUES,
     AHPA_PROM_EP_COUNT_
 };
 
@@ -82,7 +83,7 @@ struct ahpa_prom_stats {
     uint64_t latency_le[AHPA_PROM_LATENCY_BUCKETS];
 };
 
-/* "query", "query_range", "series", "labels". */
+/* "query", "query_range", "series", "labels", "label_values". */
 const char *ahpa_prom_endpoint_name(enum ahpa_prom_endpoint ep);
 void ahpa_prom_client_stats(const struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep,
                             struct ahpa_prom_stats *out);
@@ -154,6 +155,13 @@ int ahpa_prom_series(struct ahpa_prom_client *c, const char *const *match, size_
 int ahpa_prom_labels(struct ahpa_prom_client *c, const char *const *match, size_t n_match,
                      int64_t start_ms, int64_t end_ms, struct ahpa_prom_result *out,
                      struct ahpa_error *err);
+
+/* /api/v1/label/<name>/values, optionally restricted by match[]
+ * selectors. `name` must be a valid label name ([a-zA-Z_][a-zA-Z0-9_]*).
+ * Result type AHPA_PROM_RESULT_STRINGS. */
+int ahpa_prom_label_values(struct ahpa_prom_client *c, const char *name,
+                           const char *const *match, size_t n_match, int64_t start_ms,
+                           int64_t end_ms, struct ahpa_prom_result *out, struct ahpa_error *err);
 
 /* Pure parse of an API response (status, content type and body) into
  * `out`; what the calls above use, exposed for tests and fuzzing. */

@@ -2,7 +2,8 @@
 # lib/prom against a real Prometheus: backfill one day of the GPU trace for
 # three pods (ending now), start Prometheus on a free loopback port, run
 # prom_real_check, and compare every value it printed with the OpenMetrics
-# file itself (what Prometheus must answer, by its lookback rule).
+# file itself (what Prometheus must answer, by its lookback rule). Also
+# checks the live-exporter stand-in of test/lib/prometheus.sh is scraped.
 #
 # Usage: real_prometheus.sh PROM_REAL_CHECK_BINARY SOURCE_DIR
 # Exit 77 (skipped) when Prometheus or promtool is not installed.
@@ -18,6 +19,7 @@ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || 
 tmp=$(mktemp -d /tmp/ahpa-prom-real.XXXXXX)
 cleanup() {
     ahpa_prom_stop
+    ahpa_exporter_stop
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -27,7 +29,23 @@ minutes=120
 /usr/bin/python3 "$src/test/lib/gen_gpu_openmetrics.py" --days 1 --pods 3 --end "$end" \
     --output "$tmp/gpu.om" || exit 1
 ahpa_prom_backfill "$tmp/gpu.om" "$tmp/tsdb" || exit 1
-ahpa_prom_start "$tmp/tsdb" "$(ahpa_free_port)" || exit 1
+mkdir -p "$tmp/exporter"
+printf '# TYPE DCGM_FI_DEV_GPU_UTIL gauge\nDCGM_FI_DEV_GPU_UTIL{namespace="live",pod="live-0",gpu="0"} 55\n' \
+    >"$tmp/exporter/metrics"
+exporter_port=$(ahpa_free_port)
+ahpa_exporter_start "$tmp/exporter" "$exporter_port" || exit 1
+AHPA_PROM_SCRAPE_INTERVAL=1s
+ahpa_prom_start "$tmp/tsdb" "$(ahpa_free_port)" "127.0.0.1:$exporter_port" || exit 1
+
+# The live series shows up after the first scrape (1 s interval).
+live=""
+for _ in $(seq 1 50); do
+    live=$(curl -fsS "$AHPA_PROM_URL/api/v1/query" \
+        --data-urlencode 'query=DCGM_FI_DEV_GPU_UTIL{namespace="live"}' 2>/dev/null)
+    [[ "$live" == *'"55"'* ]] && break
+    sleep 0.1
+done
+[[ "$live" == *'"live-0"'*'"55"'* ]] || { echo "live exporter not scraped: $live"; exit 1; }
 
 # A busy stretch of the trace day: 16 h to 14 h before its end.
 window_end=$(( end - 14 * 3600 ))

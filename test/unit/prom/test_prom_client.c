@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ static void handler(const struct testsrv_request *req, struct testsrv_reply *rep
                         : vector_body;
     else if (strstr(t, "/api/v1/series") != NULL)
         rep->body = series_body;
-    else if (strstr(t, "/api/v1/labels") != NULL)
+    else if (strstr(t, "/api/v1/labels") != NULL || strstr(t, "/api/v1/label/") != NULL)
         rep->body = labels_body;
     else
         rep->status = 404;
@@ -155,6 +156,19 @@ START_TEST(post_query_range_and_lists)
     ck_assert_uint_eq(r.n_strings, 2);
     ck_assert_str_eq(r.strings[1], "pod");
 
+    ck_assert_int_eq(ahpa_prom_label_values(c, "pod", match, 1, -1, 1700000000000LL, &r, &err),
+                     0);
+    testsrv_last(s, &last);
+    ck_assert_str_eq(last.target, "/prefix/api/v1/label/pod/values");
+    ck_assert_str_eq(last.body, "match%5B%5D=DCGM_FI_DEV_GPU_UTIL&end=1700000000.000");
+    ck_assert_uint_eq(r.n_strings, 2);
+    ck_assert_int_eq(ahpa_prom_label_values(c, "../admin", NULL, 0, -1, -1, &r, &err),
+                     -AHPA_EINVAL);
+    ck_assert_int_eq(ahpa_prom_label_values(c, "", NULL, 0, -1, -1, &r, NULL), -AHPA_EINVAL);
+    struct ahpa_prom_stats st;
+    ahpa_prom_client_stats(c, AHPA_PROM_EP_LABEL_VALUES, &st);
+    ck_assert_uint_eq(st.requests, 1);
+    ck_assert_str_eq(ahpa_prom_endpoint_name(AHPA_PROM_EP_LABEL_VALUES), "label_values");
     ck_assert_int_eq(ahpa_prom_query_range(c, "x", 10, 5, 1000, &r, &err), -AHPA_EINVAL);
     ck_assert_int_eq(ahpa_prom_series(c, match, 0, -1, -1, &r, NULL), -AHPA_EINVAL);
     ahpa_prom_result_dispose(&r);
@@ -282,6 +296,50 @@ START_TEST(connection_refused)
 }
 END_TEST
 
+struct worker {
+    struct ahpa_prom_client *c;
+    int ok;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct ahpa_prom_result r;
+    ahpa_prom_result_init(&r);
+    for (int i = 0; i < 20; i++)
+        if (ahpa_prom_query(w->c, "up", -1, &r, NULL) == 0 && r.n_series == 1 &&
+            strcmp(ahpa_prom_series_label(&r.series[0], "pod"), "bert-0") == 0)
+            w->ok++;
+    ahpa_prom_result_dispose(&r);
+    return NULL;
+}
+
+START_TEST(one_client_many_threads)
+{
+    struct testsrv *s = testsrv_start(handler, NULL);
+    struct ahpa_prom_options o = {0};
+    struct ahpa_prom_client *c = client(s, "", &o);
+    enum { N = 6 };
+    pthread_t t[N];
+    struct worker w[N];
+    for (int i = 0; i < N; i++) {
+        w[i] = (struct worker){c, 0};
+        pthread_create(&t[i], NULL, worker_main, &w[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(w[i].ok, 20);
+    }
+    struct ahpa_prom_stats st;
+    ahpa_prom_client_stats(c, AHPA_PROM_EP_QUERY, &st);
+    ck_assert_uint_eq(st.requests, N * 20);
+    ck_assert_uint_eq(st.failures, 0);
+    ck_assert_uint_le(testsrv_connections(s), N);
+    ahpa_prom_client_free(c);
+    testsrv_stop(s);
+}
+END_TEST
+
 TCase *prom_client_tcase(void)
 {
     TCase *tc = tcase_create("client");
@@ -291,5 +349,6 @@ TCase *prom_client_tcase(void)
     tcase_add_test(tc, tenant_header_and_bearer_token);
     tcase_add_test(tc, failures_map_to_clear_errors);
     tcase_add_test(tc, connection_refused);
+    tcase_add_test(tc, one_client_many_threads);
     return tc;
 }
