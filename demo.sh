@@ -13,7 +13,7 @@ ahpa_ensure_packages $AHPA_BUILD_PACKAGES $AHPA_RUN_PACKAGES
 ahpa_ensure_kubectl
 
 echo "== building"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAHPA_UNIT_ONLY=OFF -DAHPA_ONLY_MODULES= >/dev/null
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target ahpa-metrics-adapter >/dev/null
 
 port=${AHPA_DEMO_PORT:-6443}

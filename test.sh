@@ -16,11 +16,11 @@ ahpa_ensure_kubectl
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== build"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAHPA_UNIT_ONLY=OFF -DAHPA_ONLY_MODULES= >/dev/null
 cmake --build build -j"$jobs"
 
 echo "== build (ASan + UBSan, unit tests)"
-cmake -S . -B build-asan -DAHPA_SANITIZE=ON -DAHPA_UNIT_ONLY=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S . -B build-asan -DAHPA_SANITIZE=ON -DAHPA_UNIT_ONLY=ON -DAHPA_ONLY_MODULES= -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
 
 status=0
