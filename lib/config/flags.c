@@ -178,7 +178,7 @@ void ahpa_flags_usage(const struct ahpa_flag *table, size_t n, FILE *out)
         const struct ahpa_flag *f = &table[i];
         char head[96];
         snprintf(head, sizeof(head), "--%s %s", f->name, type_name(f->type));
-        fprintf(out, "      %-44s %s", head, f->help);
+        fprintf(out, "      %-36s %s", head, f->help);
         if (f->def != NULL && *f->def != '\0')
             fprintf(out, " (default %s)", f->def);
         fputc('\n', out);
