@@ -50,6 +50,12 @@ struct ahpa_forecast_model {
     double seasonal_gain;
     size_t candidates;
 
+    /* volatility: running mean of |deseasonalised one-step change| over the
+     * phase scale; quantile offsets are in units of its square root
+     * (vol_gain 0: off) */
+    double vol, vol_floor, vol_gain, prev_d;
+    int have_prev;
+
     /* levels: [0] deseasonalised, [1] raw, one per gain */
     double level[2][FC_NALPHA];
 
@@ -115,7 +121,15 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
                              size_t n, size_t phase0, const float *season_replay,
                              size_t s0, int in_sample, double *work);
 
-/* Levels after x[0..n) with the model's season (work: n doubles). */
+/* Volatility tracker: sets m->vol_gain, m->vol_floor and, for each t,
+ * vol[t] = the volatility after x[t] (sea, inv: season and inverse phase
+ * scale at t); leaves the end state (vol, prev_d) in m. vol may be NULL. */
+void ahpa_forecast__vol_track(struct ahpa_forecast_model *m, const double *x,
+                              size_t n, const double *sea, const double *inv,
+                              double *vol);
+
+/* Levels and volatility after x[0..n) with the model's season (work: 2n
+ * doubles). */
 void ahpa_forecast__final_levels(struct ahpa_forecast_model *m, const double *x,
                                  size_t n, size_t phase0, double *work);
 

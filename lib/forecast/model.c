@@ -19,6 +19,7 @@ void ahpa_forecast_options_default(struct ahpa_forecast_options *opt)
     opt->free_periods = true;
     opt->seasonal = true;
     opt->phase_scale = true;
+    opt->vol_scale = true;
     opt->max_season_bins = 2048;
 }
 

@@ -30,6 +30,13 @@ int ahpa_forecast_update(struct ahpa_forecast_model *m, double value,
             update_ring_model(m, value);
         } else {
             double s = fc_season_at(m, m->phase);
+            if (m->vol_gain > 0) {
+                double d = value - s;
+                if (m->have_prev)
+                    m->vol += m->vol_gain * (fabs(d - m->prev_d) / fc_scale_at(m, m->phase) - m->vol);
+                m->prev_d = d;
+                m->have_prev = 1;
+            }
             for (int a = 0; a < FC_NALPHA; a++) {
                 double al = ahpa_forecast__alpha[a];
                 m->level[0][a] += al * (value - s - m->level[0][a]);
@@ -120,7 +127,8 @@ static void predict_calibrated(const struct ahpa_forecast_model *m, size_t h,
         size_t ph = m->period ? (m->phase + i) % m->period : 0;
         double base = L->seasonal ? m->level[0][L->alpha_idx] + fc_season_at(m, ph)
                                   : m->level[1][L->alpha_idx];
-        double sc = fc_scale_at(m, ph);
+        double sc = fc_scale_at(m, ph) *
+                    (m->vol_gain > 0 ? sqrt(fmax(m->vol, m->vol_floor)) : 1.0);
         double med = (1 - w) * grid_q(L, 0.5) + w * grid_q(N, 0.5);
         double qq = (1 - w) * grid_q(L, q) + w * grid_q(N, q);
         double p = base + sc * med, u = base + sc * qq;

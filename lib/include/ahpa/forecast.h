@@ -53,6 +53,11 @@ struct ahpa_forecast_options {
     /* Normalise errors by a per-phase scale (heteroscedastic quantiles).
      * Default true. */
     bool phase_scale;
+    /* Express errors in units of the square root of the recent volatility
+     * (running mean of the deseasonalised one-step change over about an
+     * hour), so the band widens in turbulent stretches and narrows in calm
+     * ones. Default true. */
+    bool vol_scale;
     /* Seasonal profile resolution cap (bins per period), 16..4096; the
      * memory of a model grows with it. Default 2048. */
     size_t max_season_bins;

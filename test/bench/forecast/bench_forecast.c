@@ -1,0 +1,100 @@
+/* Speed and memory of the forecasting engine: fit + 24 h forecast of the
+ * last 10,080 one-minute points of a CSV, and the one-sample update.
+ * Built and run by run_bench.sh (not part of ctest). Prints one JSON line.
+ *
+ *   bench_forecast FILE.csv [repeats]                                     */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ahpa/error.h"
+#include "ahpa/forecast.h"
+#include "ahpa/series.h"
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof(double), cmp_d);
+    return v[n / 2];
+}
+
+static int load(const char *path, struct ahpa_series *s)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    static char buf[64 << 20];
+    size_t len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    struct ahpa_series_samples smp;
+    struct ahpa_error err = {0};
+    ahpa_series_samples_init(&smp);
+    int rc = ahpa_series_csv_parse(buf, len, NULL, &smp, &err);
+    if (rc == 0)
+        rc = ahpa_series_resample(&smp, 60, AHPA_SERIES_AGG_MEAN, 0, s, &err);
+    ahpa_series_samples_dispose(&smp);
+    if (rc)
+        fprintf(stderr, "%s: %s\n", path, ahpa_error_message(&err, rc));
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    int reps = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 51;
+    struct ahpa_series s;
+    ahpa_series_init(&s);
+    if (load(argv[1], &s) || s.n < 10080 + 2000)
+        return 1;
+    const size_t n = 10080, h = 1440, nupd = 2000;
+    const double *x = s.v + s.n - n - nupd;
+    double *fit = malloc(reps * sizeof(double)), *pt = malloc(h * sizeof(double));
+    double *qt = malloc(h * sizeof(double));
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    for (int r = 0; r < reps; r++) {
+        double t = now_us();
+        ahpa_forecast_fit(m, x, n, 0, 60, NULL);
+        ahpa_forecast_predict(m, h, 0.95, pt, qt, NULL);
+        fit[r] = now_us() - t;
+    }
+    double *upd = malloc(nupd * sizeof(double));
+    for (size_t i = 0; i < nupd; i++) {
+        double t = now_us();
+        ahpa_forecast_update(m, x[n + i], NULL);
+        upd[i] = now_us() - t;
+    }
+    double t = now_us();
+    for (int r = 0; r < 1000; r++)
+        ahpa_forecast_predict(m, 3, 0.95, pt, qt, NULL);
+    double pred3 = (now_us() - t) / 1000.0;
+    struct ahpa_forecast_info info;
+    ahpa_forecast_describe(m, &info);
+    printf("{\"points\":%zu,\"fit_forecast24h_us_median\":%.1f,\"update_us_median\":%.3f,"
+           "\"update_us_max\":%.2f,\"predict3_us\":%.3f,\"state_bytes\":%zu,\"method\":\"%s\","
+           "\"period_steps\":%zu}\n",
+           n, median(fit, (size_t)reps), median(upd, nupd), upd[nupd - 1] > 0 ? upd[nupd - 1] : 0,
+           pred3, info.state_bytes, ahpa_forecast_method_name(info.method), info.period_steps);
+    qsort(upd, nupd, sizeof(double), cmp_d);
+    ahpa_forecast_free(m);
+    ahpa_series_dispose(&s);
+    free(fit);
+    free(upd);
+    free(pt);
+    free(qt);
+    return 0;
+}
