@@ -1,0 +1,1 @@
+ahpa_fuzz_target(rules DEPS base labelsel rules)
