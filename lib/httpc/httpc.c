@@ -52,6 +52,9 @@ struct xfer {
     struct ahpa_buf *body;
     size_t cap;
     bool too_big;
+    ahpa_httpc_data_fn on_data; /* streaming receiver, or NULL */
+    void *on_data_ud;
+    int stream_rc; /* what the receiver returned when it stopped */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -294,6 +297,10 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
 {
     struct xfer *x = ud;
     size_t len = size * n;
+    if (x->on_data != NULL) {
+        x->stream_rc = x->on_data(p, len, x->on_data_ud);
+        return x->stream_rc == 0 ? len : 0;
+    }
     if (len > x->cap - x->body->len) {
         x->too_big = true;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -363,12 +370,15 @@ static void set_common(struct ahpa_httpc_client *c, CURL *h, struct xfer *x, lon
 #endif
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     c->connect_timeout_ms < timeout_ms ? c->connect_timeout_ms : timeout_ms);
+    long connect_ms = c->connect_timeout_ms;
+    if (timeout_ms > 0 && timeout_ms < connect_ms)
+        connect_ms = timeout_ms;
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
     if (c->compress) /* the size cap counts decoded bytes */
         curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->cap);
+    if (x->on_data == NULL)
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->cap);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
@@ -379,7 +389,8 @@ static void set_common(struct ahpa_httpc_client *c, CURL *h, struct xfer *x, lon
 
 static const char *method_name(enum ahpa_httpc_method m)
 {
-    return m == AHPA_HTTPC_POST ? "POST" : "GET";
+    static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+    return (unsigned)m < sizeof(names) / sizeof(names[0]) ? names[m] : "?";
 }
 
 /* libcurl result -> project error. */
@@ -389,6 +400,10 @@ static int map_curl_error(struct ahpa_httpc_client *c, const struct ahpa_httpc_r
 {
     const char *m = method_name(req->method);
     const char *why = *errbuf ? errbuf : curl_easy_strerror(cc);
+    if (x->on_data != NULL && x->stream_rc != 0 && cc == CURLE_WRITE_ERROR)
+        return x->stream_rc > 0 ? 0
+                                : ahpa_error_set(err, -x->stream_rc, "%s %s: receiver failed", m,
+                                                 req->path);
     if (x->too_big || cc == CURLE_FILESIZE_EXCEEDED)
         return ahpa_error_set(err, AHPA_ETOOBIG, "%s %s: response larger than %zu bytes", m,
                               req->path, x->cap);
@@ -399,6 +414,49 @@ static int map_curl_error(struct ahpa_httpc_client *c, const struct ahpa_httpc_r
     if (cc == CURLE_URL_MALFORMAT)
         return ahpa_error_set(err, AHPA_EINVAL, "%s %s: %s", m, req->path, why);
     return ahpa_error_set(err, AHPA_EUPSTREAM, "%s %s: %s", m, req->path, why);
+}
+
+static int check_request(const struct ahpa_httpc_request *req, struct ahpa_error *err)
+{
+    const char *m = method_name(req->method);
+    if ((unsigned)req->method > AHPA_HTTPC_DELETE)
+        return ahpa_error_set(err, AHPA_EINVAL, "unknown HTTP method %d", (int)req->method);
+    if (req->body != NULL && (req->method == AHPA_HTTPC_GET || req->content_type == NULL))
+        return ahpa_error_set(err, AHPA_EINVAL, "%s %s: a body needs a content type and no GET",
+                              m, req->path);
+    if (req->content_type != NULL && strpbrk(req->content_type, "\r\n") != NULL)
+        return ahpa_error_set(err, AHPA_EINVAL, "%s %s: content type holds a line break", m,
+                              req->path);
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (req->headers[i] == NULL || strchr(req->headers[i], ':') == NULL ||
+            strpbrk(req->headers[i], "\r\n") != NULL)
+            return ahpa_error_set(err, AHPA_EINVAL, "%s %s: header %zu is not one Name: value "
+                                                    "line", m, req->path, i);
+    return 0;
+}
+
+/* Where parameters go and what the body is. */
+static void set_method_and_body(CURL *h, const struct ahpa_httpc_request *req,
+                                const struct ahpa_buf *form, struct curl_slist **hdrs)
+{
+    static const char *const custom[] = {NULL, NULL, "PUT", "PATCH", "DELETE"};
+    if (custom[req->method] != NULL)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, custom[req->method]);
+    if (req->body != NULL) {
+        struct ahpa_buf ct;
+        ahpa_buf_init(&ct);
+        ahpa_buf_printf(&ct, "Content-Type: %s", req->content_type);
+        *hdrs = append_header(*hdrs, ahpa_buf_cstr(&ct));
+        ahpa_buf_dispose(&ct);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+    } else if (req->method == AHPA_HTTPC_POST) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)form->len);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, ahpa_buf_cstr(form));
+        *hdrs = append_header(*hdrs, "Content-Type: application/x-www-form-urlencoded");
+    }
+    if (req->body != NULL || req->method == AHPA_HTTPC_POST)
+        *hdrs = append_header(*hdrs, "Expect:");
 }
 
 static int prepare(struct ahpa_httpc_client *c, CURL *h, const struct ahpa_httpc_request *req,
@@ -412,19 +470,17 @@ static int prepare(struct ahpa_httpc_client *c, CURL *h, const struct ahpa_httpc
     if (req->path[0] != '/')
         ahpa_buf_putc(url, '/');
     ahpa_buf_puts(url, req->path);
-    if (req->method == AHPA_HTTPC_GET && form->len > 0) {
+    bool form_in_body = req->method == AHPA_HTTPC_POST && req->body == NULL;
+    if (!form_in_body && form->len > 0) {
         ahpa_buf_putc(url, '?');
         ahpa_buf_append(url, form->data, form->len);
     }
     curl_easy_setopt(h, CURLOPT_URL, ahpa_buf_cstr(url));
-    if (req->method == AHPA_HTTPC_POST) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)form->len);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, ahpa_buf_cstr(form));
-        *hdrs = append_header(*hdrs, "Content-Type: application/x-www-form-urlencoded");
-        *hdrs = append_header(*hdrs, "Expect:");
-    }
+    set_method_and_body(h, req, form, hdrs);
     for (size_t i = 0; i < c->n_headers; i++)
         *hdrs = append_header(*hdrs, c->headers[i]);
+    for (size_t i = 0; i < req->n_headers; i++)
+        *hdrs = append_header(*hdrs, req->headers[i]);
     rc = ahpa_httpc__token_refresh(&c->token, err);
     if (rc != 0)
         return rc;
@@ -462,6 +518,9 @@ int ahpa_httpc_do(struct ahpa_httpc_client *c, const struct ahpa_httpc_request *
 {
     if (c == NULL || req == NULL || req->path == NULL || resp == NULL)
         return ahpa_error_set(err, AHPA_EINVAL, "http request without client, path or response");
+    int rc = check_request(req, err);
+    if (rc != 0)
+        return rc;
     ahpa_buf_reset(&resp->body);
     resp->status = 0;
     resp->content_type[0] = '\0';
@@ -473,17 +532,24 @@ int ahpa_httpc_do(struct ahpa_httpc_client *c, const struct ahpa_httpc_request *
     if (h == NULL)
         return ahpa_error_set(err, AHPA_EINTERNAL, "curl_easy_init failed");
     long timeout_ms = c->timeout_ms;
-    if (req->timeout_ms > 0 && req->timeout_ms < timeout_ms)
+    if (req->on_data != NULL)
+        timeout_ms = req->timeout_ms > 0 ? (long)req->timeout_ms : 0; /* 0: no limit */
+    else if (req->timeout_ms > 0 && req->timeout_ms < timeout_ms)
         timeout_ms = (long)req->timeout_ms;
-    struct xfer x = {.c = c, .body = &resp->body, .cap = c->max_response_bytes};
+    struct xfer x = {.c = c, .body = &resp->body, .cap = c->max_response_bytes,
+                     .on_data = req->on_data, .on_data_ud = req->on_data_ud};
     struct ahpa_buf url, form;
     ahpa_buf_init(&url);
     ahpa_buf_init(&form);
     struct curl_slist *hdrs = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
     set_common(c, h, &x, timeout_ms);
+    if (req->on_data != NULL && req->idle_timeout_ms > 0) {
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)((req->idle_timeout_ms + 999) / 1000));
+    }
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    int rc = prepare(c, h, req, &url, &form, &hdrs, err);
+    rc = prepare(c, h, req, &url, &form, &hdrs, err);
     if (rc == 0) {
         CURLcode cc = curl_easy_perform(h);
         collect(h, resp);

@@ -171,7 +171,8 @@ static int perform(struct ahpa_prom_client *c, enum ahpa_prom_endpoint ep, const
                    struct ahpa_prom_result *out, struct ahpa_error *err)
 {
     double t0 = monotonic_s();
-    struct ahpa_httpc_request req = {c->method, path, params, n_params, 0};
+    struct ahpa_httpc_request req = {.method = c->method, .path = path, .params = params,
+                                     .n_params = n_params};
     struct ahpa_httpc_response resp;
     ahpa_httpc_response_init(&resp);
     int rc = ahpa_httpc_do(c->http, &req, &resp, err);

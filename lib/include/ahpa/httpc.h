@@ -59,7 +59,10 @@ struct ahpa_httpc_client;
 
 enum ahpa_httpc_method {
     AHPA_HTTPC_GET,
-    AHPA_HTTPC_POST, /* parameters go form-encoded in the body */
+    AHPA_HTTPC_POST, /* without `body`, parameters go form-encoded in the body */
+    AHPA_HTTPC_PUT,
+    AHPA_HTTPC_PATCH,
+    AHPA_HTTPC_DELETE,
 };
 
 /* One query or form parameter; name and value are URL-encoded by the
@@ -69,12 +72,36 @@ struct ahpa_httpc_param {
     const char *value;
 };
 
+/* Streaming receiver: gets the body piece by piece as it arrives. Return 0
+ * to go on, > 0 to stop quietly (the request then succeeds), or a negative
+ * -AHPA_E* code to fail the request with it. */
+typedef int (*ahpa_httpc_data_fn)(const char *data, size_t len, void *ud);
+
+/* All pointers borrowed for the call. Zero-initialise, then set what is
+ * needed: {.method = AHPA_HTTPC_GET, .path = "/x"} is a complete request. */
 struct ahpa_httpc_request {
     enum ahpa_httpc_method method;
     const char *path; /* appended to the base URL's path, e.g. "/api/v1/query" */
     const struct ahpa_httpc_param *params;
     size_t n_params;
-    int64_t timeout_ms; /* 0 = the client's; otherwise the smaller one wins */
+    /* 0 = the client's; otherwise the smaller one wins. Streaming requests
+     * (on_data set) have no total limit unless this is > 0. */
+    int64_t timeout_ms;
+    /* A raw body (JSON, ...) for POST, PUT, PATCH or DELETE, with its
+     * content type. With a body, parameters go in the query string. */
+    const char *body;
+    size_t body_len;
+    const char *content_type;
+    /* Extra "Name: value" headers for this request only (e.g. Accept). */
+    const char *const *headers;
+    size_t n_headers;
+    /* Streaming (watches): the body goes to on_data instead of resp->body
+     * and the client's size cap does not apply (the receiver caps what it
+     * keeps). idle_timeout_ms > 0 aborts with -AHPA_ETIMEDOUT when nothing
+     * arrives for that long (second resolution). */
+    ahpa_httpc_data_fn on_data;
+    void *on_data_ud;
+    int64_t idle_timeout_ms;
 };
 
 /* Caller storage: ahpa_httpc_response_init() before use,
@@ -102,11 +129,13 @@ struct ahpa_httpc_client *ahpa_httpc_client_new(const struct ahpa_httpc_options 
 void ahpa_httpc_client_free(struct ahpa_httpc_client *c);
 
 /* Performs one request and fills `resp` (reset first). Any HTTP status is
- * success at this level: the caller judges the status and body.
+ * success at this level: the caller judges the status and body. Safe to
+ * call from many threads at once.
  * Errors: -AHPA_EUPSTREAM (refused, DNS, TLS, connection dropped),
  * -AHPA_ETIMEDOUT, -AHPA_ETOOBIG (body over the cap; the transfer is
  * aborted), -AHPA_EUNAVAIL (client cancelled), -AHPA_EINVAL (bad request
- * arguments). Messages name the method and path, never the token. */
+ * arguments: GET with a body, a header with a line break, ...), or the
+ * streaming receiver's own negative code. Messages name the method and path, never the token. */
 int ahpa_httpc_do(struct ahpa_httpc_client *c, const struct ahpa_httpc_request *req,
                   struct ahpa_httpc_response *resp, struct ahpa_error *err);
 

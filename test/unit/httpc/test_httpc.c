@@ -79,7 +79,7 @@ START_TEST(get_encodes_params_under_prefix)
         {"match[]", "up"},
         {"match[]", "down"},
     };
-    struct ahpa_httpc_request req = {AHPA_HTTPC_GET, "/api/v1/query", params, 3, 0};
+    struct ahpa_httpc_request req = {.method = AHPA_HTTPC_GET, .path = "/api/v1/query", .params = params, .n_params = 3};
     struct ahpa_httpc_response r;
     ahpa_httpc_response_init(&r);
     struct ahpa_error err = {0};
@@ -102,7 +102,7 @@ START_TEST(post_sends_form_body)
     struct ahpa_httpc_options o = {0};
     struct ahpa_httpc_client *c = client_for(s, "", &o);
     struct ahpa_httpc_param params[] = {{"query", "a+b"}, {"time", "1700000000.5"}};
-    struct ahpa_httpc_request req = {AHPA_HTTPC_POST, "/api/v1/query", params, 2, 0};
+    struct ahpa_httpc_request req = {.method = AHPA_HTTPC_POST, .path = "/api/v1/query", .params = params, .n_params = 2};
     struct ahpa_httpc_response r;
     ahpa_httpc_response_init(&r);
     ck_assert_int_eq(ahpa_httpc_do(c, &req, &r, NULL), 0);
@@ -233,6 +233,122 @@ START_TEST(compression_only_on_request)
     ck_assert_msg(strstr(v, "gzip") != NULL, "%s", v);
     ck_assert(testsrv_header(&last, "User-Agent", v, sizeof(v)));
     ck_assert_str_eq(v, "ua/1");
+    ahpa_httpc_response_dispose(&r);
+    ahpa_httpc_client_free(c);
+    testsrv_stop(s);
+}
+END_TEST
+
+START_TEST(json_bodies_methods_and_request_headers)
+{
+    struct testsrv *s = testsrv_start(handler, NULL);
+    struct ahpa_httpc_options o = {.headers = (const char *const[]){"X-Scope-OrgID=t"},
+                                   .n_headers = 1};
+    struct ahpa_httpc_client *c = client_for(s, "/k8s", &o);
+    struct ahpa_httpc_response r;
+    ahpa_httpc_response_init(&r);
+    struct testsrv_request last;
+    char v[128];
+    static const char json[] = "{\"spec\":{\"replicas\":3}}";
+    const char *accept[] = {"Accept: application/json"};
+    struct ahpa_httpc_param dry = {"dryRun", "All"};
+    const struct {
+        enum ahpa_httpc_method m;
+        const char *name;
+        const char *ct;
+    } cases[] = {
+        {AHPA_HTTPC_POST, "POST", "application/json"},
+        {AHPA_HTTPC_PUT, "PUT", "application/json"},
+        {AHPA_HTTPC_PATCH, "PATCH", "application/merge-patch+json"},
+        {AHPA_HTTPC_DELETE, "DELETE", "application/json"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct ahpa_httpc_request req = {
+            .method = cases[i].m, .path = "/apis/x/v1/things/a", .params = &dry, .n_params = 1,
+            .body = json, .body_len = sizeof(json) - 1, .content_type = cases[i].ct,
+            .headers = accept, .n_headers = 1};
+        ck_assert_int_eq(ahpa_httpc_do(c, &req, &r, NULL), 0);
+        testsrv_last(s, &last);
+        ck_assert_str_eq(last.method, cases[i].name);
+        ck_assert_str_eq(last.target, "/k8s/apis/x/v1/things/a?dryRun=All");
+        ck_assert_str_eq(last.body, json);
+        ck_assert(testsrv_header(&last, "Content-Type", v, sizeof(v)));
+        ck_assert_str_eq(v, cases[i].ct);
+        ck_assert(testsrv_header(&last, "Accept", v, sizeof(v)));
+        ck_assert_str_eq(v, "application/json");
+        ck_assert(testsrv_header(&last, "X-Scope-OrgID", v, sizeof(v)));
+    }
+    struct ahpa_httpc_request del = {.method = AHPA_HTTPC_DELETE, .path = "/d"};
+    ck_assert_int_eq(ahpa_httpc_do(c, &del, &r, NULL), 0);
+    testsrv_last(s, &last);
+    ck_assert_str_eq(last.method, "DELETE");
+    ck_assert_uint_eq(last.body_len, 0);
+
+    struct ahpa_error err = {0};
+    struct ahpa_httpc_request bad = {.method = AHPA_HTTPC_GET, .path = "/g", .body = json,
+                                     .body_len = 2, .content_type = "application/json"};
+    ck_assert_int_eq(ahpa_httpc_do(c, &bad, &r, &err), -AHPA_EINVAL);
+    const char *split[] = {"Accept: a\r\nX-Evil: 1"};
+    struct ahpa_httpc_request bad2 = {.method = AHPA_HTTPC_GET, .path = "/g", .headers = split,
+                                      .n_headers = 1};
+    ck_assert_int_eq(ahpa_httpc_do(c, &bad2, &r, NULL), -AHPA_EINVAL);
+    struct ahpa_httpc_request bad3 = {.method = AHPA_HTTPC_POST, .path = "/g", .body = json,
+                                      .body_len = 2};
+    ck_assert_int_eq(ahpa_httpc_do(c, &bad3, &r, NULL), -AHPA_EINVAL);
+    ahpa_httpc_response_dispose(&r);
+    ahpa_httpc_client_free(c);
+    testsrv_stop(s);
+}
+END_TEST
+
+struct sink {
+    size_t bytes;
+    int calls;
+    int stop_after; /* calls; 0 = never */
+    int stop_rc;
+};
+
+static int on_chunk(const char *data, size_t len, void *ud)
+{
+    struct sink *k = ud;
+    (void)data;
+    k->bytes += len;
+    k->calls++;
+    return (k->stop_after > 0 && k->calls >= k->stop_after) ? k->stop_rc : 0;
+}
+
+START_TEST(streaming_receiver)
+{
+    struct testsrv *s = testsrv_start(handler, NULL);
+    struct ahpa_httpc_options o = {.max_response_bytes = 1000, .timeout_ms = 500};
+    struct ahpa_httpc_client *c = client_for(s, "", &o);
+    struct ahpa_httpc_response r;
+    ahpa_httpc_response_init(&r);
+    /* The whole 300000-byte body passes the 1000-byte cap: it is not kept. */
+    struct sink k = {0};
+    struct ahpa_httpc_request req = {.method = AHPA_HTTPC_GET, .path = "/huge-nolen",
+                                     .on_data = on_chunk, .on_data_ud = &k};
+    ck_assert_int_eq(ahpa_httpc_do(c, &req, &r, NULL), 0);
+    ck_assert_uint_eq(k.bytes, 300000);
+    ck_assert_uint_eq(r.body.len, 0);
+    ck_assert_int_eq(r.status, 200);
+    /* Stopping quietly, and failing with the receiver's code. */
+    k = (struct sink){.stop_after = 1, .stop_rc = 1};
+    ck_assert_int_eq(ahpa_httpc_do(c, &req, &r, NULL), 0);
+    ck_assert_int_eq(k.calls, 1);
+    k = (struct sink){.stop_after = 2, .stop_rc = -AHPA_EPARSE};
+    struct ahpa_error err = {0};
+    ck_assert_int_eq(ahpa_httpc_do(c, &req, &r, &err), -AHPA_EPARSE);
+    ck_assert_msg(strstr(err.msg, "receiver failed") != NULL, "%s", err.msg);
+    /* No total limit (the client's 500 ms does not apply), but an idle one. */
+    k = (struct sink){0};
+    struct ahpa_httpc_request slow = {.method = AHPA_HTTPC_GET, .path = "/slow",
+                                      .on_data = on_chunk, .on_data_ud = &k,
+                                      .idle_timeout_ms = 1000};
+    double t0 = now_s();
+    ck_assert_int_eq(ahpa_httpc_do(c, &slow, &r, NULL), -AHPA_ETIMEDOUT);
+    double took = now_s() - t0;
+    ck_assert_msg(took > 0.9 && took < 2.8, "took %.3f s", took);
     ahpa_httpc_response_dispose(&r);
     ahpa_httpc_client_free(c);
     testsrv_stop(s);
@@ -475,6 +591,8 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, headers_and_token_file_reread);
     tcase_add_test(tc, literal_token_and_no_token);
     tcase_add_test(tc, compression_only_on_request);
+    tcase_add_test(tc, json_bodies_methods_and_request_headers);
+    tcase_add_test(tc, streaming_receiver);
     tcase_add_test(tc, size_cap);
     tcase_add_test(tc, timeout_within_bound);
     tcase_add_test(tc, refused_and_dropped_are_upstream_errors);
