@@ -1,5 +1,6 @@
 /* Unit tests for lib/rules: config loading and errors, naming, resource
  * association, query templates, the built-in rules. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -730,6 +731,84 @@ START_TEST(resource_normalization)
 }
 END_TEST
 
+START_TEST(template_edges)
+{
+    /* ">>" inside a string literal, "<" and ">>" in plain text, a long
+     * query, and quotes/backslashes in config text passed through */
+    struct ahpa_buf y;
+    ahpa_buf_init(&y);
+    ahpa_buf_puts(&y, "rules:\n- seriesQuery: 'm{a=\"x\\\\\"}'\n"
+                      "  resources: {overrides: {pod: {resource: pod}}}\n"
+                      "  metricsQuery: '<<index .LabelValuesByName \">>\">>|a > b >> c < d|");
+    for (int i = 0; i < 2000; i++)
+        ahpa_buf_puts(&y, "<<.Series>>");
+    ahpa_buf_puts(&y, "|\"}\\n'\n");
+    struct ahpa_rules_config *cfg = load(y.data);
+    const struct ahpa_rules_rule *r = ahpa_rules_get(cfg, AHPA_RULES_CUSTOM, 0);
+    ck_assert_str_eq(ahpa_rules_series_query(r), "m{a=\"x\\\\\"}");
+    const char *names[] = {"p"};
+    struct ahpa_rules_query q = {.series = "s", .resource = "pods", .names = names, .nnames = 1};
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    ck_assert_int_eq(ahpa_rules_render_query(r, &q, &b, NULL), 0);
+    ck_assert(strncmp(b.data, "|a > b >> c < d|ss", 18) == 0);
+    ck_assert_uint_eq(b.len, strlen("|a > b >> c < d|") + 2000 + strlen("|\"}\\n"));
+    ck_assert_str_eq(b.data + b.len - 5, "|\"}\\n");
+    ahpa_buf_dispose(&b);
+    ahpa_buf_dispose(&y);
+    ahpa_rules_free(cfg);
+}
+END_TEST
+
+/* Rendering is reentrant: threads sharing one config get the same text. */
+struct thread_arg {
+    const struct ahpa_rules_rule *rule;
+    const char *want;
+    int ok;
+};
+
+static void *render_loop(void *p)
+{
+    struct thread_arg *a = p;
+    const char *names[] = {"bert-1", "bert-2"};
+    struct ahpa_rules_query q = {.series = "DCGM_FI_DEV_GPU_UTIL", .resource = "pods",
+                                 .names = names, .nnames = 2, .namespace = "default"};
+    const char *labels[] = {"pod", "namespace", "gpu"};
+    struct ahpa_labelsel_set set = {labels, NULL, 3};
+    a->ok = 1;
+    for (int i = 0; i < 2000; i++) {
+        struct ahpa_buf b;
+        ahpa_buf_init(&b);
+        struct ahpa_rules_match m;
+        if (ahpa_rules_render_query(a->rule, &q, &b, NULL) != 0 || strcmp(b.data, a->want) != 0 ||
+            ahpa_rules_match_series(a->rule, "DCGM_FI_DEV_GPU_UTIL", &set, &m, NULL) != 1 ||
+            strcmp(m.metric, "gpu_utilization") != 0 || m.nresources != 2)
+            a->ok = 0;
+        ahpa_rules_match_dispose(&m);
+        ahpa_buf_dispose(&b);
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_rendering)
+{
+    struct ahpa_rules_config *cfg = NULL;
+    ck_assert_int_eq(ahpa_rules_builtin(&cfg, NULL), 0);
+    pthread_t t[4];
+    struct thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i].rule = ahpa_rules_get(cfg, AHPA_RULES_CUSTOM, 0);
+        args[i].want = builtin_queries[0].want;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, render_loop, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert(args[i].ok);
+    }
+    ahpa_rules_free(cfg);
+}
+END_TEST
+
 Suite *ahpa_unit_suite(void)
 {
     Suite *s = suite_create("rules");
@@ -745,6 +824,8 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, render_hostile_inputs);
     tcase_add_test(tc, external_namespacing);
     tcase_add_test(tc, resource_normalization);
+    tcase_add_test(tc, template_edges);
+    tcase_add_test(tc, concurrent_rendering);
     suite_add_tcase(s, tc);
     return s;
 }
