@@ -39,6 +39,8 @@ struct method_result {
     struct ahpa_backtest_capacity cap_pro, cap_auto;
     bool seasonal;           /* engine: period found at the last fit */
     size_t period_steps;
+    double seasonal_gain;    /* engine: out-of-sample gain of the season */
+    double period_acf;
     double fit_ms;           /* mean fit time */
     size_t fits;
 };

@@ -67,6 +67,10 @@ static void print_json(const struct run *r, const struct cli_opts *o, FILE *f)
                 first ? "" : ",", method_name(m), mr->seasonal ? "true" : "false",
                 mr->period_steps, mr->acc.n);
         first = 0;
+        if (m == M_ENGINE) {
+            jnum(f, "seasonal_gain", mr->seasonal_gain, 0);
+            jnum(f, "period_acf", mr->period_acf, 0);
+        }
         jnum(f, "pinball", mr->acc.pinball, 0);
         jnum(f, "pinball_scaled", mr->acc.pinball_scaled, 0);
         jnum(f, "coverage", mr->acc.coverage, 0);

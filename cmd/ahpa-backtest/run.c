@@ -148,6 +148,8 @@ int run_method(struct run *r, const struct cli_opts *o, int m, char *errbuf,
         ahpa_forecast_describe(f.eng, &info);
         mr->seasonal = info.seasonal;
         mr->period_steps = info.period_steps;
+        mr->seasonal_gain = info.seasonal_gain;
+        mr->period_acf = info.period_acf;
     } else {
         mr->seasonal = f.period > 1;
         mr->period_steps = f.period;

@@ -169,6 +169,114 @@ static size_t lead_stride(size_t h, size_t targets)
 static void vol_quantiles(struct fc_lead *L, const double *er, const double *vv,
                           double *z, size_t ne, int vol_on);
 
+/* Solves the k x k system a x = b in place (Gaussian elimination with
+ * partial pivoting); returns -1 when it is singular. */
+static int solve(double a[FC_NALPHA][FC_NALPHA], double *b, int k)
+{
+    for (int c = 0; c < k; c++) {
+        int p = c;
+        for (int r = c + 1; r < k; r++)
+            if (fabs(a[r][c]) > fabs(a[p][c]))
+                p = r;
+        if (!(fabs(a[p][c]) > 1e-300))
+            return -1;
+        for (int j = 0; j < k; j++) {
+            double t = a[c][j];
+            a[c][j] = a[p][j];
+            a[p][j] = t;
+        }
+        double t = b[c];
+        b[c] = b[p];
+        b[p] = t;
+        for (int r = c + 1; r < k; r++) {
+            double f = a[r][c] / a[c][c];
+            for (int j = c; j < k; j++)
+                a[r][j] -= f * a[c][j];
+            b[r] -= f * b[c];
+        }
+    }
+    for (int c = k - 1; c >= 0; c--) {
+        for (int j = c + 1; j < k; j++)
+            b[c] -= a[c][j] * b[j];
+        b[c] /= a[c][c];
+    }
+    return 0;
+}
+
+/* Ridge least squares of the best level's error on the differences of the
+ * other levels from it, over targets [t_lo, t_hi); the differences of fast
+ * and slow levels carry the local trend. */
+static int fit_combo(const struct fc_lead *L, const struct replay *rp, const double *x,
+                     size_t t_lo, size_t t_hi, size_t st, int kind, float *w)
+{
+    double a[FC_NALPHA][FC_NALPHA] = {{0}}, b[FC_NALPHA] = {0};
+    size_t h = L->lead, c = 0;
+    int o = L->alpha_idx;
+    for (size_t t = t_lo; t < t_hi; t += st) {
+        const double *lv = rp->lev + (t - h) * NOPT + kind * FC_NALPHA;
+        if (!isfinite(x[t]) || !isfinite(lv[0]))
+            continue;
+        double iv = rp->inv[t], y = (x[t] - (kind == 0 ? rp->sea[t] : 0.0) - lv[o]) * iv, g[FC_NALPHA];
+        for (int i = 0; i < FC_NALPHA; i++)
+            g[i] = (lv[i] - lv[o]) * iv;
+        for (int i = 0; i < FC_NALPHA; i++) {
+            b[i] += g[i] * y;
+            for (int j = 0; j < FC_NALPHA; j++)
+                a[i][j] += g[i] * g[j];
+        }
+        c++;
+    }
+    if (c < 100)
+        return -1;
+    double tr = 0;
+    for (int i = 0; i < FC_NALPHA; i++)
+        tr += a[i][i];
+    for (int i = 0; i < FC_NALPHA; i++)
+        a[i][i] += 1e-3 * tr / FC_NALPHA + (i == o ? 1.0 : 0.0);
+    if (solve(a, b, FC_NALPHA))
+        return -1;
+    for (int i = 0; i < FC_NALPHA; i++)
+        w[i] = i == o ? 0.0f : (float)b[i];
+    return 0;
+}
+
+static double combo_mae(const struct fc_lead *L, const struct replay *rp, const double *x,
+                        size_t t_lo, size_t t_hi, size_t st, int kind)
+{
+    double s = 0;
+    size_t c = 0;
+    for (size_t t = t_lo; t < t_hi; t += st) {
+        const double *lv = rp->lev + (t - L->lead) * NOPT + kind * FC_NALPHA;
+        if (!isfinite(x[t]) || !isfinite(lv[0]))
+            continue;
+        s += fabs(x[t] - (kind == 0 ? rp->sea[t] : 0.0) - fc_lead_base(L, lv)) * rp->inv[t];
+        c++;
+    }
+    return c ? s / (double)c : INFINITY;
+}
+
+/* Weights fitted on the first half of the scored targets are kept only if
+ * they beat the single best level on the second half; they are then refitted
+ * on all the targets. */
+static void combine_levels(struct fc_lead *L, const struct replay *rp, const double *x,
+                           size_t n, size_t t0, size_t st, int kind)
+{
+    if (n <= t0)
+        return;
+    size_t mid = t0 + (n - t0) / 2 / st * st;
+    struct fc_lead T = *L;
+    if (fit_combo(&T, rp, x, t0, mid, st, kind, T.w))
+        return;
+    T.combo = 1;
+    double with = combo_mae(&T, rp, x, mid, n, st, kind);
+    double without = combo_mae(L, rp, x, mid, n, st, kind);
+    if (!(with < 0.98 * without))
+        return;
+    if (fit_combo(&T, rp, x, t0, n, st, kind, T.w))
+        return;
+    *L = T;
+}
+
 /* Chooses the option of one bucket and fills its quantiles; returns the
  * best seasonal and non-seasonal mean absolute errors through mae. */
 static void calibrate_lead(struct ahpa_forecast_model *m, struct fc_lead *L,
@@ -203,6 +311,8 @@ static void calibrate_lead(struct ahpa_forecast_model *m, struct fc_lead *L,
     int opt = best[kind];
     L->seasonal = kind == 0;
     L->alpha_idx = (uint8_t)(opt % FC_NALPHA);
+    L->combo = 0;
+    combine_levels(L, rp, x, n, t0, st, kind);
     size_t ne = 0;
     for (size_t t = t0; t < n; t += st) {
         const double *lv = rp->lev + (t - h) * NOPT;
@@ -216,7 +326,7 @@ static void calibrate_lead(struct ahpa_forecast_model *m, struct fc_lead *L,
         const double *lv = rp->lev + (t - h) * NOPT;
         if (!isfinite(x[t]) || !isfinite(lv[0]))
             continue;
-        double f = lv[opt] + (kind == 0 ? rp->sea[t] : 0.0);
+        double f = fc_lead_base(L, lv + kind * FC_NALPHA) + (kind == 0 ? rp->sea[t] : 0.0);
         er[ne] = (x[t] - f) * rp->inv[t];
         vv[ne++] = rp->vol[t - h];
     }

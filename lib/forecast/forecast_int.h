@@ -25,6 +25,8 @@ extern const double ahpa_forecast__grid[FC_NGRID];
 struct fc_lead {
     uint32_t lead;        /* steps ahead */
     uint8_t alpha_idx;    /* index into ahpa_forecast__alpha */
+    uint8_t combo;        /* w[] in use */
+    float w[FC_NALPHA];   /* weights on (level[a] - level[alpha_idx]) */
     uint8_t seasonal;     /* 1: level + season, 0: level only */
     uint32_t nerr;        /* calibration errors seen */
     float q[FC_NGRID];    /* normalised error quantiles at the grid */
@@ -98,6 +100,16 @@ void ahpa_forecast__season(const double *x, size_t n, size_t period,
  * floors at a fraction of the median bin. work holds n doubles. */
 void ahpa_forecast__phase_scale(const double *r, size_t n, size_t period,
                                 size_t phase0, float *scale, double *work);
+
+/* Point of bucket L from levels lv (one kind, FC_NALPHA values). */
+static inline double fc_lead_base(const struct fc_lead *L, const double *lv)
+{
+    double b = lv[L->alpha_idx];
+    if (L->combo)
+        for (int a = 0; a < FC_NALPHA; a++)
+            b += (double)L->w[a] * (lv[a] - lv[L->alpha_idx]);
+    return b;
+}
 
 /* Season value at `phase` (0 when there is no period). */
 static inline double fc_season_at(const struct ahpa_forecast_model *m,

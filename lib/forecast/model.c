@@ -187,8 +187,9 @@ static int uses_season(const struct ahpa_forecast_model *m)
     return 0;
 }
 
-/* Drops a candidate that is a multiple of a shorter one unless its
- * autocorrelation is clearly higher: two days of a daily load, say. */
+/* Drops a candidate that is a multiple of a shorter one and no more
+ * autocorrelated than it: two days of a daily load, say. A week that beats
+ * the day stays and competes out of sample. */
 static size_t drop_multiples(struct fc_period *c, size_t nc)
 {
     size_t k = 0;
@@ -198,7 +199,7 @@ static size_t drop_multiples(struct fc_period *c, size_t nc)
             if (j == i || c[j].period >= c[i].period)
                 continue;
             double r = (double)c[i].period / (double)c[j].period;
-            if (fabs(r - floor(r + 0.5)) < 0.03 * r && c[i].acf < c[j].acf + 0.1)
+            if (fabs(r - floor(r + 0.5)) < 0.03 * r && c[i].acf <= c[j].acf)
                 keep = 0;
         }
         if (keep)

@@ -125,8 +125,8 @@ static void predict_calibrated(const struct ahpa_forecast_model *m, size_t h,
         const struct fc_lead *L = &m->leads[j];
         const struct fc_lead *N = w > 0 ? &m->leads[j + 1] : L;
         size_t ph = m->period ? (m->phase + i) % m->period : 0;
-        double base = L->seasonal ? m->level[0][L->alpha_idx] + fc_season_at(m, ph)
-                                  : m->level[1][L->alpha_idx];
+        double base = L->seasonal ? fc_lead_base(L, m->level[0]) + fc_season_at(m, ph)
+                                  : fc_lead_base(L, m->level[1]);
         double sc = fc_scale_at(m, ph) *
                     (m->vol_gain > 0 ? sqrt(fmax(m->vol, m->vol_floor)) : 1.0);
         double med = (1 - w) * grid_q(L, 0.5) + w * grid_q(N, 0.5);
