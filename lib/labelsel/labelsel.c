@@ -172,10 +172,10 @@ int ahpa_labelsel__check_arity(enum ahpa_labelsel_op op,
     case AHPA_LABELSEL_GT:
     case AHPA_LABELSEL_LT:
         if (n != 1)
-            return ahpa_error_set(err, AHPA_EINVAL, "for 'gt', 'lt' "
+            return ahpa_error_set(err, AHPA_EINVAL, "for 'Gt', 'Lt' "
                                   "operators, exactly one value is required");
         if (ahpa_str_to_int64(values[0], &v, NULL) != 0)
-            return ahpa_error_set(err, AHPA_EINVAL, "for 'gt', 'lt' "
+            return ahpa_error_set(err, AHPA_EINVAL, "for 'Gt', 'Lt' "
                                   "operators, the value must be an integer");
         return 0;
     }

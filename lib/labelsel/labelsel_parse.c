@@ -223,7 +223,7 @@ static int parse_operator(struct parser *p, enum ahpa_labelsel_op *op,
     case T_LT: *op = AHPA_LABELSEL_LT; break;
     case T_IN: *op = AHPA_LABELSEL_IN; break;
     case T_NOTIN: *op = AHPA_LABELSEL_NOTIN; break;
-    default: return fail_at(p, t, "=, ==, !=, in, notin, >, <");
+    default: return fail_at(p, t, "in, notin, =, ==, !=, >, <");
     }
     if (*op != AHPA_LABELSEL_IN && *op != AHPA_LABELSEL_NOTIN)
         return parse_exact(p, vs);
