@@ -7,7 +7,7 @@
 
 static const char builtin_yaml[] =
     "# Built-in rules of ahpa-metrics-adapter (used when --config is not given).\n"
-    "# Same format as prometheus-adapter's config; print with --print-builtin-rules.\n"
+    "# Same format as prometheus-adapter's config: a starting point for --config.\n"
     "#\n"
     "# NVIDIA DCGM exporter: DCGM_FI_DEV_GPU_UTIL (percent), DCGM_FI_DEV_FB_USED and\n"
     "# DCGM_FI_DEV_FB_FREE (MiB), DCGM_FI_DEV_POWER_USAGE (W). The exporter labels\n"
