@@ -23,7 +23,9 @@ struct cli_opts {
     int64_t refit_s;
     bool methods[M_COUNT];
     bool json;
-    bool auto_fallback;      /* auto = reactive when no period is found */
+    bool auto_fallback;      /* auto = reactive unless the engine's season
+                                is significant and gains auto_min_gain */
+    double auto_min_gain;
     int64_t min_replicas;
     int64_t max_replicas;
 };
@@ -35,6 +37,7 @@ struct method_result {
     double *quant;
     int64_t *pro;            /* proactive desired at t */
     int64_t *aut;            /* auto desired at t */
+    unsigned char *gate;     /* forecast trusted by auto at t */
     struct ahpa_backtest_accuracy acc;
     struct ahpa_backtest_capacity cap_pro, cap_auto;
     bool seasonal;           /* engine: period found at the last fit */

@@ -36,7 +36,10 @@ static void usage(FILE *f)
         "  --refit S               seconds between refits, updates in between (3600)\n"
         "  --method M              engine|snaive|holtwinters|maxvalue|all (default all)\n"
         "  --min-replicas N        (default 1)   --max-replicas N (default none)\n"
-        "  --auto-fallback         auto = reactive when the engine finds no period\n"
+        "  --auto-min-gain G       auto follows the engine's plan only while its season\n"
+        "                          is significant and cuts the error by G (0.15);\n"
+        "                          otherwise auto = reactive\n"
+        "  --no-auto-fallback      auto = max(proactive, reactive) always\n"
         "  --json                  JSON instead of tables\n"
         "  --output-plan FILE      per test step: timestamp,actual,forecast_point,\n"
         "                          forecast_q,desired_reactive,desired_proactive,desired_auto\n"
@@ -71,7 +74,7 @@ static int set_method(struct cli_opts *o, const char *s)
 }
 
 enum { O_STEP = 256, O_Q, O_FWD, O_STARTUP, O_TARGET, O_TEST, O_HIST, O_REFIT,
-       O_METHOD, O_JSON, O_PLAN, O_MIN, O_MAX, O_FALLBACK, O_PROM };
+       O_METHOD, O_JSON, O_PLAN, O_MIN, O_MAX, O_FALLBACK, O_PROM, O_MINGAIN };
 
 static int handle_opt(struct cli_opts *o, int c, const char *arg)
 {
@@ -93,7 +96,8 @@ static int handle_opt(struct cli_opts *o, int c, const char *arg)
     case O_MAX: o->max_replicas = (int64_t)v; break;
     case O_METHOD: return set_method(o, arg);
     case O_JSON: o->json = true; break;
-    case O_FALLBACK: o->auto_fallback = true; break;
+    case O_FALLBACK: o->auto_fallback = false; break;
+    case O_MINGAIN: o->auto_min_gain = v; break;
     case O_PLAN: o->output_plan = arg; break;
     case O_PROM:
         fprintf(stderr, "ahpa-backtest: Prometheus input is not supported in this build; "
@@ -139,13 +143,15 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
         {"output-plan", required_argument, 0, O_PLAN},
         {"min-replicas", required_argument, 0, O_MIN},
         {"max-replicas", required_argument, 0, O_MAX},
-        {"auto-fallback", no_argument, 0, O_FALLBACK},
+        {"no-auto-fallback", no_argument, 0, O_FALLBACK},
+        {"auto-min-gain", required_argument, 0, O_MINGAIN},
         {"prometheus-url", required_argument, 0, O_PROM},
         {"query", required_argument, 0, O_PROM}, {"start", required_argument, 0, O_PROM},
         {"end", required_argument, 0, O_PROM}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     *o = (struct cli_opts){.q = 0.95, .forward_s = 180, .startup_s = -1, .test_days = 2,
-                           .history_days = 7, .refit_s = 3600, .min_replicas = 1};
+                           .history_days = 7, .refit_s = 3600, .min_replicas = 1,
+                           .auto_fallback = true, .auto_min_gain = 0.15};
     set_method(o, "all");
     int c;
     while ((c = getopt_long(argc, argv, "i:h", lo, NULL)) != -1) {

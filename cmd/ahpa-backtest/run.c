@@ -85,14 +85,30 @@ static void alloc_result(struct method_result *mr, size_t n)
     mr->quant = ahpa_malloc(n * sizeof(double));
     mr->pro = ahpa_malloc(n * sizeof(int64_t));
     mr->aut = ahpa_malloc(n * sizeof(int64_t));
+    mr->gate = ahpa_calloc(n, 1);
     for (size_t i = 0; i < n; i++)
         mr->point[i] = mr->quant[i] = NAN;
 }
 
 /* Issues forecasts at every origin from ts - lead to n - 1. */
+/* Whether auto may use this forecaster's plan (engine: a significant
+ * season that cuts the replayed error by at least auto_min_gain). */
+static unsigned char trusted(const struct fc *f, const struct cli_opts *o)
+{
+    if (!o->auto_fallback)
+        return 1;
+    if (f->kind != M_ENGINE)
+        return f->period > 1;
+    struct ahpa_forecast_info info;
+    ahpa_forecast_describe(f->eng, &info);
+    return info.seasonal && info.seasonal_gain >= o->auto_min_gain;
+}
+
 static int roll(struct run *r, const struct cli_opts *o, struct fc *f,
                 struct method_result *mr, struct ahpa_error *err)
 {
+    unsigned char gate = 0;
+    double prev_next = NAN; /* q-forecast for orig issued at orig - 1 */
     size_t first = r->ts - r->lead, last_fit = 0;
     double *p = ahpa_malloc(r->lead * sizeof(double));
     double *u = ahpa_malloc(r->lead * sizeof(double));
@@ -105,6 +121,8 @@ static int roll(struct run *r, const struct cli_opts *o, struct fc *f,
             mr->fit_ms += now_ms() - t;
             mr->fits++;
             last_fit = orig;
+            if (rc == 0)
+                gate = trusted(f, o);
         } else {
             rc = fc_update(f, r->y[orig], err);
         }
@@ -117,12 +135,17 @@ static int roll(struct run *r, const struct cli_opts *o, struct fc *f,
             mr->point[tgt] = p[r->lead - 1];
             mr->quant[tgt] = u[r->lead - 1];
         }
-        double mx = -INFINITY;
+        /* the plan covers [orig, orig + lead]: the newest forecast of each
+         * instant, orig itself forecast one step ago */
+        double mx = isfinite(prev_next) ? prev_next : -INFINITY;
         for (size_t i = 0; i < r->lead; i++)
             if (u[i] > mx)
                 mx = u[i];
-        if (orig >= r->ts)
+        prev_next = u[0];
+        if (orig >= r->ts) {
             mr->pro[orig] = ahpa_backtest_pods(&r->sim, mx);
+            mr->gate[orig] = gate;
+        }
     }
     free(p);
     free(u);
@@ -164,7 +187,7 @@ int run_method(struct run *r, const struct cli_opts *o, int m, char *errbuf,
                         ahpa_backtest_mae_scale(r->y, r->ts, 1), &mr->acc);
     for (size_t t = r->ts; t < r->n; t++) {
         int64_t a = mr->pro[t] > r->reactive[t] ? mr->pro[t] : r->reactive[t];
-        mr->aut[t] = (o->auto_fallback && !mr->seasonal) ? r->reactive[t] : a;
+        mr->aut[t] = mr->gate[t] ? a : r->reactive[t];
     }
     ahpa_backtest_simulate(&r->sim, mr->pro + r->ts, r->needed + r->ts, nt, NULL,
                            &mr->cap_pro);
@@ -181,6 +204,7 @@ void run_dispose(struct run *r)
         free(r->m[m].quant);
         free(r->m[m].pro);
         free(r->m[m].aut);
+        free(r->m[m].gate);
     }
     free(r->needed);
     free(r->reactive);
