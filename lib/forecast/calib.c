@@ -128,7 +128,7 @@ static void season_array(const struct ahpa_forecast_model *m, const float *s,
 {
     size_t P = m->period, ph = P ? phase0 % P : 0;
     for (size_t t = 0; t < n; t++) {
-        out[t] = (P && s) ? (double)s[ph * m->nbins / P] : 0.0;
+        out[t] = (P && s) ? fc_season_interp(s, m->nbins, P, ph) : 0.0;
         if (P && ++ph == P)
             ph = 0;
     }

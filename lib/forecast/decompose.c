@@ -49,7 +49,7 @@ static void profile(const double *d, size_t n, size_t period, size_t phase0,
 static double season_of(const float *season, size_t nbins, size_t period,
                         size_t phase)
 {
-    return season[(phase % period) * nbins / period];
+    return fc_season_interp(season, nbins, period, phase % period);
 }
 
 void ahpa_forecast__season(const double *x, size_t n, size_t period,

@@ -2,6 +2,7 @@
 #ifndef AHPA_FORECAST_INT_H
 #define AHPA_FORECAST_INT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,13 +112,26 @@ static inline double fc_lead_base(const struct fc_lead *L, const double *lv)
     return b;
 }
 
+/* Profile s of nb bins over a period of P steps at phase (< P): linear
+ * between bin centres, circular, exact when there is one bin per step. */
+static inline double fc_season_interp(const float *s, size_t nb, size_t P,
+                                      size_t phase)
+{
+    if (nb == P)
+        return (double)s[phase];
+    double pos = ((double)phase + 0.5) * (double)nb / (double)P - 0.5;
+    double fl = floor(pos), f = pos - fl;
+    size_t a = fl < 0 ? nb - 1 : (size_t)fl, b = a + 1 == nb ? 0 : a + 1;
+    return (double)s[a] + f * ((double)s[b] - (double)s[a]);
+}
+
 /* Season value at `phase` (0 when there is no period). */
 static inline double fc_season_at(const struct ahpa_forecast_model *m,
                                   size_t phase)
 {
     if (!m->period)
         return 0.0;
-    return (double)m->season[phase * m->nbins / m->period];
+    return fc_season_interp(m->season, m->nbins, m->period, phase);
 }
 
 static inline double fc_scale_at(const struct ahpa_forecast_model *m,
