@@ -13,6 +13,7 @@
 #include "ahpa/httpc.h"
 #include "ahpa/log.h"
 #include "ahpa/mem.h"
+#include "ahpa/str.h"
 #include "prom_int.h"
 
 struct endpoint_stats {
@@ -91,6 +92,18 @@ struct call {
     size_t n;
     char text[PROM_PARAMS_MAX][PROM_NUM_MAX];
 };
+
+int ahpa_prom_verb_parse(const char *s, enum ahpa_prom_verb *out, struct ahpa_error *err)
+{
+    if (s != NULL && ahpa_str_ieq(s, "GET"))
+        *out = AHPA_PROM_GET;
+    else if (s != NULL && ahpa_str_ieq(s, "POST"))
+        *out = AHPA_PROM_POST;
+    else
+        return ahpa_error_set(err, AHPA_ECONFIG, "--prometheus-verb \"%.16s\": want GET or POST",
+                              s ? s : "");
+    return 0;
+}
 
 struct ahpa_prom_client *ahpa_prom_client_new(const struct ahpa_prom_options *opts,
                                               struct ahpa_error *err)

@@ -27,6 +27,9 @@ enum ahpa_prom_verb {
     AHPA_PROM_POST, /* parameters form-encoded (prometheus-adapter's --prometheus-verb=POST) */
 };
 
+/* "GET" or "POST", any case (--prometheus-verb). -AHPA_ECONFIG otherwise. */
+int ahpa_prom_verb_parse(const char *s, enum ahpa_prom_verb *out, struct ahpa_error *err);
+
 /* The --prometheus-* flags. Pointers are borrowed for the call to
  * ahpa_prom_client_new(), which copies what it keeps. */
 struct ahpa_prom_options {

@@ -441,6 +441,33 @@ START_TEST(refused_and_dropped_are_upstream_errors)
 }
 END_TEST
 
+START_TEST(recovers_when_server_returns)
+{
+    struct testsrv *s = testsrv_start(handler, NULL);
+    int port = testsrv_port(s);
+    struct ahpa_httpc_options o = {.timeout_ms = 1000};
+    struct ahpa_httpc_client *c = client_for(s, "", &o);
+    struct ahpa_httpc_response r;
+    ahpa_httpc_response_init(&r);
+    ck_assert_int_eq(get(c, "/a", &r, NULL), 0); /* leaves a pooled keep-alive connection */
+    testsrv_stop(s);
+    struct ahpa_error err = {0};
+    ck_assert_int_eq(get(c, "/b", &r, &err), -AHPA_EUPSTREAM);
+    s = NULL;
+    for (int i = 0; i < 50 && s == NULL; i++) {
+        s = testsrv_start_port(handler, NULL, port);
+        if (s == NULL)
+            nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+    }
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(get(c, "/c", &r, NULL), 0);
+    ck_assert_str_eq(r.body.data, "GET /c");
+    ahpa_httpc_response_dispose(&r);
+    ahpa_httpc_client_free(c);
+    testsrv_stop(s);
+}
+END_TEST
+
 START_TEST(keepalive_reuses_one_connection)
 {
     struct testsrv *s = testsrv_start(handler, NULL);
@@ -596,6 +623,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, size_cap);
     tcase_add_test(tc, timeout_within_bound);
     tcase_add_test(tc, refused_and_dropped_are_upstream_errors);
+    tcase_add_test(tc, recovers_when_server_returns);
     tcase_add_test(tc, keepalive_reuses_one_connection);
     tcase_add_test(tc, concurrent_requests_share_client);
     tcase_add_test(tc, cancel_stops_inflight_request);

@@ -190,7 +190,7 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
-struct testsrv *testsrv_start(testsrv_handler_fn fn, void *ud)
+struct testsrv *testsrv_start_port(testsrv_handler_fn fn, void *ud, int port)
 {
     struct testsrv *s = calloc(1, sizeof(*s));
     s->fn = fn;
@@ -199,14 +199,28 @@ struct testsrv *testsrv_start(testsrv_handler_fn fn, void *ud)
     atomic_init(&s->stop, false);
     s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(s->listen_fd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    int one = 1;
+    setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(s->listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    if (bind(s->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(s->listen_fd);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
     ck_assert_int_eq(listen(s->listen_fd, 64), 0);
     socklen_t len = sizeof(a);
     getsockname(s->listen_fd, (struct sockaddr *)&a, &len);
     s->port = ntohs(a.sin_port);
     pthread_create(&s->acceptor, NULL, accept_main, s);
+    return s;
+}
+
+struct testsrv *testsrv_start(testsrv_handler_fn fn, void *ud)
+{
+    struct testsrv *s = testsrv_start_port(fn, ud, 0);
+    ck_assert_ptr_nonnull(s);
     return s;
 }
 

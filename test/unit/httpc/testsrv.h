@@ -38,6 +38,8 @@ struct testsrv;
 
 /* Listens on a free loopback port; aborts the test on failure. */
 struct testsrv *testsrv_start(testsrv_handler_fn fn, void *ud);
+/* The same on a given port (a restarted server); NULL if it is taken. */
+struct testsrv *testsrv_start_port(testsrv_handler_fn fn, void *ud, int port);
 int testsrv_port(const struct testsrv *s);
 /* "http://127.0.0.1:PORT" + prefix; caller frees. */
 char *testsrv_url(const struct testsrv *s, const char *prefix);

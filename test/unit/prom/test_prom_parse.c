@@ -231,6 +231,20 @@ START_TEST(configmap_errors)
 }
 END_TEST
 
+START_TEST(verb_flag)
+{
+    enum ahpa_prom_verb v = AHPA_PROM_GET;
+    ck_assert_int_eq(ahpa_prom_verb_parse("post", &v, NULL), 0);
+    ck_assert_int_eq(v, AHPA_PROM_POST);
+    ck_assert_int_eq(ahpa_prom_verb_parse("GET", &v, NULL), 0);
+    ck_assert_int_eq(v, AHPA_PROM_GET);
+    struct ahpa_error err = {0};
+    ck_assert_int_eq(ahpa_prom_verb_parse("PUT", &v, &err), -AHPA_ECONFIG);
+    ck_assert_str_eq(err.msg, "--prometheus-verb \"PUT\": want GET or POST");
+    ck_assert_int_eq(ahpa_prom_verb_parse(NULL, &v, NULL), -AHPA_ECONFIG);
+}
+END_TEST
+
 TCase *prom_parse_tcase(void)
 {
     TCase *tc = tcase_create("parse");
@@ -240,5 +254,6 @@ TCase *prom_parse_tcase(void)
     tcase_add_test(tc, error_bodies);
     tcase_add_test(tc, configmap_from_seed);
     tcase_add_test(tc, configmap_errors);
+    tcase_add_test(tc, verb_flag);
     return tc;
 }
