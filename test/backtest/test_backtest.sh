@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# ahpa-backtest end to end: a synthetic daily load, JSON and the plan CSV,
+# and every class of bad input with its message.
+#
+#   test/backtest/test_backtest.sh PATH/TO/ahpa-backtest
+set -uo pipefail
+bin=${1:?usage: test_backtest.sh ahpa-backtest}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+
+check() { # name, condition already evaluated as exit status
+    if [[ $2 -eq 0 ]]; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi
+}
+
+# Five days at 60 s: 100 + 40 sin(day) + a deterministic wobble.
+awk 'BEGIN { print "timestamp,value"; pi = atan2(0, -1);
+             for (i = 0; i < 5 * 1440; i++)
+                 printf "%d,%.4f\n", 1700006400 + 60 * i,
+                        100 + 40 * sin(2 * pi * i / 1440) + 3 * sin(i * 1.7) }' > "$tmp/daily.csv"
+
+"$bin" --input "$tmp/daily.csv" --target 20 --json --output-plan "$tmp/plan.csv" \
+    > "$tmp/out.json" 2> "$tmp/err.txt"
+check "runs on a daily series" $?
+/usr/bin/python3 - "$tmp/out.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+e = r["methods"]["engine"]
+assert r["test_steps"] == 2880 and r["lead_steps"] == 3, r
+assert e["period_steps"] == 1440, e
+assert 0.85 <= e["coverage"] <= 1.0, e
+assert e["pinball"] < r["methods"]["snaive"]["pinball"] * 1.5, e
+# a smooth daily load: the plan is ready when the load arrives
+assert e["auto"]["under_provisioned_minutes"] <= r["policies"]["reactive"]["under_provisioned_minutes"]
+assert abs(r["policies"]["oracle"]["pod_hours_vs_oracle"] - 1) < 1e-9
+for k in ("snaive", "holtwinters", "maxvalue"):
+    assert k in r["methods"], k
+PY
+check "JSON fields and engine accuracy" $?
+[[ $(head -1 "$tmp/plan.csv") == "timestamp,actual,forecast_point,forecast_q,desired_reactive,desired_proactive,desired_auto" ]] \
+    && [[ $(wc -l < "$tmp/plan.csv") -eq 2881 ]]
+check "plan CSV header and one row per test step" $?
+
+"$bin" --input "$tmp/daily.csv" --method snaive --quantile 95 > "$tmp/table.txt"
+grep -q "^snaive" "$tmp/table.txt" && ! grep -q "^engine" "$tmp/table.txt"
+check "table output for one method, quantile given as percent" $?
+
+expect_error() { # name, file, pattern, [extra flags]
+    local name=$1 file=$2 pattern=$3
+    shift 3
+    "$bin" --input "$file" "$@" > /dev/null 2> "$tmp/msg.txt"
+    local rc=$?
+    [[ $rc -ne 0 ]] && grep -q -- "$pattern" "$tmp/msg.txt"
+    local ok=$?
+    check "$name" $ok
+    [[ $ok -eq 0 ]] || cat "$tmp/msg.txt"
+}
+
+printf 'ts,value\n100,1\n160,2\n140,3\n' > "$tmp/unsorted.csv"
+expect_error "unsorted timestamps name the line" "$tmp/unsorted.csv" "line 4: timestamp 140 is before"
+printf '100,1\n160,2\n160,3\n' > "$tmp/dup.csv"
+expect_error "duplicate timestamps name the line" "$tmp/dup.csv" "line 3: timestamp 160 duplicates"
+printf 'ts,value\n100,1\n160,x\n' > "$tmp/badval.csv"
+expect_error "bad value names the line" "$tmp/badval.csv" "line 3: bad value"
+printf 'ts,value\n100,1\n160,2\n220,3\n' > "$tmp/three.csv"
+expect_error "three rows are refused" "$tmp/three.csv" "need at least"
+expect_error "missing file" "$tmp/nope.csv" "No such file"
+expect_error "quantile out of range" "$tmp/daily.csv" "quantile" --quantile 100
+expect_error "unknown method" "$tmp/daily.csv" "unknown method" --method magic
+expect_error "prometheus input not built" "$tmp/daily.csv" "not supported" --prometheus-url http://x
+printf 'ts,value\n0,1\n60,1\n120,1\n999999999999,2\n' > "$tmp/span.csv"
+expect_error "huge span is refused" "$tmp/span.csv" "exceeds the limit" --step 60
+
+exit $fail
