@@ -37,19 +37,20 @@ ahpa_exporter_start "$tmp/exporter" "$exporter_port" || exit 1
 AHPA_PROM_SCRAPE_INTERVAL=1s
 ahpa_prom_start "$tmp/tsdb" "$(ahpa_free_port)" "127.0.0.1:$exporter_port" || exit 1
 
-# The live series shows up after the first scrape (1 s interval).
+# A busy stretch of the trace day: 16 h to 14 h before its end.
+window_end=$(( end - 14 * 3600 ))
+"$check_bin" "$AHPA_PROM_URL" "$window_end" "$minutes" >"$tmp/got.txt" || exit 1
+
+# The live series shows up after the first scrape: the interval is 1 s but
+# Prometheus' scrape manager applies new targets on a 5 s tick.
 live=""
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
     live=$(curl -fsS "$AHPA_PROM_URL/api/v1/query" \
         --data-urlencode 'query=DCGM_FI_DEV_GPU_UTIL{namespace="live"}' 2>/dev/null)
     [[ "$live" == *'"55"'* ]] && break
     sleep 0.1
 done
 [[ "$live" == *'"live-0"'*'"55"'* ]] || { echo "live exporter not scraped: $live"; exit 1; }
-
-# A busy stretch of the trace day: 16 h to 14 h before its end.
-window_end=$(( end - 14 * 3600 ))
-"$check_bin" "$AHPA_PROM_URL" "$window_end" "$minutes" >"$tmp/got.txt" || exit 1
 
 /usr/bin/python3 - "$tmp/gpu.om" "$tmp/got.txt" "$window_end" "$minutes" <<'EOF'
 import math, re, sys
