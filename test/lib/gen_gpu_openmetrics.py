@@ -27,8 +27,8 @@ Which trace containers become which pods (deterministic, no randomness):
                    stays missing (a gap, as in the source).
   --mode aggregate every container, dealt round-robin (busiest first) into K
                    groups; a pod's value is its group's sum, clipped to 100.
-                   The fleet's daily peak is ~2100-2500 percent-GPU, so pick
-                   K >= 25 to stay under the clip.
+                   The containers are bursty: samples clipped (measured)
+                   K=25: 6.7 %, K=40: 2.1 %, K=50: 1.4 %.
 
 Size and time (2-core machine, promtool 2.42; measured with `time`):
 1 day x 3 pods: 24 k lines, 5 MB, generation 1.6 s (mostly reading the CSV), backfill < 1 s;
