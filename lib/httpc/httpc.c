@@ -361,8 +361,21 @@ static void set_tls(struct ahpa_httpc_client *c, CURL *h)
     }
 }
 
-static void set_common(struct ahpa_httpc_client *c, CURL *h, struct xfer *x, long timeout_ms)
+/* The client's limit, lowered per request; streams have none unless asked. */
+static long request_timeout_ms(const struct ahpa_httpc_client *c,
+                               const struct ahpa_httpc_request *req)
 {
+    if (req->on_data != NULL)
+        return req->timeout_ms > 0 ? (long)req->timeout_ms : 0; /* 0: no limit */
+    if (req->timeout_ms > 0 && req->timeout_ms < c->timeout_ms)
+        return (long)req->timeout_ms;
+    return c->timeout_ms;
+}
+
+static void set_common(struct ahpa_httpc_client *c, CURL *h, struct xfer *x,
+                       const struct ahpa_httpc_request *req)
+{
+    long timeout_ms = request_timeout_ms(c, req);
     curl_easy_setopt(h, CURLOPT_SHARE, c->share);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -384,6 +397,10 @@ static void set_common(struct ahpa_httpc_client *c, CURL *h, struct xfer *x, lon
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+    if (req->on_data != NULL && req->idle_timeout_ms > 0) {
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)((req->idle_timeout_ms + 999) / 1000));
+    }
     set_tls(c, h);
 }
 
@@ -531,11 +548,6 @@ int ahpa_httpc_do(struct ahpa_httpc_client *c, const struct ahpa_httpc_request *
     CURL *h = pool_get(c);
     if (h == NULL)
         return ahpa_error_set(err, AHPA_EINTERNAL, "curl_easy_init failed");
-    long timeout_ms = c->timeout_ms;
-    if (req->on_data != NULL)
-        timeout_ms = req->timeout_ms > 0 ? (long)req->timeout_ms : 0; /* 0: no limit */
-    else if (req->timeout_ms > 0 && req->timeout_ms < timeout_ms)
-        timeout_ms = (long)req->timeout_ms;
     struct xfer x = {.c = c, .body = &resp->body, .cap = c->max_response_bytes,
                      .on_data = req->on_data, .on_data_ud = req->on_data_ud};
     struct ahpa_buf url, form;
@@ -543,11 +555,7 @@ int ahpa_httpc_do(struct ahpa_httpc_client *c, const struct ahpa_httpc_request *
     ahpa_buf_init(&form);
     struct curl_slist *hdrs = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
-    set_common(c, h, &x, timeout_ms);
-    if (req->on_data != NULL && req->idle_timeout_ms > 0) {
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)((req->idle_timeout_ms + 999) / 1000));
-    }
+    set_common(c, h, &x, req);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     rc = prepare(c, h, req, &url, &form, &hdrs, err);
     if (rc == 0) {
