@@ -23,6 +23,9 @@
 # - Ready in ~0.2 s; we poll /-/ready at most 100 x 0.1 s.
 #
 # Only one Prometheus per sourcing shell; ahpa_prom_stop kills it by PID.
+# Also here: a live exporter stand-in (ahpa_exporter_*) and a fault-injecting
+# proxy in front of Prometheus (ahpa_chaos_*: slow, 500, error JSON,
+# garbage, huge body, dropped connection) for failure tests.
 #
 # TLS: set AHPA_PROM_WEB_CONFIG to a Prometheus web config file
 # (tls_server_config, ...) before ahpa_prom_start; AHPA_PROM_URL is then
@@ -36,6 +39,8 @@ AHPA_PROM_PORT=""
 AHPA_PROM_URL=""
 AHPA_PROM_LOG=""
 AHPA_EXPORTER_PID=""
+AHPA_CHAOS_PID=""
+AHPA_CHAOS_URL=""
 
 # ahpa_free_port: a TCP port on 127.0.0.1 that the kernel just handed out.
 ahpa_free_port() {
@@ -159,5 +164,48 @@ ahpa_exporter_stop() {
     kill "$AHPA_EXPORTER_PID" 2>/dev/null
     wait "$AHPA_EXPORTER_PID" 2>/dev/null
     AHPA_EXPORTER_PID=""
+    return 0
+}
+
+# ahpa_chaos_start UPSTREAM_URL PORT: the fault-injecting proxy of
+# prom_chaos_proxy.py in front of UPSTREAM_URL (e.g. $AHPA_PROM_URL).
+# Sets AHPA_CHAOS_PID and AHPA_CHAOS_URL (point the adapter there).
+ahpa_chaos_start() {
+    local upstream=$1 port=$2 i here
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    /usr/bin/python3 "$here/prom_chaos_proxy.py" --listen-port "$port" --upstream "$upstream" \
+        >/dev/null 2>&1 &
+    AHPA_CHAOS_PID=$!
+    AHPA_CHAOS_URL="http://127.0.0.1:$port"
+    for i in $(seq 1 100); do
+        _ahpa_http_ok "$AHPA_CHAOS_URL/-/chaos" && return 0
+        kill -0 "$AHPA_CHAOS_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "chaos proxy on 127.0.0.1:$port did not come up" >&2
+    ahpa_chaos_stop
+    return 1
+}
+
+# ahpa_chaos_mode MODE [KEY=VALUE...]: pass | slow seconds=S | status code=N |
+# prom_error | garbage | huge bytes=N | close.
+ahpa_chaos_mode() {
+    local form="mode=$1" kv
+    shift
+    for kv in "$@"; do form="$form&$kv"; done
+    curl -fsS -m 2 -o /dev/null -X POST --data "$form" "$AHPA_CHAOS_URL/-/chaos"
+}
+
+# ahpa_chaos_last: JSON of the last proxied request (method, path, headers, body).
+ahpa_chaos_last() {
+    curl -fsS -m 2 "$AHPA_CHAOS_URL/-/chaos/last"
+}
+
+# ahpa_chaos_stop: stops the proxy by PID.
+ahpa_chaos_stop() {
+    [ -n "$AHPA_CHAOS_PID" ] || return 0
+    kill "$AHPA_CHAOS_PID" 2>/dev/null
+    wait "$AHPA_CHAOS_PID" 2>/dev/null
+    AHPA_CHAOS_PID=""
     return 0
 }

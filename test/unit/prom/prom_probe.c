@@ -2,7 +2,7 @@
  * the TLS test (tls_prometheus.sh):
  *
  *   prom_probe URL [--ca F] [--insecure] [--cert F --key F] [--token-file F]
- *              [--header k=v] [--post] [--timeout-ms N] QUERY
+ *              [--header k=v] [--post] [--timeout-ms N] [--max-bytes N] QUERY
  *
  * Prints "ok <series>" (exit 0) or "error <ENAME> <message>" (exit 1). */
 #include <stdio.h>
@@ -18,7 +18,8 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: prom_probe URL [--ca F] [--insecure] [--cert F --key F] "
-                    "[--token-file F] [--header k=v] [--post] [--timeout-ms N] QUERY\n");
+                    "[--token-file F] [--header k=v] [--post] [--timeout-ms N] [--max-bytes N] "
+                    "QUERY\n");
     return 2;
 }
 
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
             o.token_file = argv[++i];
         else if (strcmp(a, "--timeout-ms") == 0)
             o.timeout_ms = strtoll(argv[++i], NULL, 10);
+        else if (strcmp(a, "--max-bytes") == 0)
+            o.max_response_bytes = (size_t)strtoull(argv[++i], NULL, 10);
         else if (strcmp(a, "--header") == 0 && o.n_headers < MAX_HEADERS)
             headers[o.n_headers++] = argv[++i];
         else
