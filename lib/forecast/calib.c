@@ -46,6 +46,8 @@ static size_t setup_leads(struct ahpa_forecast_model *m)
 /* Targets scored per lead bucket at most (more add little to a 0.95
  * quantile and cost time). */
 #define MAX_TARGETS 800
+/* Steps the final levels are recomputed over (20 / the slowest gain). */
+#define FINAL_RUN 1000
 
 struct replay {
     double *lev;
@@ -412,9 +414,12 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
 void ahpa_forecast__final_levels(struct ahpa_forecast_model *m, const double *x,
                                  size_t n, size_t phase0, double *work)
 {
+    /* The slowest level forgets in about 1/0.02 steps: rerunning the last
+     * FINAL_RUN steps with the final season is as good as the whole. */
     double last[NOPT];
+    size_t from = n > FINAL_RUN ? n - FINAL_RUN : 0;
     season_array(m, m->period ? m->season : NULL, phase0, n, work);
-    run_levels(x, n, work, NULL, last);
+    run_levels(x + from, n - from, work + from, NULL, last);
     inv_scale_array(m, phase0, n, work + n);
     ahpa_forecast__vol_track(m, x, n, work, work + n, NULL);
     for (int a = 0; a < FC_NALPHA; a++) {

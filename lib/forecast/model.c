@@ -218,11 +218,14 @@ static void clip_outliers(double *x, size_t n, double *work)
     ahpa_forecast__moving_avg(x, n, 9, ma);
     for (size_t i = 0; i < n; i++)
         r[i] = x[i] - ma[i];
-    memcpy(tmp, r, n * sizeof(double));
-    double med = ahpa_series_select_quantile(tmp, n, 0.5);
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = fabs(r[i] - med);
-    double sigma = 1.4826 * ahpa_series_select_quantile(tmp, n, 0.5);
+    /* every 4th residual is plenty for a median and a MAD */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i += 4)
+        tmp[k++] = r[i];
+    double med = ahpa_series_select_quantile(tmp, k, 0.5);
+    for (size_t i = 0; i < k; i++)
+        tmp[i] = fabs(r[4 * i] - med);
+    double sigma = 1.4826 * ahpa_series_select_quantile(tmp, k, 0.5);
     if (!(sigma > 0))
         return;
     for (size_t i = 0; i < n; i++) {

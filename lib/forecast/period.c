@@ -10,7 +10,7 @@
 #include "forecast_int.h"
 
 /* Points of the free-period autocorrelation search. */
-#define FREE_POINTS 2048
+#define FREE_POINTS 1024
 
 void ahpa_forecast__moving_avg(const double *x, size_t n, size_t w,
                                double *out)

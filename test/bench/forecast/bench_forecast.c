@@ -59,9 +59,11 @@ int main(int argc, char **argv)
     int reps = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 51;
     struct ahpa_series s;
     ahpa_series_init(&s);
-    if (load(argv[1], &s) || s.n < 10080 + 2000)
+    if (load(argv[1], &s) || s.n < 10080 + 100) {
+        fprintf(stderr, "%s: need 10,180 one-minute points\n", argv[1]);
         return 1;
-    const size_t n = 10080, h = 1440, nupd = 2000;
+    }
+    const size_t n = 10080, h = 1440, nupd = s.n - n < 2000 ? s.n - n : 2000;
     const double *x = s.v + s.n - n - nupd;
     double *fit = malloc(reps * sizeof(double)), *pt = malloc(h * sizeof(double));
     double *qt = malloc(h * sizeof(double));
@@ -73,6 +75,7 @@ int main(int argc, char **argv)
         fit[r] = now_us() - t;
     }
     double *upd = malloc(nupd * sizeof(double));
+    /* the update block follows the fitted block */
     for (size_t i = 0; i < nupd; i++) {
         double t = now_us();
         ahpa_forecast_update(m, x[n + i], NULL);

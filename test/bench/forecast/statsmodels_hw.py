@@ -27,7 +27,8 @@ def load(path):
 def main():
     y = load(sys.argv[1])
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    x = y[len(y) - 10080 - 2000:len(y) - 2000]
+    nupd = min(2000, len(y) - 10080)
+    x = y[len(y) - 10080 - nupd:len(y) - nupd]
     times = []
     for _ in range(reps):
         t = time.perf_counter()
