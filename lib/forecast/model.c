@@ -135,9 +135,16 @@ static int check_fit_args(const double *values, size_t n, int64_t step_s,
  * least three cycles the replay is out of sample: season and scale come from
  * the data before the scored part, and the season over all the data is
  * computed later, only for the period that wins (finish_period). */
+static size_t replay_start(size_t n, size_t period)
+{
+    if (n < 3 * period)
+        return n / 2;
+    return n - 3 * period > 2 * period ? n - 3 * period : 2 * period;
+}
+
 static void fit_period(struct ahpa_forecast_model *m, const double *x,
                        const double *filled, size_t n, int64_t pbase,
-                       size_t period, double *work)
+                       size_t period, size_t s0, double *work)
 {
     free(m->season);
     m->season = NULL;
@@ -146,12 +153,13 @@ static void fit_period(struct ahpa_forecast_model *m, const double *x,
     m->phase = 0;
     if (!period) {
         m->scale[0] = 1.0f;
-        ahpa_forecast__calibrate(m, x, n, 0, NULL, n / 4, 0, work);
+        ahpa_forecast__calibrate(m, x, n, 0, NULL, s0, 0, work);
         return;
     }
     size_t phase0 = (size_t)(((pbase % (int64_t)period) + (int64_t)period) % (int64_t)period);
-    int in_sample = n < 3 * period;
-    size_t s0 = in_sample ? n / 2 : (n - 3 * period > 2 * period ? n - 3 * period : 2 * period);
+    /* s0 is shared by the candidates so their gains are comparable; with
+     * fewer than two cycles before it the season is taken in sample */
+    int in_sample = s0 < 2 * period;
     size_t ns = in_sample ? n : s0;
     m->nbins = period < m->opt.max_season_bins ? period : m->opt.max_season_bins;
     m->season = ahpa_malloc(m->nbins * sizeof(float));
@@ -187,9 +195,9 @@ static int uses_season(const struct ahpa_forecast_model *m)
     return 0;
 }
 
-/* Drops a candidate that is a multiple of a shorter one and no more
- * autocorrelated than it: two days of a daily load, say. A week that beats
- * the day stays and competes out of sample. */
+/* Drops a candidate that is a multiple of a shorter one unless it is
+ * clearly more autocorrelated: two days of a daily load, say. A week that
+ * beats the day stays and competes out of sample. */
 static size_t drop_multiples(struct fc_period *c, size_t nc)
 {
     size_t k = 0;
@@ -199,7 +207,7 @@ static size_t drop_multiples(struct fc_period *c, size_t nc)
             if (j == i || c[j].period >= c[i].period)
                 continue;
             double r = (double)c[i].period / (double)c[j].period;
-            if (fabs(r - floor(r + 0.5)) < 0.03 * r && c[i].acf <= c[j].acf)
+            if (fabs(r - floor(r + 0.5)) < 0.03 * r && c[i].acf < c[j].acf + 0.05)
                 keep = 0;
         }
         if (keep)
@@ -261,19 +269,25 @@ static void fit_full(struct ahpa_forecast_model *m, const double *x, size_t n,
     double best_gain = 0.0;
     if (nc > 2)
         nc = 2; /* each try is a full calibration */
+    size_t s0 = n;
+    for (size_t i = 0; i < nc; i++)
+        if (replay_start(n, cand[i].period) < s0)
+            s0 = replay_start(n, cand[i].period);
     for (size_t i = 0; i < nc; i++) {
-        fit_period(m, x, filled, n, pbase, cand[i].period, work);
-        if (uses_season(m) && m->seasonal_gain > best_gain) {
-            best_gain = m->seasonal_gain;
+        fit_period(m, x, filled, n, pbase, cand[i].period, s0, work);
+        /* a season fitted in sample looks better than it is */
+        double gain = m->seasonal_gain - (s0 < 2 * cand[i].period ? 0.15 : 0.0);
+        if (uses_season(m) && gain > best_gain) {
+            best_gain = gain;
             best = i + 1;
         }
     }
     if (best && best == nc) {
         /* the last fit is the best: keep it */
     } else if (best) {
-        fit_period(m, x, filled, n, pbase, cand[best - 1].period, work);
+        fit_period(m, x, filled, n, pbase, cand[best - 1].period, s0, work);
     } else {
-        fit_period(m, x, filled, n, pbase, 0, work);
+        fit_period(m, x, filled, n, pbase, 0, n / 4, work);
     }
     finish_period(m, x, filled, n, pbase, work);
     m->period_acf = best ? cand[best - 1].acf : (nc ? cand[0].acf : 0.0);

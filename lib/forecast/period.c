@@ -37,13 +37,15 @@ void ahpa_forecast__moving_avg(const double *x, size_t n, size_t w,
     }
 }
 
-/* Lag-`lag` autocorrelation of x minus its moving average over `lag`. */
+/* Lag-`lag` autocorrelation of x minus its moving average over `lag`,
+ * unbiased (scaled by n / (n - lag)) so that a week is not penalised
+ * against a day for having fewer pairs. */
 static double detrended_acf(const double *x, size_t n, size_t lag, double *work)
 {
     ahpa_forecast__moving_avg(x, n, lag, work);
     for (size_t i = 0; i < n; i++)
         work[i] = x[i] - work[i];
-    return ahpa_series_acf(work, n, lag);
+    return ahpa_series_acf(work, n, lag) * (double)n / (double)(n - lag);
 }
 
 static void *fc_fftw_alloc(size_t bytes)
@@ -133,6 +135,23 @@ static int near_any(size_t p, const size_t *c, size_t nc)
     return 0;
 }
 
+/* The block search finds the best aligned multiple of a period: the
+ * smallest exact divisor (>= 4 steps) about as autocorrelated replaces it. */
+static size_t fundamental(const double *x, size_t n, size_t p, double *r,
+                          double *work)
+{
+    for (size_t q = 4; q <= p / 2; q++) {
+        if (p % q)
+            continue;
+        double rq = detrended_acf(x, n, q, work);
+        if (rq >= *r - 0.05) {
+            *r = rq;
+            return q;
+        }
+    }
+    return p;
+}
+
 size_t ahpa_forecast__periods(const double *x, size_t n, int64_t step_s,
                               int free_periods, double min_acf,
                               struct fc_period *out, size_t max)
@@ -143,6 +162,7 @@ size_t ahpa_forecast__periods(const double *x, size_t n, int64_t step_s,
         cand[nc++] = day;
     if (day >= 1 && 14 * day <= n)
         cand[nc++] = 7 * day;
+    size_t nfree = nc;
     if (free_periods && n >= 32) {
         /* The peak search runs on block means of at most FREE_POINTS
          * points: a period is then known to a block, which is enough for a
@@ -159,18 +179,23 @@ size_t ahpa_forecast__periods(const double *x, size_t n, int64_t step_s,
         size_t lags[3], minlag = (4 + b - 1) / b;
         acf_fft(xs, nb, acf);
         size_t np = acf_peaks(acf, nb, minlag < 2 ? 2 : minlag, lags, 3);
+        /* a free period needs three cycles: its test is out of sample */
         for (size_t i = 0; i < np && nc < 8; i++)
-            if (acf[lags[i]] >= min_acf && !near_any(lags[i] * b, cand, nc))
+            if (acf[lags[i]] >= min_acf && 3 * lags[i] * b <= n &&
+                !near_any(lags[i] * b, cand, nc))
                 cand[nc++] = lags[i] * b;
         free(acf);
         free(xs);
     }
+    nfree = nc - nfree;
     double *work = ahpa_malloc(n * sizeof(double));
-    size_t cnt = 0;
+    size_t cnt = 0, ncal = nc - nfree;
     for (size_t i = 0; i < nc; i++) {
         double r = detrended_acf(x, n, cand[i], work);
         if (r < min_acf)
             continue;
+        if (i >= ncal)
+            cand[i] = fundamental(x, n, cand[i], &r, work);
         size_t pos = cnt < max ? cnt++ : max;
         while (pos > 0 && out[pos - 1].acf < r) {
             if (pos < max)

@@ -116,6 +116,14 @@ static size_t lead_bucket(const struct ahpa_forecast_model *m, size_t lead,
     return j;
 }
 
+/* Point of bucket L's model for a target at phase ph. */
+static double lead_point(const struct ahpa_forecast_model *m, const struct fc_lead *L,
+                         size_t ph)
+{
+    return L->seasonal ? fc_lead_base(L, m->level[0]) + fc_season_at(m, ph)
+                       : fc_lead_base(L, m->level[1]);
+}
+
 static void predict_calibrated(const struct ahpa_forecast_model *m, size_t h,
                                double q, double *point, double *quant)
 {
@@ -125,8 +133,12 @@ static void predict_calibrated(const struct ahpa_forecast_model *m, size_t h,
         const struct fc_lead *L = &m->leads[j];
         const struct fc_lead *N = w > 0 ? &m->leads[j + 1] : L;
         size_t ph = m->period ? (m->phase + i) % m->period : 0;
-        double base = L->seasonal ? fc_lead_base(L, m->level[0]) + fc_season_at(m, ph)
-                                  : fc_lead_base(L, m->level[1]);
+        /* between buckets of the same kind the point moves smoothly from
+         * one model to the next (a local trend keeps extrapolating); a
+         * level-only bucket next to a seasonal one is not blended in */
+        double base = lead_point(m, L, ph);
+        if (w > 0 && N->seasonal == L->seasonal)
+            base = (1 - w) * base + w * lead_point(m, N, ph);
         double sc = fc_scale_at(m, ph) *
                     (m->vol_gain > 0 ? sqrt(fmax(m->vol, m->vol_floor)) : 1.0);
         double med = (1 - w) * grid_q(L, 0.5) + w * grid_q(N, 0.5);

@@ -229,6 +229,85 @@ START_TEST(negative_and_level_shift)
 }
 END_TEST
 
+START_TEST(long_lead_coverage)
+{
+    /* 24 h ahead at q = 0.9 over 20 fresh noise paths: the per-lead
+     * calibration must hold far from the origin too. 28,800 Bernoulli draws,
+     * but correlated within a path: allow +-0.04. */
+    size_t n = 7 * 1440;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 11;
+    for (size_t i = 0; i < n; i++)
+        x[i] = daily(i, &rng);
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 60, NULL), 0);
+    double *u = malloc(1440 * sizeof(double));
+    ck_assert_int_eq(ahpa_forecast_predict(m, 1440, 0.9, NULL, u, NULL), 0);
+    size_t hit = 0;
+    for (int path = 0; path < 20; path++)
+        for (size_t i = 0; i < 1440; i++)
+            hit += daily(n + i, &rng) <= u[i] ? 1 : 0;
+    double c = (double)hit / (20.0 * 1440.0);
+    ck_assert_msg(c > 0.86 && c < 0.94, "coverage %g", c);
+    free(u);
+    free(x);
+    ahpa_forecast_free(m);
+}
+END_TEST
+
+START_TEST(weekly_and_free_periods)
+{
+    /* 21 days at 10 min: a daily shape and quiet weekends -> one week;
+     * a 37-step square wave -> a free period of 37 (+-1, block search). */
+    size_t n = 21 * 144;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 21;
+    for (size_t i = 0; i < n; i++) {
+        size_t day = i / 144;
+        double w = (day % 7 >= 5) ? 0.3 : 1.0;
+        x[i] = 20.0 + 10.0 * w * (1.0 + sin(6.283185307179586 * (double)(i % 144) / 144.0)) +
+               0.5 * tf_normal(&rng);
+    }
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    struct ahpa_forecast_info info;
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 600, NULL), 0);
+    ahpa_forecast_describe(m, &info);
+    ck_assert_uint_eq(info.period_steps, 7 * 144);
+    ck_assert_int_eq(info.period_s, 7 * 86400);
+    for (size_t i = 0; i < n; i++)
+        x[i] = ((i % 37) < 12 ? 8.0 : 2.0) + 0.3 * tf_normal(&rng);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 60, NULL), 0);
+    ahpa_forecast_describe(m, &info);
+    ck_assert_msg(info.seasonal && info.period_steps >= 36 && info.period_steps <= 38,
+                  "period %zu", info.period_steps);
+    free(x);
+    ahpa_forecast_free(m);
+}
+END_TEST
+
+START_TEST(trend_is_followed)
+{
+    /* A steady climb of 0.05 per step under a daily shape: the local-trend
+     * combination must extrapolate it; a level alone would lag by
+     * 0.05 * 30 = 1.5 at 30 steps. */
+    size_t n = 4 * 1440;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 8;
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.05 * (double)i + 5.0 * sin(6.283185307179586 * (double)(i % 1440) / 1440.0) +
+               0.2 * tf_normal(&rng);
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 60, NULL), 0);
+    double p[30];
+    ck_assert_int_eq(ahpa_forecast_predict(m, 30, 0.5, p, NULL, NULL), 0);
+    double truth = 0.05 * (double)(n + 29) +
+                   5.0 * sin(6.283185307179586 * (double)((n + 29) % 1440) / 1440.0);
+    AHPA_ASSERT_NEAR(p[29], truth, 0.75);
+    free(x);
+    ahpa_forecast_free(m);
+}
+END_TEST
+
 START_TEST(norm_quantile)
 {
     /* reference values from the normal tables, 10 significant digits */
@@ -251,6 +330,9 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, little_history_and_edges);
     tcase_add_test(tc, negative_and_level_shift);
+    tcase_add_test(tc, long_lead_coverage);
+    tcase_add_test(tc, weekly_and_free_periods);
+    tcase_add_test(tc, trend_is_followed);
     tcase_add_test(tc, norm_quantile);
     suite_add_tcase(s, tc);
     ahpa_unit_suite_backtest(s);
