@@ -308,6 +308,67 @@ START_TEST(trend_is_followed)
 }
 END_TEST
 
+START_TEST(flat_long_steps_and_junk)
+{
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    struct ahpa_forecast_info info;
+    /* two days of a constant: zero-width band at the constant */
+    size_t n = 2 * 1440;
+    double *x = malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        x[i] = 7.0;
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 60, NULL), 0);
+    double p[5760], u[5760];
+    ck_assert_int_eq(ahpa_forecast_predict(m, 1440, 0.99, p, u, NULL), 0);
+    AHPA_ASSERT_NEAR(p[1439], 7.0, 1e-9);
+    AHPA_ASSERT_NEAR(u[0], 7.0, 1e-9);
+    /* 15 s steps: the 24 h horizon is 5,760 steps */
+    uint64_t rng = 4;
+    for (size_t i = 0; i < n; i++)
+        x[i] = 3.0 + tf_normal(&rng);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 15, NULL), 0);
+    ck_assert_int_eq(ahpa_forecast_predict(m, 5760, 0.5, p, u, NULL), 0);
+    ck_assert(isfinite(p[5759]) && isfinite(u[5759]));
+    ck_assert_int_eq(ahpa_forecast_predict(m, 5761, 0.5, p, u, NULL), -AHPA_EINVAL);
+    /* infinities and NaN in the history are gaps; mostly-missing data still
+     * fits; hourly steps work */
+    for (size_t i = 0; i < n; i++)
+        x[i] = (i % 3 == 0) ? 5.0 + 0.1 * (double)(i % 24) : ((i % 3 == 1) ? NAN : INFINITY);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 3600, NULL), 0);
+    ck_assert_int_eq(ahpa_forecast_predict(m, 24, 0.9, p, u, NULL), 0);
+    for (int i = 0; i < 24; i++)
+        ck_assert(isfinite(p[i]) && isfinite(u[i]) && u[i] >= p[i] - 1e-9);
+    ahpa_forecast_describe(m, &info);
+    ck_assert_uint_eq(info.history_steps, n);
+    ck_assert_int_eq(info.step_s, 3600);
+    free(x);
+    ahpa_forecast_free(m);
+}
+END_TEST
+
+START_TEST(quantiles_are_ordered)
+{
+    /* for every lead, higher q gives a higher forecast */
+    size_t n = 3 * 1440;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 17;
+    for (size_t i = 0; i < n; i++)
+        x[i] = fabs(daily(i, &rng) - 45.0) * (1.0 + 0.5 * tf_normal(&rng) * tf_normal(&rng));
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 60, NULL), 0);
+    static const double qs[] = {0.01, 0.1, 0.5, 0.9, 0.95, 0.999};
+    double prev[1440], cur[1440];
+    for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
+        ck_assert_int_eq(ahpa_forecast_predict(m, 1440, qs[k], NULL, cur, NULL), 0);
+        for (size_t i = 0; k > 0 && i < 1440; i++)
+            ck_assert_msg(cur[i] >= prev[i] - 1e-9, "q %g lead %zu", qs[k], i);
+        memcpy(prev, cur, sizeof(cur));
+    }
+    free(x);
+    ahpa_forecast_free(m);
+}
+END_TEST
+
 START_TEST(norm_quantile)
 {
     /* reference values from the normal tables, 10 significant digits */
@@ -333,6 +394,8 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, long_lead_coverage);
     tcase_add_test(tc, weekly_and_free_periods);
     tcase_add_test(tc, trend_is_followed);
+    tcase_add_test(tc, flat_long_steps_and_junk);
+    tcase_add_test(tc, quantiles_are_ordered);
     tcase_add_test(tc, norm_quantile);
     suite_add_tcase(s, tc);
     ahpa_unit_suite_backtest(s);
