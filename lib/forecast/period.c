@@ -125,11 +125,12 @@ static size_t acf_peaks(const double *acf, size_t n, size_t minlag,
     return cnt;
 }
 
+/* p is within 3% of a candidate or of a whole multiple of one. */
 static int near_any(size_t p, const size_t *c, size_t nc)
 {
     for (size_t i = 0; i < nc; i++) {
         double r = (double)p / (double)c[i];
-        if (r > 0.97 && r < 1.03)
+        if (r > 0.97 && fabs(r - floor(r + 0.5)) < 0.03 * r)
             return 1;
     }
     return 0;
@@ -140,9 +141,11 @@ static int near_any(size_t p, const size_t *c, size_t nc)
 static size_t fundamental(const double *x, size_t n, size_t p, double *r,
                           double *work)
 {
-    for (size_t q = 4; q <= p / 2; q++) {
+    int tries = 0;
+    for (size_t q = 4; q <= p / 2 && tries < 12; q++) {
         if (p % q)
             continue;
+        tries++;
         double rq = detrended_acf(x, n, q, work);
         if (rq >= *r - 0.05) {
             *r = rq;
