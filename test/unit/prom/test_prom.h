@@ -6,5 +6,6 @@
 
 TCase *prom_parse_tcase(void);
 TCase *prom_client_tcase(void);
+TCase *prom_json_tcase(void);
 
 #endif
