@@ -27,6 +27,10 @@
 # proxy in front of Prometheus (ahpa_chaos_*: slow, 500, error JSON,
 # garbage, huge body, dropped connection) for failure tests.
 #
+# Path prefix: set AHPA_PROM_ROUTE_PREFIX (e.g. an ARMS-shaped
+# /api/v1/prometheus/<ids>/cn-shanghai) and the API moves under it;
+# AHPA_PROM_URL then ends in the prefix.
+#
 # TLS: set AHPA_PROM_WEB_CONFIG to a Prometheus web config file
 # (tls_server_config, ...) before ahpa_prom_start; AHPA_PROM_URL is then
 # https://, and AHPA_PROM_READY_CURL_ARGS (e.g. "--cacert ca.pem --cert
@@ -102,6 +106,10 @@ ahpa_prom_start() {
     if [ -n "${AHPA_PROM_WEB_CONFIG:-}" ]; then
         web=(--web.config.file="$AHPA_PROM_WEB_CONFIG")
         AHPA_PROM_URL="https://127.0.0.1:$port"
+    fi
+    if [ -n "${AHPA_PROM_ROUTE_PREFIX:-}" ]; then
+        AHPA_PROM_URL="$AHPA_PROM_URL${AHPA_PROM_ROUTE_PREFIX%/}"
+        web+=(--web.route-prefix="$AHPA_PROM_ROUTE_PREFIX" --web.external-url="$AHPA_PROM_URL")
     fi
     "$AHPA_PROMETHEUS_BIN" --config.file="$cfg" --storage.tsdb.path="$dir" \
         --web.listen-address="127.0.0.1:$port" --storage.tsdb.retention.time=30d \

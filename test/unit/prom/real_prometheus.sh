@@ -4,6 +4,7 @@
 # prom_real_check, and compare every value it printed with the OpenMetrics
 # file itself (what Prometheus must answer, by its lookback rule). Also
 # checks the live-exporter stand-in of test/lib/prometheus.sh is scraped.
+# Prometheus serves under an ARMS-shaped path prefix, as in the seed.
 #
 # Usage: real_prometheus.sh PROM_REAL_CHECK_BINARY SOURCE_DIR
 # Exit 77 (skipped) when Prometheus or promtool is not installed.
@@ -35,6 +36,8 @@ printf '# TYPE DCGM_FI_DEV_GPU_UTIL gauge\nDCGM_FI_DEV_GPU_UTIL{namespace="live"
 exporter_port=$(ahpa_free_port)
 ahpa_exporter_start "$tmp/exporter" "$exporter_port" || exit 1
 AHPA_PROM_SCRAPE_INTERVAL=1s
+# Served under an ARMS-shaped path prefix: the API is at <prefix>/api/v1/.
+AHPA_PROM_ROUTE_PREFIX=/api/v1/prometheus/da9d7dece901db4c/1581204543170/c54417d182c6/cn-shanghai
 ahpa_prom_start "$tmp/tsdb" "$(ahpa_free_port)" "127.0.0.1:$exporter_port" || exit 1
 
 # A busy stretch of the trace day: 16 h to 14 h before its end.
