@@ -82,8 +82,12 @@ void ahpa_forecast__vol_track(struct ahpa_forecast_model *m, const double *x,
     if (!(mean > 0))
         mean = 1.0;
     m->vol_gain = m->opt.vol_scale ? vol_gain(m->step_s) : 0.0;
-    /* quiet stretches (zeros) must not shrink the band to nothing */
-    m->vol_floor = 0.1 * mean;
+    /* The final pass (vol == NULL) keeps the calibration's mean: the band
+     * unit must mean the same thing as when the quantiles were taken. */
+    if (vol)
+        m->vol_mean = mean;
+    else
+        mean = m->vol_mean;
     double v = mean;
     prev = NAN;
     for (size_t t = 0; t < n; t++) {
@@ -94,7 +98,7 @@ void ahpa_forecast__vol_track(struct ahpa_forecast_model *m, const double *x,
             prev = d;
         }
         if (vol)
-            vol[t] = m->vol_gain > 0 ? (v > m->vol_floor ? v : m->vol_floor) : 1.0;
+            vol[t] = fc_vol_unit(v, mean, m->vol_gain);
     }
     m->vol = m->vol_gain > 0 ? v : 1.0;
     m->prev_d = prev;
@@ -347,7 +351,7 @@ static void vol_quantiles(struct fc_lead *L, const double *er, const double *vv,
                           double *z, size_t ne, int vol_on)
 {
     for (size_t i = 0; i < ne; i++)
-        z[i] = vol_on ? er[i] / sqrt(vv[i]) : er[i];
+        z[i] = vol_on ? er[i] / vv[i] : er[i];
     fill_quantiles(L, z, ne);
 }
 

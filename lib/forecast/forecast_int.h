@@ -56,7 +56,7 @@ struct ahpa_forecast_model {
     /* volatility: running mean of |deseasonalised one-step change| over the
      * phase scale; quantile offsets are in units of its square root
      * (vol_gain 0: off) */
-    double vol, vol_floor, vol_gain, prev_d;
+    double vol, vol_mean, vol_gain, prev_d;
     int have_prev;
 
     /* levels: [0] deseasonalised, [1] raw, one per gain */
@@ -147,9 +147,23 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
                              size_t n, size_t phase0, const float *season_replay,
                              size_t s0, int in_sample, double *work);
 
-/* Volatility tracker: sets m->vol_gain, m->vol_floor and, for each t,
- * vol[t] = the volatility after x[t] (sea, inv: season and inverse phase
- * scale at t); leaves the end state (vol, prev_d) in m. vol may be NULL. */
+/* Band unit from the volatility: the square root of its ratio to the
+ * history's mean, the ratio clamped to [1/10, 10] (so within 3.2x either way:
+ * a calm stretch between jumps must not blow the band up, nor a turbulent
+ * one shrink it). 1 when the tracker is off. */
+static inline double fc_vol_unit(double vol, double mean, double gain)
+{
+    if (!(gain > 0) || !(mean > 0))
+        return 1.0;
+    double r = vol / mean;
+    r = r < 0.1 ? 0.1 : (r > 10.0 ? 10.0 : r);
+    return sqrt(r);
+}
+
+/* Volatility tracker: sets m->vol_gain and, for each t, vol[t] = the band
+ * unit (fc_vol_unit) after x[t] (sea, inv: season and inverse phase scale at
+ * t); sets m->vol_mean from this history unless vol is NULL (final pass);
+ * leaves the end state (vol, prev_d) in m. */
 void ahpa_forecast__vol_track(struct ahpa_forecast_model *m, const double *x,
                               size_t n, const double *sea, const double *inv,
                               double *vol);

@@ -140,7 +140,7 @@ static void predict_calibrated(const struct ahpa_forecast_model *m, size_t h,
         if (w > 0 && N->seasonal == L->seasonal)
             base = (1 - w) * base + w * lead_point(m, N, ph);
         double sc = fc_scale_at(m, ph) *
-                    (m->vol_gain > 0 ? sqrt(fmax(m->vol, m->vol_floor)) : 1.0);
+                    fc_vol_unit(m->vol, m->vol_mean, m->vol_gain);
         double med = (1 - w) * grid_q(L, 0.5) + w * grid_q(N, 0.5);
         double qq = (1 - w) * grid_q(L, q) + w * grid_q(N, q);
         double p = base + sc * med, u = base + sc * qq;
