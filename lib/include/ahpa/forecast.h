@@ -107,7 +107,8 @@ struct ahpa_forecast_model *ahpa_forecast_model_new(
 /* Frees the model; NULL is a no-op. */
 void ahpa_forecast_free(struct ahpa_forecast_model *m);
 
-/* Fits the model to values[i] at t0_s + i * step_s (NaN = missing), replacing
+/* Fits the model to values[i] at t0_s + i * step_s (NaN and infinities are
+ * missing samples), replacing
  * any previous state. `values` is borrowed for the call only; the last
  * AHPA_FORECAST_MAX_HISTORY values are used. step_s must be within
  * [AHPA_FORECAST_MIN_STEP_S, AHPA_FORECAST_MAX_STEP_S]. Errors: -AHPA_EINVAL
@@ -135,7 +136,10 @@ int ahpa_forecast_predict(const struct ahpa_forecast_model *m,
                           size_t horizon_steps, double q, double *point,
                           double *quant, struct ahpa_error *err);
 
-/* Describes the fitted model (zeroed info with method NONE before fit). */
+/* Describes the fitted model (zeroed info with method NONE before fit).
+ * A planner may trust the forecast for proactive scaling when `seasonal` and
+ * seasonal_gain >= 0.15, and fall back to reactive scaling otherwise: that is
+ * the auto rule ahpa-backtest evaluates. */
 void ahpa_forecast_describe(const struct ahpa_forecast_model *m,
                             struct ahpa_forecast_info *info);
 
