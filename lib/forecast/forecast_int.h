@@ -77,6 +77,7 @@ struct ahpa_forecast_model {
 struct fc_period {
     size_t period;   /* steps, 0 none */
     double acf;      /* detrended autocorrelation at the period */
+    int calendar;    /* 1 day or 1 week */
 };
 
 /* Candidate periods of x (filled, no NaN), best first; returns how many

@@ -197,14 +197,15 @@ static int uses_season(const struct ahpa_forecast_model *m)
 
 /* Drops a candidate that is a multiple of a shorter one unless it is
  * clearly more autocorrelated: two days of a daily load, say. A week that
- * beats the day stays and competes out of sample. */
+ * beats the day stays and competes out of sample, and a day always competes
+ * with a shorter free cycle (its profile holds that cycle too). */
 static size_t drop_multiples(struct fc_period *c, size_t nc)
 {
     size_t k = 0;
     for (size_t i = 0; i < nc; i++) {
         int keep = 1;
         for (size_t j = 0; j < nc && keep; j++) {
-            if (j == i || c[j].period >= c[i].period)
+            if (j == i || c[j].period >= c[i].period || (c[i].calendar && !c[j].calendar))
                 continue;
             double r = (double)c[i].period / (double)c[j].period;
             if (fabs(r - floor(r + 0.5)) < 0.03 * r && c[i].acf < c[j].acf + 0.05)

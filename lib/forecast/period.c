@@ -206,7 +206,7 @@ size_t ahpa_forecast__periods(const double *x, size_t n, int64_t step_s,
             pos--;
         }
         if (pos < max)
-            out[pos] = (struct fc_period){cand[i], r};
+            out[pos] = (struct fc_period){cand[i], r, i < ncal};
     }
     free(work);
     return cnt;
