@@ -21,6 +21,13 @@ down to the step), for the pods of one Deployment:
   kube_deployment_spec_replicas / kube_deployment_status_replicas
                                           {namespace,deployment} = --pods
 
+Live continuation (--serve PORT): an exporter on 127.0.0.1:PORT/metrics
+whose values go on from the backfill (same --end and options): at wall
+time t it serves trace minute (1439 + (t - end) // 60) mod 1440. Scraped
+with job/instance dropped (test/lib/prometheus.sh does), the live samples
+extend the backfilled series, so instant queries keep working and the
+daily cycle continues.
+
 Which trace containers become which pods (deterministic, no randomness):
   --mode busiest   (default) the K containers with the highest mean among
                    those present in >= 95% of the trace; a missing sample
@@ -133,6 +140,9 @@ def parse_args(argv):
     p.add_argument("--namespace", default="default")
     p.add_argument("--pods", type=int, default=4, help="pods of the Deployment")
     p.add_argument("--mode", choices=("busiest", "aggregate"), default="busiest")
+    p.add_argument("--serve", type=int, metavar="PORT",
+                   help="instead of writing, serve the live continuation on 127.0.0.1:PORT"
+                        "/metrics (pass the backfill's --end)")
     a = p.parse_args(argv)
     if a.input is None:
         p.error("trace not found; pass --input")
@@ -141,11 +151,13 @@ def parse_args(argv):
     return a
 
 
-def write(out, a, pods):
+def end_time(a):
     end = int(time.time()) if a.end == "now" else int(float(a.end))
-    end -= end % STEP_S
-    n = a.days * SAMPLES_PER_DAY
-    times = [end - (n - 1 - i) * STEP_S for i in range(n)]
+    return end - end % STEP_S
+
+
+def families(a, pods):
+    """[(name, help, [(label text, value_at(minute of day) -> float or None)])]"""
     rs_hash = name_suffix(a.namespace + "/" + a.deployment, 9)
     meta = []
     for j, (source, _) in enumerate(pods):
@@ -155,52 +167,106 @@ def write(out, a, pods):
             hashlib.sha256(source.encode()).hexdigest()[:12]
         meta.append((pod, node, uuid))
 
-    def gpu_family(name, value_of, help_text):
-        out.write("# TYPE %s gauge\n# HELP %s %s\n" % (name, name, help_text))
-        for (pod, node, uuid), (_, series) in zip(meta, pods):
+    def gpu(name, help_text, value_of):
+        series = []
+        for (pod, node, uuid), (_, trace) in zip(meta, pods):
             lab = labels(Hostname=node, UUID=uuid, container=a.deployment, device="nvidia0",
                          gpu="0", modelName="NVIDIA A10", namespace=a.namespace, pod=pod)
-            for i, t in enumerate(times):
-                v = series.get(i % SAMPLES_PER_DAY)
-                if v is not None:
-                    out.write("%s%s %s %d\n" % (name, lab, fmt(value_of(v)), t))
+            series.append((lab, lambda i, tr=trace: None if tr.get(i) is None
+                           else value_of(tr.get(i))))
+        return (name, help_text, series)
 
-    def const_family(name, help_text, label_sets, value):
-        out.write("# TYPE %s gauge\n# HELP %s %s\n" % (name, name, help_text))
-        for lab in label_sets:
-            text = labels(**lab)
-            for t in times:
-                out.write("%s%s %s %d\n" % (name, text, value, t))
+    def const(name, help_text, label_sets, value):
+        return (name, help_text, [(labels(**l), lambda i: value) for l in label_sets])
 
-    gpu_family("DCGM_FI_DEV_GPU_UTIL", lambda v: v, "GPU utilization (in %).")
-    gpu_family("DCGM_FI_DEV_FB_USED", lambda v: round(4200 + 60 * v), "Framebuffer memory used (in MiB).")
-    gpu_family("DCGM_FI_DEV_FB_FREE", lambda v: FB_TOTAL_MIB - round(4200 + 60 * v),
-               "Framebuffer memory free (in MiB).")
-    const_family("kube_pod_labels", "Kubernetes labels converted to Prometheus labels.",
-                 [dict(namespace=a.namespace, pod=pod, label_app=a.deployment,
-                       label_pod_template_hash=rs_hash) for pod, _, _ in meta], 1)
-    const_family("kube_pod_info", "Information about pod.",
-                 [dict(namespace=a.namespace, pod=pod, node=node, created_by_kind="ReplicaSet",
-                       created_by_name="%s-%s" % (a.deployment, rs_hash),
-                       uid=hashlib.sha256(("uid" + pod).encode()).hexdigest()[:32])
-                  for pod, node, _ in meta], 1)
     dep = [dict(namespace=a.namespace, deployment=a.deployment)]
-    const_family("kube_deployment_spec_replicas", "Number of desired pods for a deployment.",
-                 dep, len(pods))
-    const_family("kube_deployment_status_replicas",
-                 "The number of replicas per deployment.", dep, len(pods))
+    return [
+        gpu("DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", lambda v: v),
+        gpu("DCGM_FI_DEV_FB_USED", "Framebuffer memory used (in MiB).",
+            lambda v: round(4200 + 60 * v)),
+        gpu("DCGM_FI_DEV_FB_FREE", "Framebuffer memory free (in MiB).",
+            lambda v: FB_TOTAL_MIB - round(4200 + 60 * v)),
+        const("kube_pod_labels", "Kubernetes labels converted to Prometheus labels.",
+              [dict(namespace=a.namespace, pod=pod, label_app=a.deployment,
+                    label_pod_template_hash=rs_hash) for pod, _, _ in meta], 1),
+        const("kube_pod_info", "Information about pod.",
+              [dict(namespace=a.namespace, pod=pod, node=node, created_by_kind="ReplicaSet",
+                    created_by_name="%s-%s" % (a.deployment, rs_hash),
+                    uid=hashlib.sha256(("uid" + pod).encode()).hexdigest()[:32])
+               for pod, node, _ in meta], 1),
+        const("kube_deployment_spec_replicas", "Number of desired pods for a deployment.",
+              dep, len(pods)),
+        const("kube_deployment_status_replicas", "The number of replicas per deployment.",
+              dep, len(pods)),
+    ]
+
+
+def write(out, a, fams):
+    """The backfill: --days of samples ending at --end, minute i of the
+    series reading the trace's minute i mod 1440."""
+    end = end_time(a)
+    n = a.days * SAMPLES_PER_DAY
+    times = [end - (n - 1 - i) * STEP_S for i in range(n)]
+    for name, help_text, series in fams:
+        out.write("# TYPE %s gauge\n# HELP %s %s\n" % (name, name, help_text))
+        for lab, value_at in series:
+            for i, t in enumerate(times):
+                v = value_at(i % SAMPLES_PER_DAY)
+                if v is not None:
+                    out.write("%s%s %s %d\n" % (name, lab, fmt(v), t))
     out.write("# EOF\n")
+
+
+def exposition(fams, minute):
+    """Prometheus text format of every series at one minute of the day."""
+    lines = []
+    for name, help_text, series in fams:
+        lines.append("# HELP %s %s\n# TYPE %s gauge\n" % (name, help_text, name))
+        for lab, value_at in series:
+            v = value_at(minute)
+            if v is not None:
+                lines.append("%s%s %s\n" % (name, lab, fmt(v)))
+    return "".join(lines).encode()
+
+
+def serve(a, fams, port):
+    """Live exporter continuing the backfill: the sample at --end read
+    minute 1439 of the trace, so wall time t reads minute
+    (1439 + (t - end) // 60) mod 1440 and the daily cycle goes on."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    end = end_time(a)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, fmt_, *args):
+            pass
+
+        def do_GET(self):
+            if self.path != "/metrics":
+                self.send_error(404)
+                return
+            minute = (SAMPLES_PER_DAY - 1 + (int(time.time()) - end) // STEP_S) % SAMPLES_PER_DAY
+            body = exposition(fams, minute)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
 def main(argv):
     a = parse_args(argv)
     trace = load_trace(a.input)
     pods = pods_busiest(trace, a.pods) if a.mode == "busiest" else pods_aggregate(trace, a.pods)
-    if a.output == "-":
-        write(sys.stdout, a, pods)
+    fams = families(a, pods)
+    if a.serve:
+        serve(a, fams, a.serve)
+    elif a.output == "-":
+        write(sys.stdout, a, fams)
     else:
         with open(a.output, "w", buffering=1 << 20) as f:
-            write(f, a, pods)
+            write(f, a, fams)
 
 
 if __name__ == "__main__":

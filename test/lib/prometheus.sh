@@ -23,7 +23,8 @@
 # - Ready in ~0.2 s; we poll /-/ready at most 100 x 0.1 s.
 #
 # Only one Prometheus per sourcing shell; ahpa_prom_stop kills it by PID.
-# Also here: a live exporter stand-in (ahpa_exporter_*) and a fault-injecting
+# Also here: a static exporter stand-in (ahpa_exporter_*), the GPU trace's
+# live continuation (ahpa_gpu_exporter_*) and a fault-injecting
 # proxy in front of Prometheus (ahpa_chaos_*: slow, 500, error JSON,
 # garbage, huge body, dropped connection) for failure tests.
 #
@@ -45,6 +46,7 @@ AHPA_PROM_LOG=""
 AHPA_EXPORTER_PID=""
 AHPA_CHAOS_PID=""
 AHPA_CHAOS_URL=""
+AHPA_GPU_EXPORTER_PID=""
 
 # ahpa_free_port: a TCP port on 127.0.0.1 that the kernel just handed out.
 ahpa_free_port() {
@@ -78,9 +80,11 @@ urllib.request.urlopen(sys.argv[1], timeout=1).read()' "$1" >/dev/null 2>&1
     fi
 }
 
-# ahpa_prom_start DATA_DIR PORT [SCRAPE_TARGET]
-# Writes DATA_DIR.prometheus.yml (scraping SCRAPE_TARGET host:port every
-# $AHPA_PROM_SCRAPE_INTERVAL, default 15s, when given), starts Prometheus in the background and waits until ready.
+# ahpa_prom_start DATA_DIR PORT [SCRAPE_TARGETS]
+# Writes DATA_DIR.prometheus.yml (scraping SCRAPE_TARGETS, host:port[,...],
+# every $AHPA_PROM_SCRAPE_INTERVAL, default 15s, when given; with
+# AHPA_PROM_DROP_TARGET_LABELS=1 the scraped series lose job and instance,
+# so they continue backfilled series of the same labels), starts Prometheus in the background and waits until ready.
 # Sets AHPA_PROM_PID, AHPA_PROM_PORT, AHPA_PROM_URL, AHPA_PROM_LOG.
 ahpa_prom_start() {
     local dir=${1%/} port=$2 target=${3:-}
@@ -94,7 +98,12 @@ ahpa_prom_start() {
             echo "scrape_configs:"
             echo "  - job_name: exporter"
             echo "    static_configs:"
-            echo "      - targets: ['$target']"
+            echo "      - targets: ['${target//,/\', \'}']"
+            if [ -n "${AHPA_PROM_DROP_TARGET_LABELS:-}" ]; then
+                echo "    metric_relabel_configs:"
+                echo "      - action: labeldrop"
+                echo "        regex: job|instance"
+            fi
         else
             echo "scrape_configs: []"
         fi
@@ -215,5 +224,36 @@ ahpa_chaos_stop() {
     kill "$AHPA_CHAOS_PID" 2>/dev/null
     wait "$AHPA_CHAOS_PID" 2>/dev/null
     AHPA_CHAOS_PID=""
+    return 0
+}
+
+# ahpa_gpu_exporter_start END PORT [GENERATOR ARGS...]: the live
+# continuation of a backfill made by gen_gpu_openmetrics.py with --end END
+# and the same generator arguments (--pods, --deployment, ...), served on
+# 127.0.0.1:PORT/metrics. Scrape it with AHPA_PROM_DROP_TARGET_LABELS=1.
+# Sets AHPA_GPU_EXPORTER_PID.
+ahpa_gpu_exporter_start() {
+    local end=$1 port=$2 here i
+    shift 2
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    /usr/bin/python3 "$here/gen_gpu_openmetrics.py" --end "$end" --serve "$port" "$@" \
+        >/dev/null 2>&1 &
+    AHPA_GPU_EXPORTER_PID=$!
+    for i in $(seq 1 100); do
+        _ahpa_http_ok "http://127.0.0.1:$port/metrics" && return 0
+        kill -0 "$AHPA_GPU_EXPORTER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "GPU exporter on 127.0.0.1:$port did not come up" >&2
+    ahpa_gpu_exporter_stop
+    return 1
+}
+
+# ahpa_gpu_exporter_stop: stops it by PID.
+ahpa_gpu_exporter_stop() {
+    [ -n "${AHPA_GPU_EXPORTER_PID:-}" ] || return 0
+    kill "$AHPA_GPU_EXPORTER_PID" 2>/dev/null
+    wait "$AHPA_GPU_EXPORTER_PID" 2>/dev/null
+    AHPA_GPU_EXPORTER_PID=""
     return 0
 }

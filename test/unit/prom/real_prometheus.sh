@@ -3,7 +3,8 @@
 # three pods (ending now), start Prometheus on a free loopback port, run
 # prom_real_check, and compare every value it printed with the OpenMetrics
 # file itself (what Prometheus must answer, by its lookback rule). Also
-# checks the live-exporter stand-in of test/lib/prometheus.sh is scraped.
+# checks the static exporter stand-in is scraped and that the GPU trace's
+# live continuation extends the backfilled series.
 # Prometheus serves under an ARMS-shaped path prefix, as in the seed.
 #
 # Usage: real_prometheus.sh PROM_REAL_CHECK_BINARY SOURCE_DIR
@@ -21,6 +22,7 @@ tmp=$(mktemp -d /tmp/ahpa-prom-real.XXXXXX)
 cleanup() {
     ahpa_prom_stop
     ahpa_exporter_stop
+    ahpa_gpu_exporter_stop
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -35,10 +37,15 @@ printf '# TYPE DCGM_FI_DEV_GPU_UTIL gauge\nDCGM_FI_DEV_GPU_UTIL{namespace="live"
     >"$tmp/exporter/metrics"
 exporter_port=$(ahpa_free_port)
 ahpa_exporter_start "$tmp/exporter" "$exporter_port" || exit 1
+# The trace's live continuation, merged into the backfilled series.
+gpu_port=$(ahpa_free_port)
+ahpa_gpu_exporter_start "$end" "$gpu_port" --days 1 --pods 3 || exit 1
+AHPA_PROM_DROP_TARGET_LABELS=1
 AHPA_PROM_SCRAPE_INTERVAL=1s
 # Served under an ARMS-shaped path prefix: the API is at <prefix>/api/v1/.
 AHPA_PROM_ROUTE_PREFIX=/api/v1/prometheus/da9d7dece901db4c/1581204543170/c54417d182c6/cn-shanghai
-ahpa_prom_start "$tmp/tsdb" "$(ahpa_free_port)" "127.0.0.1:$exporter_port" || exit 1
+ahpa_prom_start "$tmp/tsdb" "$(ahpa_free_port)" "127.0.0.1:$exporter_port,127.0.0.1:$gpu_port" ||
+    exit 1
 
 # A busy stretch of the trace day: 16 h to 14 h before its end.
 window_end=$(( end - 14 * 3600 ))
@@ -54,6 +61,8 @@ for _ in $(seq 1 150); do
     sleep 0.1
 done
 [[ "$live" == *'"live-0"'*'"55"'* ]] || { echo "live exporter not scraped: $live"; exit 1; }
+/usr/bin/python3 "$(dirname "$0")/check_live_continuation.py" "$AHPA_PROM_URL" "$tmp/gpu.om" \
+    "$end" || exit 1
 
 /usr/bin/python3 - "$tmp/gpu.om" "$tmp/got.txt" "$window_end" "$minutes" <<'EOF'
 import math, re, sys
