@@ -198,7 +198,9 @@ struct ahpa_httpc_client *ahpa_httpc_client_new(const struct ahpa_httpc_options 
     int rc = init_share(c, err);
     if (rc == 0)
         rc = parse_base_url(c, o->base_url, err);
-    if (rc == 0 && (o->cert_file != NULL) != (o->key_file != NULL))
+    bool have_cert = o->cert_file != NULL && *o->cert_file != '\0';
+    bool have_key = o->key_file != NULL && *o->key_file != '\0';
+    if (rc == 0 && have_cert != have_key)
         rc = ahpa_error_set(err, AHPA_ECONFIG, "client certificate and key go together");
     c->headers = ahpa_calloc(o->n_headers + 1, sizeof(char *));
     for (size_t i = 0; rc == 0 && i < o->n_headers; i++, c->n_headers++)

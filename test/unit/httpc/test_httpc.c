@@ -600,6 +600,12 @@ END_TEST
 
 START_TEST(display_url_hides_userinfo)
 {
+    /* Empty strings are absent options, as unset flags arrive. */
+    struct ahpa_httpc_options empty = {.base_url = "http://h", .cert_file = "", .key_file = "",
+                                       .ca_file = "", .token_file = "", .token = ""};
+    struct ahpa_httpc_client *e = ahpa_httpc_client_new(&empty, NULL);
+    ck_assert_ptr_nonnull(e);
+    ahpa_httpc_client_free(e);
     struct ahpa_httpc_options o = {.base_url = "https://user:pw@prom.example:9090/prefix/"};
     struct ahpa_httpc_client *c = ahpa_httpc_client_new(&o, NULL);
     ck_assert_ptr_nonnull(c);
