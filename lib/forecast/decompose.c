@@ -119,6 +119,15 @@ void ahpa_forecast__phase_scale(const double *r, size_t n, size_t period,
         for (size_t b = 0; b < nb; b++)
             if (scale[b] < fl)
                 scale[b] = (float)fl;
+        /* Shrunk halfway (geometric) towards the mean: the per-phase
+         * estimates are noisy and the volatility unit already follows the
+         * day; the square root did better than either extreme. */
+        double g = 0;
+        for (size_t b = 0; b < nb; b++)
+            g += scale[b];
+        g /= (double)nb;
+        for (size_t b = 0; b < nb; b++)
+            scale[b] = (float)sqrt(scale[b] * g);
     }
     /* A scale of 0 (flat data) would make every error infinite. */
     for (size_t b = 0; b < nb; b++)
