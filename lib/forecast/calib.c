@@ -393,7 +393,7 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
     setup_leads(m);
     /* An in-sample season (the scored part inside the fitted cycles) must
      * win by more before it is trusted. */
-    double margin = in_sample ? 0.15 : 0.01;
+    double margin = in_sample ? 0.15 : 0.03;
     double sum[2] = {0, 0};
     size_t calib = 0;
     for (size_t j = 0; j < m->nleads; j++) {
