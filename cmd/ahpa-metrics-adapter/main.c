@@ -13,14 +13,23 @@
 #include "ahpa/api.h"
 #include "ahpa/config.h"
 #include "ahpa/error.h"
+#include "ahpa/buf.h"
+#include "ahpa/httpc.h"
 #include "ahpa/httpd.h"
 #include "ahpa/log.h"
 #include "ahpa/mem.h"
 #include "ahpa/str.h"
+#include "ahpa/prom.h"
+#include "ahpa/provider.h"
+#include "ahpa/rules.h"
 #include "ahpa/tls.h"
 
 struct adapter {
     struct ahpa_config cfg;
+    struct ahpa_prom_configmap configmap;
+    struct ahpa_prom_client *prom;
+    struct ahpa_rules_config *rules;
+    struct ahpa_provider *provider;
     char last_reload_error[AHPA_ERROR_MSG_MAX]; /* logged once per distinct error */
     struct ahpa_server *server;
     struct ahpa_tls_watch *watch;
@@ -77,6 +86,103 @@ static int prepare_certificates(struct adapter *a, struct ahpa_tls_keypair **fir
     return ahpa_tls_watch_new(a->paths.cert_file, a->paths.key_file, &a->watch, first, err);
 }
 
+/* Reads a whole file of at most max_bytes. Caller frees *out. */
+static int read_file(const char *path, size_t max_bytes, char **out, size_t *len,
+                     struct ahpa_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return ahpa_error_set(err, AHPA_ENOTFOUND, "%s: %s", path, strerror(errno));
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len <= max_bytes)
+        ahpa_buf_append(&b, chunk, n);
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed || b.len > max_bytes) {
+        ahpa_buf_dispose(&b);
+        return ahpa_error_set(err, failed ? AHPA_EIO : AHPA_ETOOBIG, "%s: %s", path,
+                              failed ? "read error" : "file too large");
+    }
+    *out = ahpa_buf_take(&b, len);
+    return 0;
+}
+
+static int load_rules(struct adapter *a, struct ahpa_error *err)
+{
+    if (a->cfg.rules_config == NULL)
+        return ahpa_rules_builtin(&a->rules, err);
+    char *text;
+    size_t len;
+    int rc = read_file(a->cfg.rules_config, 4u << 20, &text, &len, err);
+    if (rc == 0)
+        rc = ahpa_rules_parse(text, len, &a->rules, err);
+    free(text);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < ahpa_rules_warning_count(a->rules); i++)
+        AHPA_LOG_WARN("%s: %s", a->cfg.rules_config, ahpa_rules_warning(a->rules, i));
+    return 0;
+}
+
+/* Prometheus from --prometheus-url, else from the application-intelligence
+ * ConfigMap file; neither means no custom or external metrics. */
+static int prepare_provider(struct adapter *a, struct ahpa_error *err)
+{
+    const struct ahpa_config *cfg = &a->cfg;
+    struct ahpa_prom_options po = {
+        .url = cfg->prometheus_url,
+        .verb = strcmp(cfg->prometheus_verb, "POST") == 0 ? AHPA_PROM_POST : AHPA_PROM_GET,
+        .ca_file = cfg->prometheus_ca_file,
+        .insecure_skip_verify = cfg->prometheus_insecure_skip_tls_verify,
+        .cert_file = cfg->prometheus_client_tls_cert_file,
+        .key_file = cfg->prometheus_client_tls_key_file,
+        .token_file = cfg->prometheus_token_file,
+        .headers = (const char *const *)cfg->prometheus_header.items,
+        .n_headers = cfg->prometheus_header.n,
+        .timeout_ms = cfg->prometheus_timeout_ms,
+        .max_response_bytes = (size_t)cfg->prometheus_max_response_bytes,
+    };
+    if (po.url == NULL && cfg->application_intelligence_file != NULL) {
+        char *text;
+        size_t len;
+        int rc = read_file(cfg->application_intelligence_file, 1u << 20, &text, &len, err);
+        if (rc == 0)
+            rc = ahpa_prom_options_from_configmap(text, len, &a->configmap, &po, err);
+        free(text);
+        if (rc < 0)
+            return rc;
+    }
+    if (po.url == NULL) {
+        AHPA_LOG_INFO("no --prometheus-url: custom and external metrics have no source");
+        return 0;
+    }
+    int rc = load_rules(a, err);
+    if (rc < 0)
+        return rc;
+    a->prom = ahpa_prom_client_new(&po, err);
+    if (a->prom == NULL)
+        return -AHPA_ECONFIG;
+    struct ahpa_provider_options opt = {
+        .prom = a->prom,
+        .rules = a->rules,
+        .relist_interval_ms = cfg->metrics_relist_interval_ms,
+        .max_age_ms = cfg->metrics_max_age_ms,
+        .cache_ttl_ms = cfg->metrics_cache_ttl_ms,
+        .cache_max_entries = (size_t)cfg->metrics_cache_max_entries,
+        .changed = ahpa_server_provider_changed,
+        .changed_ctx = a->server,
+    };
+    a->provider = ahpa_provider_new(&opt, err);
+    if (a->provider == NULL)
+        return -AHPA_EINTERNAL;
+    ahpa_server_use_provider(a->server, a->provider);
+    AHPA_LOG_INFO("metrics from Prometheus at %s", ahpa_prom_client_url(a->prom));
+    return 0;
+}
+
 static int start(struct adapter *a)
 {
     struct ahpa_error err = {0};
@@ -87,9 +193,16 @@ static int start(struct adapter *a)
         return rc;
     }
     a->server = ahpa_server_new(&a->cfg, &err);
+    if (a->server != NULL && (rc = prepare_provider(a, &err)) < 0) {
+        AHPA_LOG_ERROR("%s", ahpa_error_message(&err, rc));
+        ahpa_tls_keypair_free(kp);
+        return rc;
+    }
     if (a->server != NULL)
         rc = ahpa_server_start(a->server, ahpa_tls_keypair_cert_pem(kp),
                                ahpa_tls_keypair_key_pem(kp), &err);
+    if (rc == 0 && a->provider != NULL)
+        rc = ahpa_provider_start(a->provider, &err);
     ahpa_tls_keypair_free(kp);
     if (a->server == NULL || rc < 0) {
         AHPA_LOG_ERROR("cannot start serving: %s", ahpa_error_message(&err, rc));
@@ -158,6 +271,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     ahpa_httpd_global_init();
+    ahpa_httpc_global_init(NULL);
 
     int status = EXIT_SUCCESS;
     if (start(&a) < 0) {
@@ -171,7 +285,13 @@ int main(int argc, char **argv)
             AHPA_LOG_WARN("%u requests were still in flight when the grace period ended", cut);
         AHPA_LOG_INFO("stopped");
     }
+    if (a.provider != NULL)
+        ahpa_provider_stop(a.provider);
     ahpa_server_free(a.server);
+    ahpa_provider_free(a.provider);
+    ahpa_prom_client_free(a.prom);
+    ahpa_rules_free(a.rules);
+    ahpa_prom_configmap_dispose(&a.configmap);
     ahpa_tls_watch_free(a.watch);
     ahpa_tls_paths_dispose(&a.paths);
     ahpa_config_dispose(&a.cfg);

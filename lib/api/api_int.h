@@ -123,6 +123,8 @@ struct ahpa_server {
     atomic_int nchecks;
     atomic_bool shutting_down;
 
+    struct ahpa_provider *provider; /* NULL: no custom/external metrics */
+
     struct ahpa_api__metrics metrics;
     struct ahpa_api__collector collectors[AHPA_API_MAX_COLLECTORS];
     int ncollectors;

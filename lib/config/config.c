@@ -1,6 +1,7 @@
 /* The server's flag table and cross-flag checks. */
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ahpa/config.h"
 #include "ahpa/error.h"
@@ -39,6 +40,38 @@ const struct ahpa_flag ahpa_config_flags[] = {
     FB("shutdown-timeout", AHPA_FLAG_DURATION, shutdown_timeout_ms, "15s",
        "how long in-flight requests may finish after SIGTERM", 0, 600000),
     FB("v", AHPA_FLAG_INT, v, "0", "log verbosity (klog levels)", 0, 10),
+    F("prometheus-url", AHPA_FLAG_STRING, prometheus_url, NULL,
+      "Prometheus HTTP API base URL, any path prefix (e.g. Thanos, Mimir, ARMS)"),
+    F("prometheus-verb", AHPA_FLAG_STRING, prometheus_verb, "GET",
+      "GET or POST (form-encoded parameters) for Prometheus queries"),
+    F("prometheus-ca-file", AHPA_FLAG_STRING, prometheus_ca_file, NULL,
+      "CA bundle that signs Prometheus' certificate"),
+    F("prometheus-insecure-skip-tls-verify", AHPA_FLAG_BOOL, prometheus_insecure_skip_tls_verify,
+      "false", "do not verify Prometheus' certificate"),
+    F("prometheus-client-tls-cert-file", AHPA_FLAG_STRING, prometheus_client_tls_cert_file, NULL,
+      "client certificate for Prometheus"),
+    F("prometheus-client-tls-key-file", AHPA_FLAG_STRING, prometheus_client_tls_key_file, NULL,
+      "key of --prometheus-client-tls-cert-file"),
+    F("prometheus-token-file", AHPA_FLAG_STRING, prometheus_token_file, NULL,
+      "bearer token for Prometheus, re-read when the file changes"),
+    F("prometheus-header", AHPA_FLAG_STRING_LIST, prometheus_header, NULL,
+      "extra header Name=value for Prometheus (repeatable), e.g. X-Scope-OrgID=tenant"),
+    FB("prometheus-timeout", AHPA_FLAG_DURATION, prometheus_timeout_ms, "10s",
+       "per-query timeout", 100, 600000),
+    FB("prometheus-max-response-bytes", AHPA_FLAG_INT, prometheus_max_response_bytes, "67108864",
+       "larger Prometheus answers are refused", 1024, 4294967296LL),
+    F("application-intelligence-file", AHPA_FLAG_STRING, application_intelligence_file, NULL,
+      "the application-intelligence ConfigMap (YAML) with prometheusUrl and token"),
+    F("config", AHPA_FLAG_STRING, rules_config, NULL,
+      "metric rules in prometheus-adapter's format (default: built-in GPU rules)"),
+    FB("metrics-relist-interval", AHPA_FLAG_DURATION, metrics_relist_interval_ms, "1m",
+       "how often the metric registry is rebuilt from Prometheus series", 1000, 86400000),
+    FB("metrics-max-age", AHPA_FLAG_DURATION, metrics_max_age_ms, "0",
+       "series lookback of a relist (0: the relist interval, at least 5m)", 0, 86400000LL * 30),
+    FB("metrics-cache-ttl", AHPA_FLAG_DURATION, metrics_cache_ttl_ms, "15s",
+       "how long a metric value is served from memory", 100, 3600000),
+    FB("metrics-cache-max-entries", AHPA_FLAG_INT, metrics_cache_max_entries, "10000",
+       "bound on cached queries", 16, 10000000),
     F("enable-custom-metrics", AHPA_FLAG_BOOL, enable_custom_metrics, "true",
       "serve custom.metrics.k8s.io (v1beta1, v1beta2)"),
     F("enable-external-metrics", AHPA_FLAG_BOOL, enable_external_metrics, "true",
@@ -61,6 +94,13 @@ int ahpa_config_load(struct ahpa_config *cfg, int argc, char **argv, struct ahpa
     if (!cfg->enable_custom_metrics && !cfg->enable_external_metrics &&
         !cfg->enable_predictions_observer)
         return ahpa_error_set(err, AHPA_ECONFIG, "every API group is disabled");
+    if (cfg->prometheus_verb == NULL || (strcmp(cfg->prometheus_verb, "GET") != 0 &&
+                                         strcmp(cfg->prometheus_verb, "POST") != 0))
+        return ahpa_error_set(err, AHPA_ECONFIG, "--prometheus-verb must be GET or POST");
+    if ((cfg->prometheus_client_tls_cert_file == NULL) !=
+        (cfg->prometheus_client_tls_key_file == NULL))
+        return ahpa_error_set(err, AHPA_ECONFIG, "--prometheus-client-tls-cert-file and "
+                                                 "--prometheus-client-tls-key-file go together");
     if (cfg->bind_address == NULL)
         return ahpa_error_set(err, AHPA_ECONFIG, "--bind-address may not be empty");
     if (cfg->cert_dir == NULL && cfg->tls_cert_file == NULL)

@@ -34,10 +34,8 @@ ahpa_equals() {
     fi
 }
 
-# A port the kernel says is free on 127.0.0.1.
-ahpa_free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# ahpa_free_port and the Prometheus fixtures.
+. "$(dirname "${BASH_SOURCE[0]}")/prometheus.sh"
 
 # ahpa_track PID: stopped (TERM, then KILL) by ahpa_cleanup.
 ahpa_track() { AHPA_PIDS="$AHPA_PIDS $1"; }
@@ -87,6 +85,7 @@ ahpa_start_adapter() {
     local dir=$1
     shift
     AHPA_PORT=$(ahpa_free_port)
+    mkdir -p "$dir"
     AHPA_LOG="$dir/adapter.log"
     "$AHPA_ADAPTER" --bind-address=127.0.0.1 --secure-port="$AHPA_PORT" \
         --cert-dir="$dir/certs" "$@" >>"$AHPA_LOG" 2>&1 &

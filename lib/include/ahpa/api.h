@@ -100,6 +100,20 @@ typedef int ahpa_api_handler_fn(void *ctx, const struct ahpa_api_call *call,
 void ahpa_server_set_handler(struct ahpa_server *s, const char *group, ahpa_api_handler_fn *fn,
                              void *ctx);
 
+/* --- metrics from the provider ----------------------------------------- */
+
+struct ahpa_provider;
+
+/* Serves custom.metrics.k8s.io and external.metrics.k8s.io from `p`
+ * (borrowed; must outlive the server): installs their handlers, the
+ * provider's /metrics collector, a "prometheus" check on /healthz and
+ * /livez-free readiness (see README), and publishes p's registry in
+ * discovery. Call before start. */
+void ahpa_server_use_provider(struct ahpa_server *s, struct ahpa_provider *p);
+/* Republishes discovery from the provider's current registry; fits the
+ * provider's `changed` callback (ctx is the server). */
+void ahpa_server_provider_changed(void *server);
+
 /* --- own metrics ------------------------------------------------------ */
 
 /* Appends Prometheus text exposition (with # HELP and # TYPE lines) for

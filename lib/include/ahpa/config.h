@@ -69,6 +69,23 @@ struct ahpa_config {
     int64_t request_timeout_ms;
     int64_t shutdown_timeout_ms;
     int64_t v;
+    /* Prometheus and the metric rules */
+    char *prometheus_url;
+    char *prometheus_verb;
+    char *prometheus_ca_file;
+    bool prometheus_insecure_skip_tls_verify;
+    char *prometheus_client_tls_cert_file;
+    char *prometheus_client_tls_key_file;
+    char *prometheus_token_file;
+    struct ahpa_strlist prometheus_header;
+    int64_t prometheus_timeout_ms;
+    int64_t prometheus_max_response_bytes;
+    char *application_intelligence_file;
+    char *rules_config;
+    int64_t metrics_relist_interval_ms;
+    int64_t metrics_max_age_ms;
+    int64_t metrics_cache_ttl_ms;
+    int64_t metrics_cache_max_entries;
     /* API groups */
     bool enable_custom_metrics;
     bool enable_external_metrics;
