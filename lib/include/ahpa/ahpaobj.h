@@ -32,7 +32,8 @@
  *                    watch the plan before letting it act)
  *     prediction:
  *       quantile: in (0, 1) a fraction; in (1, 100) a percent (95 ->
- *                 0.95); anything else an error. Default 0.95.
+ *                 0.95); anything else an error. Default 0.99
+ *                 (the product's documented default; 0.90-0.99 advised).
  *       scaleUpForward: seconds, integer >= 0, default 180 (the product's
  *                 documented default: a pod's cold start)
  *     stabilizationWindowSeconds: integer 0..3600 (the product's top-level
@@ -76,7 +77,7 @@ struct json_t;
 
 /* Defaults applied when a field is absent. */
 #define AHPA_OBJ_DEFAULT_MIN_REPLICAS 1
-#define AHPA_OBJ_DEFAULT_QUANTILE 0.95
+#define AHPA_OBJ_DEFAULT_QUANTILE 0.99
 #define AHPA_OBJ_DEFAULT_SCALE_UP_FORWARD_S 180
 #define AHPA_OBJ_DEFAULT_STRATEGY AHPA_PLANNER_OBSERVER
 #define AHPA_OBJ_DEFAULT_STABILIZATION_S AHPA_PLANNER_STABILIZATION_S
@@ -165,8 +166,7 @@ int ahpa_obj_parse_yaml(const char *text, size_t len,
                         struct ahpa_obj ***objs, size_t *nobjs, char ***errs,
                         size_t *nerrs, struct ahpa_error *err);
 
-/* Number of documents skipped because of another kind by the last
- * ahpa_obj_parse_yaml_ex() call; see below. */
+/* Counts of one ahpa_obj_parse_yaml_ex() call. */
 struct ahpa_obj_parse_stats {
     size_t documents; /* documents seen (empty ones included) */
     size_t skipped;   /* other apiVersion/kind, or empty */
