@@ -1,0 +1,61 @@
+# Sourced by the benchmarks in test/bench/: the build, memory and /metrics
+# readers, log waits. Needs test/lib/common.sh sourced first (ahpa_track,
+# ahpa_cleanup, ahpa_wait_for, ahpa_free_port, the Prometheus fixtures).
+
+# bench_build ROOT: builds the adapter (RelWithDebInfo) in
+# ${AHPA_BENCH_BUILD:-ROOT/build-bench}; sets AHPA_ADAPTER.
+bench_build() {
+    local root=$1 dir=${AHPA_BENCH_BUILD:-$1/build-bench}
+    cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAHPA_ONLY_MODULES= >/dev/null
+    cmake --build "$dir" -j2 --target ahpa-metrics-adapter >/dev/null
+    AHPA_ADAPTER=$dir/cmd/ahpa-metrics-adapter/ahpa-metrics-adapter
+}
+
+# bench_rss_mib PID: resident memory in MiB (one decimal).
+bench_rss_mib() {
+    awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"
+}
+
+# bench_metric NAME [LABELS]: the adapter's /metrics value of NAME, summed
+# over the samples whose label text contains LABELS (e.g. 'endpoint="query"';
+# empty: all samples of NAME). Prints 0 when there is none.
+bench_metric() {
+    local text
+    text=$(curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/metrics") || return 1
+    awk -v n="$1" -v l="${2:-}" '
+        $1 == n || index($1, n "{") == 1 { if (l == "" || index($1, l) > 0) s += $2 }
+        END { printf "%.10g\n", s }' <<<"$text"
+}
+
+# bench_log_count REGEX: how many adapter log lines match.
+bench_log_count() { grep -cE "$1" "$AHPA_LOG" || true; }
+
+# bench_wait_log REGEX COUNT SECONDS: waits until COUNT lines match.
+bench_wait_log() {
+    local re=$1 want=$2 limit=$3 i
+    for i in $(seq 1 $((limit * 5))); do
+        [ "$(bench_log_count "$re")" -ge "$want" ] && return 0
+        kill -0 "$AHPA_PID" 2>/dev/null || { echo "adapter exited; log tail:" >&2; tail -n 20 "$AHPA_LOG" >&2; return 1; }
+        sleep 0.2
+    done
+    echo "timed out after ${limit}s waiting for $want x /$re/ in the adapter log" >&2
+    return 1
+}
+
+# bench_timed SECONDS_VAR COMMAND...: runs COMMAND, stores its wall time (s).
+bench_timed() {
+    local var=$1 t0 t1
+    shift
+    t0=$(date +%s.%N)
+    "$@"
+    t1=$(date +%s.%N)
+    printf -v "$var" '%.1f' "$(echo "$t1 - $t0" | bc -l)"
+}
+
+# bench_ratio A B: A / B with two decimals.
+bench_ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
+
+# bench_cpu_s PID: user + system CPU seconds the process has used so far.
+bench_cpu_s() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"
+}
