@@ -12,6 +12,8 @@
 
 #include "ahpa/api.h"
 #include "ahpa/config.h"
+#include "ahpa/controller.h"
+#include "ahpa/cron.h"
 #include "ahpa/error.h"
 #include "ahpa/buf.h"
 #include "ahpa/httpc.h"
@@ -30,6 +32,8 @@ struct adapter {
     struct ahpa_prom_client *prom;
     struct ahpa_rules_config *rules;
     struct ahpa_provider *provider;
+    struct ahpa_cron_zone *zone;
+    struct ahpa_controller *controller;
     char last_reload_error[AHPA_ERROR_MSG_MAX]; /* logged once per distinct error */
     struct ahpa_server *server;
     struct ahpa_tls_watch *watch;
@@ -183,6 +187,57 @@ static int prepare_provider(struct adapter *a, struct ahpa_error *err)
     return 0;
 }
 
+/* --timezone: a fixed offset, or an IANA name read from the system's
+ * zoneinfo files. */
+static int load_zone(struct adapter *a, struct ahpa_error *err)
+{
+    const char *name = a->cfg.timezone;
+    int rc = ahpa_cron_zone_new_fixed(name, &a->zone, err);
+    if (rc != -AHPA_ENOTFOUND)
+        return rc;
+    ahpa_error_clear(err);
+    if (strstr(name, "..") != NULL || name[0] == '/')
+        return ahpa_error_set(err, AHPA_ECONFIG, "--timezone %s: not a zone name", name);
+    char path[512];
+    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+    char *data;
+    size_t len;
+    rc = read_file(path, 256u << 10, &data, &len, err);
+    if (rc == 0)
+        rc = ahpa_cron_zone_new_tzif(name, data, len, &a->zone, err);
+    free(data);
+    return rc;
+}
+
+/* The AHPA controller, when --ahpa-dir is given (it needs Prometheus). */
+static int prepare_controller(struct adapter *a, struct ahpa_error *err)
+{
+    if (a->cfg.ahpa_dir == NULL)
+        return 0;
+    if (a->prom == NULL)
+        return ahpa_error_set(err, AHPA_ECONFIG, "--ahpa-dir needs --prometheus-url");
+    int rc = load_zone(a, err);
+    if (rc < 0)
+        return rc;
+    struct ahpa_controller_options opt = {
+        .prom = a->prom,
+        .ahpa_dir = a->cfg.ahpa_dir,
+        .zone = a->zone,
+        .timezone_name = a->cfg.timezone,
+        .interval_ms = a->cfg.prediction_interval_ms,
+        .history_s = a->cfg.history_window_ms / 1000,
+        .usage_query = a->cfg.ahpa_usage_query,
+        .replicas_query = a->cfg.ahpa_replicas_query,
+    };
+    a->controller = ahpa_controller_new(&opt, err);
+    if (a->controller == NULL)
+        return -AHPA_ECONFIG;
+    ahpa_server_use_controller(a->server, a->controller);
+    AHPA_LOG_INFO("AdvancedHorizontalPodAutoscaler objects from %s every %llds", a->cfg.ahpa_dir,
+                  (long long)(a->cfg.prediction_interval_ms / 1000));
+    return 0;
+}
+
 static int start(struct adapter *a)
 {
     struct ahpa_error err = {0};
@@ -193,7 +248,8 @@ static int start(struct adapter *a)
         return rc;
     }
     a->server = ahpa_server_new(&a->cfg, &err);
-    if (a->server != NULL && (rc = prepare_provider(a, &err)) < 0) {
+    if (a->server != NULL &&
+        ((rc = prepare_provider(a, &err)) < 0 || (rc = prepare_controller(a, &err)) < 0)) {
         AHPA_LOG_ERROR("%s", ahpa_error_message(&err, rc));
         ahpa_tls_keypair_free(kp);
         return rc;
@@ -203,6 +259,8 @@ static int start(struct adapter *a)
                                ahpa_tls_keypair_key_pem(kp), &err);
     if (rc == 0 && a->provider != NULL)
         rc = ahpa_provider_start(a->provider, &err);
+    if (rc == 0 && a->controller != NULL)
+        rc = ahpa_controller_start(a->controller, &err);
     ahpa_tls_keypair_free(kp);
     if (a->server == NULL || rc < 0) {
         AHPA_LOG_ERROR("cannot start serving: %s", ahpa_error_message(&err, rc));
@@ -287,8 +345,12 @@ int main(int argc, char **argv)
     }
     if (a.provider != NULL)
         ahpa_provider_stop(a.provider);
+    if (a.controller != NULL)
+        ahpa_controller_stop(a.controller);
     ahpa_server_free(a.server);
     ahpa_provider_free(a.provider);
+    ahpa_controller_free(a.controller);
+    ahpa_cron_zone_free(a.zone);
     ahpa_prom_client_free(a.prom);
     ahpa_rules_free(a.rules);
     ahpa_prom_configmap_dispose(&a.configmap);

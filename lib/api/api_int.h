@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+struct ahpa_labelsel;
+
 #include "ahpa/api.h"
 #include "ahpa/refcount.h"
 
@@ -124,6 +126,7 @@ struct ahpa_server {
     atomic_bool shutting_down;
 
     struct ahpa_provider *provider; /* NULL: no custom/external metrics */
+    struct ahpa_controller *controller; /* NULL: no AHPA objects */
 
     struct ahpa_api__metrics metrics;
     struct ahpa_api__collector collectors[AHPA_API_MAX_COLLECTORS];
@@ -176,9 +179,27 @@ void ahpa_api__serve_openapi(struct ahpa_server *s, const char *const *segments,
 /* version.c */
 void ahpa_api__serve_version(struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp);
 
+/* metrics_api.c / observer.c */
+/* Fills the external metric `metric` from the controller's plans; returns
+ * -AHPA_ENOTFOUND when it is not one of the controller's metrics. */
+int ahpa_api__controller_external(struct ahpa_server *s, const struct ahpa_api_call *call,
+                                  const char *ns, const char *metric,
+                                  const struct ahpa_labelsel *sel, json_t *items,
+                                  struct ahpa_error *err);
+bool ahpa_api__is_controller_metric(const char *metric);
+void ahpa_api__publish_external(struct ahpa_server *s);
+
 /* json.c: writes a JSON document (borrowed) as the body, 200 unless set. */
 void ahpa_api__json_body(struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp,
                          const json_t *doc);
+/* A Quantity string (finite values; others become "0") and an RFC 3339
+ * time, as new JSON strings. */
+json_t *ahpa_api__quantity(double v);
+json_t *ahpa_api__timestamp(int64_t t);
+/* The external-metrics handler (provider and controller). */
+int ahpa_api__external_handler(void *ctx, const struct ahpa_api_call *call,
+                               struct ahpa_httpd_response *resp, struct ahpa_error *err);
+
 /* Renders a document to a heap string (caller frees). */
 char *ahpa_api__json_render(const json_t *doc);
 

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 
 #include "ahpa/buf.h"
+#include "ahpa/quantity.h"
+#include "ahpa/timefmt.h"
 #include "ahpa/httpd.h"
 #include "api_int.h"
 
@@ -23,4 +25,19 @@ void ahpa_api__json_body(struct ahpa_httpd_request *req, struct ahpa_httpd_respo
     ahpa_buf_putc(&resp->body, '\n');
     free(text);
     resp->content_type = "application/json";
+}
+
+json_t *ahpa_api__quantity(double v)
+{
+    char q[AHPA_QUANTITY_MAX];
+    if (ahpa_quantity_format(v, q) < 0) /* callers hand out finite values only */
+        return json_string("0");
+    return json_string(q);
+}
+
+json_t *ahpa_api__timestamp(int64_t t)
+{
+    char ts[AHPA_RFC3339_MAX];
+    ahpa_time_format_rfc3339(t, ts);
+    return json_string(ts);
 }

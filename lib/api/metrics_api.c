@@ -76,8 +76,22 @@ void ahpa_server_provider_changed(void *server)
     ahpa_provider_foreach(s->provider, true, on_external_metric, &external);
     ahpa_server_set_resources(s, AHPA_GROUP_CUSTOM, "v1beta2", custom.items, custom.n, NULL);
     ahpa_server_set_resources(s, AHPA_GROUP_CUSTOM, "v1beta1", custom.items, custom.n, NULL);
-    ahpa_server_set_resources(s, AHPA_GROUP_EXTERNAL, "v1beta1", external.items, external.n, NULL);
     resource_list_dispose(&custom);
+    ahpa_api__publish_external(s);
+}
+
+/* The external list: the controller's metrics, then the provider's. */
+void ahpa_api__publish_external(struct ahpa_server *s)
+{
+    static const char *const controller_metrics[] = {
+        "ahpa_desired_replicas", "ahpa_predicted_utilization", "ahpa_proactive_replicas",
+        "ahpa_reactive_replicas"};
+    struct resource_list external = {0};
+    for (size_t i = 0; s->controller != NULL && i < 4; i++)
+        add_resource(&external, controller_metrics[i], true, "ExternalMetricValueList");
+    if (s->provider != NULL)
+        ahpa_provider_foreach(s->provider, true, on_external_metric, &external);
+    ahpa_server_set_resources(s, AHPA_GROUP_EXTERNAL, "v1beta1", external.items, external.n, NULL);
     resource_list_dispose(&external);
 }
 
@@ -172,20 +186,6 @@ static int parse_custom_path(const struct ahpa_api_call *call, struct custom_pat
 
 /* --- rendering ------------------------------------------------------------------- */
 
-static json_t *quantity(double v)
-{
-    char q[AHPA_QUANTITY_MAX];
-    ahpa_quantity_format(v, q); /* the provider only hands out finite values */
-    return json_string(q);
-}
-
-static json_t *timestamp(int64_t t)
-{
-    char ts[AHPA_RFC3339_MAX];
-    ahpa_time_format_rfc3339(t, ts);
-    return json_string(ts);
-}
-
 static json_t *custom_item(const struct ahpa_api_call *call, const struct custom_path *cp,
                            const struct ahpa_provider_value *v, int64_t window_s,
                            const struct ahpa_labelsel *msel)
@@ -202,18 +202,18 @@ static json_t *custom_item(const struct ahpa_api_call *call, const struct custom
     bool v1beta1 = strcmp(call->version, "v1beta1") == 0;
     if (v1beta1) {
         json_object_set_new(item, "metricName", json_string(cp->metric));
-        json_object_set_new(item, "timestamp", timestamp(v->t_s));
+        json_object_set_new(item, "timestamp", ahpa_api__timestamp(v->t_s));
         if (window_s > 0)
             json_object_set_new(item, "window", json_integer(window_s));
-        json_object_set_new(item, "value", quantity(v->value));
+        json_object_set_new(item, "value", ahpa_api__quantity(v->value));
         json_object_set_new(item, "selector", selector_json(msel));
     } else {
         json_object_set_new(item, "metric", json_pack("{s:s, s:o}", "name", cp->metric, "selector",
                                                       selector_json(msel)));
-        json_object_set_new(item, "timestamp", timestamp(v->t_s));
+        json_object_set_new(item, "timestamp", ahpa_api__timestamp(v->t_s));
         if (window_s > 0)
             json_object_set_new(item, "windowSeconds", json_integer(window_s));
-        json_object_set_new(item, "value", quantity(v->value));
+        json_object_set_new(item, "value", ahpa_api__quantity(v->value));
     }
     return item;
 }
@@ -253,7 +253,7 @@ out:
     return rc;
 }
 
-static int external_handler(void *ctx, const struct ahpa_api_call *call,
+int ahpa_api__external_handler(void *ctx, const struct ahpa_api_call *call,
                             struct ahpa_httpd_response *resp, struct ahpa_error *err)
 {
     struct ahpa_server *s = ctx;
@@ -271,22 +271,30 @@ static int external_handler(void *ctx, const struct ahpa_api_call *call,
     int rc = selector_param(call, "labelSelector", &sel, err);
     if (rc < 0)
         return rc;
-    struct ahpa_provider_values vals = {0};
-    rc = ahpa_provider_external(s->provider, seg[1], seg[2], sel, &vals, err);
-    ahpa_labelsel_free(sel);
-    if (rc < 0)
-        return rc;
     json_t *items = json_array();
+    struct ahpa_provider_values vals = {0};
+    if (s->controller != NULL && ahpa_api__is_controller_metric(seg[2]))
+        rc = ahpa_api__controller_external(s, call, seg[1], seg[2], sel, items, err);
+    else if (s->provider != NULL)
+        rc = ahpa_provider_external(s->provider, seg[1], seg[2], sel, &vals, err);
+    else
+        rc = ahpa_error_set(err, AHPA_ENOTFOUND,
+                            "the server could not find the external metric %s", seg[2]);
+    ahpa_labelsel_free(sel);
+    if (rc < 0) {
+        json_decref(items);
+        return rc;
+    }
     for (size_t i = 0; i < vals.n; i++) {
         const struct ahpa_provider_value *v = &vals.items[i];
         json_t *labels = json_object();
         for (size_t k = 0; k < v->nlabels; k++)
             json_object_set_new(labels, v->label_names[k], json_string(v->label_values[k]));
         json_t *item = json_pack("{s:s, s:o, s:o}", "metricName", seg[2], "metricLabels", labels,
-                                 "timestamp", timestamp(v->t_s));
+                                 "timestamp", ahpa_api__timestamp(v->t_s));
         if (vals.window_s > 0)
             json_object_set_new(item, "window", json_integer(vals.window_s));
-        json_object_set_new(item, "value", quantity(v->value));
+        json_object_set_new(item, "value", ahpa_api__quantity(v->value));
         json_array_append_new(items, item);
     }
     json_t *doc = json_pack("{s:s, s:s, s:{}, s:o}", "kind", "ExternalMetricValueList",
@@ -309,7 +317,7 @@ void ahpa_server_use_provider(struct ahpa_server *s, struct ahpa_provider *p)
 {
     s->provider = p;
     ahpa_server_set_handler(s, AHPA_GROUP_CUSTOM, custom_handler, s);
-    ahpa_server_set_handler(s, AHPA_GROUP_EXTERNAL, external_handler, s);
+    ahpa_server_set_handler(s, AHPA_GROUP_EXTERNAL, ahpa_api__external_handler, s);
     ahpa_server_add_collector(s, ahpa_provider_collect, p);
     /* Prometheus health is reported on /healthz only: a failing /readyz
      * would take the whole APIService (and discovery) out of the cluster

@@ -114,6 +114,17 @@ void ahpa_server_use_provider(struct ahpa_server *s, struct ahpa_provider *p);
  * provider's `changed` callback (ctx is the server). */
 void ahpa_server_provider_changed(void *server);
 
+/* --- the AHPA controller's outputs ---------------------------------------- */
+
+struct ahpa_controller;
+
+/* Serves the controller's plans: external metrics ahpa_desired_replicas,
+ * ahpa_predicted_utilization, ahpa_proactive_replicas and
+ * ahpa_reactive_replicas (labels ahpa, namespace, strategy), the
+ * predictionsobserver resource, and its /metrics gauges. `c` is borrowed
+ * and must outlive the server. Call before start. */
+void ahpa_server_use_controller(struct ahpa_server *s, struct ahpa_controller *c);
+
 /* --- own metrics ------------------------------------------------------ */
 
 /* Appends Prometheus text exposition (with # HELP and # TYPE lines) for

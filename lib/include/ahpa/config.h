@@ -86,6 +86,13 @@ struct ahpa_config {
     int64_t metrics_max_age_ms;
     int64_t metrics_cache_ttl_ms;
     int64_t metrics_cache_max_entries;
+    /* AHPA objects and the controller */
+    char *ahpa_dir;
+    int64_t prediction_interval_ms;
+    int64_t history_window_ms;
+    char *timezone;
+    char *ahpa_usage_query;
+    char *ahpa_replicas_query;
     /* API groups */
     bool enable_custom_metrics;
     bool enable_external_metrics;

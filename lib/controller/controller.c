@@ -1,0 +1,325 @@
+/* The controller's loop, its published snapshot and its metrics. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ahpa/ahpaobj.h"
+#include "ahpa/buf.h"
+#include "ahpa/error.h"
+#include "ahpa/log.h"
+#include "ahpa/mem.h"
+#include "ahpa/planner.h"
+#include "controller_int.h"
+
+#define DEFAULT_USAGE_QUERY                                                                 \
+    "sum(avg by (pod) (DCGM_FI_DEV_GPU_UTIL{namespace=\"<<.Namespace>>\","                \
+    "pod=~\"<<.Name>>-[a-z0-9]+-[a-z0-9]+\"}))"
+#define DEFAULT_REPLICAS_QUERY                                                              \
+    "max(kube_deployment_status_replicas{namespace=\"<<.Namespace>>\",deployment=\"<<.Name>>\"})"
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- snapshots --------------------------------------------------------------- */
+
+static void plan_strings_free(struct ahpa_controller_plan *p)
+{
+    free((char *)p->ns);
+    free((char *)p->name);
+    free((char *)p->strategy);
+    free((char *)p->target_ref);
+    free((char *)p->metric);
+    free((char *)p->source);
+    free((char *)p->error);
+}
+
+static void snapshot_destroy(void *obj)
+{
+    struct ahpa_controller__snapshot_data *s = obj;
+    for (size_t i = 0; i < s->n; i++)
+        plan_strings_free(&s->plans[i]);
+    free(s->plans);
+    for (size_t i = 0; i < s->nerrors; i++)
+        free(s->errors[i]);
+    free(s->errors);
+    free(s);
+}
+
+static struct ahpa_controller__snapshot_data *snapshot_new(void)
+{
+    struct ahpa_controller__snapshot_data *s = ahpa_calloc(1, sizeof(*s));
+    ahpa_ref_init(&s->ref, snapshot_destroy);
+    return s;
+}
+
+struct ahpa_controller_snapshot *ahpa_controller_snapshot(struct ahpa_controller *c)
+{
+    return (struct ahpa_controller_snapshot *)ahpa_snapshot_get(&c->snapshot);
+}
+
+void ahpa_controller_snapshot_release(struct ahpa_controller_snapshot *s)
+{
+    if (s != NULL)
+        ahpa_ref_release(&((struct ahpa_controller__snapshot_data *)s)->ref);
+}
+
+size_t ahpa_controller_snapshot_count(const struct ahpa_controller_snapshot *s)
+{
+    return ((const struct ahpa_controller__snapshot_data *)s)->n;
+}
+
+const struct ahpa_controller_plan *
+ahpa_controller_snapshot_at(const struct ahpa_controller_snapshot *s, size_t i)
+{
+    const struct ahpa_controller__snapshot_data *d = (const void *)s;
+    return i < d->n ? &d->plans[i] : NULL;
+}
+
+const struct ahpa_controller_plan *
+ahpa_controller_snapshot_find(const struct ahpa_controller_snapshot *s, const char *ns,
+                              const char *name)
+{
+    const struct ahpa_controller__snapshot_data *d = (const void *)s;
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->plans[i].ns, ns) == 0 && strcmp(d->plans[i].name, name) == 0)
+            return &d->plans[i];
+    return NULL;
+}
+
+size_t ahpa_controller_snapshot_errors(const struct ahpa_controller_snapshot *s,
+                                       const char *const **errors)
+{
+    const struct ahpa_controller__snapshot_data *d = (const void *)s;
+    *errors = (const char *const *)d->errors;
+    return d->nerrors;
+}
+
+static void add_error(struct ahpa_controller__snapshot_data *s, const char *path, const char *msg)
+{
+    size_t len = strlen(path) + strlen(msg) + 3;
+    s->errors = ahpa_reallocarray(s->errors, s->nerrors + 1, sizeof(char *));
+    s->errors[s->nerrors] = ahpa_malloc(len);
+    snprintf(s->errors[s->nerrors++], len, "%s: %s", path, msg);
+}
+
+/* --- lifecycle ------------------------------------------------------------------ */
+
+struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options *opt,
+                                            struct ahpa_error *err)
+{
+    if (opt->prom == NULL || opt->ahpa_dir == NULL) {
+        ahpa_error_set(err, AHPA_EINVAL, "the controller needs Prometheus and --ahpa-dir");
+        return NULL;
+    }
+    struct ahpa_controller *c = ahpa_calloc(1, sizeof(*c));
+    c->opt = *opt;
+    if (c->opt.interval_ms <= 0)
+        c->opt.interval_ms = 60000;
+    if (c->opt.step_s <= 0)
+        c->opt.step_s = 60;
+    if (c->opt.history_s <= 0)
+        c->opt.history_s = 7 * 86400;
+    if (c->opt.refit_s <= 0)
+        c->opt.refit_s = 3600;
+    c->usage_query = ahpa_strdup(opt->usage_query ? opt->usage_query : DEFAULT_USAGE_QUERY);
+    c->replicas_query =
+        ahpa_strdup(opt->replicas_query ? opt->replicas_query : DEFAULT_REPLICAS_QUERY);
+    pthread_mutex_init(&c->workloads_lock, NULL);
+    pthread_mutex_init(&c->wake_lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    ahpa_snapshot_init(&c->snapshot);
+    ahpa_snapshot_swap(&c->snapshot, &snapshot_new()->ref);
+    return c;
+}
+
+static char *dup_or_empty(const char *s)
+{
+    return ahpa_strdup(s ? s : "");
+}
+
+int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err)
+{
+    int64_t t0 = now_ms();
+    bool changed;
+    struct ahpa_controller__snapshot_data *s = snapshot_new();
+    int rc = ahpa_controller__scan(c, &changed, err);
+    if (rc < 0)
+        add_error(s, c->opt.ahpa_dir, ahpa_error_message(err, rc));
+    for (size_t i = 0; i < c->nfiles; i++) {
+        if (c->files[i].error != NULL)
+            add_error(s, c->files[i].path, c->files[i].error);
+        for (size_t k = 0; k < c->files[i].nobj_errors; k++)
+            add_error(s, c->files[i].path, c->files[i].obj_errors[k]);
+    }
+    s->plans = ahpa_calloc(c->nworkloads ? c->nworkloads : 1, sizeof(*s->plans));
+    for (size_t i = 0; i < c->nworkloads; i++) {
+        struct ahpa_controller__workload *w = c->workloads[i];
+        struct ahpa_controller_plan *p = &s->plans[s->n++];
+        char error[256];
+        ahpa_controller__workload_cycle(c, w, now_s, p, error, sizeof(error));
+        const struct ahpa_obj *o = w->obj;
+        const struct ahpa_obj_metric *m = ahpa_obj_primary_metric(o);
+        char ref[320];
+        snprintf(ref, sizeof(ref), "%s/%s", o->target_kind, o->target_name);
+        p->ns = dup_or_empty(o->ns);
+        p->name = dup_or_empty(o->name);
+        p->strategy = dup_or_empty(ahpa_planner_strategy_name(o->strategy));
+        p->target_ref = dup_or_empty(ref);
+        p->metric = dup_or_empty(m ? m->name : "");
+        p->source = dup_or_empty(o->source);
+        p->error = dup_or_empty(error);
+        p->target = m ? m->target : NAN;
+        p->quantile = o->quantile;
+        p->scale_up_forward_s = o->scale_up_forward_s;
+    }
+    ahpa_snapshot_swap(&c->snapshot, &s->ref);
+    atomic_fetch_add(&c->cycles, 1);
+    atomic_store(&c->last_cycle_ms, now_ms());
+    atomic_store(&c->last_cycle_duration_ms, now_ms() - t0);
+    AHPA_LOG_V(2, "controller cycle: %zu AHPAs in %lldms", c->nworkloads,
+               (long long)(now_ms() - t0));
+    return (int)c->nworkloads;
+}
+
+static void *loop(void *arg)
+{
+    struct ahpa_controller *c = arg;
+    pthread_mutex_lock(&c->wake_lock);
+    while (!c->stop) {
+        pthread_mutex_unlock(&c->wake_lock);
+        struct ahpa_error err = {0};
+        ahpa_controller_cycle(c, now_ms() / 1000, &err);
+        pthread_mutex_lock(&c->wake_lock);
+        if (c->stop)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += c->opt.interval_ms / 1000;
+        ts.tv_nsec += (c->opt.interval_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&c->wake, &c->wake_lock, &ts);
+    }
+    pthread_mutex_unlock(&c->wake_lock);
+    return NULL;
+}
+
+int ahpa_controller_start(struct ahpa_controller *c, struct ahpa_error *err)
+{
+    if (c->running)
+        return 0;
+    c->stop = false;
+    if (pthread_create(&c->thread, NULL, loop, c) != 0)
+        return ahpa_error_set(err, AHPA_EINTERNAL, "cannot start the controller thread");
+    c->running = true;
+    return 0;
+}
+
+void ahpa_controller_stop(struct ahpa_controller *c)
+{
+    if (!c->running)
+        return;
+    pthread_mutex_lock(&c->wake_lock);
+    c->stop = true;
+    pthread_cond_broadcast(&c->wake);
+    pthread_mutex_unlock(&c->wake_lock);
+    pthread_join(c->thread, NULL);
+    c->running = false;
+}
+
+void ahpa_controller_free(struct ahpa_controller *c)
+{
+    if (c == NULL)
+        return;
+    ahpa_controller_stop(c);
+    for (size_t i = 0; i < c->nworkloads; i++)
+        ahpa_controller__workload_free(c->workloads[i]);
+    free(c->workloads);
+    for (size_t i = 0; i < c->nfiles; i++) {
+        ahpa_obj_list_free(c->files[i].objs, c->files[i].nobjs);
+        ahpa_obj_errs_free(c->files[i].obj_errors, c->files[i].nobj_errors);
+        free(c->files[i].error);
+        free(c->files[i].path);
+    }
+    free(c->files);
+    ahpa_snapshot_dispose(&c->snapshot);
+    pthread_mutex_destroy(&c->workloads_lock);
+    pthread_mutex_destroy(&c->wake_lock);
+    pthread_cond_destroy(&c->wake);
+    free(c->usage_query);
+    free(c->replicas_query);
+    free(c);
+}
+
+/* --- metrics --------------------------------------------------------------------- */
+
+static void gauge_header(struct ahpa_buf *out, const char *name, const char *help)
+{
+    ahpa_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+void ahpa_controller_collect(void *controller, struct ahpa_buf *out)
+{
+    struct ahpa_controller *c = controller;
+    struct ahpa_controller_snapshot *snap = ahpa_controller_snapshot(c);
+    size_t n = ahpa_controller_snapshot_count(snap);
+    static const struct {
+        const char *name, *help;
+        int field;
+    } gauges[] = {
+        {"ahpa_proactive_pods", "Pods the forecast asks for.", 0},
+        {"ahpa_reactive_pods", "Pods the current usage asks for (stock HPA rule).", 1},
+        {"ahpa_requested_pods", "Pods planned: by strategy, within bounds and min/max.", 2},
+        {"ahpa_min_pods", "Lower limit in force (spec and instanceBounds).", 3},
+        {"ahpa_max_pods", "Upper limit in force (spec and instanceBounds).", 4},
+        {"ahpa_target_metric", "Target per pod (percent for utilisation).", 5},
+        {"ahpa_current_metric", "Current per-pod average of the metric.", 6},
+        {"ahpa_current_pods", "Current replicas of the target.", 7},
+        {"ahpa_forecast_coverage_ratio", "Share of actuals at or under the quantile forecast.", 8},
+        {"ahpa_forecast_pinball_loss", "Mean pinball loss of the quantile forecast.", 9},
+    };
+    for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
+        gauge_header(out, gauges[g].name, gauges[g].help);
+        for (size_t i = 0; i < n; i++) {
+            const struct ahpa_controller_plan *p = ahpa_controller_snapshot_at(snap, i);
+            double v = NAN;
+            switch (gauges[g].field) {
+            case 0: v = p->planned && p->plan.proactive >= 0 ? p->plan.proactive : NAN; break;
+            case 1: v = p->planned ? p->plan.reactive : NAN; break;
+            case 2: v = p->planned ? p->plan.final : NAN; break;
+            case 3: v = p->planned ? p->plan.min_replicas : NAN; break;
+            case 4: v = p->planned ? p->plan.max_replicas : NAN; break;
+            case 5: v = p->target; break;
+            case 6: v = p->current_utilization; break;
+            case 7: v = p->replicas; break;
+            case 8: v = p->coverage; break;
+            default: v = p->pinball; break;
+            }
+            if (isfinite(v))
+                ahpa_buf_printf(out, "%s{namespace=\"%s\",ahpa=\"%s\",strategy=\"%s\"} %g\n",
+                                gauges[g].name, p->ns, p->name, p->strategy, v);
+        }
+    }
+    ahpa_controller_snapshot_release(snap);
+    ahpa_buf_printf(out,
+                    "# HELP ahpa_controller_cycles_total Planning cycles run.\n"
+                    "# TYPE ahpa_controller_cycles_total counter\n"
+                    "ahpa_controller_cycles_total %llu\n"
+                    "# HELP ahpa_controller_cycle_duration_seconds Duration of the last cycle.\n"
+                    "# TYPE ahpa_controller_cycle_duration_seconds gauge\n"
+                    "ahpa_controller_cycle_duration_seconds %.3f\n"
+                    "# HELP ahpa_controller_prometheus_queries_total Queries the controller sent.\n"
+                    "# TYPE ahpa_controller_prometheus_queries_total counter\n"
+                    "ahpa_controller_prometheus_queries_total %llu\n",
+                    (unsigned long long)atomic_load(&c->cycles),
+                    atomic_load(&c->last_cycle_duration_ms) / 1e3,
+                    (unsigned long long)atomic_load(&c->queries));
+}

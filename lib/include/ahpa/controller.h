@@ -1,0 +1,102 @@
+/* The AHPA controller: for every AdvancedHorizontalPodAutoscaler, every
+ * prediction interval, read the workload's GPU usage and replicas from
+ * Prometheus (history kept in memory and extended incrementally),
+ * forecast, plan, and publish the plan.
+ *
+ * Without a cluster the objects come from YAML files in a directory
+ * (re-read when they change; a bad file is reported and skipped, the
+ * others keep working) and the current replicas from kube-state-metrics
+ * series. Published state is an immutable snapshot swapped atomically:
+ * readers (the API handlers, /metrics) never wait on a cycle. */
+#ifndef AHPA_CONTROLLER_H
+#define AHPA_CONTROLLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ahpa/planner.h"
+
+struct ahpa_buf;
+struct ahpa_cron_zone;
+struct ahpa_error;
+struct ahpa_prom_client;
+struct ahpa_controller;
+
+struct ahpa_controller_options {
+    struct ahpa_prom_client *prom;    /* borrowed; outlives the controller */
+    const char *ahpa_dir;             /* YAML files with AHPA objects */
+    const struct ahpa_cron_zone *zone; /* borrowed; NULL = UTC */
+    const char *timezone_name;        /* for the report, e.g. "UTC" */
+    int64_t interval_ms;              /* 0: 60 s */
+    int64_t history_s;                /* 0: 7 days */
+    int64_t step_s;                   /* 0: 60 s */
+    int64_t refit_s;                  /* 0: 1 hour */
+    /* PromQL for the workload's total GPU utilisation (sum over its pods
+     * of per-pod percent), with <<.Namespace>> and <<.Name>> (the
+     * Deployment); NULL: the DCGM default. */
+    const char *usage_query;
+    /* PromQL for its replicas, same placeholders; NULL: kube-state-metrics. */
+    const char *replicas_query;
+};
+
+struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options *opt,
+                                            struct ahpa_error *err);
+/* Starts the loop thread (first cycle at once). */
+int ahpa_controller_start(struct ahpa_controller *c, struct ahpa_error *err);
+void ahpa_controller_stop(struct ahpa_controller *c);
+void ahpa_controller_free(struct ahpa_controller *c);
+
+/* One cycle at now_s (re-reads changed files, fetches, forecasts, plans,
+ * publishes). Returns the number of AHPAs planned. For tests and
+ * benchmarks; the loop thread calls it every interval. */
+int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err);
+
+/* --- published state ------------------------------------------------------- */
+
+/* One AHPA's latest plan. Strings are owned by the snapshot. */
+struct ahpa_controller_plan {
+    const char *ns, *name, *strategy, *target_ref, *metric, *source;
+    double target;             /* percent per pod (Utilization) or base units */
+    double quantile;
+    int64_t scale_up_forward_s;
+    int64_t t_s;               /* when the plan was made; 0: never */
+    double usage;              /* current total usage; NaN unknown */
+    double current_utilization; /* per pod average; NaN unknown */
+    double predicted_peak;     /* highest forecast over [t, t+F]; NaN none */
+    int32_t replicas;          /* current */
+    struct ahpa_planner_result plan;
+    bool planned;              /* false: see error */
+    const char *error;         /* why there is no plan; "" otherwise */
+    double coverage, pinball;  /* forecast error so far; NaN unknown */
+    size_t history_steps;
+};
+
+struct ahpa_controller_snapshot;
+
+/* A reference to the current snapshot (never NULL); release it. */
+struct ahpa_controller_snapshot *ahpa_controller_snapshot(struct ahpa_controller *c);
+void ahpa_controller_snapshot_release(struct ahpa_controller_snapshot *s);
+size_t ahpa_controller_snapshot_count(const struct ahpa_controller_snapshot *s);
+const struct ahpa_controller_plan *
+ahpa_controller_snapshot_at(const struct ahpa_controller_snapshot *s, size_t i);
+const struct ahpa_controller_plan *
+ahpa_controller_snapshot_find(const struct ahpa_controller_snapshot *s, const char *ns,
+                              const char *name);
+/* Files that could not be used, with the reason ("path: message"). */
+size_t ahpa_controller_snapshot_errors(const struct ahpa_controller_snapshot *s,
+                                       const char *const **errors);
+
+/* Renders the predictionsobserver HTML page of one AHPA into `out`.
+ * -AHPA_ENOTFOUND for an unknown one. Takes the AHPA's lock while it
+ * reads the history (a few milliseconds). */
+int ahpa_controller_render(struct ahpa_controller *c, const char *ns, const char *name,
+                           struct ahpa_buf *out, struct ahpa_error *err);
+
+/* Appends the per-AHPA gauges (ahpa_proactive_pods, ahpa_reactive_pods,
+ * ahpa_requested_pods, ahpa_min_pods, ahpa_max_pods, ahpa_target_metric,
+ * ahpa_current_metric, forecast coverage and pinball loss) and the cycle
+ * statistics. Fits ahpa_server_add_collector (ctx is the controller). */
+void ahpa_controller_collect(void *controller, struct ahpa_buf *out);
+
+#endif
