@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# The main job: builds ahpa-metrics-adapter and runs it on 127.0.0.1:6443
-# with a generated CA and serving certificate, then shows what kubectl sees.
-# Stops everything cleanly on Ctrl-C.
+# The main job: the seed's walkthrough ("Implement AHPA elastic prediction
+# based on GPU metrics") on one machine, without a cluster.
 #
-#   ./demo.sh            (state in ./.demo/, port 6443)
+#  1. builds ahpa-metrics-adapter;
+#  2. starts Debian's Prometheus on 127.0.0.1, backfilled with 14 days of
+#     per-pod GPU utilisation of the bert-intent-detection Deployment,
+#     derived from the real GPU-serving trace in ../shared/data/gentd26/
+#     (time-shifted to end now, 4 pods) plus the kube-state-metrics series,
+#     and keeps a live tail of samples coming (an exporter stand-in that
+#     Prometheus scrapes every 15 s);
+#  3. runs the adapter on https://127.0.0.1:6443 with the seed's fib-gpu
+#     AdvancedHorizontalPodAutoscaler;
+#  4. runs the seed's own command for the prediction report, and the
+#     external-metric query a stock HPA makes;
+#  5. keeps everything running until Ctrl-C, then stops it all.
+#
+#   ./demo.sh                    state in ./.demo/, observer.html in ./
 #   AHPA_DEMO_PORT=7443 ./demo.sh
 set -euo pipefail
 cd "$(dirname "$0")"
+root=$PWD
 . test/lib/deps.sh
 
 ahpa_ensure_packages $AHPA_BUILD_PACKAGES $AHPA_RUN_PACKAGES
@@ -16,34 +29,51 @@ echo "== building"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAHPA_UNIT_ONLY=OFF -DAHPA_ONLY_MODULES= >/dev/null
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target ahpa-metrics-adapter >/dev/null
 
+. test/lib/common.sh
 port=${AHPA_DEMO_PORT:-6443}
-demo=$PWD/.demo
-mkdir -p "$demo"
-adapter_pid=""
-stop() {
-    [ -n "$adapter_pid" ] && kill -TERM "$adapter_pid" 2>/dev/null && wait "$adapter_pid" 2>/dev/null
-    adapter_pid=""
-}
-trap 'echo; echo "stopping"; stop; exit 0' INT TERM
-trap stop EXIT
+demo=$root/.demo
+rm -rf "$demo/tsdb" "$demo/tsdb.backfill.log" "$demo/ahpa"
+mkdir -p "$demo/ahpa"
+days=14 pods=4 end=$(date +%s)
 
-# A client certificate and kubeconfig: kubectl prompts for a password when
-# it has no credentials at all.
-if [ ! -f "$demo/client.crt" ]; then
+stop_all() {
+    trap - INT TERM EXIT
+    echo
+    echo "== stopping"
+    ahpa_prom_stop
+    ahpa_cleanup_pids
+}
+ahpa_cleanup_pids() { local p; for p in $AHPA_PIDS; do ahpa_stop_pid "$p"; done; AHPA_PIDS=""; }
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
+
+echo "== Prometheus: $days days of GPU utilisation for $pods pods of bert-intent-detection"
+python3 test/lib/gen_gpu_openmetrics.py --days "$days" --pods "$pods" --end "$end" --output "$demo/gpu.om"
+ahpa_prom_backfill "$demo/gpu.om" "$demo/tsdb"
+rm -f "$demo/gpu.om"
+exporter_port=$(ahpa_free_port)
+python3 test/lib/gen_gpu_openmetrics.py --days "$days" --pods "$pods" --end "$end" \
+    --serve "$exporter_port" >"$demo/exporter.log" 2>&1 &
+ahpa_track $!
+AHPA_PROM_SCRAPE_INTERVAL=15s AHPA_PROM_DROP_TARGET_LABELS=1 ahpa_prom_start "$demo/tsdb" "$(ahpa_free_port)" "127.0.0.1:$exporter_port"
+echo "   Prometheus at $AHPA_PROM_URL (live samples from 127.0.0.1:$exporter_port every 15 s)"
+
+cp manifests/examples/fib-gpu.yaml "$demo/ahpa/"
+if [ ! -f "$demo/client.crt" ]; then # kubectl asks for a password without credentials
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
         -subj "/O=system:masters/CN=demo-user" -keyout "$demo/client.key" \
         -out "$demo/client.crt" >/dev/null 2>&1
 fi
 
-echo "== starting ahpa-metrics-adapter on https://127.0.0.1:$port"
-build/cmd/ahpa-metrics-adapter/ahpa-metrics-adapter --bind-address=127.0.0.1 \
-    --secure-port="$port" --cert-dir="$demo/certs" -v=2 >"$demo/adapter.log" 2>&1 &
-adapter_pid=$!
+echo "== ahpa-metrics-adapter on https://127.0.0.1:$port"
+build/cmd/ahpa-metrics-adapter/ahpa-metrics-adapter --bind-address=127.0.0.1 --secure-port="$port" \
+    --cert-dir="$demo/certs" --prometheus-url="$AHPA_PROM_URL" --ahpa-dir="$demo/ahpa" \
+    --prediction-interval=30s -v=1 >"$demo/adapter.log" 2>&1 &
+adapter=$!
+ahpa_track $adapter
 for i in $(seq 1 100); do
     curl -sf --cacert "$demo/certs/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-    if ! kill -0 "$adapter_pid" 2>/dev/null; then
-        echo "the adapter exited; its log:"; cat "$demo/adapter.log"; exit 1
-    fi
+    kill -0 $adapter 2>/dev/null || { echo "the adapter exited; its log:"; cat "$demo/adapter.log"; exit 1; }
     sleep 0.1
 done
 
@@ -52,48 +82,54 @@ apiVersion: v1
 kind: Config
 clusters:
 - name: ahpa-demo
-  cluster:
-    server: https://127.0.0.1:$port
-    certificate-authority: $demo/certs/ca.crt
+  cluster: {server: "https://127.0.0.1:$port", certificate-authority: "$demo/certs/ca.crt"}
 users:
 - name: demo-user
-  user:
-    client-certificate: $demo/client.crt
-    client-key: $demo/client.key
+  user: {client-certificate: "$demo/client.crt", client-key: "$demo/client.key"}
 contexts:
 - name: ahpa-demo
   context: {cluster: ahpa-demo, user: demo-user}
 current-context: ahpa-demo
 KUBECONFIG
+export KUBECONFIG=$demo/kubeconfig
 
-k="kubectl --server=https://127.0.0.1:$port --certificate-authority=$demo/certs/ca.crt --client-certificate=$demo/client.crt --client-key=$demo/client.key"
-run() {
-    echo
-    echo "\$ $*"
-    HOME="$demo" KUBECONFIG=/dev/null "$@" </dev/null || true
-}
-run $k get --raw /apis/custom.metrics.k8s.io/v1beta2
-run $k api-versions
-run $k get --raw '/readyz?verbose'
+# The first cycle loads 7 days of history and fits the model.
+printf '   waiting for the first plan'
+for i in $(seq 1 120); do
+    kubectl get --raw '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas?labelSelector=ahpa%3Dfib-gpu' \
+        2>/dev/null </dev/null | grep -q '"ahpa":"fib-gpu"' && break
+    printf .
+    sleep 0.5
+done
+echo
+
+show() { echo; echo "\$ $*"; }
+show "kubectl get --raw '/apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/fib-gpu' | jq -r '.content' | base64 -d > observer.html"
+kubectl get --raw '/apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/fib-gpu' </dev/null |
+    jq -r '.content' | base64 -d > observer.html
+echo "   wrote $root/observer.html ($(stat -c %s observer.html) bytes): open it in a browser"
+
+show "kubectl get --raw '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas?labelSelector=ahpa%3Dfib-gpu' | jq ."
+ext=$(kubectl get --raw '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas?labelSelector=ahpa%3Dfib-gpu' </dev/null)
+echo "$ext" | jq .
+value=$(echo "$ext" | jq -r '.items[0].value')
+echo "   An HPA with an External metric ahpa_desired_replicas (selector ahpa=fib-gpu) and"
+echo "   target {type: AverageValue, averageValue: \"1\"} sets bert-intent-detection to $value replicas"
+echo "   (manifests/examples/hpa-follow-ahpa.yaml). fib-gpu is in observer mode: nothing here scales it."
+
+show "kubectl get --raw /metrics | grep '^ahpa_.*fib-gpu'"
+kubectl get --raw /metrics </dev/null | grep '^ahpa_.*fib-gpu' || true
 
 cat <<EOF2
 
-The adapter is serving on https://127.0.0.1:$port (log: $demo/adapter.log).
-Try, in another terminal:
+Everything keeps running (new samples every 15 s, a new plan every 30 s):
+  adapter      https://127.0.0.1:$port        log  $demo/adapter.log
+  Prometheus   $AHPA_PROM_URL        log  $AHPA_PROM_LOG
+  AHPA objects $demo/ahpa/            (edit or add YAML files; they are re-read)
+  kubectl      export KUBECONFIG=$demo/kubeconfig
+               kubectl get --raw /apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/gpu_utilization
+               kubectl get --raw /apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/fib-gpu | jq -r .content | base64 -d > observer.html
 
-  export KUBECONFIG=$demo/kubeconfig
-  kubectl get --raw /apis/custom.metrics.k8s.io/v1beta2
-  kubectl get --raw /apis/external.metrics.k8s.io/v1beta1
-  kubectl get --raw /apis/metrics.alibabacloud.com/v1beta1
-  kubectl api-resources
-  kubectl get --raw '/healthz?verbose'
-  kubectl get --raw /metrics
-  kubectl get --raw /openapi/v3
-
-or without the kubeconfig:
-
-  $k get --raw /apis/custom.metrics.k8s.io/v1beta2
-
-Press Ctrl-C to stop.
+Press Ctrl-C to stop everything.
 EOF2
-wait "$adapter_pid"
+wait $adapter
