@@ -19,8 +19,23 @@ struct collect {
     struct ahpa_obj_parse_stats stats;
 };
 
+void ahpaobj_sanitize(char *msg)
+{
+    size_t n = 0;
+    for (unsigned char *p = (unsigned char *)msg; *p; p++, n++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    if (n <= AHPAOBJ_MSG_MAX)
+        return;
+    size_t cut = AHPAOBJ_MSG_MAX - 3;
+    while (cut > 0 && ((unsigned char)msg[cut] & 0xC0) == 0x80)
+        cut--; /* do not split a UTF-8 sequence */
+    memcpy(msg + cut, "...", 4);
+}
+
 static void push_err(struct collect *c, char *msg)
 {
+    ahpaobj_sanitize(msg);
     c->errs = ahpa_reallocarray(c->errs, c->nerrs + 1, sizeof(char *));
     c->errs[c->nerrs++] = msg;
 }
@@ -145,6 +160,8 @@ int ahpa_obj_from_json(const struct json_t *j, const struct ahpa_cron_zone *zone
     char *msg = NULL;
     int rc = ahpaobj_validate(j, zone, "", "", &o, &msg);
     if (rc < 0) {
+        if (msg != NULL)
+            ahpaobj_sanitize(msg);
         rc = ahpa_error_set(err, -rc, "%s", msg ? msg : "invalid object");
         free(msg);
         return rc;

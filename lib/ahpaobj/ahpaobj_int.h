@@ -35,4 +35,11 @@ int ahpaobj_validate(const json_t *root, const struct ahpa_cron_zone *zone,
  * NULL. Heap; caller frees. */
 char *ahpaobj_name_prefix(const json_t *root);
 
+/* Longest message kept (bytes, NUL excluded); longer ones end in "...". */
+#define AHPAOBJ_MSG_MAX 480
+
+/* Makes `msg` one printable line in place: control bytes become '?', and
+ * text past AHPAOBJ_MSG_MAX is cut at a UTF-8 boundary with "...". */
+void ahpaobj_sanitize(char *msg);
+
 #endif

@@ -487,6 +487,39 @@ START_TEST(syntax_errors_keep_earlier_objects)
 }
 END_TEST
 
+START_TEST(messages_are_one_bounded_line)
+{
+    /* a value with newlines and a very long key end up printable and cut */
+    char *text = malloc(20000);
+    int n = snprintf(text, 20000, "%s  instanceBounds: [{startTime: \"2021\\n\\tx\", "
+                     "endTime: '2022-01-01', bounds: [{cron: '* * * * *'}]}]\n  ? ", MIN_DOC);
+    memset(text + n, 'k', 5000);
+    snprintf(text + n + 5000, 20000 - (size_t)n - 5000, "\n  : 1\n");
+    n -= 4; /* the duplicate below starts at "  ? " */
+    struct parsed p;
+    parse(text, NULL, &p);
+    ck_assert_uint_eq(p.nerrs, 1);
+    ck_assert_str_eq(p.errs[0], "ns1/x: spec.instanceBounds[0].startTime: timestamp \"2021??x\" "
+                                "is not unix seconds, \"YYYY-MM-DD HH:MM:SS\" or RFC 3339");
+    release(&p);
+    /* duplicate of a 5000-byte key: the message is cut at 480 bytes */
+    size_t len = strlen(text);
+    char *twice = malloc(2 * len + 1);
+    memcpy(twice, text, len);
+    memcpy(twice + len, text + n, len - (size_t)n + 1);
+    char *ib = strstr(twice, "instanceBounds");
+    memcpy(ib, "instanceBoundz", 14); /* no other error first */
+    parse(twice, NULL, &p);
+    ck_assert_uint_eq(p.nerrs, 1);
+    ck_assert_uint_eq(strlen(p.errs[0]), 480);
+    ck_assert_msg(strncmp(p.errs[0], "ns1/x: spec: duplicate key \"kkkk", 32) == 0, "%s", p.errs[0]);
+    ck_assert_str_eq(p.errs[0] + 477, "...");
+    release(&p);
+    free(twice);
+    free(text);
+}
+END_TEST
+
 START_TEST(too_many_nodes_is_refused)
 {
     size_t cap = (size_t)AHPA_OBJ_MAX_NODES * 2 + 64;
@@ -763,6 +796,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, billion_laughs_is_cheap_and_refused);
     tcase_add_test(tc, syntax_errors_keep_earlier_objects);
     tcase_add_test(tc, too_many_nodes_is_refused);
+    tcase_add_test(tc, messages_are_one_bounded_line);
     tcase_add_test(tc, every_truncation_of_the_seed_is_handled);
     suite_add_tcase(s, tc);
     tc = tcase_create("documents");

@@ -1,0 +1,1 @@
+ahpa_fuzz_target(ahpaobj DEPS ahpaobj base labelsel cron planner)
