@@ -159,7 +159,7 @@ static void match_series(struct builder *b, const struct ahpa_rules_rule *rule,
     }
     if (ahpa_rules_rule_kind(rule) == AHPA_RULES_EXTERNAL) {
         add_entry(&b->external, &b->nexternal, &b->cape,
-                  (struct ahpa_provider__entry){NULL, NULL, ahpa_strdup(m.metric), false, rule,
+                  (struct ahpa_provider__entry){NULL, NULL, ahpa_strdup(m.metric), true, rule,
                                                 ahpa_strdup(name)});
     } else {
         for (size_t i = 0; i < m.nresources; i++) {
@@ -180,6 +180,8 @@ static void match_series(struct builder *b, const struct ahpa_rules_rule *rule,
 /* Sorts and keeps the first of each (resource, group, metric). */
 static size_t dedupe(struct ahpa_provider__entry *e, size_t n, bool external)
 {
+    if (n == 0)
+        return 0;
     qsort(e, n, sizeof(*e), entry_cmp);
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {

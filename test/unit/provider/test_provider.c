@@ -1,0 +1,262 @@
+/* Unit tests for lib/provider, against a canned Prometheus on loopback. */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ahpa/error.h"
+#include "ahpa/httpc.h"
+#include "ahpa/labelsel.h"
+#include "ahpa/prom.h"
+#include "ahpa/provider.h"
+#include "ahpa/rules.h"
+#include "testsrv.h"
+#include "unit.h"
+
+/* What the fake Prometheus answers. */
+static atomic_int queries;
+static atomic_int fail_all;      /* 1: every call answers 500 */
+static atomic_int query_delay_ms;
+
+static const char series_body[] =
+    "{\"status\":\"success\",\"data\":["
+    "{\"__name__\":\"DCGM_FI_DEV_GPU_UTIL\",\"namespace\":\"default\",\"pod\":\"p1\",\"gpu\":\"0\"},"
+    "{\"__name__\":\"DCGM_FI_DEV_GPU_UTIL\",\"namespace\":\"default\",\"pod\":\"p2\",\"gpu\":\"0\"},"
+    "{\"__name__\":\"DCGM_FI_DEV_GPU_UTIL\",\"namespace\":\"default\",\"pod\":\"p3\",\"gpu\":\"0\"}]}";
+
+static const char vector_body[] =
+    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+    "{\"metric\":{\"pod\":\"p1\"},\"value\":[1795850000.5,\"42.5\"]},"
+    "{\"metric\":{\"pod\":\"p2\"},\"value\":[1795850000.5,\"NaN\"]},"
+    "{\"metric\":{\"pod\":\"p3\"},\"value\":[1795850000.5,\"-3\"]}]}}";
+
+static void fake_prometheus(const struct testsrv_request *req, struct testsrv_reply *reply,
+                            void *ud)
+{
+    (void)ud;
+    if (atomic_load(&fail_all)) {
+        reply->status = 500;
+        reply->body = "{\"status\":\"error\",\"errorType\":\"internal\",\"error\":\"boom\"}";
+        return;
+    }
+    if (strncmp(req->target, "/api/v1/series", 14) == 0) {
+        reply->body = series_body;
+    } else if (strncmp(req->target, "/api/v1/query", 13) == 0) {
+        atomic_fetch_add(&queries, 1);
+        reply->delay_ms = atomic_load(&query_delay_ms);
+        reply->body = vector_body;
+    } else {
+        reply->status = 404;
+        reply->body = "{}";
+    }
+}
+
+struct fixture {
+    struct testsrv *srv;
+    char *url;
+    struct ahpa_prom_client *prom;
+    struct ahpa_rules_config *rules;
+    struct ahpa_provider *p;
+};
+
+static void setup(struct fixture *f, const char *rules_yaml, int64_t ttl_ms)
+{
+    atomic_store(&queries, 0);
+    atomic_store(&fail_all, 0);
+    atomic_store(&query_delay_ms, 0);
+    ahpa_httpc_global_init(NULL);
+    f->srv = testsrv_start(fake_prometheus, NULL);
+    f->url = testsrv_url(f->srv, "");
+    struct ahpa_prom_options po = {.url = f->url, .timeout_ms = 2000};
+    struct ahpa_error err = {0};
+    f->prom = ahpa_prom_client_new(&po, &err);
+    ck_assert_msg(f->prom != NULL, "%s", err.msg);
+    if (rules_yaml)
+        ck_assert_int_eq(ahpa_rules_parse(rules_yaml, strlen(rules_yaml), &f->rules, &err), 0);
+    else
+        ck_assert_int_eq(ahpa_rules_builtin(&f->rules, &err), 0);
+    struct ahpa_provider_options opt = {.prom = f->prom, .rules = f->rules, .cache_ttl_ms = ttl_ms};
+    f->p = ahpa_provider_new(&opt, &err);
+    ck_assert_ptr_nonnull(f->p);
+    ck_assert_msg(ahpa_provider_relist(f->p, &err) == 0, "%s", err.msg);
+}
+
+static void teardown(struct fixture *f)
+{
+    ahpa_provider_free(f->p);
+    ahpa_rules_free(f->rules);
+    ahpa_prom_client_free(f->prom);
+    testsrv_stop(f->srv);
+    free(f->url);
+}
+
+struct listing {
+    char names[16][128];
+    int n;
+};
+
+static void collect(void *ctx, const struct ahpa_provider_metric *m)
+{
+    struct listing *l = ctx;
+    if (l->n < 16)
+        snprintf(l->names[l->n++], 128, "%s%s%s/%s%s", m->resource ? m->resource : "",
+                 m->group[0] ? "." : "", m->group, m->metric, m->namespaced ? "" : " (cluster)");
+}
+
+START_TEST(registry_from_series)
+{
+    struct fixture f;
+    setup(&f, NULL, 15000);
+    struct listing custom = {0}, external = {0};
+    ahpa_provider_foreach(f.p, false, collect, &custom);
+    ahpa_provider_foreach(f.p, true, collect, &external);
+    ck_assert_int_eq(custom.n, 2);
+    ck_assert_str_eq(custom.names[0], "namespaces/gpu_utilization (cluster)");
+    ck_assert_str_eq(custom.names[1], "pods/gpu_utilization");
+    ck_assert_int_eq(external.n, 1);
+    ck_assert_str_eq(external.names[0], "/gpu_utilization");
+    char reason[128];
+    ck_assert_int_eq(ahpa_provider_health(f.p, reason, sizeof(reason)), 0);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(values_nan_and_negative)
+{
+    struct fixture f;
+    setup(&f, NULL, 15000);
+    struct ahpa_provider_custom_query q = {"", "pods", "default", "p1", NULL, "gpu_utilization",
+                                           NULL};
+    struct ahpa_provider_values v;
+    struct ahpa_error err = {0};
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), 0);
+    /* The canned vector answers for all three pods; only usable values remain. */
+    ck_assert_uint_eq(v.n, 2);
+    ck_assert_str_eq(v.items[0].name, "p1");
+    AHPA_ASSERT_NEAR(v.items[0].value, 42.5, 1e-12);
+    ck_assert_str_eq(v.items[0].ns, "default");
+    ck_assert_int_eq(v.items[0].t_s, 1795850000);
+    ck_assert_str_eq(v.items[1].name, "p3");
+    AHPA_ASSERT_NEAR(v.items[1].value, 0.0, 0.0); /* -3 clamped */
+    ck_assert_int_eq(v.window_s, 0);
+    ahpa_provider_values_dispose(&v);
+
+    q.metric = "no_such_metric";
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), -AHPA_ENOTFOUND);
+    ck_assert(strstr(err.msg, "no_such_metric") != NULL);
+    teardown(&f);
+}
+END_TEST
+
+struct racer {
+    struct ahpa_provider *p;
+    int rc;
+    size_t n;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    struct ahpa_provider_custom_query q = {"", "pods", "default", "p1", NULL, "gpu_utilization",
+                                           NULL};
+    struct ahpa_provider_values v;
+    r->rc = ahpa_provider_custom(r->p, &q, &v, NULL);
+    r->n = v.n;
+    if (r->rc == 0)
+        ahpa_provider_values_dispose(&v);
+    return NULL;
+}
+
+START_TEST(single_flight_and_ttl)
+{
+    struct fixture f;
+    setup(&f, NULL, 400);
+    atomic_store(&query_delay_ms, 150); /* long enough for every racer to arrive */
+    pthread_t th[8];
+    struct racer r[8];
+    for (int i = 0; i < 8; i++) {
+        r[i] = (struct racer){f.p, -1, 0};
+        pthread_create(&th[i], NULL, race, &r[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(r[i].rc, 0);
+        ck_assert_uint_eq(r[i].n, 2);
+    }
+    ck_assert_int_eq(atomic_load(&queries), 1);
+    race(&r[0]); /* within the TTL: from memory */
+    ck_assert_int_eq(atomic_load(&queries), 1);
+    struct timespec ts = {0, 500 * 1000000L};
+    nanosleep(&ts, NULL);
+    race(&r[0]); /* expired: asks again */
+    ck_assert_int_eq(atomic_load(&queries), 2);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(failures_keep_the_registry)
+{
+    struct fixture f;
+    setup(&f, NULL, 100);
+    atomic_store(&fail_all, 1);
+    struct ahpa_error err = {0};
+    ck_assert_int_lt(ahpa_provider_relist(f.p, &err), 0);
+    struct listing custom = {0};
+    ck_assert_uint_eq(ahpa_provider_foreach(f.p, false, collect, &custom), 2);
+    struct ahpa_provider_custom_query q = {"", "pods", "default", "p1", NULL, "gpu_utilization",
+                                           NULL};
+    struct ahpa_provider_values v;
+    ahpa_error_clear(&err);
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), -AHPA_EUPSTREAM);
+    char reason[256];
+    ck_assert_int_lt(ahpa_provider_health(f.p, reason, sizeof(reason)), 0);
+    atomic_store(&fail_all, 0);
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), 0);
+    ahpa_provider_values_dispose(&v);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(window_and_metric_selector)
+{
+    static const char yaml[] =
+        "rules:\n"
+        "- seriesQuery: 'DCGM_FI_DEV_GPU_UTIL{namespace!=\"\",pod!=\"\"}'\n"
+        "  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}\n"
+        "  name: {matches: \"^DCGM_FI_DEV_GPU_UTIL$\", as: peak}\n"
+        "  metricsQuery: 'max(max_over_time(<<.Series>>{<<.LabelMatchers>>}[2h30m])) by "
+        "(<<.GroupBy>>)'\n";
+    struct fixture f;
+    setup(&f, yaml, 15000);
+    struct ahpa_labelsel *msel = NULL;
+    ck_assert_int_eq(ahpa_labelsel_parse("gpu=0", &msel, NULL), 0);
+    struct ahpa_provider_custom_query q = {"", "pods", "default", "p1", NULL, "peak", msel};
+    struct ahpa_provider_values v;
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, NULL), 0);
+    ck_assert_int_eq(v.window_s, 9000);
+    struct testsrv_request last;
+    testsrv_last(f.srv, &last);
+    /* The metric selector reached Prometheus as a matcher. */
+    ck_assert_msg(strstr(last.target, "gpu%3D%220%22") != NULL, "%s", last.target);
+    ahpa_provider_values_dispose(&v);
+    ahpa_labelsel_free(msel);
+    teardown(&f);
+}
+END_TEST
+
+Suite *ahpa_unit_suite(void)
+{
+    Suite *s = suite_create("provider");
+    TCase *tc = tcase_create("provider");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, registry_from_series);
+    tcase_add_test(tc, values_nan_and_negative);
+    tcase_add_test(tc, single_flight_and_ttl);
+    tcase_add_test(tc, failures_keep_the_registry);
+    tcase_add_test(tc, window_and_metric_selector);
+    suite_add_tcase(s, tc);
+    return s;
+}
