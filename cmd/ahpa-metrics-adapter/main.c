@@ -94,24 +94,11 @@ static int prepare_certificates(struct adapter *a, struct ahpa_tls_keypair **fir
 static int read_file(const char *path, size_t max_bytes, char **out, size_t *len,
                      struct ahpa_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return ahpa_error_set(err, AHPA_ENOTFOUND, "%s: %s", path, strerror(errno));
     struct ahpa_buf b;
     ahpa_buf_init(&b);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len <= max_bytes)
-        ahpa_buf_append(&b, chunk, n);
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed || b.len > max_bytes) {
-        ahpa_buf_dispose(&b);
-        return ahpa_error_set(err, failed ? AHPA_EIO : AHPA_ETOOBIG, "%s: %s", path,
-                              failed ? "read error" : "file too large");
-    }
+    int rc = ahpa_config_read_file(path, max_bytes, &b, err);
     *out = ahpa_buf_take(&b, len);
-    return 0;
+    return rc;
 }
 
 static int load_rules(struct adapter *a, struct ahpa_error *err)

@@ -209,24 +209,27 @@ void ahpa_api__discovery_publish(struct ahpa_server *s)
     ahpa_snapshot_swap(&s->discovery, &d->ref);
 }
 
+/* Frees the owned copies of a resource list. */
+static void resources_dispose(struct ahpa_api__gv_resources *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free((char *)r->items[i].name);
+        free((char *)r->items[i].singular_name);
+        free((char *)r->items[i].kind);
+        for (size_t k = 0; r->items[i].verbs && r->items[i].verbs[k]; k++)
+            free((char *)r->items[i].verbs[k]);
+        free((void *)r->items[i].verbs);
+    }
+    free(r->items);
+    r->items = NULL;
+    r->n = 0;
+}
+
 void ahpa_api__discovery_dispose(struct ahpa_server *s)
 {
-    for (int g = 0; g < AHPA_API_NGROUPS; g++) {
-        for (int v = 0; v < AHPA_API_MAX_VERSIONS; v++) {
-            struct ahpa_api__gv_resources *r = &s->resources[g][v];
-            for (size_t i = 0; i < r->n; i++) {
-                free((char *)r->items[i].name);
-                free((char *)r->items[i].singular_name);
-                free((char *)r->items[i].kind);
-                for (size_t k = 0; r->items[i].verbs && r->items[i].verbs[k]; k++)
-                    free((char *)r->items[i].verbs[k]);
-                free((void *)r->items[i].verbs);
-            }
-            free(r->items);
-            r->items = NULL;
-            r->n = 0;
-        }
-    }
+    for (int g = 0; g < AHPA_API_NGROUPS; g++)
+        for (int v = 0; v < AHPA_API_MAX_VERSIONS; v++)
+            resources_dispose(&s->resources[g][v]);
 }
 
 static const char *const *copy_verbs(const char *const *verbs)
@@ -262,15 +265,7 @@ int ahpa_server_set_resources(struct ahpa_server *s, const char *group, const ch
     s->resources[gi][vi] = next;
     ahpa_api__discovery_publish(s);
     pthread_mutex_unlock(&s->resources_lock);
-    for (size_t i = 0; i < old.n; i++) {
-        free((char *)old.items[i].name);
-        free((char *)old.items[i].singular_name);
-        free((char *)old.items[i].kind);
-        for (size_t k = 0; old.items[i].verbs[k]; k++)
-            free((char *)old.items[i].verbs[k]);
-        free((void *)old.items[i].verbs);
-    }
-    free(old.items);
+    resources_dispose(&old);
     return 0;
 }
 
@@ -373,29 +368,28 @@ void ahpa_api__serve_apis(struct ahpa_server *s, struct ahpa_httpd_request *req,
     ahpa_ref_release(&d->ref);
 }
 
+/* A pre-rendered JSON document (borrowed from the snapshot `d`). */
+static void serve_json_doc(struct ahpa_api__discovery *d, const char *doc,
+                           struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp)
+{
+    if (ahpa_api__negotiate(ahpa_httpd_request_header(req, "Accept"), false) == AHPA_ACCEPT_NONE)
+        ahpa_api_status(resp, 406, "only application/json is served");
+    else
+        serve_text(resp, doc, "application/json");
+    ahpa_ref_release(&d->ref);
+}
+
 void ahpa_api__serve_group(struct ahpa_server *s, int gi, struct ahpa_httpd_request *req,
                            struct ahpa_httpd_response *resp)
 {
-    if (ahpa_api__negotiate(ahpa_httpd_request_header(req, "Accept"), false) ==
-        AHPA_ACCEPT_NONE) {
-        ahpa_api_status(resp, 406, "only application/json is served");
-        return;
-    }
     struct ahpa_api__discovery *d = discovery_get(s);
-    serve_text(resp, d->group[gi], "application/json");
-    ahpa_ref_release(&d->ref);
+    serve_json_doc(d, d->group[gi], req, resp);
 }
 
 void ahpa_api__serve_group_version(struct ahpa_server *s, int gi, int vi,
                                    struct ahpa_httpd_request *req,
                                    struct ahpa_httpd_response *resp)
 {
-    if (ahpa_api__negotiate(ahpa_httpd_request_header(req, "Accept"), false) ==
-        AHPA_ACCEPT_NONE) {
-        ahpa_api_status(resp, 406, "only application/json is served");
-        return;
-    }
     struct ahpa_api__discovery *d = discovery_get(s);
-    serve_text(resp, d->gv[gi][vi], "application/json");
-    ahpa_ref_release(&d->ref);
+    serve_json_doc(d, d->gv[gi][vi], req, resp);
 }

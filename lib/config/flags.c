@@ -1,8 +1,10 @@
 /* The generic flag parser. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahpa/buf.h"
 #include "ahpa/config.h"
 #include "ahpa/error.h"
 #include "ahpa/mem.h"
@@ -183,4 +185,24 @@ void ahpa_flags_usage(const struct ahpa_flag *table, size_t n, FILE *out)
             fprintf(out, " (default %s)", f->def);
         fputc('\n', out);
     }
+}
+
+int ahpa_config_read_file(const char *path, size_t max_bytes, struct ahpa_buf *out,
+                          struct ahpa_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return ahpa_error_set(err, AHPA_ENOTFOUND, "%s: %s", path, strerror(errno));
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && out->len <= max_bytes)
+        ahpa_buf_append(out, chunk, n);
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed || out->len > max_bytes) {
+        ahpa_buf_reset(out);
+        return ahpa_error_set(err, failed ? AHPA_EIO : AHPA_ETOOBIG, "%s: %s", path,
+                              failed ? "read error" : "file too large");
+    }
+    return 0;
 }

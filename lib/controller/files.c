@@ -12,6 +12,7 @@
 
 #include "ahpa/ahpaobj.h"
 #include "ahpa/buf.h"
+#include "ahpa/config.h"
 #include "ahpa/error.h"
 #include "ahpa/log.h"
 #include "ahpa/mem.h"
@@ -44,27 +45,15 @@ static bool is_yaml(const char *name)
 static void load_file(struct ahpa_controller *c, struct ahpa_controller__file *f)
 {
     file_clear(f);
-    FILE *fp = fopen(f->path, "rb");
-    if (fp == NULL) {
-        f->error = ahpa_strdup(strerror(errno));
-        return;
-    }
     struct ahpa_buf b;
     ahpa_buf_init(&b);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0 && b.len <= MAX_FILE_BYTES)
-        ahpa_buf_append(&b, chunk, n);
-    fclose(fp);
-    if (b.len > MAX_FILE_BYTES) {
-        f->error = ahpa_strdup("file larger than 1 MiB");
-    } else {
-        struct ahpa_error err = {0};
-        int rc = ahpa_obj_parse_yaml(ahpa_buf_cstr(&b), b.len, c->opt.zone, f->path, &f->objs,
-                                     &f->nobjs, &f->obj_errors, &f->nobj_errors, &err);
-        if (rc < 0)
-            f->error = ahpa_strdup(ahpa_error_message(&err, rc));
-    }
+    struct ahpa_error err = {0};
+    int rc = ahpa_config_read_file(f->path, MAX_FILE_BYTES, &b, &err);
+    if (rc == 0)
+        rc = ahpa_obj_parse_yaml(ahpa_buf_cstr(&b), b.len, c->opt.zone, f->path, &f->objs,
+                                 &f->nobjs, &f->obj_errors, &f->nobj_errors, &err);
+    if (rc < 0)
+        f->error = ahpa_strdup(ahpa_error_message(&err, rc));
     ahpa_buf_dispose(&b);
     if (f->error != NULL)
         AHPA_LOG_WARN("%s: %s", f->path, f->error);

@@ -51,6 +51,15 @@ void ahpa_flags_dispose(const struct ahpa_flag *table, size_t n, void *target);
 /* Every flag with its type, default and help text. */
 void ahpa_flags_usage(const struct ahpa_flag *table, size_t n, FILE *out);
 
+struct ahpa_buf;
+
+/* Appends the contents of a file given by a flag (rules, ConfigMaps, AHPA
+ * objects, zone files) to `out`: -AHPA_ENOTFOUND when it cannot be
+ * opened, -AHPA_ETOOBIG past max_bytes, -AHPA_EIO on a read error; the
+ * message names the file. `out` is left empty on error. */
+int ahpa_config_read_file(const char *path, size_t max_bytes, struct ahpa_buf *out,
+                          struct ahpa_error *err);
+
 /* The server's configuration. Field names mirror the flags. */
 struct ahpa_config {
     /* serving */
