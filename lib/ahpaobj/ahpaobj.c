@@ -17,7 +17,44 @@ struct collect {
     char **errs;
     size_t nerrs;
     struct ahpa_obj_parse_stats stats;
+    size_t *slots;   /* open addressing over objs by namespace/name: index + 1, 0 empty */
+    size_t nslots;   /* power of two, > 2 * nobjs */
 };
+
+static size_t name_hash(const struct ahpa_obj *o)
+{
+    size_t h = 1469598103934665603u;
+    for (const char *p = o->ns; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    h = (h ^ '/') * 1099511628211u;
+    for (const char *p = o->name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    return h;
+}
+
+static bool same_name(const struct ahpa_obj *a, const struct ahpa_obj *b)
+{
+    return strcmp(a->name, b->name) == 0 && strcmp(a->ns, b->ns) == 0;
+}
+
+/* The slot holding an object named like `o`, or the empty slot where it
+ * would go. */
+static size_t *find_slot(struct collect *c, const struct ahpa_obj *o)
+{
+    size_t mask = c->nslots - 1, i = name_hash(o) & mask;
+    while (c->slots[i] != 0 && !same_name(c->objs[c->slots[i] - 1], o))
+        i = (i + 1) & mask;
+    return &c->slots[i];
+}
+
+static void rehash(struct collect *c)
+{
+    free(c->slots);
+    c->nslots = c->nslots ? 2 * c->nslots : 64;
+    c->slots = ahpa_calloc(c->nslots, sizeof(*c->slots));
+    for (size_t k = 0; k < c->nobjs; k++)
+        *find_slot(c, c->objs[k]) = k + 1;
+}
 
 void ahpaobj_sanitize(char *msg)
 {
@@ -40,10 +77,19 @@ static void push_err(struct collect *c, char *msg)
     c->errs[c->nerrs++] = msg;
 }
 
-static void push_obj(struct collect *c, struct ahpa_obj *o)
+/* Appends `o` unless an object of the same namespace/name is there;
+ * returns false (and keeps nothing) then. */
+static bool push_obj(struct collect *c, struct ahpa_obj *o)
 {
+    if (2 * (c->nobjs + 1) >= c->nslots)
+        rehash(c);
+    size_t *slot = find_slot(c, o);
+    if (*slot != 0)
+        return false;
     c->objs = ahpa_reallocarray(c->objs, c->nobjs + 1, sizeof(*c->objs));
     c->objs[c->nobjs++] = o;
+    *slot = c->nobjs;
+    return true;
 }
 
 /* An AHPA document, or one whose kind cannot be told (then validation
@@ -71,10 +117,18 @@ static void one_item(struct collect *c, const char *where, json_t *root, const c
     }
     struct ahpa_obj *o = NULL;
     char *msg = NULL;
-    if (ahpaobj_validate(root, c->zone, c->source, where, &o, &msg) < 0)
+    if (ahpaobj_validate(root, c->zone, c->source, where, &o, &msg) < 0) {
         push_err(c, msg);
-    else
-        push_obj(c, o);
+        return;
+    }
+    if (!push_obj(c, o)) {
+        struct ahpa_buf b;
+        ahpa_buf_init(&b);
+        ahpa_buf_printf(&b, "%s/%s: defined again in %.*s (the first is kept)", o->ns, o->name,
+                        (int)(strlen(where) - 2), where);
+        push_err(c, ahpa_buf_take(&b, NULL));
+        ahpa_obj_free(o);
+    }
 }
 
 static bool is_list(const json_t *root)
@@ -135,6 +189,7 @@ int ahpa_obj_parse_yaml_ex(const char *text, size_t len, const struct ahpa_cron_
                         source && *source ? ": " : "", yerr.msg);
         push_err(&c, ahpa_buf_take(&b, NULL));
     }
+    free(c.slots);
     *objs = c.objs;
     *nobjs = c.nobjs;
     *errs = c.errs;

@@ -231,7 +231,13 @@ static void on_scalar(struct loader *l, const yaml_event_t *ev)
         return;
     }
     json_t *v;
-    bool as_string = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+    /* An explicit core tag decides; otherwise quoting and block styles
+     * make a string. */
+    bool core_typed = tag != NULL && (strcmp(tag, YAML_INT_TAG) == 0 ||
+                                      strcmp(tag, YAML_FLOAT_TAG) == 0 ||
+                                      strcmp(tag, YAML_BOOL_TAG) == 0 ||
+                                      strcmp(tag, YAML_NULL_TAG) == 0);
+    bool as_string = (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE && !core_typed) ||
                      (tag != NULL && strcmp(tag, YAML_STR_TAG) == 0);
     if (as_string)
         v = json_stringn(s, n);

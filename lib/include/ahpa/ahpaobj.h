@@ -51,13 +51,22 @@
  * Unknown fields are ignored (as a structural CRD schema would prune
  * them), except that a duplicate key in one mapping is an error.
  *
+ * YAML: plain scalars follow the YAML 1.2 core schema (null, true/false,
+ * integers incl. 0x/0o, floats; "yes"/"on" stay strings); quoted and block
+ * scalars are strings unless tagged !!int/!!float/!!bool/!!null. Aliases
+ * (and so merge keys), non-string keys, NUL bytes in strings and nesting
+ * deeper than AHPA_OBJ_MAX_DEPTH make the document an error. A v1 `List`
+ * (as `kubectl get ahpa -o yaml` writes) is read item by item.
+ *
  * Every error message starts with "<namespace>/<name>: " when the name is
  * known, then the field path and the reason, e.g.
  *   "default/fib-gpu: spec.instanceBounds[0].bounds[1].cron: hour: value 25 out of range 0-23"
  *   "default/fib-gpu: spec.maxReplicas: required"
  *   "default/fib-gpu: spec.prediction.quantile: 150 is not in (0, 1) or (1, 100)"
  * Errors before the name is known start with "document N: " (1-based,
- * YAML) and name only the field. */
+ * YAML; "document N: items[i]: " inside a List) and name only the field.
+ * Messages are one line: control bytes of quoted values become '?', and
+ * a message is cut to 480 bytes (ending "..."). */
 #ifndef AHPA_AHPAOBJ_H
 #define AHPA_AHPAOBJ_H
 
@@ -90,7 +99,7 @@ struct json_t;
 #define AHPA_OBJ_MAX_INPUT (1024 * 1024)  /* bytes of one YAML/JSON text */
 #define AHPA_OBJ_MAX_DEPTH 32             /* nested mappings/sequences */
 #define AHPA_OBJ_MAX_NODES 100000         /* nodes of one text */
-#define AHPA_OBJ_MAX_DOCS 1000            /* documents of one text */
+#define AHPA_OBJ_MAX_DOCS 10000           /* documents of one text */
 #define AHPA_OBJ_MAX_METRICS 16
 #define AHPA_OBJ_MAX_WINDOWS 64           /* instanceBounds entries */
 #define AHPA_OBJ_MAX_BOUNDS 256           /* bounds per window */
@@ -153,7 +162,8 @@ struct ahpa_obj {
  * copied into each object.
  *
  * Per-object errors do not stop the others: each bad AHPA document adds
- * one message to `*errs` and no object. A YAML syntax error ends the scan
+ * one message to `*errs` and no object. A second object with the same
+ * namespace/name in the text is an error too (the first is kept). A YAML syntax error ends the scan
  * at that point (objects parsed before it are kept) and adds one message
  * ("line L column C: ..."). On return 0, `*objs` (nobjs entries, may be 0)
  * and `*errs` (nerrs entries) are caller-owned: release with

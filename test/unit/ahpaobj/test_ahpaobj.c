@@ -598,6 +598,47 @@ START_TEST(multi_document_one_bad)
 }
 END_TEST
 
+START_TEST(same_name_twice)
+{
+    struct parsed p;
+    parse(MIN_DOC "  minReplicas: 2\n---\n" MIN_DOC "  minReplicas: 3\n", NULL, &p);
+    ck_assert_uint_eq(p.n, 1);
+    ck_assert_int_eq(p.objs[0]->min_replicas, 2);
+    ck_assert_uint_eq(p.nerrs, 1);
+    ck_assert_str_eq(p.errs[0], "ns1/x: defined again in document 2 (the first is kept)");
+    release(&p);
+}
+END_TEST
+
+START_TEST(core_tags_and_scalar_styles)
+{
+    struct ahpa_obj *o = one(HEAD "spec:\n" TREF MET
+                             "  maxReplicas: !!int \"12\"\n"
+                             "  minReplicas: 0x3\n"
+                             "  prediction: {quantile: !!float '0.9', scaleUpForward: 0o10}\n"
+                             "  scaleStrategy: |-\n    auto\n");
+    ck_assert_int_eq(o->max_replicas, 12);
+    ck_assert_int_eq(o->min_replicas, 3);
+    AHPA_ASSERT_NEAR(o->quantile, 0.9, 1e-12);
+    ck_assert_int_eq(o->scale_up_forward_s, 8);
+    ck_assert_int_eq(o->strategy, AHPA_PLANNER_AUTO);
+    ahpa_obj_free(o);
+    struct parsed p;
+    parse(HEAD "spec:\n" TREF MET "  maxReplicas: !!str 12\n", NULL, &p);
+    ck_assert_uint_eq(p.nerrs, 1);
+    ck_assert_str_eq(p.errs[0], "ns1/x: spec.maxReplicas: expected an integer, got a string");
+    release(&p);
+    parse(HEAD "spec:\n" TREF MET "  maxReplicas: 1e400\n", NULL, &p);
+    ck_assert_uint_eq(p.nerrs, 1);
+    ck_assert_str_eq(p.errs[0], "ns1/x: spec.maxReplicas: expected an integer, got a string");
+    release(&p);
+    parse(HEAD "spec:\n" TREF MET "  maxReplicas: 99999999999999999999\n", NULL, &p);
+    ck_assert_uint_eq(p.nerrs, 1);
+    ck_assert_str_eq(p.errs[0], "ns1/x: spec.maxReplicas: expected an integer, got a number");
+    release(&p);
+}
+END_TEST
+
 START_TEST(kubectl_list_form)
 {
     const char *text =
@@ -802,6 +843,8 @@ Suite *ahpa_unit_suite(void)
     tc = tcase_create("documents");
     tcase_add_test(tc, multi_document_one_bad);
     tcase_add_test(tc, kubectl_list_form);
+    tcase_add_test(tc, same_name_twice);
+    tcase_add_test(tc, core_tags_and_scalar_styles);
     tcase_add_test(tc, empty_and_foreign_texts);
     suite_add_tcase(s, tc);
     tc = tcase_create("bounds");
