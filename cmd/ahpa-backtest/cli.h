@@ -12,6 +12,9 @@ enum { M_ENGINE, M_SNAIVE, M_HOLTWINTERS, M_MAXVALUE, M_COUNT };
 
 struct cli_opts {
     const char *input;
+    const char *prom_url;    /* with query, start, end: Prometheus input */
+    const char *query;
+    const char *start, *end;
     const char *output_plan;
     int64_t step_s;          /* 0: median spacing */
     double q;

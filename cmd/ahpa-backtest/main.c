@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ahpa/error.h"
+#include "ahpa/httpc.h"
+#include "ahpa/prom.h"
 #include "ahpa/mem.h"
 #include "ahpa/series.h"
 #include "ahpa/str.h"
@@ -43,7 +46,9 @@ static void usage(FILE *f)
         "  --json                  JSON instead of tables\n"
         "  --output-plan FILE      per test step: timestamp,actual,forecast_point,\n"
         "                          forecast_q,desired_reactive,desired_proactive,desired_auto\n"
-        "  --prometheus-url URL --query Q --start T --end T: not in this build\n");
+        "  --prometheus-url URL --query Q --start T --end T\n"
+        "                          instead of --input: a range query (one series) at\n"
+        "                          --step (default 60); T as for CSV, or now, now-336h\n");
 }
 
 static int parse_num(const char *name, const char *s, double *out)
@@ -74,13 +79,14 @@ static int set_method(struct cli_opts *o, const char *s)
 }
 
 enum { O_STEP = 256, O_Q, O_FWD, O_STARTUP, O_TARGET, O_TEST, O_HIST, O_REFIT,
-       O_METHOD, O_JSON, O_PLAN, O_MIN, O_MAX, O_FALLBACK, O_PROM, O_MINGAIN };
+       O_METHOD, O_JSON, O_PLAN, O_MIN, O_MAX, O_FALLBACK, O_PROM, O_QUERY, O_START, O_END,
+       O_MINGAIN };
 
 static int handle_opt(struct cli_opts *o, int c, const char *arg)
 {
     double v = 0;
     if (c != O_METHOD && c != O_JSON && c != O_PLAN && c != O_FALLBACK && c != O_PROM &&
-        c != 'i' && parse_num("option", arg, &v))
+        c != O_QUERY && c != O_START && c != O_END && c != 'i' && parse_num("option", arg, &v))
         return -1;
     switch (c) {
     case 'i': o->input = arg; break;
@@ -99,10 +105,10 @@ static int handle_opt(struct cli_opts *o, int c, const char *arg)
     case O_FALLBACK: o->auto_fallback = false; break;
     case O_MINGAIN: o->auto_min_gain = v; break;
     case O_PLAN: o->output_plan = arg; break;
-    case O_PROM:
-        fprintf(stderr, "ahpa-backtest: Prometheus input is not supported in this build; "
-                        "export the series to CSV and use --input\n");
-        return -1;
+    case O_PROM: o->prom_url = arg; break;
+    case O_QUERY: o->query = arg; break;
+    case O_START: o->start = arg; break;
+    case O_END: o->end = arg; break;
     default: return -1;
     }
     return 0;
@@ -111,8 +117,12 @@ static int handle_opt(struct cli_opts *o, int c, const char *arg)
 static int check_opts(const struct cli_opts *o)
 {
     const char *bad = NULL;
-    if (!o->input)
-        bad = "--input is required";
+    if (!o->input && !o->prom_url)
+        bad = "--input or --prometheus-url is required";
+    else if (o->input && o->prom_url)
+        bad = "--input and --prometheus-url exclude each other";
+    else if (o->prom_url && (!o->query || !o->start || !o->end))
+        bad = "--prometheus-url needs --query, --start and --end";
     else if (!(o->q > 0 && o->q < 1))
         bad = "--quantile must be in (0, 1) or (0, 100)";
     else if (o->step_s < 0 || o->forward_s < 0 || o->refit_s < 0)
@@ -146,8 +156,8 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
         {"no-auto-fallback", no_argument, 0, O_FALLBACK},
         {"auto-min-gain", required_argument, 0, O_MINGAIN},
         {"prometheus-url", required_argument, 0, O_PROM},
-        {"query", required_argument, 0, O_PROM}, {"start", required_argument, 0, O_PROM},
-        {"end", required_argument, 0, O_PROM}, {"help", no_argument, 0, 'h'},
+        {"query", required_argument, 0, O_QUERY}, {"start", required_argument, 0, O_START},
+        {"end", required_argument, 0, O_END}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     *o = (struct cli_opts){.q = 0.95, .forward_s = 180, .startup_s = -1, .test_days = 2,
                            .history_days = 7, .refit_s = 3600, .min_replicas = 1,
@@ -209,17 +219,76 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* "now", "now-336h" or anything ahpa_time_parse() reads. */
+static int parse_when(const char *s, int64_t now, int64_t *out, struct ahpa_error *err)
+{
+    if (strcmp(s, "now") == 0) {
+        *out = now;
+        return 0;
+    }
+    if (strncmp(s, "now-", 4) == 0) {
+        int64_t ms;
+        int rc = ahpa_str_to_duration_ms(s + 4, &ms, err);
+        *out = now - ms / 1000;
+        return rc;
+    }
+    return ahpa_time_parse(s, out, err);
+}
+
+/* A range query in chunks Prometheus accepts (at most 11,000 points). */
+static int load_prometheus(const struct cli_opts *o, struct ahpa_series_samples *smp,
+                           struct ahpa_error *err)
+{
+    int64_t step = o->step_s ? o->step_s : 60, start, end;
+    int rc = parse_when(o->start, (int64_t)time(NULL), &start, err);
+    if (rc == 0)
+        rc = parse_when(o->end, (int64_t)time(NULL), &end, err);
+    if (rc < 0)
+        return rc;
+    if (end <= start)
+        return ahpa_error_set(err, AHPA_EINVAL, "--end must be after --start");
+    ahpa_httpc_global_init(NULL);
+    struct ahpa_prom_options po = {.url = o->prom_url, .timeout_ms = 60000};
+    struct ahpa_prom_client *c = ahpa_prom_client_new(&po, err);
+    if (c == NULL)
+        return -AHPA_ECONFIG;
+    for (int64_t from = start; rc == 0 && from <= end; from += 10000 * step) {
+        int64_t to = from + 9999 * step < end ? from + 9999 * step : end;
+        struct ahpa_prom_result res;
+        ahpa_prom_result_init(&res);
+        rc = ahpa_prom_query_range(c, o->query, from * 1000, to * 1000, step * 1000, &res, err);
+        if (rc == 0 && res.n_series > 1)
+            rc = ahpa_error_set(err, AHPA_EINVAL, "--query returned %zu series; aggregate it "
+                                "to one (e.g. sum(...))", res.n_series);
+        for (size_t i = 0; rc == 0 && res.n_series == 1 && i < res.series[0].n_samples; i++) {
+            const struct ahpa_prom_sample *x = &res.series[0].samples[i];
+            if (isfinite(x->value))
+                ahpa_series_samples_push(smp, x->t_ms / 1000, x->value);
+        }
+        ahpa_prom_result_dispose(&res);
+    }
+    ahpa_prom_client_free(c);
+    return rc;
+}
+
 static int load_series(const struct cli_opts *o, struct ahpa_series *s)
 {
-    size_t len;
-    char *text = read_file(o->input, &len);
-    if (!text)
-        return -1;
     struct ahpa_series_samples smp;
     struct ahpa_error err = {0};
     ahpa_series_samples_init(&smp);
-    int rc = ahpa_series_csv_parse(text, len, NULL, &smp, &err);
-    free(text);
+    int rc;
+    if (o->prom_url != NULL) {
+        rc = load_prometheus(o, &smp, &err);
+    } else {
+        size_t len;
+        char *text = read_file(o->input, &len);
+        if (!text) {
+            ahpa_series_samples_dispose(&smp);
+            return -1;
+        }
+        rc = ahpa_series_csv_parse(text, len, NULL, &smp, &err);
+        free(text);
+    }
     int64_t step = o->step_s ? o->step_s : ahpa_series_samples_median_step(&smp);
     if (rc == 0 && smp.n < 3)
         rc = ahpa_error_set(&err, AHPA_ENODATA, "%zu data rows: need many more", smp.n);
@@ -229,7 +298,8 @@ static int load_series(const struct cli_opts *o, struct ahpa_series *s)
         rc = ahpa_series_resample(&smp, step, AHPA_SERIES_AGG_MEAN, MAX_STEPS, s, &err);
     ahpa_series_samples_dispose(&smp);
     if (rc)
-        fprintf(stderr, "ahpa-backtest: %s: %s\n", o->input, ahpa_error_message(&err, rc));
+        fprintf(stderr, "ahpa-backtest: %s: %s\n", o->input ? o->input : o->prom_url,
+                ahpa_error_message(&err, rc));
     return rc ? -1 : 0;
 }
 
@@ -261,7 +331,7 @@ static int setup_run(struct run *r, const struct cli_opts *o, const struct ahpa_
     size_t min_train = r->lead + 24;
     if (s->n < min_train + 8) {
         fprintf(stderr, "ahpa-backtest: %s: %zu steps of %lld s: need at least %zu\n",
-                o->input, s->n, (long long)s->step_s, min_train + 8);
+                o->input ? o->input : o->prom_url, s->n, (long long)s->step_s, min_train + 8);
         return -1;
     }
     if (test + min_train > s->n) {

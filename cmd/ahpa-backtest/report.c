@@ -49,7 +49,7 @@ static void print_json(const struct run *r, const struct cli_opts *o, FILE *f)
 {
     double orc = r->cap_oracle.pod_hours;
     fprintf(f, "{\"input\":");
-    json_string(f, o->input);
+    json_string(f, o->input ? o->input : o->query);
     fprintf(f, ",\"step_s\":%lld,\"test_steps\":%zu,\"lead_steps\":%zu,",
             (long long)r->step_s, r->n - r->ts, r->lead);
     jnum(f, "quantile", o->q, 0);
@@ -97,7 +97,7 @@ static void print_table(const struct run *r, const struct cli_opts *o, FILE *f)
 {
     char t0[AHPA_RFC3339_MAX];
     ahpa_time_format_rfc3339(r->t0_s + (int64_t)r->ts * r->step_s, t0);
-    fprintf(f, "input %s: %zu steps of %lld s; test %zu steps from %s\n", o->input, r->n,
+    fprintf(f, "input %s: %zu steps of %lld s; test %zu steps from %s\n", o->input ? o->input : o->query, r->n,
             (long long)r->step_s, r->n - r->ts, t0);
     fprintf(f, "q=%.4g  lead=%zu steps  startup=%lld s  target=%.6g per pod%s\n\n", o->q,
             r->lead, (long long)r->sim.startup_s, r->sim.target,

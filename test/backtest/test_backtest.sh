@@ -67,8 +67,34 @@ expect_error "three rows are refused" "$tmp/three.csv" "need at least"
 expect_error "missing file" "$tmp/nope.csv" "No such file"
 expect_error "quantile out of range" "$tmp/daily.csv" "quantile" --quantile 100
 expect_error "unknown method" "$tmp/daily.csv" "unknown method" --method magic
-expect_error "prometheus input not built" "$tmp/daily.csv" "not supported" --prometheus-url http://x
+expect_error "--input and --prometheus-url exclude each other" "$tmp/daily.csv" "exclude each other" \
+    --prometheus-url http://127.0.0.1:1 --query up --start now-1h --end now
 printf 'ts,value\n0,1\n60,1\n120,1\n999999999999,2\n' > "$tmp/span.csv"
 expect_error "huge span is refused" "$tmp/span.csv" "exceeds the limit" --step 60
+
+# Prometheus input: a real Prometheus (Debian's package) on loopback with
+# two days of the GPU trace; the same series read back as a range query.
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/test/lib/prometheus.sh"
+/usr/bin/python3 "$root/test/lib/gen_gpu_openmetrics.py" --days 2 --pods 2 --output "$tmp/gpu.om" &&
+    ahpa_prom_backfill "$tmp/gpu.om" "$tmp/tsdb" && ahpa_prom_start "$tmp/tsdb" "$(ahpa_free_port)"
+check "prometheus starts" $?
+trap 'ahpa_prom_stop; rm -rf "$tmp"' EXIT
+"$bin" --prometheus-url "$AHPA_PROM_URL" --query 'sum(DCGM_FI_DEV_GPU_UTIL)' --start now-47h \
+    --end now --step 60 --test-days 0.5 --target 20 --method engine --json > "$tmp/prom.json" 2> "$tmp/prom.err"
+check "runs on a Prometheus range" $?
+/usr/bin/python3 -c "
+import json, sys
+r = json.load(open('$tmp/prom.json'))
+assert r['test_steps'] == 720, r['test_steps']
+assert 'engine' in r['methods']
+" 2>>"$tmp/prom.err"
+check "Prometheus input: 47 h at 60 s, 12 h tested" $?
+out=$("$bin" --prometheus-url "$AHPA_PROM_URL" --query 'DCGM_FI_DEV_GPU_UTIL' --start now-2h --end now 2>&1)
+[[ "$out" == *"returned 2 series"* ]]
+check "a query with several series is refused with a message" $?
+out=$("$bin" --prometheus-url "http://127.0.0.1:1" --query 'up' --start now-2h --end now 2>&1)
+[[ $? -ne 0 && "$out" == *"ahpa-backtest:"* ]]
+check "Prometheus down: a clear error" $?
 
 exit $fail
