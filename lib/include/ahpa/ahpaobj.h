@@ -23,21 +23,22 @@
  *         external: {metric: {name, selector (LabelSelector, optional)},
  *                    target: {type: Value, value: Q}
  *                         or {type: AverageValue, averageValue: Q}}
- *       Q is a Kubernetes Quantity string ("500m", "2Gi") or a number;
- *       N a number > 0 (percent). A target must be > 0.
+ *       Q is a Kubernetes Quantity string ("500m", "2Gi") or a number,
+ *       > 0; N an integer percent, 1..100000. At most AHPA_OBJ_MAX_METRICS.
  *     minReplicas: integer >= 0, default 1 (0 allowed, as in the seed)
  *     maxReplicas: integer >= 1 and >= minReplicas             required
- *     scaleStrategy: observer | auto | proactive | reactive,
- *                    default observer (the product's documented default:
- *                    watch the plan before letting it act)
+ *     scaleStrategy: observer | auto | proactive | reactive (any case),
+ *                    default observer: the safe choice (publish the plan,
+ *                    act on nothing), as the product recommends starting
  *     prediction:
  *       quantile: in (0, 1) a fraction; in (1, 100) a percent (95 ->
- *                 0.95); anything else an error. Default 0.99
- *                 (the product's documented default; 0.90-0.99 advised).
- *       scaleUpForward: seconds, integer >= 0, default 180 (the product's
- *                 documented default: a pod's cold start)
- *     stabilizationWindowSeconds: integer 0..3600 (the product's top-level
- *                 scale-down cooling time)
+ *                 0.95); anything else an error. Default 0.99, the
+ *                 default of the prediction service's input as seen in
+ *                 public client code (the seed sets 95).
+ *       scaleUpForward: seconds (a pod's cold start), integer 0..86400,
+ *                 default 180 (same source; also the seed's value)
+ *     stabilizationWindowSeconds: integer 0..3600, the top-level
+ *                 scale-down cooling time of AHPA examples
  *     behavior.scaleDown.stabilizationWindowSeconds: the same in the HPA
  *                 v2 shape; when both are given, behavior wins.
  *                 Default 300 (AHPA_PLANNER_STABILIZATION_S).
