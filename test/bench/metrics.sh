@@ -66,7 +66,8 @@ while read -r side rest; do
 done <"$AHPA_TMP/cold.txt"
 am=$(grep ^adapter "$AHPA_TMP/cold.txt" | field median_ms); ap=$(grep ^adapter "$AHPA_TMP/cold.txt" | field p99_ms)
 pm=$(grep ^prometheus "$AHPA_TMP/cold.txt" | field median_ms); pp=$(grep ^prometheus "$AHPA_TMP/cold.txt" | field p99_ms)
-echo "ratio adapter/prometheus: median $(bench_ratio "$am" "$pm"), p99 $(bench_ratio "$ap" "$pp")  (target <= 1.1)"
+echo "ratio adapter/prometheus: median $(bench_ratio "$am" "$pm"), p99 $(bench_ratio "$ap" "$pp")  (target <= 1.1);" \
+     "the adapter adds $(printf '%.3f' "$(echo "$am - $pm" | bc -l)") ms at the median"
 pq=$(echo "$pq1 - $pq0" | bc)
 echo "cache misses during the run: $(echo "$misses1 - $misses0" | bc) (want $n);" \
     "Prometheus calls by the adapter: $pq ($(bench_ratio "$pq" "$n") per request)," \

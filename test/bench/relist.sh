@@ -37,6 +37,9 @@ trap 'ahpa_prom_stop; ahpa_cleanup' EXIT
 ahpa_start_adapter "$AHPA_TMP/base"
 sleep 1
 rss_base=$(bench_rss_mib "$AHPA_PID")
+disc=/apis/custom.metrics.k8s.io/v1beta2
+/usr/bin/python3 "$here/lib/timed_get.py" get "https://127.0.0.1:$AHPA_PORT$disc" --ca "$AHPA_CA" \
+    -n 10000000 --seconds 10 >"$AHPA_TMP/disc0.txt"
 ahpa_stop_pid "$AHPA_PID"
 
 # --- data -------------------------------------------------------------------------
@@ -49,7 +52,7 @@ ahpa_prom_start "$AHPA_TMP/tsdb" "$(ahpa_free_port)"
 nser=$(curl -sf "$AHPA_PROM_URL/api/v1/query" --data-urlencode 'query=count(DCGM_FI_DEV_GPU_UTIL)' |
        jq -r '.data.result[0].value[1]')
 echo "data: $deps Deployments x $pods_per_dep pods x $gpus GPUs = $nser DCGM_FI_DEV_GPU_UTIL series" \
-     "${extra:+(and FB_USED, FB_FREE, POWER_USAGE)}; $lines lines, $mb MB;" \
+     "${extra:+(and FB_USED, FB_FREE, POWER_USAGE per GPU) }$lines lines, $mb MB;" \
      "generated in ${t_gen}s, backfilled in ${t_fill}s"
 
 # Prometheus' own answer to the biggest series call (the built-in DCGM rule's seriesQuery).
@@ -67,7 +70,6 @@ ahpa_start_adapter "$AHPA_TMP/a" --prometheus-url="$AHPA_PROM_URL" --metrics-rel
 rss_ready=$(bench_rss_mib "$AHPA_PID")
 bench_wait_log 'relist: ' 1 120
 rss_first=$(bench_rss_mib "$AHPA_PID")
-disc=/apis/custom.metrics.k8s.io/v1beta2
 # Discovery timed over keep-alive while the next relists run.
 /usr/bin/python3 "$here/lib/timed_get.py" get "https://127.0.0.1:$AHPA_PORT$disc" --ca "$AHPA_CA" \
     -n 10000000 --seconds $((relists * 5)) >"$AHPA_TMP/disc.txt" &
@@ -92,5 +94,7 @@ printf '%-40s %10s\n' "adapter RSS" "MiB"
 printf '%-40s %10s\n' "no Prometheus (baseline)" "$rss_base" "at readiness" "$rss_ready" \
     "after the first relist" "$rss_first" "after $relists more relists" "$rss_after"
 echo
-echo "discovery $disc ($nres resources) during the relists, keep-alive:"
-sed 's/^get /  /' "$AHPA_TMP/disc.txt"
+echo "discovery $disc over keep-alive (python3 http.client), 10 s without Prometheus (empty list),"
+echo "then during the relists ($nres resources):"
+sed 's/^get /  no relists:     /' "$AHPA_TMP/disc0.txt"
+sed 's/^get /  during relists: /' "$AHPA_TMP/disc.txt"
