@@ -71,12 +71,16 @@ done
 echo "(cpu columns: CPU used since the previous row, i.e. the cycle plus any serving in between)"
 echo
 
-failures=$(bench_metric ahpa_controller_prometheus_query_failures_total || true)
+# Failed queries: only when /metrics exports them (else "not exported").
+failures="not exported"
+if curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/metrics" | grep -q '^ahpa_controller_prometheus_query_failures_total'; then
+    failures=$(bench_metric ahpa_controller_prometheus_query_failures_total)
+fi
 ext=$(curl -sf --cacert "$AHPA_CA" \
       "https://127.0.0.1:$AHPA_PORT/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas")
 planned=$(jq '.items | length' <<<"$ext")
 echo "first cycle: $first_ms ms; steady cycles:$steady_ms ms"
-echo "ahpa_desired_replicas items: $planned of $n; controller query failures: ${failures:-n/a};" \
+echo "ahpa_desired_replicas items: $planned of $n; controller query failures: $failures;" \
      "warnings in the log: $(grep -c '^W' "$AHPA_LOG" || true)"
 echo "ahpa_controller_cycle_duration_seconds (last): $(bench_metric ahpa_controller_cycle_duration_seconds)"
 grep '^W' "$AHPA_LOG" | head -n 3 | sed 's/^/  /'
