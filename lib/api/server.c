@@ -238,7 +238,9 @@ int ahpa_server_start(struct ahpa_server *s, const char *cert_pem, const char *k
         .max_connections = (unsigned)cfg->max_connections,
         .idle_timeout_s = (unsigned)((cfg->request_timeout_ms + 999) / 1000),
         .max_body_bytes = (size_t)cfg->max_request_body_bytes,
-        .connection_memory_bytes = 256 * 1024,
+        /* libmicrohttpd zeroes this budget on every request of a
+         * keep-alive connection: its size is a per-request cost. */
+        .connection_memory_bytes = (size_t)cfg->max_request_head_bytes,
         .handler = on_request,
         .done = on_done,
         .reject = on_reject,

@@ -318,8 +318,13 @@ void ahpa_controller_collect(void *controller, struct ahpa_buf *out)
                     "ahpa_controller_cycle_duration_seconds %.3f\n"
                     "# HELP ahpa_controller_prometheus_queries_total Queries the controller sent.\n"
                     "# TYPE ahpa_controller_prometheus_queries_total counter\n"
-                    "ahpa_controller_prometheus_queries_total %llu\n",
+                    "ahpa_controller_prometheus_queries_total %llu\n"
+                    "# HELP ahpa_controller_prometheus_query_failures_total Controller queries "
+                    "that failed.\n"
+                    "# TYPE ahpa_controller_prometheus_query_failures_total counter\n"
+                    "ahpa_controller_prometheus_query_failures_total %llu\n",
                     (unsigned long long)atomic_load(&c->cycles),
                     atomic_load(&c->last_cycle_duration_ms) / 1e3,
-                    (unsigned long long)atomic_load(&c->queries));
+                    (unsigned long long)atomic_load(&c->queries),
+                    (unsigned long long)atomic_load(&c->query_failures));
 }

@@ -17,8 +17,9 @@
 #include "controller_int.h"
 
 #define FUTURE_S (24 * 3600)
-/* Prometheus answers at most 11,000 points per series and range query. */
-#define MAX_POINTS_PER_QUERY 10000
+/* Prometheus answers at most 11,000 points per series and range query;
+ * 7 days at 60 s (10,081 points) fit in one. */
+#define MAX_POINTS_PER_QUERY 11000
 
 /* --- rings -------------------------------------------------------------------- */
 
@@ -218,8 +219,16 @@ static int refit(struct ahpa_controller *c, struct ahpa_controller__workload *w,
         }
     }
     int rc = ahpa_forecast_fit(w->model, u->v, u->n, u->t0_s, step, err);
-    if (rc == 0)
+    if (rc == 0 && w->fitted_at_s == 0) {
+        /* Spread the hourly refits of many AHPAs loaded together over the
+         * hour instead of refitting them all in one cycle. */
+        uint64_t h = 1469598103934665603ULL;
+        for (const char *k = w->key; *k; k++)
+            h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+        w->fitted_at_s = now - (int64_t)(h % (uint64_t)c->opt.refit_s);
+    } else if (rc == 0) {
         w->fitted_at_s = now;
+    }
     return rc;
 }
 

@@ -75,6 +75,7 @@ struct ahpa_config {
     int64_t threads;
     int64_t max_connections;
     int64_t max_request_body_bytes;
+    int64_t max_request_head_bytes;
     int64_t request_timeout_ms;
     int64_t shutdown_timeout_ms;
     int64_t v;
