@@ -15,7 +15,10 @@ ahpa_ensure_packages $AHPA_BUILD_PACKAGES $AHPA_RUN_PACKAGES wrk nginx
 duration=${1:-10}
 shift || true
 conns=${*:-16 128}
-threads=2
+# Each server at its recommended setting: the adapter's default pool
+# (--threads 4; AHPA_BENCH_THREADS overrides) and nginx's
+# worker_processes auto (one per core). wrk uses 2 threads.
+threads=${AHPA_BENCH_THREADS:-4}
 
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$root/build" -j2 --target ahpa-metrics-adapter >/dev/null
@@ -33,7 +36,7 @@ chmod 644 "$AHPA_TMP/doc.json"
 nginx_port=$(ahpa_free_port)
 mkdir -p "$AHPA_TMP/nginx"
 cat >"$AHPA_TMP/nginx/nginx.conf" <<CONF
-worker_processes $threads;
+worker_processes auto;
 pid $AHPA_TMP/nginx/nginx.pid;
 error_log $AHPA_TMP/nginx/error.log warn;
 events { worker_connections 1024; }
@@ -69,7 +72,7 @@ for c in $conns; do
     for who in adapter nginx; do
         port=$AHPA_PORT
         [ "$who" = nginx ] && port=$nginx_port
-        wrk -t$threads -c"$c" -d"${duration}s" --latency "https://127.0.0.1:$port$path" >"$AHPA_TMP/$who.$c" 2>&1
+        wrk -t2 -c"$c" -d"${duration}s" --latency "https://127.0.0.1:$port$path" >"$AHPA_TMP/$who.$c" 2>&1
         printf '%-8s %-6s %12s %10s\n' "$who" "$c" "$(rps <"$AHPA_TMP/$who.$c")" "$(p99_ms <"$AHPA_TMP/$who.$c")"
     done
     a=$(rps <"$AHPA_TMP/adapter.$c"); n=$(rps <"$AHPA_TMP/nginx.$c")
