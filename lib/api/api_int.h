@@ -6,7 +6,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
+struct ahpa_buf;
 struct ahpa_labelsel;
 
 #include "ahpa/api.h"
@@ -127,6 +129,7 @@ struct ahpa_server {
 
     struct ahpa_provider *provider; /* NULL: no custom/external metrics */
     struct ahpa_controller *controller; /* NULL: no AHPA objects */
+    struct ahpa_api__respcache *respcache; /* rendered metric answers */
 
     struct ahpa_api__metrics metrics;
     struct ahpa_api__collector collectors[AHPA_API_MAX_COLLECTORS];
@@ -178,6 +181,20 @@ void ahpa_api__serve_openapi(struct ahpa_server *s, const char *const *segments,
 
 /* version.c */
 void ahpa_api__serve_version(struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp);
+
+/* respcache.c */
+#define AHPA_API_RESPCACHE_MAX_MS 1000
+struct ahpa_api__respcache;
+struct ahpa_api__respcache *ahpa_api__respcache_new(void);
+void ahpa_api__respcache_free(struct ahpa_api__respcache *c);
+/* Appends the cached body for `key` to `out` when fresh; true on a hit. */
+bool ahpa_api__respcache_get(struct ahpa_api__respcache *c, const char *key,
+                             struct ahpa_buf *out);
+/* Keeps `body` until expires_ms (capped at AHPA_API_RESPCACHE_MAX_MS). */
+void ahpa_api__respcache_put(struct ahpa_api__respcache *c, const char *key, const char *body,
+                             size_t len, int64_t expires_ms);
+int64_t ahpa_api__now_ms(void);
+void ahpa_api__respcache_collect(struct ahpa_api__respcache *c, struct ahpa_buf *out);
 
 /* metrics_api.c / observer.c */
 /* Fills the external metric `metric` from the controller's plans; returns

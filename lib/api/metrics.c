@@ -214,6 +214,8 @@ void ahpa_api__serve_metrics(struct ahpa_server *s, struct ahpa_httpd_request *r
     write_requests(&s->metrics, out);
     write_latency(&s->metrics, out);
     write_process(&s->metrics, out);
+    if (s->provider != NULL)
+        ahpa_api__respcache_collect(s->respcache, out);
     for (int i = 0; i < s->ncollectors; i++)
         s->collectors[i].fn(s->collectors[i].ctx, out);
     resp->status = 200;

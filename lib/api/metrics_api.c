@@ -95,6 +95,41 @@ void ahpa_api__publish_external(struct ahpa_server *s)
     resource_list_dispose(&external);
 }
 
+/* --- the response cache -------------------------------------------------------- */
+
+static void key_arg(void *ctx, const char *k, const char *v)
+{
+    struct ahpa_buf *b = ctx;
+    ahpa_buf_printf(b, "&%s=%s", k, v ? v : "");
+}
+
+/* The request as a cache key: version, path and every query parameter in
+ * order (decoded, so "%2A" and "*" share an entry). */
+static void request_key(const struct ahpa_api_call *call, struct ahpa_buf *key)
+{
+    ahpa_buf_printf(key, "%s\n%s\n", call->version, call->req->path);
+    ahpa_httpd_request_query_foreach(call->req, key_arg, key);
+}
+
+static bool cached_answer(struct ahpa_server *s, const struct ahpa_buf *key,
+                          struct ahpa_httpd_response *resp)
+{
+    ahpa_buf_reset(&resp->body);
+    if (!ahpa_api__respcache_get(s->respcache, ahpa_buf_cstr(key), &resp->body))
+        return false;
+    resp->status = 200;
+    resp->content_type = "application/json";
+    return true;
+}
+
+static void remember_answer(struct ahpa_server *s, const struct ahpa_buf *key,
+                            const struct ahpa_httpd_response *resp, int64_t valid_until_ms)
+{
+    if (resp->status == 200 && valid_until_ms > 0)
+        ahpa_api__respcache_put(s->respcache, ahpa_buf_cstr(key), resp->body.data, resp->body.len,
+                                valid_until_ms);
+}
+
 /* --- request parsing ---------------------------------------------------------- */
 
 /* Parses a selector query parameter; NULL when absent or empty. */
@@ -226,6 +261,13 @@ static int custom_handler(void *ctx, const struct ahpa_api_call *call,
     int rc = parse_custom_path(call, &cp, err);
     if (rc < 0)
         return rc;
+    struct ahpa_buf key;
+    ahpa_buf_init(&key);
+    request_key(call, &key);
+    if (cached_answer(s, &key, resp)) {
+        ahpa_buf_dispose(&key);
+        return 0;
+    }
     struct ahpa_labelsel *sel = NULL, *msel = NULL;
     struct ahpa_provider_values vals = {0};
     if ((rc = selector_param(call, "labelSelector", &sel, err)) < 0 ||
@@ -246,7 +288,9 @@ static int custom_handler(void *ctx, const struct ahpa_api_call *call,
     ahpa_api__json_body(call->req, resp, doc);
     json_decref(doc);
     resp->status = 200;
+    remember_answer(s, &key, resp, vals.valid_until_ms);
 out:
+    ahpa_buf_dispose(&key);
     ahpa_provider_values_dispose(&vals);
     ahpa_labelsel_free(sel);
     ahpa_labelsel_free(msel);

@@ -214,6 +214,7 @@ struct ahpa_server *ahpa_server_new(const struct ahpa_config *cfg, struct ahpa_e
     ahpa_api__discovery_publish(s);
     pthread_mutex_unlock(&s->resources_lock);
     s->openapi = ahpa_api__openapi_new(s);
+    s->respcache = ahpa_api__respcache_new();
     return s;
 }
 
@@ -278,6 +279,7 @@ void ahpa_server_free(struct ahpa_server *s)
         return;
     ahpa_httpd_free(s->httpd);
     ahpa_api__openapi_free(s->openapi);
+    ahpa_api__respcache_free(s->respcache);
     ahpa_snapshot_dispose(&s->discovery);
     ahpa_api__discovery_dispose(s);
     pthread_mutex_destroy(&s->resources_lock);

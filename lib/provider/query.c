@@ -147,6 +147,9 @@ static int run_query(struct ahpa_provider *p, const char *promql, const char *la
     int64_t w = window_of(promql);
     if (w > out->window_s)
         out->window_s = w;
+    int64_t until = res->fetched_ms + p->opt.cache_ttl_ms;
+    if (out->valid_until_ms == 0 || until < out->valid_until_ms)
+        out->valid_until_ms = until;
     const struct ahpa_prom_result *r = &res->result;
     for (size_t i = 0; i < r->n_series; i++) {
         const struct ahpa_prom_series *s = &r->series[i];

@@ -151,6 +151,15 @@ wait $curls
 q1=$(curl -s --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/metrics" | awk '/^ahpa_prometheus_request_duration_seconds_count\{endpoint="query"\}/ {print $2}')
 ahpa_check "5 concurrent identical requests: at most 1 Prometheus query ($q0 -> $q1)" test $((q1 - q0)) -le 1
 
+# Identical requests within a second reuse the rendered answer.
+hits() { curl -s --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/metrics" | awk '/^ahpa_api_response_cache_requests_total\{result="hit"\}/ {print $2}'; }
+h0=$(hits)
+u="https://127.0.0.1:$AHPA_PORT/apis/custom.metrics.k8s.io/v1beta2/namespaces/$ns/pods/$pod1/gpu_peak_utilization?metricLabelSelector=gpu%3D0"
+a=$(curl -s --cacert "$AHPA_CA" "$u"); b=$(curl -s --cacert "$AHPA_CA" "$u"); c=$(curl -s --cacert "$AHPA_CA" "$u")
+h1=$(hits)
+ahpa_check "rendered answers reused within a second ($h0 -> $h1 hits)" test $((h1 - h0)) -ge 1
+ahpa_equals "a reused answer is the same answer" "$c" "$a"
+
 # --- failures: every mode fails fast with a 500 Status, then recovers ---
 n=0
 fresh_query() { # a metric selector nobody asked for yet, so the cache can't answer

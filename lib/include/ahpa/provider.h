@@ -103,6 +103,9 @@ struct ahpa_provider_values {
     struct ahpa_provider_value *items;
     size_t n;
     int64_t window_s; /* from the query's range, 0 when none */
+    int64_t valid_until_ms; /* unix ms until which the same request gets the
+                               same answer from the cache (min over the
+                               cached results used) */
 };
 
 void ahpa_provider_values_dispose(struct ahpa_provider_values *v);
