@@ -75,8 +75,8 @@ obj=$(ahpa_kubectl get --raw /apis/metrics.alibabacloud.com/v1beta1/namespaces/d
 ahpa_equals "the object's fields" "$(echo "$obj" | json 'd["kind"], d["metadata"]["name"], d["strategy"], d["scaleTargetRef"], d["horizonSeconds"]')" \
     "PredictionsObserver fib-gpu observer Deployment/bert-intent-detection 86400"
 list=$(ahpa_kubectl get --raw /apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver)
-ahpa_equals "the list" "$(echo "$list" | json 'd["kind"], sorted(i["metadata"]["name"] for i in d["items"])')" \
-    "PredictionsObserverList ['bert-auto', 'fib-gpu']"
+ahpa_equals "the list (pages only by name)" "$(echo "$list" | json 'd["kind"], sorted(i["metadata"]["name"] for i in d["items"]), any("content" in i for i in d["items"])')" \
+    "PredictionsObserverList ['bert-auto', 'fib-gpu'] False"
 code=$(curl -s --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/nope" | json 'd["kind"], d["code"]')
 ahpa_equals "unknown name: 404 Status" "$code" "Status 404"
 
