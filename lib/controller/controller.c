@@ -131,6 +131,7 @@ struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options
     c->replicas_query =
         ahpa_strdup(opt->replicas_query ? opt->replicas_query : DEFAULT_REPLICAS_QUERY);
     pthread_mutex_init(&c->workloads_lock, NULL);
+    pthread_mutex_init(&c->fit_lock, NULL);
     pthread_mutex_init(&c->wake_lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     ahpa_snapshot_init(&c->snapshot);
@@ -141,6 +142,62 @@ struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options
 static char *dup_or_empty(const char *s)
 {
     return ahpa_strdup(s ? s : "");
+}
+
+/* One AHPA's cycle into plans[i]. */
+static void cycle_one(struct ahpa_controller *c, size_t i, struct ahpa_controller_plan *p,
+                      int64_t now_s)
+{
+    struct ahpa_controller__workload *w = c->workloads[i];
+    char error[256];
+    ahpa_controller__workload_cycle(c, w, now_s, p, error, sizeof(error));
+    const struct ahpa_obj *o = w->obj;
+    const struct ahpa_obj_metric *m = ahpa_obj_primary_metric(o);
+    char ref[320];
+    snprintf(ref, sizeof(ref), "%s/%s", o->target_kind, o->target_name);
+    p->ns = dup_or_empty(o->ns);
+    p->name = dup_or_empty(o->name);
+    p->strategy = dup_or_empty(ahpa_planner_strategy_name(o->strategy));
+    p->target_ref = dup_or_empty(ref);
+    p->metric = dup_or_empty(m ? m->name : "");
+    p->source = dup_or_empty(o->source);
+    p->error = dup_or_empty(error);
+    p->target = m ? m->target : NAN;
+    p->quantile = o->quantile;
+    p->scale_up_forward_s = o->scale_up_forward_s;
+}
+
+/* AHPAs are independent: a few workers take them in turn, so a cycle is
+ * not one Prometheus round trip after another. */
+#define CYCLE_WORKERS 4
+
+struct cycle_work {
+    struct ahpa_controller *c;
+    struct ahpa_controller__snapshot_data *s;
+    int64_t now_s;
+    atomic_size_t next;
+};
+
+static void *cycle_worker(void *arg)
+{
+    struct cycle_work *wk = arg;
+    for (size_t i; (i = atomic_fetch_add(&wk->next, 1)) < wk->s->n;)
+        cycle_one(wk->c, i, &wk->s->plans[i], wk->now_s);
+    return NULL;
+}
+
+static void run_cycles(struct ahpa_controller *c, struct ahpa_controller__snapshot_data *s,
+                       int64_t now_s)
+{
+    struct cycle_work wk = {c, s, now_s, 0};
+    pthread_t th[CYCLE_WORKERS];
+    size_t started = 0;
+    for (size_t k = 0; k + 1 < CYCLE_WORKERS && k + 1 < s->n; k++)
+        if (pthread_create(&th[started], NULL, cycle_worker, &wk) == 0)
+            started++;
+    cycle_worker(&wk); /* this thread works too */
+    for (size_t k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
 }
 
 int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err)
@@ -158,26 +215,8 @@ int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_
             add_error(s, c->files[i].path, c->files[i].obj_errors[k]);
     }
     s->plans = ahpa_calloc(c->nworkloads ? c->nworkloads : 1, sizeof(*s->plans));
-    for (size_t i = 0; i < c->nworkloads; i++) {
-        struct ahpa_controller__workload *w = c->workloads[i];
-        struct ahpa_controller_plan *p = &s->plans[s->n++];
-        char error[256];
-        ahpa_controller__workload_cycle(c, w, now_s, p, error, sizeof(error));
-        const struct ahpa_obj *o = w->obj;
-        const struct ahpa_obj_metric *m = ahpa_obj_primary_metric(o);
-        char ref[320];
-        snprintf(ref, sizeof(ref), "%s/%s", o->target_kind, o->target_name);
-        p->ns = dup_or_empty(o->ns);
-        p->name = dup_or_empty(o->name);
-        p->strategy = dup_or_empty(ahpa_planner_strategy_name(o->strategy));
-        p->target_ref = dup_or_empty(ref);
-        p->metric = dup_or_empty(m ? m->name : "");
-        p->source = dup_or_empty(o->source);
-        p->error = dup_or_empty(error);
-        p->target = m ? m->target : NAN;
-        p->quantile = o->quantile;
-        p->scale_up_forward_s = o->scale_up_forward_s;
-    }
+    s->n = c->nworkloads;
+    run_cycles(c, s, now_s);
     ahpa_snapshot_swap(&c->snapshot, &s->ref);
     atomic_fetch_add(&c->cycles, 1);
     atomic_store(&c->last_cycle_ms, now_ms());
@@ -252,6 +291,7 @@ void ahpa_controller_free(struct ahpa_controller *c)
     free(c->files);
     ahpa_snapshot_dispose(&c->snapshot);
     pthread_mutex_destroy(&c->workloads_lock);
+    pthread_mutex_destroy(&c->fit_lock);
     pthread_mutex_destroy(&c->wake_lock);
     pthread_cond_destroy(&c->wake);
     free(c->usage_query);

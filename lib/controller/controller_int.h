@@ -70,6 +70,7 @@ struct ahpa_controller {
     struct ahpa_controller__workload **workloads;
     size_t nworkloads;
     pthread_mutex_t workloads_lock;  /* the array, against the renderer */
+    pthread_mutex_t fit_lock;        /* forecast fits take turns (FFTW) */
     struct ahpa_controller__file *files;
     size_t nfiles;
     struct ahpa_snapshot snapshot;

@@ -210,15 +210,22 @@ static int refit(struct ahpa_controller *c, struct ahpa_controller__workload *w,
     const struct ahpa_controller__ring *u = &w->usage;
     if (u->n < 2)
         return ahpa_error_set(err, AHPA_ENODATA, "no GPU usage history yet");
+    /* FFTW's planner, used by the fit, is not reentrant: fits of different
+     * AHPAs take turns; updates and predictions run in parallel. */
     if (w->model == NULL) {
+        pthread_mutex_lock(&c->fit_lock);
         w->model = ahpa_forecast_model_new(NULL);
         size_t half = u->n / 2;
-        if (half >= 60 && ahpa_forecast_fit(w->model, u->v, half, u->t0_s, step, NULL) == 0) {
+        int fitted = half >= 60 ? ahpa_forecast_fit(w->model, u->v, half, u->t0_s, step, NULL) : -1;
+        pthread_mutex_unlock(&c->fit_lock);
+        if (fitted == 0) {
             for (size_t i = half; i < u->n; i++)
                 feed(c, w, u->t0_s + (int64_t)i * step, u->v[i]);
         }
     }
+    pthread_mutex_lock(&c->fit_lock);
     int rc = ahpa_forecast_fit(w->model, u->v, u->n, u->t0_s, step, err);
+    pthread_mutex_unlock(&c->fit_lock);
     if (rc == 0 && w->fitted_at_s == 0) {
         /* Spread the hourly refits of many AHPAs loaded together over the
          * hour instead of refitting them all in one cycle. */

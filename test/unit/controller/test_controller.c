@@ -208,6 +208,36 @@ START_TEST(files_change_and_history_stays)
 }
 END_TEST
 
+START_TEST(many_ahpas_in_parallel)
+{
+    struct fixture f;
+    setup(&f);
+    for (int i = 0; i < 9; i++) {
+        char text[2048], name[32], yaml[2100];
+        snprintf(text, sizeof(text), ahpa_yaml, "auto");
+        snprintf(name, sizeof(name), "name: web%d,", i);
+        /* same target, another object name */
+        char *at = strstr(text, "name: web,");
+        snprintf(yaml, sizeof(yaml), "%.*s%s%s", (int)(at - text), text, name, at + 10);
+        char file[32];
+        snprintf(file, sizeof(file), "web%d.yaml", i);
+        write_file(f.dir, file, yaml);
+    }
+    const int64_t now = 1795824000 + 6 * 3600;
+    ck_assert_int_eq(ahpa_controller_cycle(f.c, now, NULL), 10);
+    struct ahpa_controller_snapshot *s = ahpa_controller_snapshot(f.c);
+    ck_assert_uint_eq(ahpa_controller_snapshot_count(s), 10);
+    for (size_t i = 0; i < 10; i++) {
+        const struct ahpa_controller_plan *p = ahpa_controller_snapshot_at(s, i);
+        ck_assert_msg(p->planned, "%s: %s", p->name, p->error);
+        ck_assert_int_eq(p->plan.reactive, 9);
+    }
+    ahpa_controller_snapshot_release(s);
+    ck_assert_int_eq(ahpa_controller_cycle(f.c, now + 60, NULL), 10);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(prometheus_down_is_reported)
 {
     struct fixture f;
@@ -232,6 +262,7 @@ Suite *ahpa_unit_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, plans_from_history);
     tcase_add_test(tc, files_change_and_history_stays);
+    tcase_add_test(tc, many_ahpas_in_parallel);
     tcase_add_test(tc, prometheus_down_is_reported);
     suite_add_tcase(s, tc);
     return s;
