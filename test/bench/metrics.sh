@@ -96,40 +96,7 @@ echo
 
 # --- (b) warm cache vs nginx ----------------------------------------------------
 curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT$mpath" -o "$AHPA_TMP/doc.json"
-chmod 755 "$AHPA_TMP"
-chmod 644 "$AHPA_TMP/doc.json"
-nginx_port=$(ahpa_free_port)
-mkdir -p "$AHPA_TMP/nginx"
-cat >"$AHPA_TMP/nginx/nginx.conf" <<CONF
-worker_processes $threads;
-pid $AHPA_TMP/nginx/nginx.pid;
-error_log $AHPA_TMP/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    server {
-        listen 127.0.0.1:$nginx_port ssl;
-        ssl_certificate $AHPA_TMP/certs/apiserver.crt;
-        ssl_certificate_key $AHPA_TMP/certs/apiserver.key;
-        location = $mpath {
-            default_type application/json;
-            alias $AHPA_TMP/doc.json;
-        }
-    }
-}
-CONF
-nginx -c "$AHPA_TMP/nginx/nginx.conf" -e "$AHPA_TMP/nginx/error.log"
-ahpa_wait_for 5 test -s "$AHPA_TMP/nginx/nginx.pid"
-ahpa_track "$(cat "$AHPA_TMP/nginx/nginx.pid")"
-cmp <(curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$nginx_port$mpath") "$AHPA_TMP/doc.json"
-
-p99_ms() {
-    awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-         if (u == "us") v /= 1000; else if (u == "s") v *= 1000; print v }'
-}
-rps() { awk '/^Requests\/sec:/ { print $2 }'; }
+bench_nginx_serve "$mpath" "$AHPA_TMP/doc.json"
 non2xx() { awk '/Non-2xx/ { print $NF }'; }
 
 hits0=$(bench_metric ahpa_metrics_cache_hits_total); misses0=$(bench_metric ahpa_metrics_cache_misses_total)
@@ -138,13 +105,13 @@ printf '%-8s %-6s %12s %10s\n' server conns "requests/s" "p99 ms"
 for c in $conns; do
     for who in adapter nginx; do
         port=$AHPA_PORT
-        [ "$who" = nginx ] && port=$nginx_port
+        [ "$who" = nginx ] && port=$NGINX_PORT
         wrk -t$threads -c"$c" -d"${duration}s" --latency "https://127.0.0.1:$port$mpath" >"$AHPA_TMP/$who.$c" 2>&1
         bad=$(non2xx <"$AHPA_TMP/$who.$c")
-        printf '%-8s %-6s %12s %10s%s\n' "$who" "$c" "$(rps <"$AHPA_TMP/$who.$c")" \
-            "$(p99_ms <"$AHPA_TMP/$who.$c")" "${bad:+  ($bad non-2xx answers)}"
+        printf '%-8s %-6s %12s %10s%s\n' "$who" "$c" "$(bench_rps <"$AHPA_TMP/$who.$c")" \
+            "$(bench_p99_ms <"$AHPA_TMP/$who.$c")" "${bad:+  ($bad non-2xx answers)}"
     done
-    echo "ratio adapter/nginx at $c connections: $(bench_ratio "$(rps <"$AHPA_TMP/adapter.$c")" "$(rps <"$AHPA_TMP/nginx.$c")")  (target >= 0.8)"
+    echo "ratio adapter/nginx at $c connections: $(bench_ratio "$(bench_rps <"$AHPA_TMP/adapter.$c")" "$(bench_rps <"$AHPA_TMP/nginx.$c")")  (target >= 0.8)"
 done
 hits1=$(bench_metric ahpa_metrics_cache_hits_total); misses1=$(bench_metric ahpa_metrics_cache_misses_total)
 echo "cache during (b): $(echo "$hits1 - $hits0" | bc) hits, $(echo "$misses1 - $misses0" | bc) misses"

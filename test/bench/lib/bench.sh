@@ -59,3 +59,46 @@ bench_ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 bench_cpu_s() {
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"
 }
+
+# bench_nginx_serve PATH FILE: nginx (Debian's) on a free 127.0.0.1 port
+# serving FILE at PATH over TLS with the adapter's certificate
+# ($AHPA_TMP/certs), one worker per core; checks it answers the same
+# bytes. Sets NGINX_PORT. Stopped by ahpa_cleanup.
+bench_nginx_serve() {
+    local path=$1 file=$2 dir=$AHPA_TMP/nginx
+    chmod 755 "$AHPA_TMP" # nginx workers drop privileges
+    chmod 644 "$file"
+    NGINX_PORT=$(ahpa_free_port)
+    mkdir -p "$dir"
+    cat >"$dir/nginx.conf" <<CONF
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    server {
+        listen 127.0.0.1:$NGINX_PORT ssl;
+        ssl_certificate $AHPA_TMP/certs/apiserver.crt;
+        ssl_certificate_key $AHPA_TMP/certs/apiserver.key;
+        location = $path {
+            default_type application/json;
+            alias $file;
+        }
+    }
+}
+CONF
+    nginx -c "$dir/nginx.conf" -e "$dir/error.log"
+    ahpa_wait_for 5 test -s "$dir/nginx.pid"
+    ahpa_track "$(cat "$dir/nginx.pid")"
+    cmp <(curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$NGINX_PORT$path") "$file"
+}
+
+# Readers of a wrk --latency report on stdin: requests/s, p99 in ms.
+bench_rps() { awk '/^Requests\/sec:/ { print $2 }'; }
+bench_p99_ms() {
+    awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+         if (u == "us") v /= 1000; else if (u == "s") v *= 1000; print v }'
+}
