@@ -37,7 +37,12 @@ warmup_s=$((duration_s / 5 > 120 ? 120 : duration_s / 5))
 
 bench_build "$root"
 AHPA_TMP=$(mktemp -d)
-trap 'ahpa_prom_stop; ahpa_gpu_exporter_stop; ahpa_cleanup' EXIT
+soak_cleanup() {
+    local status=$?
+    ahpa_prom_stop; ahpa_gpu_exporter_stop; ahpa_cleanup
+    exit "$status"
+}
+trap soak_cleanup EXIT
 
 # --- Prometheus with history and a live continuation ------------------------
 end=$(date +%s)
