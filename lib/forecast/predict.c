@@ -23,6 +23,9 @@ int ahpa_forecast_update(struct ahpa_forecast_model *m, double value,
         return ahpa_error_set(err, AHPA_EINVAL, "forecast: infinite sample");
     m->n_seen++;
     m->next_t_s += m->step_s;
+    /* after a gap as long as the recent window the raw levels restart at
+     * the first value, as the fit's replay does (calib.c run_levels) */
+    int raw_restart = m->missing_run >= fc_recent_steps(m->step_s);
     m->missing_run = isnan(value) ? m->missing_run + 1 : 0;
     if (!isnan(value)) {
         if (value < 0)
@@ -41,7 +44,8 @@ int ahpa_forecast_update(struct ahpa_forecast_model *m, double value,
             for (int a = 0; a < FC_NALPHA; a++) {
                 double al = ahpa_forecast__alpha[a];
                 m->level[0][a] += al * (value - s - m->level[0][a]);
-                m->level[1][a] += al * (value - m->level[1][a]);
+                m->level[1][a] = raw_restart ? value
+                                             : m->level[1][a] + al * (value - m->level[1][a]);
             }
             if (m->period && m->season) {
                 size_t b = m->phase * m->nbins / m->period;

@@ -404,5 +404,6 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, norm_quantile);
     suite_add_tcase(s, tc);
     ahpa_unit_suite_backtest(s);
+    ahpa_unit_suite_gaps(s);
     return s;
 }
