@@ -248,7 +248,7 @@ struct fit_job {
 static void *fit_thread(void *arg)
 {
     struct fit_job *j = arg;
-    for (int round = 0; round < 3 && j->rc == 0; round++) {
+    for (int round = 0; round < 4 && j->rc == 0; round++) {
         struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
         j->rc = ahpa_forecast_fit(m, j->x, j->n - (size_t)round * 97, 0, 60, NULL);
         if (j->rc == 0 && round == 0)
