@@ -1,6 +1,7 @@
 /* Forecasting engine: quantile forecasts of one workload's load.
  *
- * Pure C: no I/O, clock, logging or global state; deterministic (the same
+ * Pure C: no I/O, clock, logging or global state of its own (FFTW's planner
+ * is made thread-safe once per process, see below); deterministic (the same
  * inputs give bit-identical outputs); the memory of a model is bounded
  * (ahpa_forecast_info.state_bytes: 4.7 KiB plus 4 bytes per seasonal bin, at
  * most 12.9 KiB with the defaults),
