@@ -36,7 +36,7 @@ echo "== forecast unit tests under valgrind"
 CK_FORK=no valgrind -q --error-exitcode=1 build/test/unit/forecast/test_forecast || status=1
 echo "== fuzz targets (clang libFuzzer, 5 s each)"
 if CC=clang cmake -S . -B build-fuzz -DAHPA_FUZZ=ON -DAHPA_UNIT_ONLY=ON -DAHPA_ONLY_MODULES= \
-        -DCMAKE_BUILD_TYPE=Debug >/dev/null && cmake --build build-fuzz -j"$jobs" >/dev/null; then
+        -DCMAKE_BUILD_TYPE=Debug >/dev/null && cmake --build build-fuzz -j"$jobs"; then
     test/fuzz/smoke.sh build-fuzz 5 "$jobs" || status=1
 else
     echo "fuzz build failed"; status=1
