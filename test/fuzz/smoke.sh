@@ -2,7 +2,8 @@
 # Runs every libFuzzer target of a -DAHPA_FUZZ=ON build briefly, two at a
 # time, starting from the checked-in corpus (read-only: new inputs go to a
 # scratch directory). Fails when a target crashes, leaks, times out or
-# reports a sanitizer error.
+# reports a sanitizer error; the input that did it is kept in
+# BUILD_DIR/fuzz-artifacts/.
 #   test/fuzz/smoke.sh BUILD_DIR [SECONDS_PER_TARGET] [PARALLEL]
 set -euo pipefail
 build=${1:?usage: smoke.sh BUILD_DIR [SECONDS] [PARALLEL]}
@@ -11,6 +12,8 @@ par=${3:-2}
 here=$(cd "$(dirname "$0")" && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+artifacts=$build/fuzz-artifacts
+mkdir -p "$artifacts"
 
 targets=()
 for bin in "$build"/test/fuzz/fuzz-*; do
@@ -27,11 +30,11 @@ run_one() {
     # -timeout: one input may not take over 10 s; -rss_limit_mb bounds memory
     if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         timeout $((secs + 60)) "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
-        -artifact_prefix="$scratch/$name-" -print_final_stats=1 \
+        -artifact_prefix="$artifacts/$name-" -print_final_stats=1 \
         "$scratch/$name" "$here/corpus/$name" >"$scratch/$name.log" 2>&1; then
         echo "fuzz smoke: $name ok ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$scratch/$name.log" | grep -o '[0-9]*$') runs)"
     else
-        echo "fuzz smoke: $name FAILED" >&2
+        echo "fuzz smoke: $name FAILED (inputs kept in $artifacts)" >&2
         tail -n 40 "$scratch/$name.log" >&2
         return 1
     fi
