@@ -5,12 +5,15 @@
 #      lint, unit tests, integration tests against the real binary with
 #      real Prometheus, kubectl and headless Chromium,
 #   3. builds the unit tests again under AddressSanitizer + UBSan
-#      (build-asan/) and runs them.
+#      (build-asan/) and runs them,
+#   4. runs the forecast suite under valgrind (uninitialised reads),
+#   5. builds the libFuzzer targets with clang (build-fuzz/) and runs each
+#      for a few seconds from its corpus.
 set -euo pipefail
 cd "$(dirname "$0")"
 . test/lib/deps.sh
 
-ahpa_ensure_packages $AHPA_BUILD_PACKAGES $AHPA_RUN_PACKAGES chromium fonts-dejavu-core
+ahpa_ensure_packages $AHPA_BUILD_PACKAGES $AHPA_RUN_PACKAGES $AHPA_TEST_PACKAGES chromium fonts-dejavu-core
 ahpa_ensure_kubectl
 
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -29,4 +32,13 @@ ctest --test-dir build --output-on-failure -j"$jobs" || status=1
 echo "== unit tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit || status=1
+echo "== forecast unit tests under valgrind"
+CK_FORK=no valgrind -q --error-exitcode=1 build/test/unit/forecast/test_forecast || status=1
+echo "== fuzz targets (clang libFuzzer, 5 s each)"
+if CC=clang cmake -S . -B build-fuzz -DAHPA_FUZZ=ON -DAHPA_UNIT_ONLY=ON -DAHPA_ONLY_MODULES= \
+        -DCMAKE_BUILD_TYPE=Debug >/dev/null && cmake --build build-fuzz -j"$jobs"; then
+    test/fuzz/smoke.sh build-fuzz 5 "$jobs" || status=1
+else
+    echo "fuzz build failed"; status=1
+fi
 exit $status

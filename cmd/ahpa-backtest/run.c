@@ -126,8 +126,16 @@ static int roll(struct run *r, const struct cli_opts *o, struct fc *f,
         } else {
             rc = fc_update(f, r->y[orig], err);
         }
-        if (rc == 0)
+        int known = 1;
+        if (rc == 0) {
             rc = fc_predict(f, r->lead, o->q, p, u, err);
+            if (rc == -AHPA_ENODATA) {
+                /* the recent window is missing: no forecast (p, u are NaN;
+                 * not scored) and the plan falls back to the reactive one */
+                rc = 0;
+                known = 0;
+            }
+        }
         if (rc)
             break;
         size_t tgt = orig + r->lead;
@@ -143,7 +151,7 @@ static int roll(struct run *r, const struct cli_opts *o, struct fc *f,
                 mx = u[i];
         prev_next = u[0];
         if (orig >= r->ts) {
-            mr->pro[orig] = ahpa_backtest_pods(&r->sim, mx);
+            mr->pro[orig] = known ? ahpa_backtest_pods(&r->sim, mx) : r->reactive[orig];
             mr->gate[orig] = gate;
         }
     }

@@ -105,21 +105,30 @@ void ahpa_forecast__vol_track(struct ahpa_forecast_model *m, const double *x,
     m->have_prev = isfinite(prev);
 }
 
-static void run_levels(const double *x, size_t n, const double *sea,
+/* The levels as update() runs them: after `restart` missing samples or more,
+ * the raw levels restart at the first value (the deseasonalised ones carry
+ * on: the season bridges the gap). x[0] must be finite when last != NULL. */
+static void run_levels(const double *x, size_t n, const double *sea, size_t restart,
                        double *lev_out, double *last)
 {
     double lev[NOPT];
     int init = 0;
+    size_t missing = 0;
     for (size_t t = 0; t < n; t++) {
         if (isfinite(x[t])) {
             double d = x[t] - sea[t];
+            int raw_init = init && missing < restart;
             for (int a = 0; a < FC_NALPHA; a++) {
                 double al = ahpa_forecast__alpha[a];
                 lev[a] = init ? lev[a] + al * (d - lev[a]) : d;
-                lev[FC_NALPHA + a] = init ? lev[FC_NALPHA + a] + al * (x[t] - lev[FC_NALPHA + a])
-                                          : x[t];
+                lev[FC_NALPHA + a] = raw_init
+                                         ? lev[FC_NALPHA + a] + al * (x[t] - lev[FC_NALPHA + a])
+                                         : x[t];
             }
             init = 1;
+            missing = 0;
+        } else {
+            missing++;
         }
         if (lev_out)
             for (int o = 0; o < NOPT; o++)
@@ -389,7 +398,7 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
     season_array(m, season_replay, phase0, n, rp.sea);
     inv_scale_array(m, phase0, n, rp.inv);
     ahpa_forecast__vol_track(m, x, n, rp.sea, rp.inv, rp.vol);
-    run_levels(x, n, rp.sea, rp.lev, NULL);
+    run_levels(x, n, rp.sea, fc_recent_steps(m->step_s), rp.lev, NULL);
     setup_leads(m);
     /* An in-sample season (the scored part inside the fitted cycles) must
      * win by more before it is trusted. */
@@ -420,10 +429,17 @@ void ahpa_forecast__final_levels(struct ahpa_forecast_model *m, const double *x,
 {
     /* The slowest level forgets in about 1/0.02 steps: rerunning the last
      * FINAL_RUN steps with the final season is as good as the whole. */
+    /* ...ending at the last finite sample (fit saw one): a trailing outage
+     * longer than FINAL_RUN would otherwise leave the levels unset */
     double last[NOPT];
-    size_t from = n > FINAL_RUN ? n - FINAL_RUN : 0;
+    size_t end = n;
+    while (end > 0 && !isfinite(x[end - 1]))
+        end--;
+    size_t from = end > FINAL_RUN ? end - FINAL_RUN : 0;
+    while (!isfinite(x[from]))
+        from++;
     season_array(m, m->period ? m->season : NULL, phase0, n, work);
-    run_levels(x + from, n - from, work + from, NULL, last);
+    run_levels(x + from, end - from, work + from, fc_recent_steps(m->step_s), NULL, last);
     inv_scale_array(m, phase0, n, work + n);
     ahpa_forecast__vol_track(m, x, n, work, work + n, NULL);
     for (int a = 0; a < FC_NALPHA; a++) {

@@ -39,6 +39,7 @@ struct ahpa_forecast_model {
     int64_t step_s;
     int64_t next_t_s;
     size_t n_seen;
+    size_t missing_run;      /* trailing NaN samples (fit and update) */
     int nonneg;              /* history had no negative value */
 
     /* season (period 0: none) */
@@ -82,7 +83,7 @@ struct fc_period {
 
 /* Candidate periods of x (filled, no NaN), best first; returns how many
  * (<= max) were found with a detrended autocorrelation >= min_acf. Uses
- * FFTW (not reentrant). */
+ * FFTW, whose planner it makes thread-safe once per process. */
 size_t ahpa_forecast__periods(const double *x, size_t n, int64_t step_s,
                               int free_periods, double min_acf,
                               struct fc_period *out, size_t max);
@@ -141,6 +142,13 @@ static inline double fc_scale_at(const struct ahpa_forecast_model *m,
     if (!m->period)
         return (double)m->scale[0];
     return (double)m->scale[phase * FC_NSCALE / m->period];
+}
+
+/* Steps of the recent window at this step (see AHPA_FORECAST_RECENT_S). */
+static inline size_t fc_recent_steps(int64_t step_s)
+{
+    int64_t k = (AHPA_FORECAST_RECENT_S + step_s - 1) / step_s;
+    return k < AHPA_FORECAST_RECENT_MIN_STEPS ? AHPA_FORECAST_RECENT_MIN_STEPS : (size_t)k;
 }
 
 /* Calibration replay and lead-bucket setup (calib.c). */

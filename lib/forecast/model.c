@@ -320,8 +320,11 @@ int ahpa_forecast_fit(struct ahpa_forecast_model *m, const double *values,
     m->nonneg = 1;
     size_t finite = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!isfinite(values[i]))
+        if (!isfinite(values[i])) {
+            m->missing_run++;
             continue;
+        }
+        m->missing_run = 0;
         finite++;
         if (values[i] < 0)
             m->nonneg = 0;

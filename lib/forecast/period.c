@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 #include "ahpa/mem.h"
 #include "ahpa/series.h"
@@ -56,6 +57,20 @@ static void *fc_fftw_alloc(size_t bytes)
     return p;
 }
 
+/* FFTW's planner (plan creation and destruction) keeps global state and is
+ * not reentrant by itself. fftw_make_planner_thread_safe (libfftw3_threads)
+ * puts it behind FFTW's own lock; it must run before the first plan, hence
+ * once per process, here, so that any caller may fit from any thread. The
+ * execution of a plan on its own arrays is reentrant without it. A C11 once
+ * flag is the module's only process-wide state: it starts no thread and does
+ * not change any result. */
+static once_flag planner_once = ONCE_FLAG_INIT;
+
+static void planner_make_safe(void)
+{
+    fftw_make_planner_thread_safe();
+}
+
 /* Unbiased autocorrelation of x minus its least-squares line, all lags up
  * to n/2, through a zero-padded real FFT (Wiener-Khinchin). */
 static void acf_fft(const double *x, size_t n, double *acf)
@@ -77,6 +92,7 @@ static void acf_fft(const double *x, size_t n, double *acf)
     memset(buf, 0, nfft * sizeof(double));
     for (size_t i = 0; i < n; i++)
         buf[i] = x[i] - mean - slope * ((double)i - tm);
+    call_once(&planner_once, planner_make_safe);
     fftw_plan fwd = fftw_plan_dft_r2c_1d((int)nfft, buf, spec, FFTW_ESTIMATE);
     fftw_plan inv = fftw_plan_dft_c2r_1d((int)nfft, spec, buf, FFTW_ESTIMATE);
     fftw_execute(fwd);

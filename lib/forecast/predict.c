@@ -23,6 +23,10 @@ int ahpa_forecast_update(struct ahpa_forecast_model *m, double value,
         return ahpa_error_set(err, AHPA_EINVAL, "forecast: infinite sample");
     m->n_seen++;
     m->next_t_s += m->step_s;
+    /* after a gap as long as the recent window the raw levels restart at
+     * the first value, as the fit's replay does (calib.c run_levels) */
+    int raw_restart = m->missing_run >= fc_recent_steps(m->step_s);
+    m->missing_run = isnan(value) ? m->missing_run + 1 : 0;
     if (!isnan(value)) {
         if (value < 0)
             m->nonneg = 0;
@@ -40,7 +44,8 @@ int ahpa_forecast_update(struct ahpa_forecast_model *m, double value,
             for (int a = 0; a < FC_NALPHA; a++) {
                 double al = ahpa_forecast__alpha[a];
                 m->level[0][a] += al * (value - s - m->level[0][a]);
-                m->level[1][a] += al * (value - m->level[1][a]);
+                m->level[1][a] = raw_restart ? value
+                                             : m->level[1][a] + al * (value - m->level[1][a]);
             }
             if (m->period && m->season) {
                 size_t b = m->phase * m->nbins / m->period;
@@ -186,6 +191,17 @@ int ahpa_forecast_predict(const struct ahpa_forecast_model *m,
     if (horizon_steps > (size_t)(AHPA_FORECAST_MAX_HORIZON_S / m->step_s))
         return ahpa_error_set(err, AHPA_EINVAL, "forecast: horizon of %zu steps exceeds 24 h",
                               horizon_steps);
+    if (m->missing_run >= fc_recent_steps(m->step_s)) {
+        for (size_t i = 0; i < horizon_steps; i++) {
+            if (point)
+                point[i] = NAN;
+            if (quant)
+                quant[i] = NAN;
+        }
+        return ahpa_error_set(err, AHPA_ENODATA,
+                              "forecast: unknown, no sample in the last %zu steps (%lld s)",
+                              m->missing_run, (long long)m->missing_run * (long long)m->step_s);
+    }
     if (m->method == AHPA_FORECAST_METHOD_LEVEL)
         predict_level(m, horizon_steps, q, point, quant);
     else
@@ -212,5 +228,8 @@ void ahpa_forecast_describe(const struct ahpa_forecast_model *m,
     info->level = m->level[0][2];
     info->resid_scale = m->resid_scale;
     info->calib_samples = m->calib_samples;
+    info->missing_steps = m->missing_run;
+    info->recent = m->method != AHPA_FORECAST_METHOD_NONE &&
+                   m->missing_run < fc_recent_steps(m->step_s);
     info->state_bytes = sizeof(*m) + m->nbins * sizeof(float);
 }

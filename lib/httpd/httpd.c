@@ -157,12 +157,17 @@ static struct request_state *request_begin(struct ahpa_httpd *h, struct MHD_Conn
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci != NULL && ci->client_addr != NULL) {
         char addr[INET6_ADDRSTRLEN] = "";
+        /* copied out: libmicrohttpd's pointer carries no alignment promise */
         const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof(addr));
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
-                      sizeof(addr));
+        if (sa->sa_family == AF_INET) {
+            struct sockaddr_in in4;
+            memcpy(&in4, sa, sizeof(in4));
+            inet_ntop(AF_INET, &in4.sin_addr, addr, sizeof(addr));
+        } else if (sa->sa_family == AF_INET6) {
+            struct sockaddr_in6 in6;
+            memcpy(&in6, sa, sizeof(in6));
+            inet_ntop(AF_INET6, &in6.sin6_addr, addr, sizeof(addr));
+        }
         st->req.remote_addr = ahpa_arena_strdup(arena, addr);
     }
     atomic_fetch_add(&h->inflight, 1);
@@ -276,6 +281,8 @@ static int retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_
     return 0;
 }
 
+/* fmt is libmicrohttpd's own printf format */
+__attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;

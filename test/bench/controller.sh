@@ -60,9 +60,9 @@ for k in $(seq 1 $((steady + 1))); do
     line=$(grep -E "$re" "$AHPA_LOG" | sed -n "${k}p")
     ms=$(sed -n 's/.* in \([0-9]*\)ms.*/\1/p' <<<"$line")
     cnt=$(sed -n 's/.*cycle: \([0-9]*\) AHPAs.*/\1/p' <<<"$line")
-    qs=$(bench_metric ahpa_controller_prometheus_queries_total)
+    qs=$(bench_metric ahpa_controller_prometheus_queries_total || true)
     ac=$(bench_cpu_s "$AHPA_PID"); pc=$(bench_cpu_s "$AHPA_PROM_PID")
-    printf '%-8s %8s %10s %12s %14s %14s %10s\n' "$k" "$cnt" "$ms" "$(echo "$qs - $prev_q" | bc)" \
+    printf '%-8s %8s %10s %12s %14s %14s %10s\n' "$k" "$cnt" "$ms" "$(bench_delta "$qs" "$prev_q")" \
         "$(echo "$ac - $prev_a" | bc)" "$(echo "$pc - $prev_p" | bc)" "$(bench_rss_mib "$AHPA_PID")"
     [ "$k" = 1 ] && first_ms=$ms
     [ "$k" -gt 1 ] && steady_ms="${steady_ms:-} $ms"
@@ -72,15 +72,12 @@ echo "(cpu columns: CPU used since the previous row, i.e. the cycle plus any ser
 echo
 
 # Failed queries: only when /metrics exports them (else "not exported").
-failures="not exported"
-if curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/metrics" | grep -q '^ahpa_controller_prometheus_query_failures_total'; then
-    failures=$(bench_metric ahpa_controller_prometheus_query_failures_total)
-fi
+failures=$(bench_metric ahpa_controller_prometheus_query_failures_total || true)
 ext=$(curl -sf --cacert "$AHPA_CA" \
       "https://127.0.0.1:$AHPA_PORT/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas")
 planned=$(jq '.items | length' <<<"$ext")
 echo "first cycle: $first_ms ms; steady cycles:$steady_ms ms"
 echo "ahpa_desired_replicas items: $planned of $n; controller query failures: $failures;" \
      "warnings in the log: $(grep -c '^W' "$AHPA_LOG" || true)"
-echo "ahpa_controller_cycle_duration_seconds (last): $(bench_metric ahpa_controller_cycle_duration_seconds)"
+echo "ahpa_controller_cycle_duration_seconds (last): $(bench_metric ahpa_controller_cycle_duration_seconds || true)"
 grep '^W' "$AHPA_LOG" | head -n 3 | sed 's/^/  /'

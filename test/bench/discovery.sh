@@ -38,7 +38,7 @@ for c in $conns; do
     for who in adapter nginx; do
         port=$AHPA_PORT
         [ "$who" = nginx ] && port=$NGINX_PORT
-        wrk -t2 -c"$c" -d"${duration}s" --latency "https://127.0.0.1:$port$path" >"$AHPA_TMP/$who.$c" 2>&1
+        bench_wrk "$AHPA_TMP/$who.$c" -t2 -c"$c" -d"${duration}s" "https://127.0.0.1:$port$path"
         printf '%-8s %-6s %12s %10s\n' "$who" "$c" "$(bench_rps <"$AHPA_TMP/$who.$c")" "$(bench_p99_ms <"$AHPA_TMP/$who.$c")"
     done
     echo "ratio adapter/nginx at $c connections: $(bench_ratio "$(bench_rps <"$AHPA_TMP/adapter.$c")" "$(bench_rps <"$AHPA_TMP/nginx.$c")")"

@@ -50,14 +50,14 @@ echo
 
 # --- (a) cold cache -----------------------------------------------------------
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-misses0=$(bench_metric ahpa_metrics_cache_misses_total)
-pq0=$(bench_metric ahpa_prometheus_request_duration_seconds_count)
-psum0=$(bench_metric ahpa_prometheus_request_duration_seconds_sum)
+misses0=$(bench_metric ahpa_metrics_cache_misses_total || true)
+pq0=$(bench_metric ahpa_prometheus_request_duration_seconds_count || true)
+psum0=$(bench_metric ahpa_prometheus_request_duration_seconds_sum || true)
 /usr/bin/python3 "$here/lib/timed_get.py" cold --adapter "https://127.0.0.1:$AHPA_PORT" \
     --ca "$AHPA_CA" --prom "$AHPA_PROM_URL" --pod "$pod" -n "$n" >"$AHPA_TMP/cold.txt"
-misses1=$(bench_metric ahpa_metrics_cache_misses_total)
-pq1=$(bench_metric ahpa_prometheus_request_duration_seconds_count)
-psum1=$(bench_metric ahpa_prometheus_request_duration_seconds_sum)
+misses1=$(bench_metric ahpa_metrics_cache_misses_total || true)
+pq1=$(bench_metric ahpa_prometheus_request_duration_seconds_count || true)
+psum1=$(bench_metric ahpa_prometheus_request_duration_seconds_sum || true)
 echo "(a) cold cache, $n requests each, interleaved, keep-alive (python3 http.client)"
 printf '%-11s %10s %10s %10s %10s\n' side "median ms" "p90 ms" "p99 ms" "max ms"
 while read -r side rest; do
@@ -68,10 +68,14 @@ am=$(grep ^adapter "$AHPA_TMP/cold.txt" | field median_ms); ap=$(grep ^adapter "
 pm=$(grep ^prometheus "$AHPA_TMP/cold.txt" | field median_ms); pp=$(grep ^prometheus "$AHPA_TMP/cold.txt" | field p99_ms)
 echo "ratio adapter/prometheus: median $(bench_ratio "$am" "$pm"), p99 $(bench_ratio "$ap" "$pp")  (target <= 1.1);" \
      "the adapter adds $(printf '%.3f' "$(echo "$am - $pm" | bc -l)") ms at the median"
-pq=$(echo "$pq1 - $pq0" | bc)
-echo "cache misses during the run: $(echo "$misses1 - $misses0" | bc) (want $n);" \
-    "Prometheus calls by the adapter: $pq ($(bench_ratio "$pq" "$n") per request)," \
-    "mean $(printf '%.3f' "$(echo "($psum1 - $psum0) * 1000 / $pq" | bc -l)") ms each as the adapter's client timed them"
+pq=$(bench_delta "$pq1" "$pq0"); psum=$(bench_delta "$psum1" "$psum0")
+if [[ $pq =~ ^[0-9.]+$ && $psum =~ ^[0-9.]+$ && $pq != 0 ]]; then
+    per="$(bench_ratio "$pq" "$n") per request), mean $(printf '%.3f' "$(echo "$psum * 1000 / $pq" | bc -l)") ms each as the adapter's client timed them"
+else
+    per="request duration: $psum)"
+fi
+echo "cache misses during the run: $(bench_delta "$misses1" "$misses0") (want $n);" \
+    "Prometheus calls by the adapter: $pq ($per"
 echo
 
 # The same with one curl process per request (new TLS handshake each time
@@ -97,22 +101,20 @@ echo
 # --- (b) warm cache vs nginx ----------------------------------------------------
 curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT$mpath" -o "$AHPA_TMP/doc.json"
 bench_nginx_serve "$mpath" "$AHPA_TMP/doc.json"
-non2xx() { awk '/Non-2xx/ { print $NF }'; }
 
-hits0=$(bench_metric ahpa_metrics_cache_hits_total); misses0=$(bench_metric ahpa_metrics_cache_misses_total)
+hits0=$(bench_metric ahpa_metrics_cache_hits_total || true); misses0=$(bench_metric ahpa_metrics_cache_misses_total || true)
 echo "(b) warm cache, wrk -t$threads over TLS keep-alive, ${duration}s per run, $(wc -c <"$AHPA_TMP/doc.json") byte answer"
 printf '%-8s %-6s %12s %10s\n' server conns "requests/s" "p99 ms"
 for c in $conns; do
     for who in adapter nginx; do
         port=$AHPA_PORT
         [ "$who" = nginx ] && port=$NGINX_PORT
-        wrk -t$threads -c"$c" -d"${duration}s" --latency "https://127.0.0.1:$port$mpath" >"$AHPA_TMP/$who.$c" 2>&1
-        bad=$(non2xx <"$AHPA_TMP/$who.$c")
-        printf '%-8s %-6s %12s %10s%s\n' "$who" "$c" "$(bench_rps <"$AHPA_TMP/$who.$c")" \
-            "$(bench_p99_ms <"$AHPA_TMP/$who.$c")" "${bad:+  ($bad non-2xx answers)}"
+        bench_wrk "$AHPA_TMP/$who.$c" -t$threads -c"$c" -d"${duration}s" "https://127.0.0.1:$port$mpath"
+        printf '%-8s %-6s %12s %10s\n' "$who" "$c" "$(bench_rps <"$AHPA_TMP/$who.$c")" \
+            "$(bench_p99_ms <"$AHPA_TMP/$who.$c")"
     done
     echo "ratio adapter/nginx at $c connections: $(bench_ratio "$(bench_rps <"$AHPA_TMP/adapter.$c")" "$(bench_rps <"$AHPA_TMP/nginx.$c")")  (target >= 0.8)"
 done
-hits1=$(bench_metric ahpa_metrics_cache_hits_total); misses1=$(bench_metric ahpa_metrics_cache_misses_total)
-echo "cache during (b): $(echo "$hits1 - $hits0" | bc) hits, $(echo "$misses1 - $misses0" | bc) misses"
+hits1=$(bench_metric ahpa_metrics_cache_hits_total || true); misses1=$(bench_metric ahpa_metrics_cache_misses_total || true)
+echo "cache during (b): $(bench_delta "$hits1" "$hits0") hits, $(bench_delta "$misses1" "$misses0") misses"
 echo "adapter RSS at the end: $(bench_rss_mib "$AHPA_PID") MiB"

@@ -5,6 +5,9 @@
 # What builds the project.
 AHPA_BUILD_PACKAGES="gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libssl-dev
   libjansson-dev libcurl4-openssl-dev libyaml-dev libfftw3-dev check libsubunit-dev"
+# What ./test.sh's extra stages use: valgrind (forecast suite), clang
+# with its libFuzzer runtime (fuzz smoke).
+AHPA_TEST_PACKAGES="valgrind clang libclang-rt-14-dev"
 # What the tests and the demo run against.
 AHPA_RUN_PACKAGES="prometheus openssl curl jq python3 ca-certificates procps iproute2"
 

@@ -1,6 +1,7 @@
 /* Forecasting engine: quantile forecasts of one workload's load.
  *
- * Pure C: no I/O, clock, logging or global state; deterministic (the same
+ * Pure C: no I/O, clock, logging or global state of its own (FFTW's planner
+ * is made thread-safe once per process, see below); deterministic (the same
  * inputs give bit-identical outputs); the memory of a model is bounded
  * (ahpa_forecast_info.state_bytes: 4.7 KiB plus 4 bytes per seasonal bin, at
  * most 12.9 KiB with the defaults),
@@ -26,12 +27,19 @@
  * With less than one hour of history the model is "recent level plus recent
  * volatility" (random-walk quantiles).
  *
- * Thread safety: a model is not shared between threads without a lock. fit
- * creates FFTW plans (FFTW_ESTIMATE), and FFTW's planner is not reentrant:
- * calls to ahpa_forecast_fit must not run concurrently with each other or
- * with any other FFTW planning in the process (run fits on one thread, or
- * serialise them). update, predict and describe use no FFTW and are
- * reentrant on distinct models. */
+ * Missing data: NaN samples (an exporter outage, a workload at 0 replicas)
+ * are skipped by every step above. When the recent window holds no finite
+ * sample at all (see AHPA_FORECAST_RECENT_S), the forecast is unknown:
+ * ahpa_forecast_predict fails with -AHPA_ENODATA instead of extrapolating a
+ * level that is no longer observed, until update brings a finite sample.
+ *
+ * Thread safety: a model is not shared between threads without a lock; fit,
+ * update, predict and describe are reentrant on distinct models, from any
+ * thread. fit creates FFTW plans (FFTW_ESTIMATE); the module makes FFTW's
+ * planner thread-safe once per process (fftw_make_planner_thread_safe) before
+ * its first plan, so fits may run concurrently. Other code in the process
+ * that plans with FFTW before the first fit must serialise its own planning
+ * until then. */
 #ifndef AHPA_FORECAST_H
 #define AHPA_FORECAST_H
 
@@ -46,6 +54,14 @@ struct ahpa_error;
 #define AHPA_FORECAST_MAX_HORIZON_S (24 * 3600)
 /* Longest history fit reads: older samples are ignored. */
 #define AHPA_FORECAST_MAX_HISTORY 200000u
+/* The recent window: the last max(AHPA_FORECAST_RECENT_MIN_STEPS,
+ * ceil(AHPA_FORECAST_RECENT_S / step_s)) steps before info.next_t_s (15
+ * samples at 60 s steps, 2 at hourly steps). When none of its samples is
+ * finite the model no longer sees the load and predict answers
+ * -AHPA_ENODATA; one finite sample (from fit or update) makes it known
+ * again. */
+#define AHPA_FORECAST_RECENT_S 900
+#define AHPA_FORECAST_RECENT_MIN_STEPS 2
 
 struct ahpa_forecast_options {
     /* Periods searched besides 1 day and 1 week (from autocorrelation
@@ -94,6 +110,9 @@ struct ahpa_forecast_info {
     double level;           /* current deseasonalised level (short lead) */
     double resid_scale;     /* robust scale of the one-step error */
     size_t calib_samples;   /* out-of-sample errors behind the quantiles */
+    size_t missing_steps;   /* trailing missing samples (NaN) before next_t_s */
+    bool recent;            /* a finite sample in the recent window: false
+                               means predict answers -AHPA_ENODATA */
     size_t state_bytes;     /* memory held by the model */
 };
 
@@ -113,8 +132,9 @@ void ahpa_forecast_free(struct ahpa_forecast_model *m);
  * AHPA_FORECAST_MAX_HISTORY values are used. step_s must be within
  * [AHPA_FORECAST_MIN_STEP_S, AHPA_FORECAST_MAX_STEP_S]. Errors: -AHPA_EINVAL
  * (bad step, NULL), -AHPA_ENODATA (no finite value). Negative values are
- * accepted; if the history has none, forecasts are clamped at 0. Not
- * reentrant (FFTW planning, see above). */
+ * accepted; if the history has none, forecasts are clamped at 0. A history
+ * whose recent window is all missing is fitted (the model is ready when data
+ * comes back) but predict answers -AHPA_ENODATA until then. */
 int ahpa_forecast_fit(struct ahpa_forecast_model *m, const double *values,
                       size_t n, int64_t t0_s, int64_t step_s,
                       struct ahpa_error *err);
@@ -131,7 +151,9 @@ int ahpa_forecast_update(struct ahpa_forecast_model *m, double value,
  * (median-type point forecast) and quant[i], the q-quantile, for the time
  * next_t_s + i * step_s, i in [0, horizon_steps). q in (0, 1). Either output
  * may be NULL. horizon_steps * step_s must not exceed
- * AHPA_FORECAST_MAX_HORIZON_S. Errors: -AHPA_EINVAL. */
+ * AHPA_FORECAST_MAX_HORIZON_S. Errors: -AHPA_EINVAL; -AHPA_ENODATA when the
+ * recent window holds no finite sample (the forecast is unknown: the outputs
+ * are then all NaN, never a stale or zero level). */
 int ahpa_forecast_predict(const struct ahpa_forecast_model *m,
                           size_t horizon_steps, double q, double *point,
                           double *quant, struct ahpa_error *err);

@@ -52,6 +52,15 @@ static int load(const char *path, struct ahpa_series *s)
     return rc;
 }
 
+/* A benchmark of calls that failed measures nothing: stop at the first. */
+static void must(int rc, const char *what)
+{
+    if (rc != 0) {
+        fprintf(stderr, "bench_forecast: %s failed: %s\n", what, ahpa_error_name(rc));
+        exit(1);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -70,8 +79,8 @@ int main(int argc, char **argv)
     struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
     for (int r = 0; r < reps; r++) {
         double t = now_us();
-        ahpa_forecast_fit(m, x, n, 0, 60, NULL);
-        ahpa_forecast_predict(m, h, 0.95, pt, qt, NULL);
+        must(ahpa_forecast_fit(m, x, n, 0, 60, NULL), "fit");
+        must(ahpa_forecast_predict(m, h, 0.95, pt, qt, NULL), "predict 24 h");
         fit[r] = now_us() - t;
     }
     /* the update block follows the fitted block; per-call times include
@@ -79,22 +88,26 @@ int main(int argc, char **argv)
      * copy of the model state */
     double *upd = malloc(nupd * sizeof(double));
     struct ahpa_forecast_model *m2 = ahpa_forecast_model_new(NULL);
-    ahpa_forecast_fit(m2, x, n, 0, 60, NULL);
+    must(ahpa_forecast_fit(m2, x, n, 0, 60, NULL), "fit");
+    int bad = 0;
     double tb = now_us();
     for (size_t i = 0; i < nupd; i++)
-        ahpa_forecast_update(m2, x[n + i], NULL);
+        bad |= ahpa_forecast_update(m2, x[n + i], NULL);
     double upd_mean = (now_us() - tb) / (double)nupd;
+    must(bad, "update");
     ahpa_forecast_free(m2);
     for (size_t i = 0; i < nupd; i++) {
         double t0 = now_us();
-        ahpa_forecast_update(m, x[n + i], NULL);
+        bad |= ahpa_forecast_update(m, x[n + i], NULL);
         upd[i] = now_us() - t0;
     }
+    must(bad, "update");
     double upd_med = median(upd, nupd), upd_max = upd[nupd - 1];
     double t = now_us();
     for (int r = 0; r < 1000; r++)
-        ahpa_forecast_predict(m, 3, 0.95, pt, qt, NULL);
+        bad |= ahpa_forecast_predict(m, 3, 0.95, pt, qt, NULL);
     double pred3 = (now_us() - t) / 1000.0;
+    must(bad, "predict 3 steps");
     struct ahpa_forecast_info info;
     ahpa_forecast_describe(m, &info);
     printf("{\"points\":%zu,\"fit_forecast24h_us_median\":%.1f,\"update_us_mean\":%.3f,"

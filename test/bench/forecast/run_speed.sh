@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 cc -O2 -std=c11 -D_GNU_SOURCE -I "$root/lib/include" "$here/bench_forecast.c" \
     "$build/lib/forecast/libahpa_forecast.a" "$build/lib/series/libahpa_series.a" \
-    "$build/lib/base/libahpa_base.a" -lfftw3 -lm -o "$tmp/bench_forecast"
+    "$build/lib/base/libahpa_base.a" -lfftw3_threads -lfftw3 -lpthread -lm -o "$tmp/bench_forecast"
 
 for f in crane/input0.csv crane/input9.csv crane/input3.csv; do
     eng=$("$tmp/bench_forecast" "$data/$f" 51)

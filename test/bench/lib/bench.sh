@@ -18,13 +18,26 @@ bench_rss_mib() {
 
 # bench_metric NAME [LABELS]: the adapter's /metrics value of NAME, summed
 # over the samples whose label text contains LABELS (e.g. 'endpoint="query"';
-# empty: all samples of NAME). Prints 0 when there is none.
+# empty: all samples of NAME). Prints "not exported" when no sample matches
+# (a missing metric is not a zero) and "unreachable" when /metrics does not
+# answer; both return 1.
 bench_metric() {
     local text
-    text=$(curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/metrics") || return 1
+    text=$(curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/metrics") ||
+        { echo "unreachable"; return 1; }
     awk -v n="$1" -v l="${2:-}" '
-        $1 == n || index($1, n "{") == 1 { if (l == "" || index($1, l) > 0) s += $2 }
-        END { printf "%.10g\n", s }' <<<"$text"
+        $1 == n || index($1, n "{") == 1 { if (l == "" || index($1, l) > 0) { s += $2; k++ } }
+        END { if (k) printf "%.10g\n", s; else { print "not exported"; exit 1 } }' <<<"$text"
+}
+
+# bench_delta AFTER BEFORE: AFTER - BEFORE, or the first of them that is not
+# a number ("not exported", "unreachable") as it is.
+bench_delta() {
+    local v
+    for v in "$1" "$2"; do
+        [[ $v =~ ^-?[0-9.]+([eE][-+]?[0-9]+)?$ ]] || { echo "$v"; return 0; }
+    done
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.10g\n", a - b }'
 }
 
 # bench_log_count REGEX: how many adapter log lines match.
@@ -94,6 +107,42 @@ CONF
     ahpa_wait_for 5 test -s "$dir/nginx.pid"
     ahpa_track "$(cat "$dir/nginx.pid")"
     cmp <(curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$NGINX_PORT$path") "$file"
+}
+
+# bench_wrk REPORT WRK_ARGS...: runs wrk with --latency, its report into
+# REPORT. Fails loudly (stderr, status 1) when wrk fails, completes no
+# request, or any answer was not 2xx ("Non-2xx or 3xx responses") or any
+# socket error occurred: a benchmark of errors measures nothing.
+bench_wrk() {
+    local report=$1
+    shift
+    if ! wrk --latency "$@" >"$report" 2>&1; then
+        echo "BENCH FAILED: wrk $* exited with an error:" >&2
+        cat "$report" >&2
+        return 1
+    fi
+    bench_wrk_check "$report"
+}
+
+# bench_wrk_check REPORT: the checks of bench_wrk on a saved wrk report.
+bench_wrk_check() {
+    local report=$1 done_ bad errs
+    done_=$(awk '/ requests in / { print $1; exit }' "$report")
+    bad=$(awk '/^ *Non-2xx or 3xx responses:/ { print $NF }' "$report")
+    errs=$(sed -n 's/^ *Socket errors: *//p' "$report")
+    if [ -z "$done_" ] || [ "$done_" -eq 0 ]; then
+        echo "BENCH FAILED: no request completed ($report)" >&2
+        return 1
+    fi
+    if [ -n "$bad" ] && [ "$bad" -gt 0 ]; then
+        echo "BENCH FAILED: $bad of $done_ answers were not 2xx ($report)" >&2
+        return 1
+    fi
+    if [ -n "$errs" ]; then
+        echo "BENCH FAILED: socket errors: $errs ($report)" >&2
+        return 1
+    fi
+    return 0
 }
 
 # Readers of a wrk --latency report on stdin: requests/s, p99 in ms.

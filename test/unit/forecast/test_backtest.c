@@ -99,7 +99,13 @@ START_TEST(baselines_hand_computed)
     ck_assert_int_eq(ahpa_baseline_predict(b, 4, 0.99, p, u, &err), 0);
     AHPA_ASSERT_NEAR(p[0], 2.0, TOL);
     AHPA_ASSERT_NEAR(p[3], 7.0, TOL);
-    AHPA_ASSERT_NEAR(u[3] - p[3], 1.0 - 0.07 * 0.0, 0.1);
+    /* the band is the empirical quantile of the residuals of fit (update
+     * adds none), sorted -1 -1 -1 0 0 1 1 1, interpolated at q * (n - 1):
+     * q = 0.99 -> 6.93 -> 1; q = 0.3 -> 2.1 -> -1 + 0.1 * (0 - -1) = -0.9 */
+    AHPA_ASSERT_NEAR(u[3] - p[3], 1.0, TOL);
+    ck_assert_int_eq(ahpa_baseline_predict(b, 4, 0.3, p, u, &err), 0);
+    for (int i = 0; i < 4; i++)
+        AHPA_ASSERT_NEAR(u[i] - p[i], -0.9, TOL);
     ahpa_baseline_free(b);
 
     b = ahpa_baseline_new(AHPA_BASELINE_MAXVALUE, 4);

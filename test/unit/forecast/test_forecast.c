@@ -335,11 +335,16 @@ START_TEST(flat_long_steps_and_junk)
     for (size_t i = 0; i < n; i++)
         x[i] = (i % 3 == 0) ? 5.0 + 0.1 * (double)(i % 24) : ((i % 3 == 1) ? NAN : INFINITY);
     ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 3600, NULL), 0);
+    /* ...but its last two hours (NaN, inf) are the whole recent window at
+     * hourly steps: unknown until a sample comes */
+    ck_assert_int_eq(ahpa_forecast_predict(m, 24, 0.9, p, u, NULL), -AHPA_ENODATA);
+    ck_assert(isnan(p[0]) && isnan(u[23]));
+    ck_assert_int_eq(ahpa_forecast_update(m, 5.5, NULL), 0);
     ck_assert_int_eq(ahpa_forecast_predict(m, 24, 0.9, p, u, NULL), 0);
     for (int i = 0; i < 24; i++)
         ck_assert(isfinite(p[i]) && isfinite(u[i]) && u[i] >= p[i] - 1e-9);
     ahpa_forecast_describe(m, &info);
-    ck_assert_uint_eq(info.history_steps, n);
+    ck_assert_uint_eq(info.history_steps, n + 1);
     ck_assert_int_eq(info.step_s, 3600);
     free(x);
     ahpa_forecast_free(m);
@@ -399,5 +404,6 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, norm_quantile);
     suite_add_tcase(s, tc);
     ahpa_unit_suite_backtest(s);
+    ahpa_unit_suite_gaps(s);
     return s;
 }

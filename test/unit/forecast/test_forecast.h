@@ -7,5 +7,6 @@
 
 double tf_normal(uint64_t *state);
 void ahpa_unit_suite_backtest(Suite *s);
+void ahpa_unit_suite_gaps(Suite *s);
 
 #endif
