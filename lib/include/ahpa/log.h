@@ -7,9 +7,9 @@
  * when the configured level is >= n. Only shell modules log; pure modules
  * return errors. Never log secrets (tokens, keys, Authorization headers).
  *
- * The level and the output stream are the one piece of process-wide state
- * outside the server context, as in klog: they are set once at start-up and
- * read atomically. */
+ * The level, the output stream and the table of repeated causes (below)
+ * are the process-wide state outside the server context, as in klog: the
+ * settings are made once at start-up and read atomically. */
 #ifndef AHPA_LOG_H
 #define AHPA_LOG_H
 
@@ -44,10 +44,12 @@ void ahpa_log_write(enum ahpa_log_severity sev, const char *file, int line,
 /* --- repeated messages ------------------------------------------------
  *
  * A failure that repeats (Prometheus down, every request answering 503)
- * must not write one line per occurrence. AHPA_LOG_REPEAT takes a cause:
- * a short, stable class of the failure (an error code's description, a
- * status class), never a message with unique values in it. Occurrences
- * with the same call site and cause are one "cause":
+ * must not write one line per occurrence (each one is counted on /metrics
+ * instead). AHPA_LOG_WARN_REPEAT and AHPA_LOG_ERROR_REPEAT take what
+ * failed (fixed text), a cause (a short, stable class of the failure: an
+ * error code's description, a status class; never a message with unique
+ * values in it) and the detail. Occurrences with the same call site and
+ * cause are one cause:
  *
  *   - the first occurrence is written in full, as "what: detail";
  *   - later ones within the repeat interval are only counted;
@@ -75,6 +77,7 @@ int64_t ahpa_log_repeat_interval_ms(void);
  * CLOCK_MONOTONIC. For tests; set before logging starts. */
 void ahpa_log_set_clock(int64_t (*now_ms)(void));
 
+/* `file` is __FILE__ (static storage); `what` and `cause` are copied. */
 void ahpa_log_repeat(enum ahpa_log_severity sev, const char *file, int line, const char *what,
                      const char *cause, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
