@@ -295,8 +295,10 @@ static int wait_for_signal(struct adapter *a, const sigset_t *set)
         int sig = sigtimedwait(set, &info, &every);
         if (sig > 0)
             return sig;
-        if (errno == EAGAIN)
+        if (errno == EAGAIN) {
             reload_certificates(a);
+            ahpa_log_flush_due();
+        }
     }
 }
 
@@ -306,6 +308,7 @@ int main(int argc, char **argv)
     if (parse_flags(&a, argc, argv) < 0)
         return 2;
     ahpa_log_set_verbosity((int)a.cfg.v);
+    ahpa_log_set_repeat_interval_ms(a.cfg.log_repeat_interval_ms);
 
     /* Signals are taken synchronously by this thread alone: block them
      * before any other thread exists so every thread inherits the mask. */
@@ -343,6 +346,7 @@ int main(int argc, char **argv)
     ahpa_prom_configmap_dispose(&a.configmap);
     ahpa_tls_watch_free(a.watch);
     ahpa_tls_paths_dispose(&a.paths);
+    ahpa_log_flush(); /* counts of repeated failures not yet written */
     ahpa_config_dispose(&a.cfg);
     return status;
 }

@@ -126,8 +126,11 @@ static void serve_apis_route(struct ahpa_server *s, const char **seg, size_t n,
     struct ahpa_error err = {0};
     int rc = g->handler(g->handler_ctx, &call, resp, &err);
     if (rc < 0) {
+        /* Each failed request is counted in apiserver_request_total{code};
+         * the log gets its cause once per interval, not a line each. */
         if (ahpa_api_http_code(rc) >= 500)
-            AHPA_LOG_WARN("%s %s: %s", req->method, req->path, ahpa_error_message(&err, rc));
+            AHPA_LOG_WARN_REPEAT("request failed", ahpa_strerror(rc), "%s %.256s: %s",
+                                 req->method, req->path, ahpa_error_message(&err, rc));
         ahpa_api_error(resp, rc, &err);
     }
 }

@@ -43,6 +43,10 @@ const struct ahpa_flag ahpa_config_flags[] = {
     FB("shutdown-timeout", AHPA_FLAG_DURATION, shutdown_timeout_ms, "15s",
        "how long in-flight requests may finish after SIGTERM", 0, 600000),
     FB("v", AHPA_FLAG_INT, v, "0", "log verbosity (klog levels)", 0, 10),
+    FB("log-repeat-interval", AHPA_FLAG_DURATION, log_repeat_interval_ms, "10s",
+       "a failure repeating with one cause is logged in full once, then counted and summed "
+       "up once per interval (0: log every occurrence)",
+       0, 3600000),
     F("prometheus-url", AHPA_FLAG_STRING, prometheus_url, NULL,
       "Prometheus HTTP API base URL, any path prefix (e.g. Thanos, Mimir, ARMS)"),
     F("prometheus-verb", AHPA_FLAG_STRING, prometheus_verb, "GET",

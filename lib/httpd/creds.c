@@ -1,4 +1,8 @@
-/* GnuTLS serving credentials that can be swapped while serving. */
+/* GnuTLS serving credentials that can be swapped while serving.
+ *
+ * A retired generation is freed by its last reference, not after some
+ * time: a connection opened before a swap may live for hours (keep-alive
+ * clients), and GnuTLS reads its certificates and key until it ends. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -7,14 +11,18 @@
 #include "ahpa/mem.h"
 #include "httpd_int.h"
 
-/* A handshake never takes this long: MHD's idle timeout ends it first. */
-#define RETIRED_KEEP_NS (600LL * 1000000000LL)
+static atomic_long generations_alive;
 
 int64_t ahpa_httpd__now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+long ahpa_httpd__cred_generations_alive(void)
+{
+    return atomic_load(&generations_alive);
 }
 
 static void cred_free(struct ahpa_httpd__cred *c)
@@ -26,6 +34,13 @@ static void cred_free(struct ahpa_httpd__cred *c)
     free(c);
 }
 
+static void cred_destroy(void *obj)
+{
+    cred_free(obj);
+    atomic_fetch_sub(&generations_alive, 1);
+}
+
+/* Returns a generation with one reference, owned by the caller. */
 static int cred_load(const char *cert_pem, const char *key_pem, struct ahpa_httpd__cred **out,
                      struct ahpa_error *err)
 {
@@ -45,6 +60,8 @@ static int cred_load(const char *cert_pem, const char *key_pem, struct ahpa_http
         cred_free(c);
         return ahpa_error_set(err, AHPA_EINVAL, "serving key: %s", gnutls_strerror(rc));
     }
+    ahpa_ref_init(&c->ref, cred_destroy);
+    atomic_fetch_add(&generations_alive, 1);
     *out = c;
     return 0;
 }
@@ -56,49 +73,37 @@ int ahpa_httpd__creds_init(struct ahpa_httpd__creds *c, const char *cert_pem,
     int rc = cred_load(cert_pem, key_pem, &first, err);
     if (rc < 0)
         return rc;
-    pthread_mutex_init(&c->lock, NULL);
-    c->all = first;
-    atomic_store(&c->current, first);
+    ahpa_snapshot_init(&c->current);
+    ahpa_snapshot_swap(&c->current, &first->ref);
     return 0;
 }
 
 int ahpa_httpd__creds_replace(struct ahpa_httpd__creds *c, const char *cert_pem,
-                              const char *key_pem, int64_t now_ns, struct ahpa_error *err)
+                              const char *key_pem, struct ahpa_error *err)
 {
     struct ahpa_httpd__cred *next;
     int rc = cred_load(cert_pem, key_pem, &next, err);
     if (rc < 0)
         return rc;
-    pthread_mutex_lock(&c->lock);
-    struct ahpa_httpd__cred *old = atomic_load(&c->current);
-    old->retired_ns = now_ns;
-    next->next = c->all;
-    c->all = next;
-    atomic_store(&c->current, next);
-    /* Drop generations retired long enough ago that no handshake can
-     * still be using them. */
-    for (struct ahpa_httpd__cred **pp = &next->next; *pp != NULL;) {
-        struct ahpa_httpd__cred *g = *pp;
-        if (g->retired_ns != 0 && now_ns - g->retired_ns > RETIRED_KEEP_NS) {
-            *pp = g->next;
-            cred_free(g);
-        } else {
-            pp = &g->next;
-        }
-    }
-    pthread_mutex_unlock(&c->lock);
+    /* The previous generation loses the server's reference; connections
+     * that hold it keep it alive until they close. */
+    ahpa_snapshot_swap(&c->current, &next->ref);
     return 0;
+}
+
+struct ahpa_httpd__cred *ahpa_httpd__creds_acquire(struct ahpa_httpd__creds *c)
+{
+    /* ref is the first member: the snapshot's pointer is the generation's. */
+    return (struct ahpa_httpd__cred *)ahpa_snapshot_get(&c->current);
+}
+
+void ahpa_httpd__cred_release(struct ahpa_httpd__cred *cred)
+{
+    if (cred != NULL)
+        ahpa_ref_release(&cred->ref);
 }
 
 void ahpa_httpd__creds_dispose(struct ahpa_httpd__creds *c)
 {
-    struct ahpa_httpd__cred *g = c->all;
-    while (g != NULL) {
-        struct ahpa_httpd__cred *next = g->next;
-        cred_free(g);
-        g = next;
-    }
-    c->all = NULL;
-    atomic_store(&c->current, NULL);
-    pthread_mutex_destroy(&c->lock);
+    ahpa_snapshot_dispose(&c->current);
 }

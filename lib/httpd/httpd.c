@@ -249,17 +249,33 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* --- TLS -------------------------------------------------------------- */
 
+/* What one connection holds: its server, and a reference to the
+ * credentials its handshake was given, dropped when it closes. */
+struct conn_tls {
+    struct ahpa_httpd *h;
+    struct ahpa_httpd__cred *cred;
+};
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
     (void)conn;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
-        *socket_context = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct conn_tls *ct = ahpa_calloc(1, sizeof(*ct));
+        ct->h = cls;
+        *socket_context = ct;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context != NULL) {
+        struct conn_tls *ct = *socket_context;
+        ahpa_httpd__cred_release(ct->cred);
+        free(ct);
+        *socket_context = NULL;
+    }
 }
 
 /* GnuTLS asks for the serving chain at every handshake. Its callback has
  * no user pointer: MHD keeps the connection as the session pointer, and
- * the connection's socket context is this server. */
+ * the connection's socket context leads to this server. The connection
+ * keeps a reference to what it was given until it closes. */
 static int retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
                          const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
                          gnutls_pcert_st **pcert, unsigned int *pcert_length,
@@ -271,10 +287,12 @@ static int retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_
         return -1;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct ahpa_httpd *h = ci != NULL ? ci->socket_context : NULL;
-    if (h == NULL)
+    struct conn_tls *ct = ci != NULL ? ci->socket_context : NULL;
+    if (ct == NULL)
         return -1;
-    struct ahpa_httpd__cred *c = atomic_load(&h->creds.current);
+    struct ahpa_httpd__cred *c = ahpa_httpd__creds_acquire(&ct->h->creds);
+    ahpa_httpd__cred_release(ct->cred); /* a second handshake on one connection */
+    ct->cred = c;
     *pcert = c->pcerts;
     *pcert_length = c->npcerts;
     *pkey = c->key;
@@ -368,7 +386,7 @@ struct ahpa_httpd *ahpa_httpd_new(const struct ahpa_httpd_options *opt, const ch
 int ahpa_httpd_set_credentials(struct ahpa_httpd *h, const char *cert_pem, const char *key_pem,
                                struct ahpa_error *err)
 {
-    return ahpa_httpd__creds_replace(&h->creds, cert_pem, key_pem, ahpa_httpd__now_ns(), err);
+    return ahpa_httpd__creds_replace(&h->creds, cert_pem, key_pem, err);
 }
 
 uint16_t ahpa_httpd_port(const struct ahpa_httpd *h)

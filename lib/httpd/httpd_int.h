@@ -8,29 +8,44 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "ahpa/refcount.h"
+
 struct ahpa_error;
 
-/* One generation of serving credentials. Retired generations stay alive
- * for a while, since a handshake in progress may still point at them. */
+/* One generation of serving credentials, shared by reference count: the
+ * server holds the current generation, and every connection holds the
+ * generation its handshake was given, from the handshake until the
+ * connection closes (GnuTLS keeps pointing at the certificates and key for
+ * the session's life). A retired generation is freed when the last
+ * connection using it closes. */
 struct ahpa_httpd__cred {
+    struct ahpa_ref ref;            /* first member */
     gnutls_pcert_st pcerts[16];
     unsigned npcerts;
     gnutls_privkey_t key;
-    int64_t retired_ns;             /* 0 while current */
-    struct ahpa_httpd__cred *next;  /* older generations */
 };
 
 struct ahpa_httpd__creds {
-    pthread_mutex_t lock;           /* guards the list, not the readers */
-    _Atomic(struct ahpa_httpd__cred *) current;
-    struct ahpa_httpd__cred *all;   /* newest first */
+    struct ahpa_snapshot current;   /* of struct ahpa_httpd__cred */
 };
 
 int ahpa_httpd__creds_init(struct ahpa_httpd__creds *c, const char *cert_pem,
                            const char *key_pem, struct ahpa_error *err);
+/* Loads a new generation and makes it current; new handshakes get it.
+ * On error the current generation stays. */
 int ahpa_httpd__creds_replace(struct ahpa_httpd__creds *c, const char *cert_pem,
-                              const char *key_pem, int64_t now_ns, struct ahpa_error *err);
+                              const char *key_pem, struct ahpa_error *err);
+/* A new reference to the current generation; the caller releases it with
+ * ahpa_httpd__cred_release. Takes the snapshot's lock for a pointer copy. */
+struct ahpa_httpd__cred *ahpa_httpd__creds_acquire(struct ahpa_httpd__creds *c);
+/* NULL is a no-op. */
+void ahpa_httpd__cred_release(struct ahpa_httpd__cred *cred);
+/* Drops the server's reference; connections may still hold theirs. */
 void ahpa_httpd__creds_dispose(struct ahpa_httpd__creds *c);
+
+/* Generations loaded and not yet freed, process-wide (for tests and
+ * debugging). */
+long ahpa_httpd__cred_generations_alive(void);
 
 int64_t ahpa_httpd__now_ns(void);
 

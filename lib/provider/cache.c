@@ -156,7 +156,8 @@ static void fetch_locked(struct ahpa_provider *p, struct ahpa_provider__slot *s)
         }
         atomic_store(&p->last_query_failed_ms, v->fetched_ms);
         atomic_fetch_add(&c->failures, 1);
-        AHPA_LOG_V(1, "prometheus query failed: %s", ahpa_error_message(&err, rc));
+        AHPA_LOG_WARN_REPEAT("prometheus query failed", ahpa_strerror(rc), "%s",
+                             ahpa_error_message(&err, rc));
         ahpa_ref_release(&v->ref);
         v = NULL;
     } else {

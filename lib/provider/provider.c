@@ -50,8 +50,8 @@ static void relist_and_log(struct ahpa_provider *p)
                  sizeof(p->relist_error));
     pthread_mutex_unlock(&p->wake_lock);
     if (rc < 0)
-        AHPA_LOG_WARN("metric relist failed, keeping the last registry: %s",
-                      ahpa_error_message(&err, rc));
+        AHPA_LOG_WARN_REPEAT("metric relist failed, keeping the last registry",
+                             ahpa_strerror(rc), "%s", ahpa_error_message(&err, rc));
 }
 
 /* Relists every interval and keeps recently asked values fresh. Wakes at

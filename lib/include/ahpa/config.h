@@ -79,6 +79,7 @@ struct ahpa_config {
     int64_t request_timeout_ms;
     int64_t shutdown_timeout_ms;
     int64_t v;
+    int64_t log_repeat_interval_ms;
     /* Prometheus and the metric rules */
     char *prometheus_url;
     char *prometheus_verb;

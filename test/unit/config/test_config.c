@@ -22,6 +22,7 @@ START_TEST(defaults)
     ck_assert_int_eq(cfg.secure_port, 6443);
     ck_assert_str_eq(cfg.bind_address, "0.0.0.0");
     ck_assert_int_eq(cfg.tls_reload_interval_ms, 10000);
+    ck_assert_int_eq(cfg.log_repeat_interval_ms, 10000);
     ck_assert(cfg.enable_external_metrics);
     ck_assert_uint_eq(cfg.tls_sans.n, 0);
     ck_assert_ptr_null(cfg.tls_cert_file);

@@ -13,6 +13,7 @@
 #include "ahpa/error.h"
 #include "ahpa/httpd.h"
 #include "ahpa/tls.h"
+#include "httpd_int.h"
 #include "unit.h"
 
 struct pki {
@@ -149,6 +150,82 @@ START_TEST(credentials_swap_for_new_handshakes)
 }
 END_TEST
 
+/* Waits (bounded) until `want` credential generations are alive. */
+static long await_generations(long want)
+{
+    long got = ahpa_httpd__cred_generations_alive();
+    for (int i = 0; i < 500 && got != want; i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+        got = ahpa_httpd__cred_generations_alive();
+    }
+    return got;
+}
+
+static long keepalive_get(CURL *c, struct ahpa_buf *out, long *new_connections)
+{
+    ahpa_buf_reset(out);
+    long status = 0;
+    if (curl_easy_perform(c) != CURLE_OK)
+        return -1;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, new_connections);
+    return status;
+}
+
+START_TEST(retired_credentials_live_until_last_connection_closes)
+{
+    struct pki p1, p2;
+    pki_new(&p1, "held");
+    pki_new(&p2, "next");
+    long base = ahpa_httpd__cred_generations_alive();
+    struct ahpa_httpd *h = start(&p1, 1024);
+    ck_assert_int_eq(ahpa_httpd__cred_generations_alive(), base + 1);
+
+    /* A keep-alive client handshakes with the first generation. */
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    char url[128];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/", ahpa_httpd_port(h));
+    CURL *keep = curl_easy_init();
+    curl_easy_setopt(keep, CURLOPT_URL, url);
+    curl_easy_setopt(keep, CURLOPT_CAINFO, p1.ca_file);
+    curl_easy_setopt(keep, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(keep, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(keep, CURLOPT_TIMEOUT_MS, 10000L);
+    long connects = 0;
+    ck_assert_int_eq(keepalive_get(keep, &b, &connects), 200);
+    ck_assert_int_eq(connects, 1);
+
+    /* Swapped: the server now holds the second generation, the open
+     * connection still holds the first. */
+    struct ahpa_error err = {0};
+    ck_assert_int_eq(ahpa_httpd_set_credentials(h, p2.leaf.cert_pem, p2.leaf.key_pem, &err), 0);
+    ck_assert_int_eq(ahpa_httpd__cred_generations_alive(), base + 2);
+    /* New handshakes get the second; the old connection goes on serving. */
+    ck_assert_int_eq(get(h, p2.ca_file, "/", NULL, &b), 200);
+    ck_assert_int_eq(keepalive_get(keep, &b, &connects), 200);
+    ck_assert_int_eq(connects, 0); /* the same connection, on the old credentials */
+    ck_assert_int_eq(await_generations(base + 2), base + 2);
+
+    /* The last connection holding the first generation closes: freed. */
+    curl_easy_cleanup(keep);
+    ck_assert_int_eq(await_generations(base + 1), base + 1);
+
+    /* Held by no connection (once the server has seen the last client
+     * close), a retired generation goes at the swap. */
+    ck_assert_int_eq(ahpa_httpd_set_credentials(h, p1.leaf.cert_pem, p1.leaf.key_pem, &err), 0);
+    ck_assert_int_eq(await_generations(base + 1), base + 1);
+    ck_assert_int_eq(get(h, p1.ca_file, "/", NULL, &b), 200);
+
+    ahpa_buf_dispose(&b);
+    ahpa_httpd_free(h);
+    ck_assert_int_eq(ahpa_httpd__cred_generations_alive(), base);
+    pki_free(&p1);
+    pki_free(&p2);
+}
+END_TEST
+
 struct slow_call {
     struct ahpa_httpd *h;
     const char *ca;
@@ -211,6 +288,7 @@ Suite *ahpa_unit_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, dispatch_query_headers_body);
     tcase_add_test(tc, credentials_swap_for_new_handshakes);
+    tcase_add_test(tc, retired_credentials_live_until_last_connection_closes);
     tcase_add_test(tc, graceful_stop_finishes_in_flight);
     tcase_add_test(tc, bad_bind_address);
     suite_add_tcase(s, tc);
