@@ -233,10 +233,18 @@ void ahpa_api__openapi_free(struct ahpa_api__openapi *o)
 
 /* --- serving ----------------------------------------------------------------- */
 
+/* JSON only: a client asking for the protobuf form alone (kubectl's
+ * OpenAPI v2 reader) gets a 406 it can report, not JSON it would try to
+ * parse as protobuf. */
 static void serve_doc(const struct ahpa_api__doc *d, struct ahpa_httpd_request *req,
                       struct ahpa_httpd_response *resp)
 {
     ahpa_httpd_response_header(req, resp, "Vary", "Accept");
+    if (ahpa_api__negotiate(ahpa_httpd_request_header(req, "Accept"), false) ==
+        AHPA_ACCEPT_NONE) {
+        ahpa_api_status(resp, 406, "only application/json is served");
+        return;
+    }
     ahpa_api__doc_serve(d, "application/json", req, resp);
 }
 

@@ -124,6 +124,10 @@ ahpa_contains "kubectl explain predictionsobserver: group" "$out" "GROUP:      m
 ahpa_contains "kubectl explain predictionsobserver: fields" "$out" "currentReplicas"
 out=$(ahpa_kubectl explain predictionsobserver.metadata 2>&1)
 ahpa_contains "kubectl explain predictionsobserver.metadata" "$out" "FIELD: metadata <ObjectMeta>"
+# The OpenAPI v2 reader of kubectl wants protobuf, which is not served: it
+# is told so (406) instead of failing to parse JSON as protobuf.
+out=$(ahpa_kubectl explain predictionsobserver --output=plaintext-openapiv2 2>&1)
+ahpa_contains "explain from OpenAPI v2: protobuf is NotAcceptable" "$out" "(NotAcceptable)"
 
 # A watch gets a 405 Status that kubectl prints, after the list it printed.
 t0=$(date +%s)

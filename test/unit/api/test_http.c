@@ -346,6 +346,17 @@ START_TEST(openapi_operations_carry_gvk)
         json_decref(doc);
         test_reply_dispose(&r);
     }
+    /* kubectl's OpenAPI v2 reader asks for protobuf only: not JSON. */
+    const char *pb[] = {"Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf", NULL};
+    struct test_reply r = test_request(&t, NULL, "/openapi/v2", pb, NULL);
+    ck_assert_int_eq(r.status, 406);
+    test_reply_dispose(&r);
+    const char *either[] = {"Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf, "
+                            "application/json",
+                            NULL};
+    r = test_request(&t, NULL, "/openapi/v2", either, NULL);
+    ck_assert_int_eq(r.status, 200);
+    test_reply_dispose(&r);
     test_server_stop(&t);
 }
 END_TEST
