@@ -91,14 +91,16 @@ echo slow >"$AHPA_TMP/mode"
 sleep 0.2
 code "$metric" >/dev/null &
 slow_pid=$!
-sleep 0.5
+sleep 1.3 # between two of libcurl's progress calls (about 1 s apart)
 t0=$(now_ms)
 kill -INT "$AHPA_PID"
 wait "$AHPA_PID"
 rc=$?
 elapsed=$(($(now_ms) - t0))
 ahpa_equals "exit status after SIGINT" "$rc" 0
-ahpa_check "no delay: exits within 5 s with a query hanging (${elapsed}ms)" test "$elapsed" -lt 5000
+# Measured: 30 ms. A cancel seen only by libcurl's progress callback took
+# 0.7 s here.
+ahpa_check "no delay: exits at once with a query hanging (${elapsed}ms)" test "$elapsed" -lt 500
 echo "measured: SIGINT to exit ${elapsed}ms with no delay"
 wait "$slow_pid"
 
