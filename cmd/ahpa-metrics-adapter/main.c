@@ -2,13 +2,23 @@
  *
  * main() owns everything: it parses the flags, decides the serving
  * certificate, starts the server, and then is the one thread that waits
- * for signals and polls the certificate files for changes. */
+ * for signals and polls the certificate files for changes.
+ *
+ * Shutdown, as kube-apiserver does it: on SIGTERM or SIGINT /readyz fails
+ * at once ([-]shutdown) while requests are still served for
+ * --shutdown-delay-duration, so endpoints and load balancers stop sending
+ * traffic first; then in-flight Prometheus calls are cancelled, the
+ * controller and the relist stop, the listener closes and in-flight
+ * requests get --shutdown-timeout to finish; exit status 0. A second
+ * signal at any point ends the process at once with status 1. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ahpa/api.h"
 #include "ahpa/config.h"
@@ -285,6 +295,11 @@ static void reload_certificates(struct adapter *a)
     ahpa_tls_keypair_free(kp);
 }
 
+static const char *signal_name(int sig)
+{
+    return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal";
+}
+
 /* Waits for SIGTERM/SIGINT, polling the certificate files meanwhile. */
 static int wait_for_signal(struct adapter *a, const sigset_t *set)
 {
@@ -302,6 +317,72 @@ static int wait_for_signal(struct adapter *a, const sigset_t *set)
     }
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps ms on the monotonic clock, resuming after interruptions. */
+static void sleep_ms(int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(ms / 1000);
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+        continue;
+}
+
+/* The signals stay blocked in every thread, so a second one waits, pending,
+ * for this thread's sigwait(): it is taken synchronously, never in a
+ * handler, and cannot be lost between the first and the thread's start.
+ * Status 1 as kube-apiserver (which exits 1 on a second signal). */
+static void *second_signal_thread(void *arg)
+{
+    const sigset_t *set = arg;
+    int sig = 0;
+    if (sigwait(set, &sig) == 0) {
+        AHPA_LOG_WARN("received %s again during shutdown, exiting at once", signal_name(sig));
+        fflush(stderr);
+        _exit(EXIT_FAILURE);
+    }
+    return NULL;
+}
+
+static void shut_down(struct adapter *a, int sig, sigset_t *set)
+{
+    int64_t t0 = monotonic_ms();
+    ahpa_server_begin_shutdown(a->server);
+    pthread_t th;
+    if (pthread_create(&th, NULL, second_signal_thread, set) == 0)
+        pthread_detach(th);
+    AHPA_LOG_INFO("received %s: /readyz fails from now on, requests are served for %lldms "
+                  "more (--shutdown-delay-duration)",
+                  signal_name(sig), (long long)a->cfg.shutdown_delay_ms);
+    if (a->cfg.shutdown_delay_ms > 0)
+        sleep_ms(a->cfg.shutdown_delay_ms);
+    /* Back ends first: Prometheus calls in flight fail at once, so neither
+     * the controller's workers nor request threads are left waiting. */
+    if (a->prom != NULL)
+        ahpa_prom_client_cancel(a->prom);
+    if (a->controller != NULL)
+        ahpa_controller_stop(a->controller);
+    if (a->provider != NULL)
+        ahpa_provider_stop(a->provider);
+    unsigned cut = ahpa_server_stop(a->server, a->cfg.shutdown_timeout_ms);
+    if (cut > 0)
+        AHPA_LOG_WARN("%u requests were still in flight after --shutdown-timeout (%lldms)", cut,
+                      (long long)a->cfg.shutdown_timeout_ms);
+    AHPA_LOG_INFO("stopped %lldms after %s", (long long)(monotonic_ms() - t0),
+                  signal_name(sig));
+}
+
 int main(int argc, char **argv)
 {
     struct adapter a = {0};
@@ -312,7 +393,7 @@ int main(int argc, char **argv)
 
     /* Signals are taken synchronously by this thread alone: block them
      * before any other thread exists so every thread inherits the mask. */
-    sigset_t set;
+    static sigset_t set; /* the second-signal thread reads it */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
@@ -322,21 +403,14 @@ int main(int argc, char **argv)
     ahpa_httpc_global_init(NULL);
 
     int status = EXIT_SUCCESS;
-    if (start(&a) < 0) {
+    if (start(&a) < 0)
         status = EXIT_FAILURE;
-    } else {
-        int sig = wait_for_signal(&a, &set);
-        AHPA_LOG_INFO("received %s, shutting down (grace %lldms)", strsignal(sig),
-                      (long long)a.cfg.shutdown_timeout_ms);
-        unsigned cut = ahpa_server_stop(a.server, a.cfg.shutdown_timeout_ms);
-        if (cut > 0)
-            AHPA_LOG_WARN("%u requests were still in flight when the grace period ended", cut);
-        AHPA_LOG_INFO("stopped");
-    }
-    if (a.provider != NULL)
-        ahpa_provider_stop(a.provider);
+    else
+        shut_down(&a, wait_for_signal(&a, &set), &set);
     if (a.controller != NULL)
         ahpa_controller_stop(a.controller);
+    if (a.provider != NULL)
+        ahpa_provider_stop(a.provider);
     ahpa_server_free(a.server);
     ahpa_provider_free(a.provider);
     ahpa_controller_free(a.controller);

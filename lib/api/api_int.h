@@ -67,12 +67,21 @@ struct ahpa_api__gv_resources {
 };
 
 /* Rendered discovery documents: immutable once published. */
+/* A pre-rendered document and its strong ETag: the quoted hex of the
+ * text's SHA-256, so equal texts have equal tags across restarts and
+ * replicas. */
+struct ahpa_api__doc {
+    char *text;    /* owned; NULL when absent */
+    char etag[67]; /* 64 hex digits in double quotes */
+};
+
 struct ahpa_api__discovery {
     struct ahpa_ref ref;
-    char *apis;                        /* APIGroupList */
-    char *apis_aggregated[2];          /* APIGroupDiscoveryList v2, v2beta1 */
-    char *group[AHPA_API_NGROUPS];     /* APIGroup, NULL when disabled */
-    char *gv[AHPA_API_NGROUPS][AHPA_API_MAX_VERSIONS]; /* APIResourceList */
+    /* Each with its ETag, as kube-apiserver serves discovery. */
+    struct ahpa_api__doc apis;                        /* APIGroupList */
+    struct ahpa_api__doc apis_aggregated[2];          /* APIGroupDiscoveryList v2, v2beta1 */
+    struct ahpa_api__doc group[AHPA_API_NGROUPS];     /* APIGroup; text NULL when disabled */
+    struct ahpa_api__doc gv[AHPA_API_NGROUPS][AHPA_API_MAX_VERSIONS]; /* APIResourceList */
 };
 
 /* --- health ------------------------------------------------------------- */
@@ -219,5 +228,14 @@ int ahpa_api__external_handler(void *ctx, const struct ahpa_api_call *call,
 
 /* Renders a document to a heap string (caller frees). */
 char *ahpa_api__json_render(const json_t *doc);
+
+/* json.c: documents (struct ahpa_api__doc above). Takes ownership of
+ * text (may be NULL) and computes its ETag. */
+void ahpa_api__doc_set(struct ahpa_api__doc *d, char *text);
+void ahpa_api__doc_dispose(struct ahpa_api__doc *d);
+/* Serves d (borrowed) with its ETag: 304 without a body when the
+ * request's If-None-Match lists that tag (weak or strong form) or "*". */
+void ahpa_api__doc_serve(const struct ahpa_api__doc *d, const char *content_type,
+                         struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp);
 
 #endif

@@ -170,13 +170,13 @@ static char *render_aggregated(const struct ahpa_server *s, const char *api_vers
 static void discovery_destroy(void *p)
 {
     struct ahpa_api__discovery *d = p;
-    free(d->apis);
-    free(d->apis_aggregated[0]);
-    free(d->apis_aggregated[1]);
+    ahpa_api__doc_dispose(&d->apis);
+    ahpa_api__doc_dispose(&d->apis_aggregated[0]);
+    ahpa_api__doc_dispose(&d->apis_aggregated[1]);
     for (int g = 0; g < AHPA_API_NGROUPS; g++) {
-        free(d->group[g]);
+        ahpa_api__doc_dispose(&d->group[g]);
         for (int v = 0; v < AHPA_API_MAX_VERSIONS; v++)
-            free(d->gv[g][v]);
+            ahpa_api__doc_dispose(&d->gv[g][v]);
     }
     free(d);
 }
@@ -195,17 +195,19 @@ void ahpa_api__discovery_publish(struct ahpa_server *s)
         json_t *doc = group_object(g);
         json_object_set_new(doc, "kind", json_string("APIGroup"));
         json_object_set_new(doc, "apiVersion", json_string("v1"));
-        d->group[gi] = ahpa_api__json_render(doc);
+        ahpa_api__doc_set(&d->group[gi], ahpa_api__json_render(doc));
         json_decref(doc);
         for (int v = 0; v < g->nversions; v++)
-            d->gv[gi][v] = render_resource_list(g->name, g->versions[v], &s->resources[gi][v]);
+            ahpa_api__doc_set(&d->gv[gi][v], render_resource_list(g->name, g->versions[v],
+                                                                  &s->resources[gi][v]));
     }
     json_t *list = json_pack("{s:s, s:s, s:o}", "kind", "APIGroupList", "apiVersion", "v1",
                              "groups", groups);
-    d->apis = ahpa_api__json_render(list);
+    ahpa_api__doc_set(&d->apis, ahpa_api__json_render(list));
     json_decref(list);
-    d->apis_aggregated[0] = render_aggregated(s, "apidiscovery.k8s.io/v2");
-    d->apis_aggregated[1] = render_aggregated(s, "apidiscovery.k8s.io/v2beta1");
+    ahpa_api__doc_set(&d->apis_aggregated[0], render_aggregated(s, "apidiscovery.k8s.io/v2"));
+    ahpa_api__doc_set(&d->apis_aggregated[1],
+                      render_aggregated(s, "apidiscovery.k8s.io/v2beta1"));
     ahpa_snapshot_swap(&s->discovery, &d->ref);
 }
 
@@ -333,14 +335,6 @@ enum ahpa_api_accept ahpa_api__negotiate(const char *accept, bool discovery_ok)
 
 /* --- serving -------------------------------------------------------------- */
 
-static void serve_text(struct ahpa_httpd_response *resp, const char *text, const char *type)
-{
-    ahpa_buf_reset(&resp->body);
-    ahpa_buf_puts(&resp->body, text);
-    resp->status = 200;
-    resp->content_type = type;
-}
-
 static struct ahpa_api__discovery *discovery_get(struct ahpa_server *s)
 {
     return (struct ahpa_api__discovery *)ahpa_snapshot_get(&s->discovery);
@@ -357,25 +351,28 @@ void ahpa_api__serve_apis(struct ahpa_server *s, struct ahpa_httpd_request *req,
     }
     struct ahpa_api__discovery *d = discovery_get(s);
     ahpa_httpd_response_header(req, resp, "Vary", "Accept");
+    /* One tag per representation: each hashes its own text. */
     if (a == AHPA_ACCEPT_DISCOVERY_V2)
-        serve_text(resp, d->apis_aggregated[0],
-                   "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+        ahpa_api__doc_serve(&d->apis_aggregated[0],
+                            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                            req, resp);
     else if (a == AHPA_ACCEPT_DISCOVERY_V2BETA1)
-        serve_text(resp, d->apis_aggregated[1],
-                   "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList");
+        ahpa_api__doc_serve(
+            &d->apis_aggregated[1],
+            "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList", req, resp);
     else
-        serve_text(resp, d->apis, "application/json");
+        ahpa_api__doc_serve(&d->apis, "application/json", req, resp);
     ahpa_ref_release(&d->ref);
 }
 
 /* A pre-rendered JSON document (borrowed from the snapshot `d`). */
-static void serve_json_doc(struct ahpa_api__discovery *d, const char *doc,
+static void serve_json_doc(struct ahpa_api__discovery *d, const struct ahpa_api__doc *doc,
                            struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp)
 {
     if (ahpa_api__negotiate(ahpa_httpd_request_header(req, "Accept"), false) == AHPA_ACCEPT_NONE)
         ahpa_api_status(resp, 406, "only application/json is served");
     else
-        serve_text(resp, doc, "application/json");
+        ahpa_api__doc_serve(doc, "application/json", req, resp);
     ahpa_ref_release(&d->ref);
 }
 
@@ -383,7 +380,7 @@ void ahpa_api__serve_group(struct ahpa_server *s, int gi, struct ahpa_httpd_requ
                            struct ahpa_httpd_response *resp)
 {
     struct ahpa_api__discovery *d = discovery_get(s);
-    serve_json_doc(d, d->group[gi], req, resp);
+    serve_json_doc(d, &d->group[gi], req, resp);
 }
 
 void ahpa_api__serve_group_version(struct ahpa_server *s, int gi, int vi,
@@ -391,5 +388,5 @@ void ahpa_api__serve_group_version(struct ahpa_server *s, int gi, int vi,
                                    struct ahpa_httpd_response *resp)
 {
     struct ahpa_api__discovery *d = discovery_get(s);
-    serve_json_doc(d, d->gv[gi][vi], req, resp);
+    serve_json_doc(d, &d->gv[gi][vi], req, resp);
 }

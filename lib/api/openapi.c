@@ -3,7 +3,6 @@
  * start from the schema definitions compiled in (openapi/definitions.json)
  * and served with an ETag; If-None-Match answers 304. */
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +18,10 @@ extern const char ahpa_api__openapi_definitions[];
 
 #define DEF "io.k8s.metrics.pkg.apis."
 
-struct doc {
-    char *text;
-    char etag[70]; /* quoted hex */
-};
-
 struct ahpa_api__openapi {
-    struct doc v2;
-    struct doc v3_index;
-    struct doc v3[AHPA_API_NGROUPS][AHPA_API_MAX_VERSIONS];
+    struct ahpa_api__doc v2;
+    struct ahpa_api__doc v3_index;
+    struct ahpa_api__doc v3[AHPA_API_NGROUPS][AHPA_API_MAX_VERSIONS];
 };
 
 /* --- building ------------------------------------------------------------ */
@@ -58,72 +52,105 @@ static json_t *response(const char *desc, const char *def, bool v3)
                      "schema", ref(def, true));
 }
 
+/* What an operation returns, as kube-apiserver marks its operations:
+ * x-kubernetes-action and x-kubernetes-group-version-kind (the object's
+ * kind, also on list operations). `kubectl explain` finds a resource's
+ * schema through the GVK on its list path's GET. */
+struct op {
+    const char *id, *summary, *result_def;
+    const char *group, *version, *kind, *action; /* "get" or "list" */
+    const char *const *path_params;
+    bool selectors;
+};
+
 /* One GET operation with its path and query parameters. */
-static json_t *get_op(const char *op_id, const char *summary, const char *result_def,
-                      const char *const *path_params, bool selectors, bool v3)
+static json_t *get_op(const struct op *o, bool v3)
 {
     json_t *params = json_array();
-    for (size_t i = 0; path_params[i] != NULL; i++)
-        json_array_append_new(params, param(path_params[i], "path", path_params[i], v3));
-    if (selectors) {
+    for (size_t i = 0; o->path_params[i] != NULL; i++)
+        json_array_append_new(params, param(o->path_params[i], "path", o->path_params[i], v3));
+    if (o->selectors) {
         json_array_append_new(params, param("labelSelector", "query",
                                             "which objects (or series) to return", v3));
         json_array_append_new(params, param("metricLabelSelector", "query",
                                             "selector over the metric's own labels", v3));
     }
     json_array_append_new(params, param("pretty", "query", "indent the output", v3));
-    json_t *responses = json_pack("{s:o, s:o}", "200", response("OK", result_def, v3), "default",
-                                  response("error", "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
-                                           v3));
-    json_t *op = json_pack("{s:s, s:s, s:o, s:o}", "operationId", op_id, "summary", summary,
-                           "parameters", params, "responses", responses);
+    json_t *responses =
+        json_pack("{s:o, s:o}", "200", response("OK", o->result_def, v3), "default",
+                  response("error", "io.k8s.apimachinery.pkg.apis.meta.v1.Status", v3));
+    json_t *op = json_pack("{s:s, s:s, s:o, s:o, s:s, s:{s:s, s:s, s:s}}", "operationId", o->id,
+                           "summary", o->summary, "parameters", params, "responses", responses,
+                           "x-kubernetes-action", o->action, "x-kubernetes-group-version-kind",
+                           "group", o->group, "version", o->version, "kind", o->kind);
     if (!v3)
         json_object_set_new(op, "produces", json_pack("[s]", "application/json"));
     return json_pack("{s:o}", "get", op);
 }
 
-static void add_gv_paths(json_t *paths, const char *group, const char *version, bool v3)
+static void add_custom_paths(json_t *paths, const char *base, const char *version, bool v3)
 {
-    char base[128], p[256], id[128];
-    snprintf(base, sizeof(base), "/apis/%s/%s", group, version);
     static const char *const ns_res_name_metric[] = {"namespace", "resource", "name", "metric",
                                                      NULL};
     static const char *const res_name_metric[] = {"resource", "name", "metric", NULL};
     static const char *const ns_metric[] = {"namespace", "metric", NULL};
+    char def[160], p[256], id[3][128];
+    snprintf(def, sizeof(def), DEF "custom_metrics.%s.MetricValueList", version);
+    snprintf(id[0], sizeof(id[0]), "getNamespacedCustomMetric_%s", version);
+    snprintf(id[1], sizeof(id[1]), "getClusterCustomMetric_%s", version);
+    snprintf(id[2], sizeof(id[2]), "getNamespaceCustomMetric_%s", version);
+    const struct op ops[] = {
+        {id[0], "a metric of namespaced objects ({name} may be *)", def, AHPA_GROUP_CUSTOM,
+         version, "MetricValueList", "get", ns_res_name_metric, true},
+        {id[1], "a metric of cluster-scoped objects", def, AHPA_GROUP_CUSTOM, version,
+         "MetricValueList", "get", res_name_metric, true},
+        {id[2], "a metric of the namespace object itself", def, AHPA_GROUP_CUSTOM, version,
+         "MetricValueList", "get", ns_metric, true},
+    };
+    static const char *const suffix[] = {"/namespaces/{namespace}/{resource}/{name}/{metric}",
+                                         "/{resource}/{name}/{metric}",
+                                         "/namespaces/{namespace}/metrics/{metric}"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s%s", base, suffix[i]);
+        json_object_set_new(paths, p, get_op(&ops[i], v3));
+    }
+}
+
+static void add_gv_paths(json_t *paths, const char *group, const char *version, bool v3)
+{
+    char base[128], p[256];
+    snprintf(base, sizeof(base), "/apis/%s/%s", group, version);
+    static const char *const none[] = {NULL};
     static const char *const ns[] = {"namespace", NULL};
     static const char *const ns_name[] = {"namespace", "name", NULL};
+    static const char *const ns_metric[] = {"namespace", "metric", NULL};
     if (strcmp(group, AHPA_GROUP_CUSTOM) == 0) {
-        char def[160];
-        snprintf(def, sizeof(def), DEF "custom_metrics.%s.MetricValueList", version);
-        snprintf(p, sizeof(p), "%s/namespaces/{namespace}/{resource}/{name}/{metric}", base);
-        snprintf(id, sizeof(id), "getNamespacedCustomMetric_%s", version);
-        json_object_set_new(paths, p, get_op(id, "a metric of namespaced objects ({name} may be *)",
-                                             def, ns_res_name_metric, true, v3));
-        snprintf(p, sizeof(p), "%s/{resource}/{name}/{metric}", base);
-        snprintf(id, sizeof(id), "getClusterCustomMetric_%s", version);
-        json_object_set_new(paths, p, get_op(id, "a metric of cluster-scoped objects", def,
-                                             res_name_metric, true, v3));
-        snprintf(p, sizeof(p), "%s/namespaces/{namespace}/metrics/{metric}", base);
-        snprintf(id, sizeof(id), "getNamespaceCustomMetric_%s", version);
-        json_object_set_new(paths, p, get_op(id, "a metric of the namespace object itself", def,
-                                             ns_metric, true, v3));
+        add_custom_paths(paths, base, version, v3);
     } else if (strcmp(group, AHPA_GROUP_EXTERNAL) == 0) {
+        const struct op ext = {"getExternalMetric", "an external metric's series",
+                               DEF "external_metrics.v1beta1.ExternalMetricValueList",
+                               AHPA_GROUP_EXTERNAL, version, "ExternalMetricValueList", "get",
+                               ns_metric, true};
         snprintf(p, sizeof(p), "%s/namespaces/{namespace}/{metric}", base);
-        json_object_set_new(paths, p,
-                            get_op("getExternalMetric", "an external metric's series",
-                                   DEF "external_metrics.v1beta1.ExternalMetricValueList",
-                                   ns_metric, true, v3));
+        json_object_set_new(paths, p, get_op(&ext, v3));
     } else {
-        snprintf(p, sizeof(p), "%s/namespaces/{namespace}/predictionsobserver", base);
-        json_object_set_new(paths, p,
-                            get_op("listPredictionsObserver", "the reports of every AHPA object",
-                                   "com.alibabacloud.metrics.v1beta1.PredictionsObserverList", ns,
-                                   false, v3));
-        snprintf(p, sizeof(p), "%s/namespaces/{namespace}/predictionsobserver/{name}", base);
-        json_object_set_new(paths, p,
-                            get_op("readPredictionsObserver", "the report of one AHPA object",
-                                   "com.alibabacloud.metrics.v1beta1.PredictionsObserver", ns_name,
-                                   false, v3));
+        const char *list = "com.alibabacloud.metrics.v1beta1.PredictionsObserverList";
+        const char *one = "com.alibabacloud.metrics.v1beta1.PredictionsObserver";
+        const struct op ops[] = {
+            {"listPredictionsObserverForAllNamespaces", "the reports of every AHPA object", list,
+             AHPA_GROUP_OBSERVER, version, "PredictionsObserver", "list", none, false},
+            {"listNamespacedPredictionsObserver", "the reports of a namespace's AHPA objects",
+             list, AHPA_GROUP_OBSERVER, version, "PredictionsObserver", "list", ns, false},
+            {"readNamespacedPredictionsObserver", "the report of one AHPA object", one,
+             AHPA_GROUP_OBSERVER, version, "PredictionsObserver", "get", ns_name, false},
+        };
+        static const char *const suffix[] = {"/predictionsobserver",
+                                             "/namespaces/{namespace}/predictionsobserver",
+                                             "/namespaces/{namespace}/predictionsobserver/{name}"};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(p, sizeof(p), "%s%s", base, suffix[i]);
+            json_object_set_new(paths, p, get_op(&ops[i], v3));
+        }
     }
 }
 
@@ -152,19 +179,10 @@ static json_t *definitions(bool v3)
     return defs ? defs : json_object();
 }
 
-static void finish(struct doc *d, json_t *doc)
+static void finish(struct ahpa_api__doc *d, json_t *doc)
 {
-    d->text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    ahpa_api__doc_set(d, json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER));
     json_decref(doc);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_Digest(d->text, strlen(d->text), md, &mdlen, EVP_sha256(), NULL);
-    char *w = d->etag;
-    *w++ = '"';
-    for (unsigned i = 0; i < 32 && i < mdlen; i++, w += 2)
-        snprintf(w, 3, "%02X", md[i]);
-    *w++ = '"';
-    *w = '\0';
 }
 
 static json_t *info(void)
@@ -205,30 +223,29 @@ void ahpa_api__openapi_free(struct ahpa_api__openapi *o)
 {
     if (o == NULL)
         return;
-    free(o->v2.text);
-    free(o->v3_index.text);
+    ahpa_api__doc_dispose(&o->v2);
+    ahpa_api__doc_dispose(&o->v3_index);
     for (int g = 0; g < AHPA_API_NGROUPS; g++)
         for (int v = 0; v < AHPA_API_MAX_VERSIONS; v++)
-            free(o->v3[g][v].text);
+            ahpa_api__doc_dispose(&o->v3[g][v]);
     free(o);
 }
 
 /* --- serving ----------------------------------------------------------------- */
 
-static void serve_doc(const struct doc *d, struct ahpa_httpd_request *req,
+/* JSON only: a client asking for the protobuf form alone (kubectl's
+ * OpenAPI v2 reader) gets a 406 it can report, not JSON it would try to
+ * parse as protobuf. */
+static void serve_doc(const struct ahpa_api__doc *d, struct ahpa_httpd_request *req,
                       struct ahpa_httpd_response *resp)
 {
-    ahpa_httpd_response_header(req, resp, "ETag", d->etag);
     ahpa_httpd_response_header(req, resp, "Vary", "Accept");
-    const char *inm = ahpa_httpd_request_header(req, "If-None-Match");
-    ahpa_buf_reset(&resp->body);
-    resp->content_type = "application/json";
-    if (inm != NULL && (strcmp(inm, d->etag) == 0 || strcmp(inm, "*") == 0)) {
-        resp->status = 304;
+    if (ahpa_api__negotiate(ahpa_httpd_request_header(req, "Accept"), false) ==
+        AHPA_ACCEPT_NONE) {
+        ahpa_api_status(resp, 406, "only application/json is served");
         return;
     }
-    resp->status = 200;
-    ahpa_buf_puts(&resp->body, d->text);
+    ahpa_api__doc_serve(d, "application/json", req, resp);
 }
 
 void ahpa_api__serve_openapi(struct ahpa_server *s, const char *const *seg, size_t n,

@@ -1,6 +1,8 @@
 /* struct ahpa_server: lifecycle and request routing. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ahpa/arena.h"
 #include "ahpa/buf.h"
@@ -81,6 +83,30 @@ static void serve_health_route(struct ahpa_server *s, const char **seg, size_t n
     }
 }
 
+/* ?watch as kube-apiserver reads it: present and neither "0" nor "false"
+ * (any case), so `?watch`, `watch=1` and `watch=true` all ask for a watch. */
+static bool watch_requested(const struct ahpa_httpd_request *req)
+{
+    if (!ahpa_httpd_request_has_query(req, "watch"))
+        return false;
+    const char *v = ahpa_httpd_request_query(req, "watch");
+    return v == NULL || (strcmp(v, "0") != 0 && strcasecmp(v, "false") != 0);
+}
+
+/* Nothing here supports watch: a plain answer to a watch request would be
+ * read as an event stream and fail to decode, so answer what kube-apiserver
+ * does for a resource without the verb. */
+static void refuse_watch(const struct ahpa_api__group *g, const char *const *rest, size_t n,
+                         struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp)
+{
+    const char *resource = n >= 3 && strcmp(rest[0], "namespaces") == 0 ? rest[2] : rest[0];
+    char msg[256];
+    snprintf(msg, sizeof(msg), "watch is not supported on resources of kind \"%.100s.%s\"",
+             resource, g->name);
+    ahpa_httpd_response_header(req, resp, "Allow", "GET, HEAD");
+    ahpa_api_status(resp, 405, msg);
+}
+
 static void serve_apis_route(struct ahpa_server *s, const char **seg, size_t n,
                              struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp)
 {
@@ -115,6 +141,10 @@ static void serve_apis_route(struct ahpa_server *s, const char **seg, size_t n,
     resp->route = ahpa_api__route_names[g->route];
     if (g->handler == NULL) {
         ahpa_api_status(resp, 404, "the server could not find the requested resource");
+        return;
+    }
+    if (watch_requested(req)) {
+        refuse_watch(g, seg + 3, n - 3, req, resp);
         return;
     }
     if (ahpa_api__negotiate(ahpa_httpd_request_header(req, "Accept"), false) ==

@@ -40,8 +40,13 @@ const struct ahpa_flag ahpa_config_flags[] = {
        8192, 16777216),
     FB("request-timeout", AHPA_FLAG_DURATION, request_timeout_ms, "60s",
        "idle connection timeout", 1000, 3600000),
-    FB("shutdown-timeout", AHPA_FLAG_DURATION, shutdown_timeout_ms, "15s",
-       "how long in-flight requests may finish after SIGTERM", 0, 600000),
+    FB("shutdown-delay-duration", AHPA_FLAG_DURATION, shutdown_delay_ms, "0",
+       "after SIGTERM, /readyz fails at once but requests are served this long, so endpoints "
+       "and load balancers stop sending traffic first",
+       0, 600000),
+    FB("shutdown-timeout", AHPA_FLAG_DURATION, shutdown_timeout_ms, "3s",
+       "after the delay, how long in-flight requests may finish before connections close",
+       0, 600000),
     FB("v", AHPA_FLAG_INT, v, "0", "log verbosity (klog levels)", 0, 10),
     FB("log-repeat-interval", AHPA_FLAG_DURATION, log_repeat_interval_ms, "10s",
        "a failure repeating with one cause is logged in full once, then counted and summed "

@@ -181,7 +181,8 @@ struct cycle_work {
 static void *cycle_worker(void *arg)
 {
     struct cycle_work *wk = arg;
-    for (size_t i; (i = atomic_fetch_add(&wk->next, 1)) < wk->s->n;)
+    for (size_t i; !atomic_load(&wk->c->stopping) &&
+                   (i = atomic_fetch_add(&wk->next, 1)) < wk->s->n;)
         cycle_one(wk->c, i, &wk->s->plans[i], wk->now_s);
     return NULL;
 }
@@ -217,6 +218,11 @@ int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_
     s->plans = ahpa_calloc(c->nworkloads ? c->nworkloads : 1, sizeof(*s->plans));
     s->n = c->nworkloads;
     run_cycles(c, s, now_s);
+    if (atomic_load(&c->stopping)) {
+        /* Cut short by a stop: the last complete plans stay published. */
+        ahpa_ref_release(&s->ref);
+        return ahpa_error_set(err, AHPA_EUNAVAIL, "controller stopping");
+    }
     ahpa_snapshot_swap(&c->snapshot, &s->ref);
     atomic_fetch_add(&c->cycles, 1);
     atomic_store(&c->last_cycle_ms, now_ms());
@@ -256,6 +262,7 @@ int ahpa_controller_start(struct ahpa_controller *c, struct ahpa_error *err)
     if (c->running)
         return 0;
     c->stop = false;
+    atomic_store(&c->stopping, false);
     if (pthread_create(&c->thread, NULL, loop, c) != 0)
         return ahpa_error_set(err, AHPA_EINTERNAL, "cannot start the controller thread");
     c->running = true;
@@ -266,6 +273,7 @@ void ahpa_controller_stop(struct ahpa_controller *c)
 {
     if (!c->running)
         return;
+    atomic_store(&c->stopping, true);
     pthread_mutex_lock(&c->wake_lock);
     c->stop = true;
     pthread_cond_broadcast(&c->wake);

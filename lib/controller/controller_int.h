@@ -77,6 +77,9 @@ struct ahpa_controller {
 
     pthread_t thread;
     bool running, stop;
+    /* Set first by ahpa_controller_stop(): cycle workers take no further
+     * AHPA and the unfinished cycle is not published. */
+    atomic_bool stopping;
     pthread_mutex_t wake_lock;
     pthread_cond_t wake;
 

@@ -6,7 +6,16 @@
  * handles gives keep-alive across threads without sharing a connection
  * cache between concurrent threads, which older libcurl releases document
  * as unsafe. DNS and TLS sessions are shared through a CURLSH with one lock
- * per data kind. */
+ * per data kind.
+ *
+ * Cancelling: libcurl calls the progress callback only about once a
+ * second while a transfer waits for its reply, so the cancel flag alone
+ * could leave a shutdown waiting that long. The client therefore opens and
+ * closes its sockets itself (CURLOPT_OPENSOCKETFUNCTION and
+ * CLOSESOCKETFUNCTION) and keeps the open ones in a set; a cancel shuts
+ * them all down, which wakes every waiting transfer at once. The set and
+ * the close share a mutex, so a cancel never touches a descriptor number
+ * after it was closed (and perhaps reused elsewhere). */
 #include "ahpa/httpc.h"
 
 #include <ctype.h>
@@ -15,6 +24,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ahpa/error.h"
 #include "ahpa/log.h"
@@ -38,6 +49,10 @@ struct ahpa_httpc_client {
     size_t max_response_bytes;
     struct ahpa_httpc__token token;
     atomic_bool cancelled;
+
+    pthread_mutex_t sock_mu; /* the sockets set, and cancel against open */
+    curl_socket_t *socks;    /* open sockets of this client's connections */
+    size_t nsocks, socks_cap;
 
     CURLSH *share;
     pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
@@ -169,6 +184,7 @@ static int init_share(struct ahpa_httpc_client *c, struct ahpa_error *err)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&c->share_mu[i], NULL);
     pthread_mutex_init(&c->pool_mu, NULL);
+    pthread_mutex_init(&c->sock_mu, NULL);
     c->share = curl_share_init();
     if (c->share == NULL)
         return ahpa_error_set(err, AHPA_EINTERNAL, "curl_share_init failed");
@@ -241,6 +257,8 @@ void ahpa_httpc_client_free(struct ahpa_httpc_client *c)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&c->share_mu[i]);
     pthread_mutex_destroy(&c->pool_mu);
+    pthread_mutex_destroy(&c->sock_mu); /* after the cleanups: they close sockets */
+    free(c->socks);
     for (size_t i = 0; i < c->n_headers; i++)
         free(c->headers[i]);
     free(c->headers);
@@ -256,8 +274,50 @@ void ahpa_httpc_client_free(struct ahpa_httpc_client *c)
 
 void ahpa_httpc_client_cancel(struct ahpa_httpc_client *c)
 {
-    if (c != NULL)
-        atomic_store(&c->cancelled, true);
+    if (c == NULL)
+        return;
+    atomic_store(&c->cancelled, true);
+    pthread_mutex_lock(&c->sock_mu);
+    for (size_t i = 0; i < c->nsocks; i++)
+        shutdown(c->socks[i], SHUT_RDWR);
+    pthread_mutex_unlock(&c->sock_mu);
+}
+
+/* Socket callbacks (see the top of the file). No socket is opened once
+ * cancelled: the flag is read under the mutex a cancel takes after
+ * setting it. */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    (void)purpose;
+    struct ahpa_httpc_client *c = ud;
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    pthread_mutex_lock(&c->sock_mu);
+    if (!atomic_load(&c->cancelled)) {
+        fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+        if (fd != CURL_SOCKET_BAD) {
+            if (c->nsocks == c->socks_cap) {
+                c->socks_cap = c->socks_cap ? 2 * c->socks_cap : 8;
+                c->socks = ahpa_reallocarray(c->socks, c->socks_cap, sizeof(*c->socks));
+            }
+            c->socks[c->nsocks++] = fd;
+        }
+    }
+    pthread_mutex_unlock(&c->sock_mu);
+    return fd;
+}
+
+static int on_close_socket(void *ud, curl_socket_t fd)
+{
+    struct ahpa_httpc_client *c = ud;
+    pthread_mutex_lock(&c->sock_mu);
+    for (size_t i = 0; i < c->nsocks; i++) {
+        if (c->socks[i] == fd) {
+            c->socks[i] = c->socks[--c->nsocks];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->sock_mu);
+    return close(fd);
 }
 
 const char *ahpa_httpc_client_url(const struct ahpa_httpc_client *c)
@@ -399,6 +459,10 @@ static void set_common(struct ahpa_httpc_client *c, CURL *h, struct xfer *x,
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, c);
     if (req->on_data != NULL && req->idle_timeout_ms > 0) {
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)((req->idle_timeout_ms + 999) / 1000));

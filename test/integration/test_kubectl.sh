@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The real binary driven by the real kubectl: every discovery and health
 # path through `get --raw`, api-versions, api-resources, and the error
-# Status for paths that do not exist.
+# Status for paths that do not exist. Then, with the AHPA controller on:
+# `kubectl explain predictionsobserver`, `kubectl get predictionsobserver
+# -w` (a clear MethodNotAllowed, not an undecodable stream) and ETags on
+# /apis.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
@@ -88,5 +91,60 @@ ahpa_contains "unknown group is NotFound" "$out" "NotFound"
 out=$(curl -s --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/x/gpu_utilization")
 ahpa_equals "unknown metric is a 404 Status" "$(echo "$out" | json_field 'd["kind"], d["code"], d["reason"]')" \
     "Status 404 NotFound"
+
+# /apis carries an ETag per representation, and If-None-Match gets a 304.
+etag_of() { tr -d '\r' <"$1" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p'; }
+curl -s -o /dev/null -D "$AHPA_TMP/h1" --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/apis"
+tag=$(etag_of "$AHPA_TMP/h1")
+ahpa_check "/apis has an ETag" test -n "$tag"
+ahpa_equals "/apis answers 304 to If-None-Match" "$(curl -s -o /dev/null -w '%{http_code}' \
+    --cacert "$AHPA_CA" -H "If-None-Match: $tag" "https://127.0.0.1:$AHPA_PORT/apis")" 304
+curl -s -o /dev/null -D "$AHPA_TMP/h2" --cacert "$AHPA_CA" -H 'Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' \
+    "https://127.0.0.1:$AHPA_PORT/apis"
+agg_tag=$(etag_of "$AHPA_TMP/h2")
+ahpa_check "the aggregated /apis has its own ETag" test -n "$agg_tag" -a "$agg_tag" != "$tag"
+ahpa_equals "a stale ETag gets the document" "$(curl -s -o /dev/null -w '%{http_code}' \
+    --cacert "$AHPA_CA" -H 'If-None-Match: "0"' "https://127.0.0.1:$AHPA_PORT/apis")" 200
+
+# --- with the AHPA controller: the predictionsobserver resource ----------
+# Prometheus is a closed port here: the controller reports its errors, and
+# the resource is served and discovered all the same.
+ahpa_stop_pid "$AHPA_PID"
+mkdir -p "$AHPA_TMP/ahpas"
+cp "$here/../../manifests/examples/fib-gpu.yaml" "$AHPA_TMP/ahpas/"
+ahpa_start_adapter "$AHPA_TMP/b" --prometheus-url="http://127.0.0.1:$(ahpa_free_port)" \
+    --prometheus-timeout=1s --ahpa-dir="$AHPA_TMP/ahpas" -v=2 ||
+    { ahpa_fail "adapter with the controller starts"; ahpa_finish; }
+ahpa_check "predictionsobserver is listed" \
+    ahpa_wait_for 10 sh -c "HOME='$AHPA_TMP' KUBECONFIG=/dev/null kubectl --server=https://127.0.0.1:$AHPA_PORT --certificate-authority='$AHPA_CA' --client-certificate='$AHPA_CLIENT_CERT' --client-key='$AHPA_CLIENT_KEY' get predictionsobserver </dev/null | grep -q fib-gpu"
+
+out=$(ahpa_kubectl explain predictionsobserver 2>&1)
+ahpa_contains "kubectl explain predictionsobserver: kind" "$out" "KIND:       PredictionsObserver"
+ahpa_contains "kubectl explain predictionsobserver: group" "$out" "GROUP:      metrics.alibabacloud.com"
+ahpa_contains "kubectl explain predictionsobserver: fields" "$out" "currentReplicas"
+out=$(ahpa_kubectl explain predictionsobserver.metadata 2>&1)
+ahpa_contains "kubectl explain predictionsobserver.metadata" "$out" "FIELD: metadata <ObjectMeta>"
+# The OpenAPI v2 reader of kubectl wants protobuf, which is not served: it
+# is told so (406) instead of failing to parse JSON as protobuf.
+out=$(ahpa_kubectl explain predictionsobserver --output=plaintext-openapiv2 2>&1)
+ahpa_contains "explain from OpenAPI v2: protobuf is NotAcceptable" "$out" "(NotAcceptable)"
+
+# A watch gets a 405 Status that kubectl prints, after the list it printed.
+t0=$(date +%s)
+out=$(timeout 20 bash -c 'HOME="$1" KUBECONFIG=/dev/null kubectl --server="https://127.0.0.1:$2" \
+        --certificate-authority="$3" --client-certificate="$4" --client-key="$5" \
+        --request-timeout=10s get predictionsobserver -w </dev/null' _ \
+        "$AHPA_TMP" "$AHPA_PORT" "$AHPA_CA" "$AHPA_CLIENT_CERT" "$AHPA_CLIENT_KEY" 2>&1)
+rc=$?
+ahpa_contains "kubectl get -w prints the list" "$out" "fib-gpu"
+ahpa_contains "kubectl get -w says watch is not allowed" "$out" \
+    'Error from server (MethodNotAllowed): watch is not supported on resources of kind "predictionsobserver.metrics.alibabacloud.com"'
+ahpa_check "kubectl get -w fails (status $rc) at once, not after a timeout" \
+    test "$rc" -ne 0 -a "$rc" -ne 124 -a $(($(date +%s) - t0)) -lt 10
+for q in 'watch=true' 'watch=1' 'watch'; do
+    out=$(curl -s --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/gpu_utilization?$q")
+    ahpa_equals "?$q on a custom metric list is a 405 Status" \
+        "$(echo "$out" | json_field 'd["kind"], d["code"], d["reason"]')" "Status 405 MethodNotAllowed"
+done
 
 ahpa_finish

@@ -77,7 +77,8 @@ struct ahpa_config {
     int64_t max_request_body_bytes;
     int64_t max_request_head_bytes;
     int64_t request_timeout_ms;
-    int64_t shutdown_timeout_ms;
+    int64_t shutdown_delay_ms;   /* SIGTERM to the end of serving (readyz fails) */
+    int64_t shutdown_timeout_ms; /* then the drain of in-flight requests */
     int64_t v;
     int64_t log_repeat_interval_ms;
     /* Prometheus and the metric rules */

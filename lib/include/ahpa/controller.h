@@ -44,6 +44,10 @@ struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options
                                             struct ahpa_error *err);
 /* Starts the loop thread (first cycle at once). */
 int ahpa_controller_start(struct ahpa_controller *c, struct ahpa_error *err);
+/* Stops the loop and waits for it. A cycle under way ends after the AHPAs
+ * its workers are on (cancel the Prometheus client first to cut those
+ * short); its unfinished plans are not published (the cycle returns
+ * -AHPA_EUNAVAIL). */
 void ahpa_controller_stop(struct ahpa_controller *c);
 void ahpa_controller_free(struct ahpa_controller *c);
 

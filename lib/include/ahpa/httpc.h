@@ -139,8 +139,10 @@ void ahpa_httpc_client_free(struct ahpa_httpc_client *c);
 int ahpa_httpc_do(struct ahpa_httpc_client *c, const struct ahpa_httpc_request *req,
                   struct ahpa_httpc_response *resp, struct ahpa_error *err);
 
-/* Makes in-flight and future requests fail fast with -AHPA_EUNAVAIL (for
- * shutdown). Irreversible. Safe from any thread. */
+/* Makes in-flight and future requests fail with -AHPA_EUNAVAIL at once
+ * (for shutdown): the client's sockets are shut down, so even a transfer
+ * waiting for a reply returns within milliseconds. Irreversible. Safe from
+ * any thread. */
 void ahpa_httpc_client_cancel(struct ahpa_httpc_client *c);
 
 /* The base URL without any userinfo, for log lines; borrowed, valid for

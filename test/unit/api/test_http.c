@@ -1,4 +1,6 @@
 /* Status errors, methods, bodies, group handlers, /metrics, OpenAPI. */
+#include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ahpa/api.h"
@@ -190,6 +192,175 @@ START_TEST(openapi_etag_and_304)
 }
 END_TEST
 
+
+/* The ETag header's value of a reply, copied into buf ("" when absent). */
+static const char *etag_of(const struct test_reply *r, char *buf, size_t n)
+{
+    const char *e = strcasestr(r->headers, "ETag: ");
+    if (e == NULL) {
+        buf[0] = '\0';
+        return buf;
+    }
+    snprintf(buf, n, "%.*s", (int)strcspn(e + 6, "\r\n"), e + 6);
+    return buf;
+}
+
+static long status_with_inm(const struct test_server *t, const char *path, const char *accept,
+                            const char *inm)
+{
+    char a[256], h[256];
+    snprintf(a, sizeof(a), "Accept: %s", accept);
+    snprintf(h, sizeof(h), "If-None-Match: %s", inm);
+    const char *headers[] = {a, h, NULL};
+    struct test_reply r = test_request(t, NULL, path, headers, NULL);
+    long st = r.status;
+    if (st == 304)
+        ck_assert_str_eq(r.body, "");
+    test_reply_dispose(&r);
+    return st;
+}
+
+START_TEST(discovery_etag_and_304)
+{
+    struct test_server t;
+    test_server_start(&t, NULL);
+    const char *json = "application/json";
+    const char *agg = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+    char plain[128], aggregated[128], gv[128], stale[160];
+
+    const char *ja[] = {"Accept: application/json", NULL};
+    struct test_reply r = test_request(&t, NULL, "/apis", ja, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(strlen(etag_of(&r, plain, sizeof(plain))), 66);
+    test_reply_dispose(&r);
+    const char *aa[] = {"Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", NULL};
+    r = test_request(&t, NULL, "/apis", aa, NULL);
+    ck_assert_int_eq(r.status, 200);
+    etag_of(&r, aggregated, sizeof(aggregated));
+    test_reply_dispose(&r);
+    ck_assert_str_ne(plain, aggregated); /* one tag per representation */
+
+    ck_assert_int_eq(status_with_inm(&t, "/apis", json, plain), 304);
+    ck_assert_int_eq(status_with_inm(&t, "/apis", agg, aggregated), 304);
+    ck_assert_int_eq(status_with_inm(&t, "/apis", agg, plain), 200);
+    ck_assert_int_eq(status_with_inm(&t, "/apis", json, "\"0000\""), 200);
+    char list[300];
+    snprintf(list, sizeof(list), "\"0000\", W/%s", plain);
+    ck_assert_int_eq(status_with_inm(&t, "/apis", json, list), 304);
+    ck_assert_int_eq(status_with_inm(&t, "/apis", json, "*"), 304);
+
+    /* A group-version document's tag follows its content. */
+    r = test_request(&t, NULL, "/apis/custom.metrics.k8s.io/v1beta2", ja, NULL);
+    etag_of(&r, gv, sizeof(gv));
+    test_reply_dispose(&r);
+    ck_assert_int_eq(status_with_inm(&t, "/apis/custom.metrics.k8s.io/v1beta2", json, gv), 304);
+    ck_assert_int_eq(status_with_inm(&t, "/apis/custom.metrics.k8s.io", json, gv), 200);
+    static const char *const verbs[] = {"get", NULL};
+    struct ahpa_api_resource res = {"pods/m", "", true, "MetricValueList", verbs};
+    ck_assert_int_eq(ahpa_server_set_resources(t.server, AHPA_GROUP_CUSTOM, "v1beta2", &res, 1,
+                                               NULL),
+                     0);
+    snprintf(stale, sizeof(stale), "%s", gv);
+    ck_assert_int_eq(status_with_inm(&t, "/apis/custom.metrics.k8s.io/v1beta2", json, stale), 200);
+    ck_assert_int_eq(status_with_inm(&t, "/apis", agg, aggregated), 200);
+    test_server_stop(&t);
+}
+END_TEST
+
+START_TEST(watch_is_refused_with_405)
+{
+    struct test_server t;
+    test_server_start(&t, NULL);
+    int calls = 0;
+    ahpa_server_set_handler(t.server, AHPA_GROUP_EXTERNAL, handler, &calls);
+    char buf[256];
+    static const char *const watches[] = {"?watch=true", "?watch=1", "?watch", "?watch=True",
+                                          "?resourceVersion=5&watch=true"};
+    for (size_t i = 0; i < sizeof(watches) / sizeof(watches[0]); i++) {
+        char path[256];
+        snprintf(path, sizeof(path),
+                 "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/m%s", watches[i]);
+        struct test_reply r = test_request(&t, NULL, path, NULL, NULL);
+        ck_assert_msg(r.status == 405, "%s: %ld", watches[i], r.status);
+        ck_assert_str_eq(test_json_field(r.body, "kind", buf, sizeof(buf)), "Status");
+        ck_assert_str_eq(test_json_field(r.body, "reason", buf, sizeof(buf)), "MethodNotAllowed");
+        ck_assert_str_eq(test_json_field(r.body, "message", buf, sizeof(buf)),
+                         "watch is not supported on resources of kind "
+                         "\"m.external.metrics.k8s.io\"");
+        test_reply_dispose(&r);
+    }
+    ck_assert_int_eq(calls, 0);
+    static const char *const lists[] = {"?watch=false", "?watch=0", "?watch=FALSE", ""};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        char path[256];
+        snprintf(path, sizeof(path),
+                 "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/m%s", lists[i]);
+        struct test_reply r = test_request(&t, NULL, path, NULL, NULL);
+        ck_assert_msg(r.status == 200, "%s: %ld", lists[i], r.status);
+        test_reply_dispose(&r);
+    }
+    ck_assert_int_eq(calls, 4);
+    test_server_stop(&t);
+}
+END_TEST
+
+/* kubectl explain reads the GVK on the GET of a resource's list path. */
+START_TEST(openapi_operations_carry_gvk)
+{
+    struct test_server t;
+    test_server_start(&t, NULL);
+    static const char *const docs[] = {"/openapi/v2",
+                                       "/openapi/v3/apis/metrics.alibabacloud.com/v1beta1"};
+    for (size_t i = 0; i < 2; i++) {
+        struct test_reply r = test_request(&t, NULL, docs[i], NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        json_error_t jerr;
+        json_t *doc = json_loads(r.body, 0, &jerr);
+        ck_assert_ptr_nonnull(doc);
+        json_t *paths = json_object_get(doc, "paths");
+        static const char *const want[][2] = {
+            {"/apis/metrics.alibabacloud.com/v1beta1/predictionsobserver", "list"},
+            {"/apis/metrics.alibabacloud.com/v1beta1/namespaces/{namespace}/predictionsobserver",
+             "list"},
+            {"/apis/metrics.alibabacloud.com/v1beta1/namespaces/{namespace}/predictionsobserver/"
+             "{name}",
+             "get"}};
+        for (size_t k = 0; k < 3; k++) {
+            json_t *op = json_object_get(json_object_get(paths, want[k][0]), "get");
+            ck_assert_msg(op != NULL, "%s: no GET at %s", docs[i], want[k][0]);
+            ck_assert_str_eq(json_string_value(json_object_get(op, "x-kubernetes-action")),
+                             want[k][1]);
+            json_t *gvk = json_object_get(op, "x-kubernetes-group-version-kind");
+            ck_assert_str_eq(json_string_value(json_object_get(gvk, "group")),
+                             AHPA_GROUP_OBSERVER);
+            ck_assert_str_eq(json_string_value(json_object_get(gvk, "version")), "v1beta1");
+            ck_assert_str_eq(json_string_value(json_object_get(gvk, "kind")),
+                             "PredictionsObserver");
+        }
+        json_t *schemas = i == 0 ? json_object_get(doc, "definitions")
+                                 : json_object_get(json_object_get(doc, "components"), "schemas");
+        json_t *def = json_object_get(schemas, "com.alibabacloud.metrics.v1beta1.PredictionsObserver");
+        json_t *gvks = json_object_get(def, "x-kubernetes-group-version-kind");
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(gvks, 0), "kind")),
+                         "PredictionsObserver");
+        json_decref(doc);
+        test_reply_dispose(&r);
+    }
+    /* kubectl's OpenAPI v2 reader asks for protobuf only: not JSON. */
+    const char *pb[] = {"Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf", NULL};
+    struct test_reply r = test_request(&t, NULL, "/openapi/v2", pb, NULL);
+    ck_assert_int_eq(r.status, 406);
+    test_reply_dispose(&r);
+    const char *either[] = {"Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf, "
+                            "application/json",
+                            NULL};
+    r = test_request(&t, NULL, "/openapi/v2", either, NULL);
+    ck_assert_int_eq(r.status, 200);
+    test_reply_dispose(&r);
+    test_server_stop(&t);
+}
+END_TEST
+
 void test_api_add_http(Suite *s)
 {
     TCase *tc = tcase_create("http");
@@ -200,5 +371,8 @@ void test_api_add_http(Suite *s)
     tcase_add_test(tc, methods_and_bodies);
     tcase_add_test(tc, metrics_count_requests);
     tcase_add_test(tc, openapi_etag_and_304);
+    tcase_add_test(tc, discovery_etag_and_304);
+    tcase_add_test(tc, watch_is_refused_with_405);
+    tcase_add_test(tc, openapi_operations_carry_gvk);
     suite_add_tcase(s, tc);
 }

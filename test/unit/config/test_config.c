@@ -26,6 +26,8 @@ START_TEST(defaults)
     ck_assert(cfg.enable_external_metrics);
     ck_assert_uint_eq(cfg.tls_sans.n, 0);
     ck_assert_ptr_null(cfg.tls_cert_file);
+    ck_assert_int_eq(cfg.shutdown_delay_ms, 0);
+    ck_assert_int_eq(cfg.shutdown_timeout_ms, 3000);
     ahpa_config_dispose(&cfg);
 }
 END_TEST
@@ -37,8 +39,9 @@ START_TEST(forms)
     char *argv[] = {"prog", "--secure-port=7443", "--bind-address", "127.0.0.1", "-v", "4",
                     "--tls-sans=a.example,10.0.0.1", "--tls-sans", "b.example",
                     "--enable-external-metrics=false", "--enable-custom-metrics",
-                    "--shutdown-timeout=1m30s", "--v=5"};
-    ck_assert_int_eq(load(&cfg, &err, 13, argv), 0);
+                    "--shutdown-timeout=1m30s", "--v=5", "--shutdown-delay-duration=1m5s"};
+    ck_assert_int_eq(load(&cfg, &err, 14, argv), 0);
+    ck_assert_int_eq(cfg.shutdown_delay_ms, 65000);
     ck_assert_int_eq(cfg.secure_port, 7443);
     ck_assert_str_eq(cfg.bind_address, "127.0.0.1");
     ck_assert_int_eq(cfg.v, 5);
@@ -65,6 +68,7 @@ START_TEST(errors_name_the_flag)
         {{"--enable-custom-metrics=perhaps"}, -AHPA_EPARSE, "--enable-custom-metrics"},
         {{"--tls-cert-file=a.crt"}, -AHPA_ECONFIG, "go together"},
         {{"--shutdown-timeout=soon"}, -AHPA_EPARSE, "--shutdown-timeout"},
+        {{"--shutdown-delay-duration=11m"}, -AHPA_ERANGE, "--shutdown-delay-duration"},
         {{"stray"}, -AHPA_EINVAL, "unexpected argument"},
         {{"--enable-custom-metrics=false", "--enable-external-metrics=false",
           "--enable-predictions-observer=false"},

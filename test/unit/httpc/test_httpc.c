@@ -571,6 +571,30 @@ START_TEST(cancel_stops_inflight_request)
 }
 END_TEST
 
+/* libcurl calls its progress callback about once a second while a reply
+ * is awaited: a cancel must not wait for the next call. Cancelled 1.3 s
+ * into the wait, i.e. between two calls. */
+START_TEST(cancel_interrupts_a_waiting_transfer_at_once)
+{
+    struct testsrv *s = testsrv_start(handler, NULL);
+    struct ahpa_httpc_options o = {.timeout_ms = 10000};
+    struct ahpa_httpc_client *c = client_for(s, "", &o);
+    struct slow_call sc = {c, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, slow_main, &sc);
+    struct timespec ts = {1, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    double t0 = now_s();
+    ahpa_httpc_client_cancel(c);
+    pthread_join(t, NULL);
+    double took = now_s() - t0;
+    ck_assert_int_eq(sc.rc, -AHPA_EUNAVAIL);
+    ck_assert_msg(took < 0.2, "cancel took %.3f s", took);
+    ahpa_httpc_client_free(c);
+    testsrv_stop(s);
+}
+END_TEST
+
 START_TEST(bad_options)
 {
     struct {
@@ -633,6 +657,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, keepalive_reuses_one_connection);
     tcase_add_test(tc, concurrent_requests_share_client);
     tcase_add_test(tc, cancel_stops_inflight_request);
+    tcase_add_test(tc, cancel_interrupts_a_waiting_transfer_at_once);
     tcase_add_test(tc, bad_options);
     tcase_add_test(tc, display_url_hides_userinfo);
     suite_add_tcase(s, tc);
