@@ -214,6 +214,10 @@ int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_
         for (size_t k = 0; k < c->files[i].nobj_errors; k++)
             add_error(s, c->files[i].path, c->files[i].obj_errors[k]);
     }
+    for (size_t i = 0; i < c->ndup_errors; i++) {
+        s->errors = ahpa_reallocarray(s->errors, s->nerrors + 1, sizeof(char *));
+        s->errors[s->nerrors++] = ahpa_strdup(c->dup_errors[i]);
+    }
     s->plans = ahpa_calloc(c->nworkloads ? c->nworkloads : 1, sizeof(*s->plans));
     s->n = c->nworkloads;
     run_cycles(c, s, now_s);
@@ -280,8 +284,11 @@ void ahpa_controller_free(struct ahpa_controller *c)
         return;
     ahpa_controller_stop(c);
     for (size_t i = 0; i < c->nworkloads; i++)
-        ahpa_controller__workload_free(c->workloads[i]);
+        ahpa_controller__workload_release(c->workloads[i]);
     free(c->workloads);
+    for (size_t i = 0; i < c->ndup_errors; i++)
+        free(c->dup_errors[i]);
+    free(c->dup_errors);
     for (size_t i = 0; i < c->nfiles; i++) {
         ahpa_obj_list_free(c->files[i].objs, c->files[i].nobjs);
         ahpa_obj_errs_free(c->files[i].obj_errors, c->files[i].nobj_errors);
@@ -339,7 +346,7 @@ void ahpa_controller_collect(void *controller, struct ahpa_buf *out)
             case 4: v = p->planned ? p->plan.max_replicas : NAN; break;
             case 5: v = p->target; break;
             case 6: v = p->current_utilization; break;
-            case 7: v = p->replicas; break;
+            case 7: v = p->replicas_known ? p->replicas : NAN; break;
             case 8: v = p->coverage; break;
             default: v = p->pinball; break;
             }
