@@ -1,6 +1,7 @@
 /* AHPA objects from YAML files in --ahpa-dir, re-read when they change.
- * A file that cannot be read or parsed, or an object in it that does not
- * validate, is reported (snapshot errors, log) and skipped; the other
+ * A file that cannot be read or parsed, an object in it that does not
+ * validate, or an object whose namespace/name a file earlier in path order
+ * already defines, is reported (snapshot errors, log) and skipped; the other
  * objects keep working, and a workload whose object only changed keeps
  * its history. */
 #include <dirent.h>
@@ -71,6 +72,12 @@ static struct ahpa_controller__file *find_file(struct ahpa_controller *c, const 
     return NULL;
 }
 
+static int file_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct ahpa_controller__file *)a)->path,
+                  ((const struct ahpa_controller__file *)b)->path);
+}
+
 /* Stats the directory's files; reloads those whose identity or mtime
  * changed; forgets removed ones. Sets *changed when anything did. */
 static int rescan_files(struct ahpa_controller *c, bool *changed, struct ahpa_error *err)
@@ -126,6 +133,9 @@ static int rescan_files(struct ahpa_controller *c, bool *changed, struct ahpa_er
     }
     c->nfiles = w;
     free(seen);
+    /* Path order, so that "the first file wins" for duplicate objects does
+     * not depend on the directory's order. */
+    qsort(c->files, c->nfiles, sizeof(*c->files), file_cmp);
     return 0;
 }
 
