@@ -2,6 +2,7 @@
  * metrics.alibabacloud.com/v1beta1 predictionsobserver. */
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +133,27 @@ static json_t *observer_object(struct ahpa_server *s, const struct ahpa_controll
     return obj;
 }
 
+/* The controller's file and object errors ("path: message"; duplicates
+ * name "ns/name"): all of them in a list, those naming ns/name for one
+ * object. NULL when there are none. */
+static json_t *snapshot_errors(const struct ahpa_controller_snapshot *snap, const char *ns,
+                               const char *name)
+{
+    const char *const *errors;
+    size_t n = ahpa_controller_snapshot_errors(snap, &errors);
+    json_t *out = json_array();
+    char key[320];
+    snprintf(key, sizeof(key), " %s/%s ", ns ? ns : "", name ? name : "");
+    for (size_t i = 0; i < n; i++)
+        if (name == NULL || strstr(errors[i], key) != NULL)
+            json_array_append_new(out, json_string(errors[i]));
+    if (json_array_size(out) == 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* .../namespaces/{ns}/predictionsobserver[/{name}] and .../predictionsobserver */
 static int observer_handler(void *ctx, const struct ahpa_api_call *call,
                             struct ahpa_httpd_response *resp, struct ahpa_error *err)
@@ -165,6 +187,9 @@ static int observer_handler(void *ctx, const struct ahpa_api_call *call,
                                 name);
         else if ((doc = observer_object(s, p, true, err)) == NULL)
             rc = -AHPA_ENOTFOUND;
+        json_t *errors = doc ? snapshot_errors(snap, ns, name) : NULL;
+        if (errors != NULL)
+            json_object_set_new(doc, "errors", errors);
     } else {
         json_t *items = json_array();
         for (size_t i = 0; i < ahpa_controller_snapshot_count(snap); i++) {
@@ -177,6 +202,10 @@ static int observer_handler(void *ctx, const struct ahpa_api_call *call,
         }
         doc = json_pack("{s:s, s:s, s:{}, s:o}", "kind", "PredictionsObserverList", "apiVersion",
                         "metrics.alibabacloud.com/v1beta1", "metadata", "items", items);
+        /* Files and objects the controller skipped (bad files, duplicates). */
+        json_t *errors = snapshot_errors(snap, NULL, NULL);
+        if (errors != NULL)
+            json_object_set_new(doc, "errors", errors);
     }
     ahpa_controller_snapshot_release(snap);
     if (rc < 0)

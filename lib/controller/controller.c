@@ -355,7 +355,14 @@ void ahpa_controller_collect(void *controller, struct ahpa_buf *out)
                                 gauges[g].name, p->ns, p->name, p->strategy, v);
         }
     }
+    const char *const *errors;
+    size_t nerrors = ahpa_controller_snapshot_errors(snap, &errors);
     ahpa_controller_snapshot_release(snap);
+    ahpa_buf_printf(out,
+                    "# HELP ahpa_controller_skipped Files and objects skipped (bad, "
+                    "duplicate) in the last cycle.\n"
+                    "# TYPE ahpa_controller_skipped gauge\n"
+                    "ahpa_controller_skipped %zu\n", nerrors);
     ahpa_buf_printf(out,
                     "# HELP ahpa_controller_cycles_total Planning cycles run.\n"
                     "# TYPE ahpa_controller_cycles_total counter\n"

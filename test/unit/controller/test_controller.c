@@ -431,6 +431,11 @@ START_TEST(one_ahpa_one_plan)
     for (size_t i = 0; i < x.nerrors && i < 4; i++)
         reported |= strstr(x.errors[i], "zz-web.yaml") && strstr(x.errors[i], "defined twice");
     ck_assert_msg(reported, "duplicate not reported (%zu errors)", x.nerrors);
+    struct ahpa_buf m;
+    ahpa_buf_init(&m);
+    ahpa_controller_collect(f.c, &m);
+    ck_assert(strstr(ahpa_buf_cstr(&m), "\nahpa_controller_skipped 2\n") != NULL); /* + broken */
+    ahpa_buf_dispose(&m);
     /* It stays one while the files are re-read. */
     sleep(1);
     write_ahpa(f.dir, "reactive");
