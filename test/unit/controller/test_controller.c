@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ahpa/buf.h"
@@ -28,6 +29,7 @@ static atomic_int range_queries;
  * thousandths. */
 static atomic_llong usage_gap_from, usage_nan_from, usage_nan_to;
 static atomic_llong replicas_milli = 3000;
+static atomic_int delay_ms; /* before every answer */
 static _Thread_local char body[1 << 20];
 
 /* Reads a query parameter as a number from a target. */
@@ -55,6 +57,7 @@ static void fake(const struct testsrv_request *req, struct testsrv_reply *reply,
         return;
     }
     atomic_fetch_add(&range_queries, 1);
+    reply->delay_ms = atomic_load(&delay_ms);
     atomic_store(&last_start, (long long)start);
     atomic_store(&last_end, (long long)end);
     bool replicas = strstr(t, "kube_deployment_status_replicas") != NULL;
@@ -123,6 +126,7 @@ static void setup(struct fixture *f)
     atomic_store(&usage_nan_from, 0);
     atomic_store(&usage_nan_to, 0);
     atomic_store(&replicas_milli, 3000);
+    atomic_store(&delay_ms, 0);
     ahpa_httpc_global_init(NULL);
     f->srv = testsrv_start(fake, NULL);
     f->url = testsrv_url(f->srv, "");
@@ -576,6 +580,49 @@ START_TEST(files_edited_while_readers_render)
 }
 END_TEST
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct cycle_arg {
+    struct ahpa_controller *c;
+    int64_t now;
+};
+
+static void *cycle_thread(void *arg)
+{
+    struct cycle_arg *a = arg;
+    ahpa_controller_cycle(a->c, a->now, NULL);
+    return NULL;
+}
+
+START_TEST(render_does_not_wait_for_prometheus)
+{
+    struct fixture f;
+    setup(&f);
+    const int64_t now = 1795824000 + 6 * 3600;
+    ahpa_controller_cycle(f.c, now, NULL);
+    /* Prometheus now takes 2 s per answer; a cycle is in its queries. */
+    atomic_store(&delay_ms, 2000);
+    struct cycle_arg a = {f.c, now + 60};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, cycle_thread, &a), 0);
+    usleep(300 * 1000);
+    struct ahpa_buf html;
+    ahpa_buf_init(&html);
+    int64_t t0 = mono_ms();
+    ck_assert_int_eq(ahpa_controller_render(f.c, "default", "web", &html, NULL), 0);
+    int64_t took = mono_ms() - t0;
+    ahpa_buf_dispose(&html);
+    pthread_join(th, NULL);
+    ck_assert_msg(took < 1000, "the render waited %lld ms behind the cycle", (long long)took);
+    teardown(&f);
+}
+END_TEST
+
 Suite *ahpa_unit_suite(void)
 {
     Suite *s = suite_create("controller");
@@ -591,6 +638,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, one_ahpa_one_plan);
     tcase_add_test(tc, creation_timestamp_is_the_objects);
     tcase_add_test(tc, files_edited_while_readers_render);
+    tcase_add_test(tc, render_does_not_wait_for_prometheus);
     suite_add_tcase(s, tc);
     return s;
 }
