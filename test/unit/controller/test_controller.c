@@ -15,6 +15,7 @@
 #include "ahpa/controller.h"
 #include "ahpa/error.h"
 #include "ahpa/httpc.h"
+#include "ahpa/log.h"
 #include "ahpa/prom.h"
 #include "testsrv.h"
 #include "unit.h"
@@ -336,6 +337,18 @@ static void assert_no_plan_gauges(struct fixture *f)
     ahpa_buf_dispose(&m);
 }
 
+/* Lines of a log file holding `what`; closes the file. */
+static int count_lines(FILE *log, const char *what)
+{
+    rewind(log);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof(line), log) != NULL)
+        n += strstr(line, what) != NULL;
+    fclose(log);
+    return n;
+}
+
 START_TEST(usage_gap_at_the_end_is_not_planned)
 {
     struct fixture f;
@@ -354,10 +367,31 @@ START_TEST(usage_gap_at_the_end_is_not_planned)
     ck_assert_int_eq(ahpa_controller_render(f.c, "default", "web", &html, NULL), 0);
     ck_assert_msg(strstr(ahpa_buf_cstr(&html), "no current GPU usage") != NULL, "no reason");
     ahpa_buf_dispose(&html);
-    /* Samples again: planned again. */
+    /* Two more cycles in the same gap: the log says it once. */
+    FILE *log = tmpfile();
+    ck_assert_ptr_nonnull(log);
+    ahpa_log_set_output(log);
+    cycle_and_look(&f, now + 60);
+    cycle_and_look(&f, now + 120);
+    ahpa_log_set_output(stderr);
+    ck_assert_int_eq(count_lines(log, "not planned"), 0); /* logged at the first cycle */
+    /* Samples again: planned again, said once. */
+    log = tmpfile();
+    ahpa_log_set_output(log);
     atomic_store(&usage_gap_from, 0);
-    x = cycle_and_look(&f, now + 60);
+    x = cycle_and_look(&f, now + 180);
     ck_assert_msg(x.planned, "%s", x.error);
+    cycle_and_look(&f, now + 240);
+    ahpa_log_set_output(stderr);
+    ck_assert_int_eq(count_lines(log, "default/web: planned again"), 1);
+    /* The gap again: said once more. */
+    log = tmpfile();
+    ahpa_log_set_output(log);
+    atomic_store(&usage_gap_from, now + 200);
+    for (int i = 0; i < 3; i++)
+        cycle_and_look(&f, now + 600 + 60 * i);
+    ahpa_log_set_output(stderr);
+    ck_assert_int_eq(count_lines(log, "default/web: not planned: no current GPU usage"), 1);
     teardown(&f);
 }
 END_TEST
