@@ -49,7 +49,9 @@ void ahpa_controller_free(struct ahpa_controller *c);
 
 /* One cycle at now_s (re-reads changed files, fetches, forecasts, plans,
  * publishes). Returns the number of AHPAs planned. For tests and
- * benchmarks; the loop thread calls it every interval. */
+ * benchmarks; the loop thread calls it every interval. Not to be called
+ * concurrently with itself or with a started loop; readers (snapshot,
+ * render, collect) may run on any thread meanwhile. */
 int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err);
 
 /* --- published state ------------------------------------------------------- */
