@@ -29,6 +29,8 @@ static atomic_int range_queries;
  * [usage_nan_from, usage_nan_to) are "NaN"; the replica count in
  * thousandths. */
 static atomic_llong usage_gap_from, usage_nan_from, usage_nan_to;
+static atomic_llong usage_from; /* usage samples before it are left out (0: none) */
+static atomic_bool usage_huge;  /* usage near DBL_MAX: finite, its forecast need not be */
 static atomic_llong replicas_milli = 3000;
 static atomic_int delay_ms; /* before every answer */
 static _Thread_local char body[1 << 20];
@@ -70,12 +72,15 @@ static void fake(const struct testsrv_request *req, struct testsrv_reply *reply,
     for (double x = start; x <= end && n + 64 < sizeof(body); x += step) {
         if (!replicas && gap > 0 && x >= (double)gap)
             break;
+        if (!replicas && x < (double)atomic_load(&usage_from))
+            continue;
         if (!replicas && x >= (double)nan0 && x < (double)nan1)
             n += (size_t)snprintf(body + n, sizeof(body) - n, "%s[%.0f,\"NaN\"]", sep, x);
         else
             n += (size_t)snprintf(body + n, sizeof(body) - n, "%s[%.0f,\"%.3f\"]", sep, x,
                                   replicas ? atomic_load(&replicas_milli) / 1000.0
-                                           : usage_at(x));
+                                  : atomic_load(&usage_huge) ? 1.7e308 * (0.5 + usage_at(x) / 400)
+                                                             : usage_at(x));
         sep = ",";
     }
     snprintf(body + n, sizeof(body) - n, "]}]}}");
@@ -126,6 +131,8 @@ static void setup(struct fixture *f)
     atomic_store(&usage_gap_from, 0);
     atomic_store(&usage_nan_from, 0);
     atomic_store(&usage_nan_to, 0);
+    atomic_store(&usage_from, 0);
+    atomic_store(&usage_huge, false);
     atomic_store(&replicas_milli, 3000);
     atomic_store(&delay_ms, 0);
     ahpa_httpc_global_init(NULL);
@@ -422,6 +429,39 @@ START_TEST(nan_stretch_at_the_end_is_unknown)
 }
 END_TEST
 
+START_TEST(no_series_and_no_forecast)
+{
+    const int64_t now = 1795824000 + 6 * 3600;
+    /* Prometheus is up but has no usage series for the workload. */
+    struct fixture f;
+    setup(&f);
+    atomic_store(&usage_gap_from, 1);
+    struct seen x = cycle_and_look(&f, now);
+    ck_assert(!x.planned);
+    ck_assert_msg(strstr(x.error, "no GPU usage for Deployment/web in Prometheus") != NULL, "%s",
+                  x.error);
+    assert_no_plan_gauges(&f);
+    teardown(&f);
+
+    /* Usage near the largest double: finite, but its forecast is not. */
+    setup(&f);
+    atomic_store(&usage_huge, true);
+    x = cycle_and_look(&f, now);
+    ck_assert_msg(!x.planned, "auto planned from an infinite forecast");
+    ck_assert_msg(strstr(x.error, "forecast unavailable") != NULL, "%s", x.error);
+    assert_no_plan_gauges(&f);
+    teardown(&f);
+
+    /* A reactive AHPA does not need the forecast: 3 minutes of usage do. */
+    setup(&f);
+    write_ahpa(f.dir, "reactive");
+    atomic_store(&usage_from, now - 120);
+    x = cycle_and_look(&f, now);
+    ck_assert_msg(x.planned, "%s", x.error);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(replicas_are_range_checked)
 {
     static const long long bad[] = {1000000000000000LL /* 1e12 */, -5000, 2500};
@@ -668,6 +708,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, prometheus_down_is_reported);
     tcase_add_test(tc, usage_gap_at_the_end_is_not_planned);
     tcase_add_test(tc, nan_stretch_at_the_end_is_unknown);
+    tcase_add_test(tc, no_series_and_no_forecast);
     tcase_add_test(tc, replicas_are_range_checked);
     tcase_add_test(tc, one_ahpa_one_plan);
     tcase_add_test(tc, creation_timestamp_is_the_objects);
