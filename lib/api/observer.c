@@ -2,6 +2,7 @@
  * metrics.alibabacloud.com/v1beta1 predictionsobserver. */
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,10 +144,16 @@ static json_t *snapshot_errors(const struct ahpa_controller_snapshot *snap, cons
     size_t n = ahpa_controller_snapshot_errors(snap, &errors);
     json_t *out = json_array();
     char key[320];
-    snprintf(key, sizeof(key), " %s/%s ", ns ? ns : "", name ? name : "");
-    for (size_t i = 0; i < n; i++)
-        if (name == NULL || strstr(errors[i], key) != NULL)
+    snprintf(key, sizeof(key), " %s/%s", ns ? ns : "", name ? name : "");
+    size_t keylen = strlen(key);
+    for (size_t i = 0; i < n; i++) {
+        /* "path: ns/name: why" or "path: ns/name is defined twice; ..." */
+        bool mine = name == NULL;
+        for (const char *at = errors[i]; !mine && (at = strstr(at, key)) != NULL; at++)
+            mine = at[keylen] == ':' || at[keylen] == ' ';
+        if (mine)
             json_array_append_new(out, json_string(errors[i]));
+    }
     if (json_array_size(out) == 0) {
         json_decref(out);
         return NULL;
