@@ -654,6 +654,37 @@ START_TEST(files_edited_while_readers_render)
 }
 END_TEST
 
+START_TEST(loop_thread_with_readers)
+{
+    /* The controller's own loop (every 100 ms, at the wall clock) while
+     * readers render and a file changes; then stop and free. */
+    struct fixture f;
+    setup(&f);
+    ahpa_controller_free(f.c);
+    struct ahpa_controller_options opt = {.prom = f.prom, .ahpa_dir = f.dir,
+                                          .history_s = 86400, .interval_ms = 100};
+    f.c = ahpa_controller_new(&opt, NULL);
+    ck_assert_ptr_nonnull(f.c);
+    ck_assert_int_eq(ahpa_controller_start(f.c, NULL), 0);
+    struct stress st = {.f = &f};
+    pthread_t readers[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&readers[i], NULL, stress_reader, &st), 0);
+    for (int i = 0; i < 6; i++) {
+        usleep(100 * 1000);
+        write_ahpa(f.dir, i % 2 ? "reactive" : "auto");
+    }
+    atomic_store(&st.done, true);
+    for (int i = 0; i < 2; i++)
+        pthread_join(readers[i], NULL);
+    ahpa_controller_stop(f.c);
+    struct ahpa_controller_snapshot *s = ahpa_controller_snapshot(f.c);
+    ck_assert_uint_eq(ahpa_controller_snapshot_count(s), 1);
+    ahpa_controller_snapshot_release(s);
+    teardown(&f);
+}
+END_TEST
+
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -714,6 +745,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, creation_timestamp_is_the_objects);
     tcase_add_test(tc, files_edited_while_readers_render);
     tcase_add_test(tc, render_does_not_wait_for_prometheus);
+    tcase_add_test(tc, loop_thread_with_readers);
     suite_add_tcase(s, tc);
     return s;
 }
