@@ -6,8 +6,10 @@
 #      real Prometheus, kubectl and headless Chromium,
 #   3. builds the unit tests again under AddressSanitizer + UBSan
 #      (build-asan/) and runs them,
-#   4. runs the forecast suite under valgrind (uninitialised reads),
-#   5. builds the libFuzzer targets with clang (build-fuzz/) and runs each
+#   4. builds the threaded unit tests (base, log, httpd, api, forecast,
+#      controller) under ThreadSanitizer (build-tsan/) and runs them,
+#   5. runs the forecast suite under valgrind (uninitialised reads),
+#   6. builds the libFuzzer targets with clang (build-fuzz/) and runs each
 #      for a few seconds from its corpus.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,12 +28,19 @@ echo "== build (ASan + UBSan, unit tests)"
 cmake -S . -B build-asan -DAHPA_SANITIZE=ON -DAHPA_UNIT_ONLY=ON -DAHPA_ONLY_MODULES= -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
 
+echo "== build (ThreadSanitizer, threaded unit tests)"
+cmake -S . -B build-tsan -DAHPA_TSAN=ON -DAHPA_UNIT_ONLY=ON -DAHPA_ONLY_MODULES= -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-tsan -j"$jobs" --target test_base test_log test_httpd test_api test_forecast test_controller
+
 status=0
 echo "== tests"
 ctest --test-dir build --output-on-failure -j"$jobs" || status=1
 echo "== unit tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit || status=1
+echo "== threaded unit tests under ThreadSanitizer"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R '^unit\.(base|log|httpd|api|forecast|controller)$' || status=1
 echo "== forecast unit tests under valgrind"
 CK_FORK=no valgrind -q --error-exitcode=1 build/test/unit/forecast/test_forecast || status=1
 echo "== fuzz targets (clang libFuzzer, 5 s each)"

@@ -2,6 +2,8 @@
  * metrics.alibabacloud.com/v1beta1 predictionsobserver. */
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,10 +57,14 @@ int ahpa_api__controller_external(struct ahpa_server *s, const struct ahpa_api_c
     for (size_t i = 0; i < 4; i++)
         if (strcmp(metric, metric_names[i]) == 0)
             w = (enum which)i;
+    /* Only planned AHPAs have an item: an unknown plan is no item (the
+     * HPA holds its replicas), never 0. The snapshot holds one plan per
+     * namespace/name; the check below keeps one item per AHPA regardless. */
     struct ahpa_controller_snapshot *snap = ahpa_controller_snapshot(s->controller);
     for (size_t i = 0; i < ahpa_controller_snapshot_count(snap); i++) {
         const struct ahpa_controller_plan *p = ahpa_controller_snapshot_at(snap, i);
-        if (!p->planned || strcmp(p->ns, ns) != 0)
+        if (!p->planned || strcmp(p->ns, ns) != 0 ||
+            ahpa_controller_snapshot_find(snap, p->ns, p->name) != p)
             continue;
         const char *names[] = {"ahpa", "namespace", "strategy"};
         const char *values[] = {p->name, p->ns, p->strategy};
@@ -107,20 +113,52 @@ static json_t *observer_object(struct ahpa_server *s, const struct ahpa_controll
     json_object_set_new(obj, "strategy", json_string(p->strategy));
     json_object_set_new(obj, "scaleTargetRef", json_string(p->target_ref));
     json_object_set_new(obj, "horizonSeconds", json_integer(HORIZON_S));
-    json_object_set_new(obj, "currentReplicas", json_integer(p->replicas));
+    /* Unknown fields are left out, never written as -1 or 0. */
+    if (p->replicas_known)
+        json_object_set_new(obj, "currentReplicas", json_integer(p->replicas));
     if (p->planned) {
         json_object_set_new(obj, "desiredReplicas", json_integer(p->plan.final));
-        json_object_set_new(obj, "proactiveReplicas", json_integer(p->plan.proactive));
+        if (p->plan.proactive >= 0)
+            json_object_set_new(obj, "proactiveReplicas", json_integer(p->plan.proactive));
         json_object_set_new(obj, "reactiveReplicas", json_integer(p->plan.reactive));
         json_object_set_new(obj, "reason", json_string(p->plan.text));
     } else {
         json_object_set_new(obj, "reason", json_string(p->error));
     }
-    if (p->t_s > 0) {
+    if (p->t_s > 0)
         json_object_set_new(obj, "generatedAt", ahpa_api__timestamp(p->t_s));
-        json_object_set_new(meta, "creationTimestamp", ahpa_api__timestamp(p->t_s));
-    }
+    /* The AHPA's own creationTimestamp, or when the controller first saw
+     * it (an object from a file without one); never the render time. */
+    if (p->created_s > 0)
+        json_object_set_new(meta, "creationTimestamp", ahpa_api__timestamp(p->created_s));
     return obj;
+}
+
+/* The controller's file and object errors ("path: message"; duplicates
+ * name "ns/name"): all of them in a list, those naming ns/name for one
+ * object. NULL when there are none. */
+static json_t *snapshot_errors(const struct ahpa_controller_snapshot *snap, const char *ns,
+                               const char *name)
+{
+    const char *const *errors;
+    size_t n = ahpa_controller_snapshot_errors(snap, &errors);
+    json_t *out = json_array();
+    char key[320];
+    snprintf(key, sizeof(key), " %s/%s", ns ? ns : "", name ? name : "");
+    size_t keylen = strlen(key);
+    for (size_t i = 0; i < n; i++) {
+        /* "path: ns/name: why" or "path: ns/name is defined twice; ..." */
+        bool mine = name == NULL;
+        for (const char *at = errors[i]; !mine && (at = strstr(at, key)) != NULL; at++)
+            mine = at[keylen] == ':' || at[keylen] == ' ';
+        if (mine)
+            json_array_append_new(out, json_string(errors[i]));
+    }
+    if (json_array_size(out) == 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
 }
 
 /* .../namespaces/{ns}/predictionsobserver[/{name}] and .../predictionsobserver */
@@ -156,6 +194,9 @@ static int observer_handler(void *ctx, const struct ahpa_api_call *call,
                                 name);
         else if ((doc = observer_object(s, p, true, err)) == NULL)
             rc = -AHPA_ENOTFOUND;
+        json_t *errors = doc ? snapshot_errors(snap, ns, name) : NULL;
+        if (errors != NULL)
+            json_object_set_new(doc, "errors", errors);
     } else {
         json_t *items = json_array();
         for (size_t i = 0; i < ahpa_controller_snapshot_count(snap); i++) {
@@ -168,6 +209,10 @@ static int observer_handler(void *ctx, const struct ahpa_api_call *call,
         }
         doc = json_pack("{s:s, s:s, s:{}, s:o}", "kind", "PredictionsObserverList", "apiVersion",
                         "metrics.alibabacloud.com/v1beta1", "metadata", "items", items);
+        /* Files and objects the controller skipped (bad files, duplicates). */
+        json_t *errors = snapshot_errors(snap, NULL, NULL);
+        if (errors != NULL)
+            json_object_set_new(doc, "errors", errors);
     }
     ahpa_controller_snapshot_release(snap);
     if (rc < 0)

@@ -215,6 +215,10 @@ int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_
         for (size_t k = 0; k < c->files[i].nobj_errors; k++)
             add_error(s, c->files[i].path, c->files[i].obj_errors[k]);
     }
+    for (size_t i = 0; i < c->ndup_errors; i++) {
+        s->errors = ahpa_reallocarray(s->errors, s->nerrors + 1, sizeof(char *));
+        s->errors[s->nerrors++] = ahpa_strdup(c->dup_errors[i]);
+    }
     s->plans = ahpa_calloc(c->nworkloads ? c->nworkloads : 1, sizeof(*s->plans));
     s->n = c->nworkloads;
     run_cycles(c, s, now_s);
@@ -288,8 +292,11 @@ void ahpa_controller_free(struct ahpa_controller *c)
         return;
     ahpa_controller_stop(c);
     for (size_t i = 0; i < c->nworkloads; i++)
-        ahpa_controller__workload_free(c->workloads[i]);
+        ahpa_controller__workload_release(c->workloads[i]);
     free(c->workloads);
+    for (size_t i = 0; i < c->ndup_errors; i++)
+        free(c->dup_errors[i]);
+    free(c->dup_errors);
     for (size_t i = 0; i < c->nfiles; i++) {
         ahpa_obj_list_free(c->files[i].objs, c->files[i].nobjs);
         ahpa_obj_errs_free(c->files[i].obj_errors, c->files[i].nobj_errors);
@@ -347,7 +354,7 @@ void ahpa_controller_collect(void *controller, struct ahpa_buf *out)
             case 4: v = p->planned ? p->plan.max_replicas : NAN; break;
             case 5: v = p->target; break;
             case 6: v = p->current_utilization; break;
-            case 7: v = p->replicas; break;
+            case 7: v = p->replicas_known ? p->replicas : NAN; break;
             case 8: v = p->coverage; break;
             default: v = p->pinball; break;
             }
@@ -356,7 +363,14 @@ void ahpa_controller_collect(void *controller, struct ahpa_buf *out)
                                 gauges[g].name, p->ns, p->name, p->strategy, v);
         }
     }
+    const char *const *errors;
+    size_t nerrors = ahpa_controller_snapshot_errors(snap, &errors);
     ahpa_controller_snapshot_release(snap);
+    ahpa_buf_printf(out,
+                    "# HELP ahpa_controller_skipped Files and objects skipped (bad, "
+                    "duplicate) in the last cycle.\n"
+                    "# TYPE ahpa_controller_skipped gauge\n"
+                    "ahpa_controller_skipped %zu\n", nerrors);
     ahpa_buf_printf(out,
                     "# HELP ahpa_controller_cycles_total Planning cycles run.\n"
                     "# TYPE ahpa_controller_cycles_total counter\n"

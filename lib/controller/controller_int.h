@@ -23,11 +23,28 @@ struct ahpa_controller__ring {
     size_t n, cap;
 };
 
-/* Everything the controller keeps for one AHPA. The lock guards all of it
- * against the report renderer; only the controller thread writes. */
+/* Threads and what they touch.
+ *
+ * The loop thread scans the files and replaces the workload array; cycle
+ * workers (started by the loop thread after the scan, joined before the
+ * next one) each take one workload at a time. Request threads read the
+ * published snapshot (immutable, reference-counted: they never wait on a
+ * cycle) and render one workload's page.
+ *
+ * A workload is reference-counted: the array holds one reference and a
+ * renderer takes one (under workloads_lock, for a pointer copy) before it
+ * reads, so a workload dropped by a file edit is freed by whoever lets go
+ * last. Its `lock` guards the fields the renderer reads (obj, the rings,
+ * the model, the future); the cycle fetches from Prometheus into local
+ * buffers WITHOUT it and holds it only to merge, feed, refit and predict
+ * (under 100 ms for 7 days at 60 s, the first fit's replay included), so
+ * a page render never waits behind a Prometheus round trip. Fields
+ * marked "cycle only" are touched by one cycle worker at a time and never
+ * by renderers. */
 struct ahpa_controller__workload {
+    struct ahpa_ref ref;             /* first member; destroy frees it */
     pthread_mutex_t lock;
-    struct ahpa_obj *obj;            /* owned */
+    struct ahpa_obj *obj;            /* owned; replaced under lock by the scan */
     char *key;                       /* "ns/name" */
     struct ahpa_controller__ring usage, replicas;
     struct ahpa_controller__ring pred_point, pred_upper; /* issued F earlier */
@@ -39,7 +56,8 @@ struct ahpa_controller__workload {
     size_t nfuture;
     int64_t future_t0_s;
     double coverage_hits, coverage_n, pinball_sum;
-    bool seen;                       /* in the latest file scan */
+    int64_t first_seen_s;            /* cycle time it was first planned; cycle only */
+    char last_reason[256];           /* last "not planned" reason logged; cycle only */
 };
 
 struct ahpa_controller__snapshot_data {
@@ -73,6 +91,11 @@ struct ahpa_controller {
     pthread_mutex_t fit_lock;        /* forecast fits take turns (FFTW) */
     struct ahpa_controller__file *files;
     size_t nfiles;
+    /* Objects skipped in the last scan because another file already
+     * defines their namespace/name ("path: ns/name is defined twice; ...").
+     * Loop thread only; copied into every snapshot's errors. */
+    char **dup_errors;
+    size_t ndup_errors;
     struct ahpa_snapshot snapshot;
 
     pthread_t thread;
@@ -91,8 +114,10 @@ struct ahpa_controller {
 int ahpa_controller__scan(struct ahpa_controller *c, bool *changed, struct ahpa_error *err);
 
 /* workload.c */
+/* A new workload (one reference, owned by the caller) for `obj` (taken). */
 struct ahpa_controller__workload *ahpa_controller__workload_new(struct ahpa_obj *obj);
-void ahpa_controller__workload_free(struct ahpa_controller__workload *w);
+/* Drops one reference; the last one frees the workload. NULL is a no-op. */
+void ahpa_controller__workload_release(struct ahpa_controller__workload *w);
 /* One cycle for one AHPA: fetch, forecast, plan; fills *plan (strings
  * borrowed from w until the snapshot copies them). */
 void ahpa_controller__workload_cycle(struct ahpa_controller *c,

@@ -1,6 +1,7 @@
 /* AHPA objects from YAML files in --ahpa-dir, re-read when they change.
- * A file that cannot be read or parsed, or an object in it that does not
- * validate, is reported (snapshot errors, log) and skipped; the other
+ * A file that cannot be read or parsed, an object in it that does not
+ * validate, or an object whose namespace/name a file earlier in path order
+ * already defines, is reported (snapshot errors, log) and skipped; the other
  * objects keep working, and a workload whose object only changed keeps
  * its history. */
 #include <dirent.h>
@@ -71,6 +72,12 @@ static struct ahpa_controller__file *find_file(struct ahpa_controller *c, const 
     return NULL;
 }
 
+static int file_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct ahpa_controller__file *)a)->path,
+                  ((const struct ahpa_controller__file *)b)->path);
+}
+
 /* Stats the directory's files; reloads those whose identity or mtime
  * changed; forgets removed ones. Sets *changed when anything did. */
 static int rescan_files(struct ahpa_controller *c, bool *changed, struct ahpa_error *err)
@@ -126,30 +133,57 @@ static int rescan_files(struct ahpa_controller *c, bool *changed, struct ahpa_er
     }
     c->nfiles = w;
     free(seen);
+    /* Path order, so that "the first file wins" for duplicate objects does
+     * not depend on the directory's order. */
+    qsort(c->files, c->nfiles, sizeof(*c->files), file_cmp);
     return 0;
-}
-
-static struct ahpa_controller__workload *find_workload(struct ahpa_controller *c, const char *ns,
-                                                       const char *name)
-{
-    for (size_t i = 0; i < c->nworkloads; i++) {
-        const struct ahpa_obj *o = c->workloads[i]->obj;
-        if (strcmp(o->ns, ns) == 0 && strcmp(o->name, name) == 0)
-            return c->workloads[i];
-    }
-    return NULL;
 }
 
 void ahpa_controller__workload_prepare(struct ahpa_controller *c,
                                        struct ahpa_controller__workload *w);
 
-/* Builds the workload list from the files' objects: known objects keep
- * their workload (and history, unless their target changed), new ones get
- * one, vanished ones are dropped. Objects move out of the files. */
+/* The workload for ns/name among the first n of `list`, or NULL. */
+static struct ahpa_controller__workload *
+find_in(struct ahpa_controller__workload *const *list, size_t n, const char *ns, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i]->obj->ns, ns) == 0 && strcmp(list[i]->obj->name, name) == 0)
+            return list[i];
+    return NULL;
+}
+
+static void clear_dup_errors(struct ahpa_controller *c)
+{
+    for (size_t i = 0; i < c->ndup_errors; i++)
+        free(c->dup_errors[i]);
+    free(c->dup_errors);
+    c->dup_errors = NULL;
+    c->ndup_errors = 0;
+}
+
+/* Records (and logs) an object skipped because `kept` already defines
+ * its namespace/name. */
+static void duplicate(struct ahpa_controller *c, const struct ahpa_controller__file *f,
+                      const struct ahpa_obj *o, const struct ahpa_controller__workload *kept)
+{
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    ahpa_buf_printf(&b, "%s: %s/%s is defined twice; keeping the one from %s", f->path, o->ns,
+                    o->name, kept->obj->source);
+    AHPA_LOG_WARN("%s", ahpa_buf_cstr(&b));
+    c->dup_errors = ahpa_reallocarray(c->dup_errors, c->ndup_errors + 1, sizeof(char *));
+    c->dup_errors[c->ndup_errors++] = ahpa_strdup(ahpa_buf_cstr(&b));
+    ahpa_buf_dispose(&b);
+}
+
+/* Builds the workload list from the files' objects, in file order: known
+ * objects keep their workload (and history, unless their target changed),
+ * new ones get one, vanished ones are dropped. The first object with a
+ * namespace/name wins; later ones are reported and skipped. Objects move
+ * out of the files. */
 static void adopt_objects(struct ahpa_controller *c)
 {
-    for (size_t i = 0; i < c->nworkloads; i++)
-        c->workloads[i]->seen = false;
+    clear_dup_errors(c);
     struct ahpa_controller__workload **next = NULL;
     size_t n = 0;
     for (size_t fi = 0; fi < c->nfiles; fi++) {
@@ -158,25 +192,25 @@ static void adopt_objects(struct ahpa_controller *c)
             struct ahpa_obj *o = f->objs[k];
             if (o == NULL)
                 continue;
-            struct ahpa_controller__workload *w = find_workload(c, o->ns, o->name);
-            if (w != NULL && w->seen) {
-                AHPA_LOG_WARN("%s: %s/%s is defined twice; keeping %s", f->path, o->ns, o->name,
-                              w->obj->source);
+            struct ahpa_controller__workload *kept = find_in(next, n, o->ns, o->name);
+            if (kept != NULL) {
+                duplicate(c, f, o, kept);
                 continue;
             }
+            struct ahpa_controller__workload *w =
+                find_in(c->workloads, c->nworkloads, o->ns, o->name);
             if (w != NULL && strcmp(w->obj->target_name, o->target_name) == 0) {
                 pthread_mutex_lock(&w->lock);
-                if (w->obj != o) {
-                    ahpa_obj_free(w->obj);
-                    w->obj = o;
-                }
+                struct ahpa_obj *old = w->obj;
+                w->obj = o;
                 pthread_mutex_unlock(&w->lock);
+                ahpa_obj_free(old);
+                ahpa_ref_retain(&w->ref); /* the new array's reference */
             } else {
                 w = ahpa_controller__workload_new(o);
                 ahpa_controller__workload_prepare(c, w);
             }
             f->objs[k] = NULL; /* now owned by the workload */
-            w->seen = true;
             next = ahpa_reallocarray(next, n + 1, sizeof(*next));
             next[n++] = w;
         }
@@ -187,13 +221,9 @@ static void adopt_objects(struct ahpa_controller *c)
     c->workloads = next;
     c->nworkloads = n;
     pthread_mutex_unlock(&c->workloads_lock);
-    for (size_t i = 0; i < nold; i++) {
-        bool kept = false;
-        for (size_t j = 0; j < n && !kept; j++)
-            kept = next[j] == old[i];
-        if (!kept)
-            ahpa_controller__workload_free(old[i]);
-    }
+    /* The old array's references; a renderer may still hold one. */
+    for (size_t i = 0; i < nold; i++)
+        ahpa_controller__workload_release(old[i]);
     free(old);
 }
 

@@ -97,7 +97,7 @@ static void fill_plan(struct ahpa_report_input *in, const struct ahpa_controller
 {
     if (p == NULL)
         return;
-    in->current_replicas = p->replicas;
+    in->current_replicas = p->replicas_known ? p->replicas : -1; /* shown as "-" */
     in->current_utilization = p->current_utilization;
     if (p->planned) {
         in->proactive = p->plan.proactive;
@@ -170,23 +170,27 @@ static int render_locked(struct ahpa_controller *c, struct ahpa_controller__work
 int ahpa_controller_render(struct ahpa_controller *c, const char *ns, const char *name,
                            struct ahpa_buf *out, struct ahpa_error *err)
 {
-    struct ahpa_controller_snapshot *snap = ahpa_controller_snapshot(c);
-    const struct ahpa_controller_plan *plan = ahpa_controller_snapshot_find(snap, ns, name);
-    int rc = -AHPA_ENOTFOUND;
+    /* A reference to the workload (the array may be replaced meanwhile),
+     * then its lock for the render only. */
+    struct ahpa_controller__workload *w = NULL;
+    size_t nslen = strlen(ns);
     pthread_mutex_lock(&c->workloads_lock);
-    for (size_t i = 0; i < c->nworkloads; i++) {
-        struct ahpa_controller__workload *w = c->workloads[i];
-        if (strcmp(w->obj->ns, ns) != 0 || strcmp(w->obj->name, name) != 0)
-            continue;
-        pthread_mutex_lock(&w->lock);
-        rc = render_locked(c, w, plan, out, err);
-        pthread_mutex_unlock(&w->lock);
-        break;
+    for (size_t i = 0; i < c->nworkloads && w == NULL; i++) {
+        const char *key = c->workloads[i]->key; /* "ns/name", never changes */
+        if (strncmp(key, ns, nslen) == 0 && key[nslen] == '/' &&
+            strcmp(key + nslen + 1, name) == 0)
+            w = ahpa_ref_retain(&c->workloads[i]->ref);
     }
     pthread_mutex_unlock(&c->workloads_lock);
-    ahpa_controller_snapshot_release(snap);
-    if (rc == -AHPA_ENOTFOUND)
+    if (w == NULL)
         return ahpa_error_set(err, AHPA_ENOTFOUND,
                               "advancedhorizontalpodautoscalers \"%s\" not found", name);
+    struct ahpa_controller_snapshot *snap = ahpa_controller_snapshot(c);
+    const struct ahpa_controller_plan *plan = ahpa_controller_snapshot_find(snap, ns, name);
+    pthread_mutex_lock(&w->lock);
+    int rc = render_locked(c, w, plan, out, err);
+    pthread_mutex_unlock(&w->lock);
+    ahpa_controller_snapshot_release(snap);
+    ahpa_controller__workload_release(w);
     return rc;
 }

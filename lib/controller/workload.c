@@ -14,6 +14,7 @@
 #include "ahpa/planner.h"
 #include "ahpa/prom.h"
 #include "ahpa/str.h"
+#include "ahpa/timefmt.h"
 #include "controller_int.h"
 
 #define FUTURE_S (24 * 3600)
@@ -85,22 +86,9 @@ static int64_t ring_last_t(const struct ahpa_controller__ring *r, int64_t step)
 
 /* --- lifecycle ------------------------------------------------------------------- */
 
-struct ahpa_controller__workload *ahpa_controller__workload_new(struct ahpa_obj *obj)
+static void workload_destroy(void *obj)
 {
-    struct ahpa_controller__workload *w = ahpa_calloc(1, sizeof(*w));
-    pthread_mutex_init(&w->lock, NULL);
-    w->obj = obj;
-    size_t keylen = strlen(obj->ns) + strlen(obj->name) + 2;
-    w->key = ahpa_malloc(keylen);
-    snprintf(w->key, keylen, "%s/%s", obj->ns, obj->name);
-    ahpa_planner_state_init(&w->planner);
-    return w;
-}
-
-void ahpa_controller__workload_free(struct ahpa_controller__workload *w)
-{
-    if (w == NULL)
-        return;
+    struct ahpa_controller__workload *w = obj;
     ring_dispose(&w->usage);
     ring_dispose(&w->replicas);
     ring_dispose(&w->pred_point);
@@ -112,6 +100,25 @@ void ahpa_controller__workload_free(struct ahpa_controller__workload *w)
     free(w->key);
     pthread_mutex_destroy(&w->lock);
     free(w);
+}
+
+struct ahpa_controller__workload *ahpa_controller__workload_new(struct ahpa_obj *obj)
+{
+    struct ahpa_controller__workload *w = ahpa_calloc(1, sizeof(*w));
+    ahpa_ref_init(&w->ref, workload_destroy);
+    pthread_mutex_init(&w->lock, NULL);
+    w->obj = obj;
+    size_t keylen = strlen(obj->ns) + strlen(obj->name) + 2;
+    w->key = ahpa_malloc(keylen);
+    snprintf(w->key, keylen, "%s/%s", obj->ns, obj->name);
+    ahpa_planner_state_init(&w->planner);
+    return w;
+}
+
+void ahpa_controller__workload_release(struct ahpa_controller__workload *w)
+{
+    if (w != NULL)
+        ahpa_ref_release(&w->ref);
 }
 
 void ahpa_controller__render_query(const char *tmpl, const char *ns, const char *name,
@@ -133,16 +140,50 @@ void ahpa_controller__render_query(const char *tmpl, const char *ns, const char 
 
 /* --- fetching ----------------------------------------------------------------------- */
 
-/* query_range of a template over [start, end] into a ring (one series). */
-static int fetch_range(struct ahpa_controller *c, const char *tmpl,
-                       const struct ahpa_controller__workload *w,
-                       struct ahpa_controller__ring *ring, int64_t start, int64_t end,
+/* Samples of one series as fetched, before they are merged into a ring
+ * (under the workload's lock). */
+struct fetched {
+    int64_t *t;
+    double *v;
+    size_t n, cap;
+};
+
+static void fetched_push(struct fetched *f, int64_t t, double v)
+{
+    if (f->n == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 256;
+        f->t = ahpa_reallocarray(f->t, f->cap, sizeof(*f->t));
+        f->v = ahpa_reallocarray(f->v, f->cap, sizeof(*f->v));
+    }
+    f->t[f->n] = t;
+    f->v[f->n++] = v;
+}
+
+static void fetched_dispose(struct fetched *f)
+{
+    free(f->t);
+    free(f->v);
+    memset(f, 0, sizeof(*f));
+}
+
+static void fetched_merge(const struct fetched *f, struct ahpa_controller__ring *ring,
+                          int64_t step)
+{
+    for (size_t i = 0; i < f->n; i++)
+        ring_put(ring, step, f->t[i], f->v[i]);
+}
+
+/* query_range of a template over [start, end] (one series) into `out`.
+ * Runs without the workload's lock: `ns` and `target` are the caller's
+ * copies. Non-finite values are kept as NaN (missing). */
+static int fetch_range(struct ahpa_controller *c, const char *tmpl, const char *ns,
+                       const char *target, struct fetched *out, int64_t start, int64_t end,
                        struct ahpa_error *err)
 {
     const int64_t step = c->opt.step_s;
     struct ahpa_buf q;
     ahpa_buf_init(&q);
-    ahpa_controller__render_query(tmpl, w->obj->ns, w->obj->target_name, &q);
+    ahpa_controller__render_query(tmpl, ns, target, &q);
     int rc = 0;
     for (int64_t from = start; rc == 0 && from <= end;) {
         int64_t to = from + (MAX_POINTS_PER_QUERY - 1) * step;
@@ -159,7 +200,7 @@ static int fetch_range(struct ahpa_controller *c, const char *tmpl,
             for (size_t i = 0; i < res.series[s].n_samples; i++) {
                 const struct ahpa_prom_sample *x = &res.series[s].samples[i];
                 int64_t t = x->t_ms / 1000;
-                ring_put(ring, step, t - t % step, isfinite(x->value) ? x->value : NAN);
+                fetched_push(out, t - t % step, isfinite(x->value) ? x->value : NAN);
             }
         ahpa_prom_result_dispose(&res);
         from = to + step;
@@ -255,21 +296,32 @@ static void predict_future(struct ahpa_controller *c, struct ahpa_controller__wo
     }
 }
 
-/* Fetches what is new (plus the last step again: late samples), feeds the
- * model, refits when due. */
+/* Fetches what is new (plus the last step again: late samples) without
+ * the workload's lock, then under it merges, feeds the model, refits when
+ * due and predicts the next 24 hours. */
 static int advance(struct ahpa_controller *c, struct ahpa_controller__workload *w, int64_t now,
                    struct ahpa_error *err)
 {
     const int64_t step = c->opt.step_s;
     int64_t end = now - now % step;
     int64_t start = w->fetched_until_s ? w->fetched_until_s - step : end - c->opt.history_s;
+    /* w->obj is replaced only by the scan, which never runs during a cycle. */
+    struct fetched usage = {0}, replicas = {0};
+    int rc = fetch_range(c, c->usage_query, w->obj->ns, w->obj->target_name, &usage, start, end,
+                         err);
+    if (rc == 0)
+        rc = fetch_range(c, c->replicas_query, w->obj->ns, w->obj->target_name, &replicas,
+                         start, end, err);
+    if (rc < 0) {
+        fetched_dispose(&usage);
+        fetched_dispose(&replicas);
+        return rc;
+    }
+    pthread_mutex_lock(&w->lock);
     int64_t fed_until = ring_last_t(&w->usage, step);
     bool had_model = w->model != NULL;
-    int rc = fetch_range(c, c->usage_query, w, &w->usage, start, end, err);
-    if (rc == 0)
-        rc = fetch_range(c, c->replicas_query, w, &w->replicas, start, end, err);
-    if (rc < 0)
-        return rc;
+    fetched_merge(&usage, &w->usage, step);
+    fetched_merge(&replicas, &w->replicas, step);
     w->fetched_until_s = end;
     if (!had_model || now - w->fitted_at_s >= c->opt.refit_s) {
         rc = refit(c, w, now, err);
@@ -279,10 +331,85 @@ static int advance(struct ahpa_controller *c, struct ahpa_controller__workload *
     }
     if (w->model != NULL && w->fitted_at_s != 0)
         predict_future(c, w);
+    pthread_mutex_unlock(&w->lock);
+    fetched_dispose(&usage);
+    fetched_dispose(&replicas);
     return rc;
 }
 
 /* --- planning ------------------------------------------------------------------------------ */
+
+/* The newest finite value of a ring at or before `until`: its time in
+ * *t (0: none). */
+static double ring_last_finite(const struct ahpa_controller__ring *r, int64_t step, int64_t until,
+                               int64_t *t)
+{
+    *t = 0;
+    for (size_t i = r->n; i-- > 0;) {
+        int64_t ti = r->t0_s + (int64_t)i * step;
+        if (ti <= until && isfinite(r->v[i])) {
+            *t = ti;
+            return r->v[i];
+        }
+    }
+    return NAN;
+}
+
+/* Why there is no plan at `now`, or "" when the inputs are known. Reads
+ * the workload under its lock; fills p's usage and replicas. See
+ * controller.h ("When a plan is published") for the rules. */
+static void check_inputs(struct ahpa_controller *c, struct ahpa_controller__workload *w,
+                         int64_t now, struct ahpa_controller_plan *p, size_t recent_steps,
+                         char *why, size_t why_size)
+{
+    const struct ahpa_obj *o = w->obj;
+    const int64_t step = c->opt.step_s;
+    /* A sample older than two cycles (plus a step) is not "current". */
+    const int64_t fresh = now - 2 * (c->opt.interval_ms / 1000) - step;
+    char since[AHPA_RFC3339_MAX];
+    int64_t tu, tr;
+    double u = ring_last_finite(&w->usage, step, now, &tu);
+    double r = ring_last_finite(&w->replicas, step, now, &tr);
+    why[0] = '\0';
+    if (tu == 0) {
+        snprintf(why, why_size, "no GPU usage for %s/%s in Prometheus", o->target_kind,
+                 o->target_name);
+        return;
+    }
+    if (tu < fresh) {
+        ahpa_time_format_rfc3339(tu, since);
+        snprintf(why, why_size, "no current GPU usage for %s/%s since %s", o->target_kind,
+                 o->target_name, since);
+        return;
+    }
+    p->usage = u;
+    if (tr == 0 || tr < fresh) {
+        snprintf(why, why_size, "replicas unknown: no current replica count for %s/%s",
+                 o->target_kind, o->target_name);
+        return;
+    }
+    /* Range-check before any conversion: a huge, negative or fractional
+     * count is a broken series, not a number of pods. */
+    if (!(r >= 0 && r <= AHPA_CONTROLLER_MAX_REPLICAS) || fabs(r - nearbyint(r)) > 1e-6) {
+        snprintf(why, why_size, "replicas unknown: %s/%s reports %g (expected a whole number "
+                 "0..%d)", o->target_kind, o->target_name, r, AHPA_CONTROLLER_MAX_REPLICAS);
+        return;
+    }
+    p->replicas = (int32_t)nearbyint(r);
+    p->replicas_known = true;
+    p->current_utilization = p->replicas > 0 ? u / p->replicas : NAN;
+    /* The recent window: at least half of its steps must hold a sample, or
+     * the forecast continues from a past that is no longer the present. */
+    int64_t end = now - now % step;
+    size_t have = 0;
+    for (size_t k = 0; k < recent_steps; k++)
+        have += isfinite(ring_get(&w->usage, step, end - (int64_t)k * step));
+    if (2 * have < recent_steps) {
+        snprintf(why, why_size, "recent history missing: %zu of the last %zu steps of GPU usage "
+                 "are missing", recent_steps - have, recent_steps);
+        return;
+    }
+}
 
 static void plan_now(struct ahpa_controller *c, struct ahpa_controller__workload *w, int64_t now,
                      struct ahpa_controller_plan *p, char *error, size_t error_size)
@@ -290,13 +417,12 @@ static void plan_now(struct ahpa_controller *c, struct ahpa_controller__workload
     const struct ahpa_obj *o = w->obj;
     const struct ahpa_obj_metric *m = ahpa_obj_primary_metric(o);
     const int64_t step = c->opt.step_s;
-    int64_t last = ring_last_t(&w->usage, step);
-    /* Usage older than two cycles is not "current". */
-    p->usage = last >= now - 2 * (c->opt.interval_ms / 1000) - step
-                   ? ring_get(&w->usage, step, last) : NAN;
-    double r = ring_get(&w->replicas, step, ring_last_t(&w->replicas, step));
-    p->replicas = isfinite(r) && r >= 0 ? (int32_t)llround(r) : o->min_replicas;
-    p->current_utilization = isfinite(p->usage) && p->replicas > 0 ? p->usage / p->replicas : NAN;
+    size_t recent = lead_steps(c, o);
+    if (recent < AHPA_CONTROLLER_MIN_RECENT_STEPS)
+        recent = AHPA_CONTROLLER_MIN_RECENT_STEPS;
+    check_inputs(c, w, now, p, recent, error, error_size);
+    if (error[0] != '\0')
+        return;
 
     struct ahpa_planner_input in;
     ahpa_planner_input_init(&in);
@@ -308,8 +434,22 @@ static void plan_now(struct ahpa_controller *c, struct ahpa_controller__workload
     if (w->nfuture > 0)
         count = ahpa_planner_window(w->future_t0_s, step, w->nfuture, now, o->scale_up_forward_s,
                                     &first);
-    in.forecast = count ? w->future_upper + first : NULL;
-    in.forecast_n = count;
+    if (o->strategy != AHPA_PLANNER_REACTIVE) {
+        /* Every strategy but reactive plans from the forecast: without a
+         * finite one over the whole window there is no plan. */
+        bool finite = count > 0;
+        for (size_t i = 0; finite && i < count; i++)
+            finite = isfinite(w->future_upper[first + i]);
+        if (!finite) {
+            snprintf(error, error_size, "forecast unavailable: %s",
+                     w->model == NULL ? "no model yet (not enough GPU usage history)"
+                     : count == 0     ? "the model has no forecast for the next window"
+                                      : "the forecast is not finite");
+            return;
+        }
+        in.forecast = w->future_upper + first;
+        in.forecast_n = count;
+    }
     in.scale_up_forward_s = o->scale_up_forward_s;
     in.target = m ? m->target : 0;
     in.unit = m && m->target_type == AHPA_OBJ_TARGET_UTILIZATION ? "%" : "";
@@ -330,6 +470,19 @@ static void plan_now(struct ahpa_controller *c, struct ahpa_controller__workload
     }
 }
 
+/* Logs the reason a workload has no plan when it changes (not every
+ * cycle), and once when plans resume. */
+static void log_reason(struct ahpa_controller__workload *w, const char *error)
+{
+    if (strcmp(w->last_reason, error) == 0)
+        return;
+    if (error[0] != '\0')
+        AHPA_LOG_WARN("%s: not planned: %s", w->key, error);
+    else
+        AHPA_LOG_INFO("%s: planned again", w->key);
+    snprintf(w->last_reason, sizeof(w->last_reason), "%s", error);
+}
+
 void ahpa_controller__workload_cycle(struct ahpa_controller *c,
                                      struct ahpa_controller__workload *w, int64_t now_s,
                                      struct ahpa_controller_plan *p, char *error,
@@ -341,30 +494,31 @@ void ahpa_controller__workload_cycle(struct ahpa_controller *c,
     p->usage = p->current_utilization = p->predicted_peak = NAN;
     p->coverage = p->pinball = NAN;
     error[0] = '\0';
+    if (w->first_seen_s == 0)
+        w->first_seen_s = now_s;
+    p->created_from_object = o->creation_s > 0;
+    p->created_s = p->created_from_object ? o->creation_s : w->first_seen_s;
     if (m == NULL || m->type != AHPA_OBJ_METRIC_RESOURCE || strcmp(m->name, "gpu") != 0) {
         snprintf(error, error_size, "only Resource gpu metrics are planned without a cluster");
-        return;
-    }
-    if (!ahpa_str_is_dns_label(o->ns) || !ahpa_str_is_dns_subdomain(o->target_name)) {
+    } else if (!ahpa_str_is_dns_label(o->ns) || !ahpa_str_is_dns_subdomain(o->target_name)) {
         snprintf(error, error_size, "invalid namespace or scaleTargetRef.name");
-        return;
+    } else {
+        struct ahpa_error err = {0};
+        int rc = advance(c, w, now_s, &err);
+        pthread_mutex_lock(&w->lock);
+        if (rc < 0 && rc != -AHPA_ENODATA)
+            snprintf(error, error_size, "prometheus: %s", ahpa_error_message(&err, rc));
+        else
+            plan_now(c, w, now_s, p, error, error_size);
+        p->t_s = now_s;
+        if (w->coverage_n > 0) {
+            p->coverage = w->coverage_hits / w->coverage_n;
+            p->pinball = w->pinball_sum / w->coverage_n;
+        }
+        p->history_steps = w->usage.n;
+        pthread_mutex_unlock(&w->lock);
     }
-    struct ahpa_error err = {0};
-    pthread_mutex_lock(&w->lock);
-    int rc = advance(c, w, now_s, &err);
-    if (rc < 0 && rc != -AHPA_ENODATA) {
-        snprintf(error, error_size, "prometheus: %s", ahpa_error_message(&err, rc));
-        AHPA_LOG_WARN("%s: %s", w->key, error);
-    }
-    if (rc == 0 || rc == -AHPA_ENODATA)
-        plan_now(c, w, now_s, p, error, error_size);
-    p->t_s = now_s;
-    if (w->coverage_n > 0) {
-        p->coverage = w->coverage_hits / w->coverage_n;
-        p->pinball = w->pinball_sum / w->coverage_n;
-    }
-    p->history_steps = w->usage.n;
-    pthread_mutex_unlock(&w->lock);
+    log_reason(w, error);
 }
 
 /* Sizes the rings for the configured history (plus the forecast lead for

@@ -53,12 +53,37 @@ void ahpa_controller_free(struct ahpa_controller *c);
 
 /* One cycle at now_s (re-reads changed files, fetches, forecasts, plans,
  * publishes). Returns the number of AHPAs planned. For tests and
- * benchmarks; the loop thread calls it every interval. */
+ * benchmarks; the loop thread calls it every interval. Not to be called
+ * concurrently with itself or with a started loop; readers (snapshot,
+ * render, collect) may run on any thread meanwhile. */
 int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err);
 
 /* --- published state ------------------------------------------------------- */
 
-/* One AHPA's latest plan. Strings are owned by the snapshot. */
+/* When a plan is published. Unknown is never zero: a plan is made (and
+ * `planned` set) only when, at the cycle time now,
+ *   - the workload's GPU usage has a sample no older than two intervals
+ *     plus a step ("no GPU usage for Deployment/x in Prometheus",
+ *     "no current GPU usage for Deployment/x since <time>");
+ *   - its replicas have such a sample too and it is a whole number in
+ *     0..AHPA_CONTROLLER_MAX_REPLICAS, checked before any conversion
+ *     ("replicas unknown: ...");
+ *   - at least half of the last max(scaleUpForward / step,
+ *     AHPA_CONTROLLER_MIN_RECENT_STEPS) steps of usage are present, so a
+ *     long gap or NaN stretch at the end is unknown, not ~0
+ *     ("recent history missing: ...");
+ *   - for every strategy but reactive, the forecast over
+ *     [now, now + scaleUpForward] exists and is finite
+ *     ("forecast unavailable: ...").
+ * Otherwise `planned` is false and `error` says why; the external
+ * metrics carry no item for the AHPA, /metrics no planned-replica gauge,
+ * and the log says the reason once each time it changes. */
+#define AHPA_CONTROLLER_MAX_REPLICAS 100000
+#define AHPA_CONTROLLER_MIN_RECENT_STEPS 5
+
+/* One AHPA's latest plan. Strings are owned by the snapshot; a snapshot
+ * holds at most one plan per namespace/name (the first file defining it
+ * wins, the others are listed in the snapshot's errors). */
 struct ahpa_controller_plan {
     const char *ns, *name, *strategy, *target_ref, *metric, *source;
     double target;             /* percent per pod (Utilization) or base units */
@@ -68,7 +93,12 @@ struct ahpa_controller_plan {
     double usage;              /* current total usage; NaN unknown */
     double current_utilization; /* per pod average; NaN unknown */
     double predicted_peak;     /* highest forecast over [t, t+F]; NaN none */
-    int32_t replicas;          /* current */
+    int32_t replicas;          /* current; 0 unless replicas_known */
+    bool replicas_known;
+    /* The object's metadata.creationTimestamp when it has one
+     * (created_from_object), else the time of the first cycle that saw it. */
+    int64_t created_s;
+    bool created_from_object;
     struct ahpa_planner_result plan;
     bool planned;              /* false: see error */
     const char *error;         /* why there is no plan; "" otherwise */
@@ -87,20 +117,25 @@ ahpa_controller_snapshot_at(const struct ahpa_controller_snapshot *s, size_t i);
 const struct ahpa_controller_plan *
 ahpa_controller_snapshot_find(const struct ahpa_controller_snapshot *s, const char *ns,
                               const char *name);
-/* Files that could not be used, with the reason ("path: message"). */
+/* Files and objects that could not be used, with the reason
+ * ("path: message"), including objects skipped as duplicates. */
 size_t ahpa_controller_snapshot_errors(const struct ahpa_controller_snapshot *s,
                                        const char *const **errors);
 
 /* Renders the predictionsobserver HTML page of one AHPA into `out`.
  * -AHPA_ENOTFOUND for an unknown one. Takes the AHPA's lock while it
- * reads the history (a few milliseconds). */
+ * reads the history (a few milliseconds); a cycle holds that lock only
+ * to merge what it fetched and to refit, never during a Prometheus
+ * query. Safe while files are re-read: the workload is reference-counted. */
 int ahpa_controller_render(struct ahpa_controller *c, const char *ns, const char *name,
                            struct ahpa_buf *out, struct ahpa_error *err);
 
 /* Appends the per-AHPA gauges (ahpa_proactive_pods, ahpa_reactive_pods,
  * ahpa_requested_pods, ahpa_min_pods, ahpa_max_pods, ahpa_target_metric,
  * ahpa_current_metric, forecast coverage and pinball loss) and the cycle
- * statistics. Fits ahpa_server_add_collector (ctx is the controller). */
+ * statistics. The planned-replica gauges (proactive, reactive, requested,
+ * min, max) appear only for planned AHPAs; current pods and current metric
+ * only when known. Fits ahpa_server_add_collector (ctx is the controller). */
 void ahpa_controller_collect(void *controller, struct ahpa_buf *out);
 
 #endif

@@ -24,6 +24,9 @@ struct test_reply {
 
 /* Starts a server with the given extra flags (NULL-terminated). */
 void test_server_start(struct test_server *t, const char *const *flags);
+/* The same, calling before_start(server, ud) first (to register handlers). */
+void test_server_start_with(struct test_server *t, const char *const *flags,
+                            void (*before_start)(struct ahpa_server *, void *), void *ud);
 void test_server_stop(struct test_server *t);
 /* method NULL means GET; extra_headers NULL-terminated or NULL. */
 struct test_reply test_request(const struct test_server *t, const char *method, const char *path,
@@ -35,5 +38,6 @@ const char *test_json_field(const char *body, const char *field, char *buf, size
 void test_api_add_http(Suite *s);
 void test_api_add_discovery(Suite *s);
 void test_api_add_health(Suite *s);
+void test_api_add_observer(Suite *s);
 
 #endif

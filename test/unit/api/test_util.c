@@ -17,6 +17,12 @@
 
 void test_server_start(struct test_server *t, const char *const *flags)
 {
+    test_server_start_with(t, flags, NULL, NULL);
+}
+
+void test_server_start_with(struct test_server *t, const char *const *flags,
+                            void (*before_start)(struct ahpa_server *, void *), void *ud)
+{
     memset(t, 0, sizeof(*t));
     const char *argv[32] = {"test", "--bind-address=127.0.0.1", "--secure-port=0"};
     int argc = 3;
@@ -39,6 +45,8 @@ void test_server_start(struct test_server *t, const char *const *flags)
     ahpa_httpd_global_init();
     t->server = ahpa_server_new(&t->cfg, &err);
     ck_assert_ptr_nonnull(t->server);
+    if (before_start != NULL)
+        before_start(t->server, ud);
     ck_assert_msg(ahpa_server_start(t->server, leaf.cert_pem, leaf.key_pem, &err) == 0, "%s",
                   err.msg);
     t->port = ahpa_server_port(t->server);
@@ -125,5 +133,6 @@ Suite *ahpa_unit_suite(void)
     test_api_add_http(s);
     test_api_add_discovery(s);
     test_api_add_health(s);
+    test_api_add_observer(s);
     return s;
 }

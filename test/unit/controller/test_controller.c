@@ -2,6 +2,8 @@
  * snapshot and report, against a fake Prometheus whose GPU usage follows
  * a daily cycle (sum over pods, percent) and whose replicas are 3. */
 #include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "ahpa/controller.h"
 #include "ahpa/error.h"
 #include "ahpa/httpc.h"
+#include "ahpa/log.h"
 #include "ahpa/prom.h"
 #include "testsrv.h"
 #include "unit.h"
@@ -21,6 +24,15 @@
 
 static atomic_llong last_start, last_end;
 static atomic_int range_queries;
+/* What the canned Prometheus answers, set per test: usage samples at or
+ * after usage_gap_from are left out (0: none), those in
+ * [usage_nan_from, usage_nan_to) are "NaN"; the replica count in
+ * thousandths. */
+static atomic_llong usage_gap_from, usage_nan_from, usage_nan_to;
+static atomic_llong usage_from; /* usage samples before it are left out (0: none) */
+static atomic_bool usage_huge;  /* usage near DBL_MAX: finite, its forecast need not be */
+static atomic_llong replicas_milli = 3000;
+static atomic_int delay_ms; /* before every answer */
 static _Thread_local char body[1 << 20];
 
 /* Reads a query parameter as a number from a target. */
@@ -48,14 +60,29 @@ static void fake(const struct testsrv_request *req, struct testsrv_reply *reply,
         return;
     }
     atomic_fetch_add(&range_queries, 1);
+    reply->delay_ms = atomic_load(&delay_ms);
     atomic_store(&last_start, (long long)start);
     atomic_store(&last_end, (long long)end);
     bool replicas = strstr(t, "kube_deployment_status_replicas") != NULL;
     size_t n = (size_t)snprintf(body, sizeof(body), "{\"status\":\"success\",\"data\":{\"resultType\":"
                                 "\"matrix\",\"result\":[{\"metric\":{},\"values\":[");
-    for (double x = start; x <= end && n + 64 < sizeof(body); x += step)
-        n += (size_t)snprintf(body + n, sizeof(body) - n, "%s[%.0f,\"%.3f\"]",
-                              x == start ? "" : ",", x, replicas ? 3.0 : usage_at(x));
+    long long gap = atomic_load(&usage_gap_from), nan0 = atomic_load(&usage_nan_from),
+              nan1 = atomic_load(&usage_nan_to);
+    const char *sep = "";
+    for (double x = start; x <= end && n + 64 < sizeof(body); x += step) {
+        if (!replicas && gap > 0 && x >= (double)gap)
+            break;
+        if (!replicas && x < (double)atomic_load(&usage_from))
+            continue;
+        if (!replicas && x >= (double)nan0 && x < (double)nan1)
+            n += (size_t)snprintf(body + n, sizeof(body) - n, "%s[%.0f,\"NaN\"]", sep, x);
+        else
+            n += (size_t)snprintf(body + n, sizeof(body) - n, "%s[%.0f,\"%.3f\"]", sep, x,
+                                  replicas ? atomic_load(&replicas_milli) / 1000.0
+                                  : atomic_load(&usage_huge) ? 1.7e308 * (0.5 + usage_at(x) / 400)
+                                                             : usage_at(x));
+        sep = ",";
+    }
     snprintf(body + n, sizeof(body) - n, "]}]}}");
     reply->body = body;
 }
@@ -82,14 +109,18 @@ struct fixture {
     struct ahpa_controller *c;
 };
 
+/* Replaces a file at once (a hidden temporary, then rename), as editors
+ * and ConfigMap updates do, so a concurrent scan never sees half of it. */
 static void write_file(const char *dir, const char *name, const char *text)
 {
-    char path[256];
+    char path[256], tmp[256];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+    FILE *f = fopen(tmp, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
     fclose(f);
+    ck_assert_int_eq(rename(tmp, path), 0);
 }
 
 static void write_ahpa(const char *dir, const char *strategy)
@@ -101,6 +132,13 @@ static void write_ahpa(const char *dir, const char *strategy)
 
 static void setup_with(struct fixture *f, testsrv_handler_fn prometheus)
 {
+    atomic_store(&usage_gap_from, 0);
+    atomic_store(&usage_nan_from, 0);
+    atomic_store(&usage_nan_to, 0);
+    atomic_store(&usage_from, 0);
+    atomic_store(&usage_huge, false);
+    atomic_store(&replicas_milli, 3000);
+    atomic_store(&delay_ms, 0);
     ahpa_httpc_global_init(NULL);
     f->srv = testsrv_start(prometheus, NULL);
     f->url = testsrv_url(f->srv, "");
@@ -312,6 +350,443 @@ START_TEST(stop_ends_a_cycle_between_ahpas)
 }
 END_TEST
 
+/* The plan of default/web after one cycle at now (a copy of what the
+ * tests look at; the snapshot is released). */
+struct seen {
+    bool found, planned, replicas_known;
+    int32_t replicas;
+    int64_t created_s;
+    bool created_from_object;
+    char error[256], target_ref[64];
+    size_t count, nerrors;
+    char errors[4][256];
+};
+
+static struct seen cycle_and_look(struct fixture *f, int64_t now)
+{
+    struct seen x;
+    memset(&x, 0, sizeof(x));
+    ahpa_controller_cycle(f->c, now, NULL);
+    struct ahpa_controller_snapshot *s = ahpa_controller_snapshot(f->c);
+    x.count = ahpa_controller_snapshot_count(s);
+    const char *const *errors;
+    x.nerrors = ahpa_controller_snapshot_errors(s, &errors);
+    for (size_t i = 0; i < x.nerrors && i < 4; i++)
+        snprintf(x.errors[i], sizeof(x.errors[i]), "%s", errors[i]);
+    const struct ahpa_controller_plan *p = ahpa_controller_snapshot_find(s, "default", "web");
+    if (p != NULL) {
+        x.found = true;
+        x.planned = p->planned;
+        x.replicas_known = p->replicas_known;
+        x.replicas = p->replicas;
+        x.created_s = p->created_s;
+        x.created_from_object = p->created_from_object;
+        snprintf(x.error, sizeof(x.error), "%s", p->error);
+        snprintf(x.target_ref, sizeof(x.target_ref), "%s", p->target_ref);
+    }
+    ahpa_controller_snapshot_release(s);
+    return x;
+}
+
+/* No planned-replica gauge of default/web in /metrics. */
+static void assert_no_plan_gauges(struct fixture *f)
+{
+    struct ahpa_buf m;
+    ahpa_buf_init(&m);
+    ahpa_controller_collect(f->c, &m);
+    static const char *const gauges[] = {"ahpa_proactive_pods", "ahpa_reactive_pods",
+                                         "ahpa_requested_pods", "ahpa_min_pods", "ahpa_max_pods"};
+    for (size_t g = 0; g < 5; g++) {
+        char line[128];
+        snprintf(line, sizeof(line), "%s{namespace=\"default\",ahpa=\"web\"", gauges[g]);
+        ck_assert_msg(strstr(ahpa_buf_cstr(&m), line) == NULL, "%s exported", gauges[g]);
+    }
+    ahpa_buf_dispose(&m);
+}
+
+/* Lines of a log file holding `what`; closes the file. */
+static int count_lines(FILE *log, const char *what)
+{
+    rewind(log);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof(line), log) != NULL)
+        n += strstr(line, what) != NULL;
+    fclose(log);
+    return n;
+}
+
+START_TEST(usage_gap_at_the_end_is_not_planned)
+{
+    struct fixture f;
+    setup(&f);
+    const int64_t now = 1795824000 + 6 * 3600;
+    atomic_store(&usage_gap_from, now - 1800); /* the exporter stopped 30 min ago */
+    struct seen x = cycle_and_look(&f, now);
+    ck_assert(x.found);
+    ck_assert_msg(!x.planned, "planned from a 30 min old sample");
+    ck_assert_msg(strstr(x.error, "no current GPU usage for Deployment/web since ") != NULL, "%s",
+                  x.error);
+    assert_no_plan_gauges(&f);
+    /* The page says why. */
+    struct ahpa_buf html;
+    ahpa_buf_init(&html);
+    ck_assert_int_eq(ahpa_controller_render(f.c, "default", "web", &html, NULL), 0);
+    ck_assert_msg(strstr(ahpa_buf_cstr(&html), "no current GPU usage") != NULL, "no reason");
+    ahpa_buf_dispose(&html);
+    /* Two more cycles in the same gap: the log says it once. */
+    FILE *log = tmpfile();
+    ck_assert_ptr_nonnull(log);
+    ahpa_log_set_output(log);
+    cycle_and_look(&f, now + 60);
+    cycle_and_look(&f, now + 120);
+    ahpa_log_set_output(stderr);
+    ck_assert_int_eq(count_lines(log, "not planned"), 0); /* logged at the first cycle */
+    /* Samples again: planned again, said once. */
+    log = tmpfile();
+    ahpa_log_set_output(log);
+    atomic_store(&usage_gap_from, 0);
+    x = cycle_and_look(&f, now + 180);
+    ck_assert_msg(x.planned, "%s", x.error);
+    cycle_and_look(&f, now + 240);
+    ahpa_log_set_output(stderr);
+    ck_assert_int_eq(count_lines(log, "default/web: planned again"), 1);
+    /* The gap again: said once more. */
+    log = tmpfile();
+    ahpa_log_set_output(log);
+    atomic_store(&usage_gap_from, now + 200);
+    for (int i = 0; i < 3; i++)
+        cycle_and_look(&f, now + 600 + 60 * i);
+    ahpa_log_set_output(stderr);
+    ck_assert_int_eq(count_lines(log, "default/web: not planned: no current GPU usage"), 1);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(nan_stretch_at_the_end_is_unknown)
+{
+    struct fixture f;
+    setup(&f);
+    const int64_t now = 1795824000 + 6 * 3600;
+    /* A long NaN stretch up to now: no current usage. */
+    atomic_store(&usage_nan_from, now - 6 * 3600);
+    atomic_store(&usage_nan_to, now + 3600);
+    struct seen x = cycle_and_look(&f, now);
+    ck_assert_msg(!x.planned, "planned from NaN");
+    ck_assert_msg(strstr(x.error, "no current GPU usage") != NULL, "%s", x.error);
+    assert_no_plan_gauges(&f);
+    teardown(&f);
+
+    /* One current sample after a NaN window: the recent window is missing. */
+    setup(&f);
+    atomic_store(&usage_nan_from, now - 4 * 60);
+    atomic_store(&usage_nan_to, now);
+    x = cycle_and_look(&f, now);
+    ck_assert_msg(!x.planned, "planned after 4 NaN steps");
+    ck_assert_msg(strstr(x.error, "recent history missing") != NULL, "%s", x.error);
+    assert_no_plan_gauges(&f);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(no_series_and_no_forecast)
+{
+    const int64_t now = 1795824000 + 6 * 3600;
+    /* Prometheus is up but has no usage series for the workload. */
+    struct fixture f;
+    setup(&f);
+    atomic_store(&usage_gap_from, 1);
+    struct seen x = cycle_and_look(&f, now);
+    ck_assert(!x.planned);
+    ck_assert_msg(strstr(x.error, "no GPU usage for Deployment/web in Prometheus") != NULL, "%s",
+                  x.error);
+    assert_no_plan_gauges(&f);
+    teardown(&f);
+
+    /* Usage near the largest double: finite, but its forecast is not. */
+    setup(&f);
+    atomic_store(&usage_huge, true);
+    x = cycle_and_look(&f, now);
+    ck_assert_msg(!x.planned, "auto planned from an infinite forecast");
+    ck_assert_msg(strstr(x.error, "forecast unavailable") != NULL, "%s", x.error);
+    assert_no_plan_gauges(&f);
+    teardown(&f);
+
+    /* A reactive AHPA does not need the forecast: 3 minutes of usage do. */
+    setup(&f);
+    write_ahpa(f.dir, "reactive");
+    atomic_store(&usage_from, now - 120);
+    x = cycle_and_look(&f, now);
+    ck_assert_msg(x.planned, "%s", x.error);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(replicas_are_range_checked)
+{
+    static const long long bad[] = {1000000000000000LL /* 1e12 */, -5000, 2500};
+    const int64_t now = 1795824000 + 6 * 3600;
+    for (size_t i = 0; i < 3; i++) {
+        struct fixture f;
+        setup(&f);
+        atomic_store(&replicas_milli, bad[i]);
+        struct seen x = cycle_and_look(&f, now);
+        ck_assert_msg(!x.planned, "planned with %lld/1000 replicas", bad[i]);
+        ck_assert_msg(!x.replicas_known, "replicas %d", x.replicas);
+        ck_assert_msg(strstr(x.error, "replicas unknown") != NULL, "%s", x.error);
+        assert_no_plan_gauges(&f);
+        teardown(&f);
+    }
+    /* 0 replicas is known (scaled to zero). */
+    struct fixture f;
+    setup(&f);
+    atomic_store(&replicas_milli, 0);
+    struct seen x = cycle_and_look(&f, now);
+    ck_assert_msg(x.planned, "%s", x.error);
+    ck_assert(x.replicas_known);
+    ck_assert_int_eq(x.replicas, 0);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(one_ahpa_one_plan)
+{
+    struct fixture f;
+    setup(&f);
+    /* A second object named default/web in a later file (by path), with
+     * another target: both new in the same scan. */
+    char text[2048];
+    snprintf(text, sizeof(text), ahpa_yaml, "auto");
+    char *at = strstr(text, "kind: Deployment, name: web}");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at + strlen("kind: Deployment, name: "), "wex}", 4);
+    write_file(f.dir, "zz-web.yaml", text);
+    const int64_t now = 1795824000 + 6 * 3600;
+    struct seen x = cycle_and_look(&f, now);
+    ck_assert_uint_eq(x.count, 1);
+    ck_assert_str_eq(x.target_ref, "Deployment/web");
+    bool reported = false;
+    for (size_t i = 0; i < x.nerrors && i < 4; i++)
+        reported |= strstr(x.errors[i], "zz-web.yaml") && strstr(x.errors[i], "defined twice");
+    ck_assert_msg(reported, "duplicate not reported (%zu errors)", x.nerrors);
+    struct ahpa_buf m;
+    ahpa_buf_init(&m);
+    ahpa_controller_collect(f.c, &m);
+    ck_assert(strstr(ahpa_buf_cstr(&m), "\nahpa_controller_skipped 2\n") != NULL); /* + broken */
+    ahpa_buf_dispose(&m);
+    /* It stays one while the files are re-read. */
+    write_ahpa(f.dir, "reactive");
+    x = cycle_and_look(&f, now + 60);
+    ck_assert_uint_eq(x.count, 1);
+    ck_assert_str_eq(x.target_ref, "Deployment/web");
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(creation_timestamp_is_the_objects)
+{
+    struct fixture f;
+    setup(&f);
+    const int64_t now = 1795824000 + 6 * 3600;
+    struct seen x = cycle_and_look(&f, now);
+    ck_assert(!x.created_from_object);
+    ck_assert_int_eq(x.created_s, now); /* first seen */
+    x = cycle_and_look(&f, now + 60);
+    ck_assert_int_eq(x.created_s, now);
+    char text[2048];
+    snprintf(text, sizeof(text), ahpa_yaml, "auto");
+    char *at = strstr(text, "namespace: default}");
+    char yaml[2200];
+    snprintf(yaml, sizeof(yaml), "%.*snamespace: default, creationTimestamp: "
+             "\"2026-11-30T08:00:00Z\"}%s", (int)(at - text), text,
+             at + strlen("namespace: default}"));
+    write_file(f.dir, "web.yaml", yaml);
+    x = cycle_and_look(&f, now + 120);
+    ck_assert(x.created_from_object);
+    ck_assert_int_eq(x.created_s, 1796025600);
+    teardown(&f);
+}
+END_TEST
+
+/* --- files edited while pages render and cycles run --------------------------- */
+
+struct stress {
+    struct fixture *f;
+    atomic_bool done;
+    atomic_int renders, reads;
+};
+
+static void *stress_reader(void *arg)
+{
+    struct stress *st = arg;
+    for (int i = 0; i < 100000 && !atomic_load(&st->done); i++) {
+        struct ahpa_buf b;
+        ahpa_buf_init(&b);
+        if (i % 3 == 0) {
+            int rc = ahpa_controller_render(st->f->c, "default", "web", &b, NULL);
+            ck_assert(rc == 0 || rc == -AHPA_ENOTFOUND);
+            atomic_fetch_add(&st->renders, 1);
+        } else if (i % 3 == 1) {
+            ahpa_controller_collect(st->f->c, &b);
+        } else {
+            struct ahpa_controller_snapshot *s = ahpa_controller_snapshot(st->f->c);
+            for (size_t k = 0; k < ahpa_controller_snapshot_count(s); k++) {
+                const struct ahpa_controller_plan *p = ahpa_controller_snapshot_at(s, k);
+                ahpa_buf_printf(&b, "%s/%s %s %s\n", p->ns, p->name, p->target_ref, p->error);
+            }
+            const char *const *errors;
+            for (size_t k = 0; k < ahpa_controller_snapshot_errors(s, &errors); k++)
+                ahpa_buf_puts(&b, errors[k]);
+            ahpa_controller_snapshot_release(s);
+            atomic_fetch_add(&st->reads, 1);
+        }
+        ahpa_buf_dispose(&b);
+    }
+    return NULL;
+}
+
+static void *stress_editor(void *arg)
+{
+    struct stress *st = arg;
+    char text[2048], from[256], to[256];
+    for (int i = 0; i < 40 && !atomic_load(&st->done); i++) {
+        snprintf(text, sizeof(text), ahpa_yaml, i % 2 ? "reactive" : "auto");
+        if (i % 4 == 3) { /* another target: a new workload replaces the old */
+            char *at = strstr(text, "kind: Deployment, name: web}");
+            memcpy(at + strlen("kind: Deployment, name: "), "wex}", 4);
+        }
+        switch (i % 5) {
+        case 0: write_file(st->f->dir, "web.yaml", text); break;
+        case 1: /* rename */
+            snprintf(from, sizeof(from), "%s/web.yaml", st->f->dir);
+            snprintf(to, sizeof(to), "%s/web2.yaml", st->f->dir);
+            rename(from, to);
+            break;
+        case 2: write_file(st->f->dir, "dup.yaml", text); break; /* a duplicate */
+        case 3: /* delete */
+            snprintf(from, sizeof(from), "%s/web2.yaml", st->f->dir);
+            unlink(from);
+            break;
+        default:
+            snprintf(from, sizeof(from), "%s/dup.yaml", st->f->dir);
+            unlink(from);
+            write_file(st->f->dir, "web.yaml", text);
+            break;
+        }
+        usleep(20000);
+    }
+    atomic_store(&st->done, true);
+    return NULL;
+}
+
+START_TEST(files_edited_while_readers_render)
+{
+    struct fixture f;
+    setup(&f);
+    struct stress st = {.f = &f};
+    int64_t now = 1795824000 + 6 * 3600;
+    ahpa_controller_cycle(f.c, now, NULL);
+    pthread_t readers[3], editor;
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&readers[i], NULL, stress_reader, &st), 0);
+    ck_assert_int_eq(pthread_create(&editor, NULL, stress_editor, &st), 0);
+    /* Cycles until the editor is done, bounded in count and time. */
+    for (int i = 0; i < 200 && !atomic_load(&st.done); i++) {
+        now += 60;
+        ahpa_controller_cycle(f.c, now, NULL);
+    }
+    atomic_store(&st.done, true);
+    pthread_join(editor, NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_join(readers[i], NULL);
+    ck_assert_int_gt(atomic_load(&st.renders), 0);
+    ck_assert_int_gt(atomic_load(&st.reads), 0);
+    /* Whatever the edits left, a snapshot never holds two plans for one AHPA. */
+    struct ahpa_controller_snapshot *s = ahpa_controller_snapshot(f.c);
+    for (size_t i = 0; i < ahpa_controller_snapshot_count(s); i++) {
+        const struct ahpa_controller_plan *p = ahpa_controller_snapshot_at(s, i);
+        ck_assert_ptr_eq(ahpa_controller_snapshot_find(s, p->ns, p->name), p);
+    }
+    ahpa_controller_snapshot_release(s);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(loop_thread_with_readers)
+{
+    /* The controller's own loop (every 100 ms, at the wall clock) while
+     * readers render and a file changes; then stop and free. */
+    struct fixture f;
+    setup(&f);
+    ahpa_controller_free(f.c);
+    struct ahpa_controller_options opt = {.prom = f.prom, .ahpa_dir = f.dir,
+                                          .history_s = 86400, .interval_ms = 100};
+    f.c = ahpa_controller_new(&opt, NULL);
+    ck_assert_ptr_nonnull(f.c);
+    ck_assert_int_eq(ahpa_controller_start(f.c, NULL), 0);
+    struct stress st = {.f = &f};
+    pthread_t readers[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&readers[i], NULL, stress_reader, &st), 0);
+    for (int i = 0; i < 6; i++) {
+        usleep(100 * 1000);
+        write_ahpa(f.dir, i % 2 ? "reactive" : "auto");
+    }
+    atomic_store(&st.done, true);
+    for (int i = 0; i < 2; i++)
+        pthread_join(readers[i], NULL);
+    ahpa_controller_stop(f.c);
+    struct ahpa_controller_snapshot *s = ahpa_controller_snapshot(f.c);
+    ck_assert_uint_eq(ahpa_controller_snapshot_count(s), 1);
+    ahpa_controller_snapshot_release(s);
+    teardown(&f);
+}
+END_TEST
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct cycle_arg {
+    struct ahpa_controller *c;
+    int64_t now;
+};
+
+static void *cycle_thread(void *arg)
+{
+    struct cycle_arg *a = arg;
+    ahpa_controller_cycle(a->c, a->now, NULL);
+    return NULL;
+}
+
+START_TEST(render_does_not_wait_for_prometheus)
+{
+    struct fixture f;
+    setup(&f);
+    const int64_t now = 1795824000 + 6 * 3600;
+    ahpa_controller_cycle(f.c, now, NULL);
+    /* Prometheus now takes 2 s per answer; a cycle is in its queries (4 s
+     * in all): a render that waited behind them would take over 3.5 s. */
+    atomic_store(&delay_ms, 2000);
+    struct cycle_arg a = {f.c, now + 60};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, cycle_thread, &a), 0);
+    usleep(300 * 1000);
+    struct ahpa_buf html;
+    ahpa_buf_init(&html);
+    int64_t t0 = mono_ms();
+    ck_assert_int_eq(ahpa_controller_render(f.c, "default", "web", &html, NULL), 0);
+    int64_t took = mono_ms() - t0;
+    ahpa_buf_dispose(&html);
+    pthread_join(th, NULL);
+    ck_assert_msg(took < 1500, "the render waited %lld ms behind the cycle", (long long)took);
+    teardown(&f);
+}
+END_TEST
+
 Suite *ahpa_unit_suite(void)
 {
     Suite *s = suite_create("controller");
@@ -322,6 +797,15 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, many_ahpas_in_parallel);
     tcase_add_test(tc, prometheus_down_is_reported);
     tcase_add_test(tc, stop_ends_a_cycle_between_ahpas);
+    tcase_add_test(tc, usage_gap_at_the_end_is_not_planned);
+    tcase_add_test(tc, nan_stretch_at_the_end_is_unknown);
+    tcase_add_test(tc, no_series_and_no_forecast);
+    tcase_add_test(tc, replicas_are_range_checked);
+    tcase_add_test(tc, one_ahpa_one_plan);
+    tcase_add_test(tc, creation_timestamp_is_the_objects);
+    tcase_add_test(tc, files_edited_while_readers_render);
+    tcase_add_test(tc, render_does_not_wait_for_prometheus);
+    tcase_add_test(tc, loop_thread_with_readers);
     suite_add_tcase(s, tc);
     return s;
 }
