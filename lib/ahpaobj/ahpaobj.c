@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahpa/str.h"
 #include "ahpa/ahpaobj.h"
 #include "ahpa/buf.h"
 #include "ahpa/error.h"
@@ -23,13 +24,9 @@ struct collect {
 
 static size_t name_hash(const struct ahpa_obj *o)
 {
-    size_t h = 1469598103934665603u;
-    for (const char *p = o->ns; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211u;
-    h = (h ^ '/') * 1099511628211u;
-    for (const char *p = o->name; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211u;
-    return h;
+    uint64_t h = ahpa_str_hash_update(AHPA_STR_HASH_INIT, o->ns);
+    h = ahpa_str_hash_update(h, "/");
+    return (size_t)ahpa_str_hash_update(h, o->name);
 }
 
 static bool same_name(const struct ahpa_obj *a, const struct ahpa_obj *b)

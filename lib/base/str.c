@@ -207,3 +207,15 @@ bool ahpa_str_is_dns_subdomain(const char *s)
         p = dot + 1;
     }
 }
+
+uint64_t ahpa_str_hash_update(uint64_t h, const char *s)
+{
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+uint64_t ahpa_str_hash(const char *s)
+{
+    return ahpa_str_hash_update(AHPA_STR_HASH_INIT, s);
+}

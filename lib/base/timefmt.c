@@ -21,7 +21,7 @@ int64_t ahpa_days_from_civil(int year, int month, int day)
     return era * 146097 + doe - 719468;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+int64_t ahpa_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
@@ -29,7 +29,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 void ahpa_civil_from_unix(int64_t t, struct ahpa_civil *out)
 {
-    int64_t days = floor_div(t, 86400);
+    int64_t days = ahpa_floor_div(t, 86400);
     int64_t secs = t - days * 86400;
     int64_t z = days + 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;

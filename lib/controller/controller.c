@@ -131,7 +131,6 @@ struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options
     c->replicas_query =
         ahpa_strdup(opt->replicas_query ? opt->replicas_query : DEFAULT_REPLICAS_QUERY);
     pthread_mutex_init(&c->workloads_lock, NULL);
-    pthread_mutex_init(&c->fit_lock, NULL);
     pthread_mutex_init(&c->wake_lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     ahpa_snapshot_init(&c->snapshot);
@@ -247,14 +246,11 @@ static void *loop(void *arg)
         pthread_mutex_lock(&c->wake_lock);
         if (c->stop)
             break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += c->opt.interval_ms / 1000;
-        ts.tv_nsec += (c->opt.interval_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        /* The next cycle starts on the next multiple of the interval of
+         * the wall clock, so that every replica of the adapter (and a
+         * restarted one) plans at the same moments from the same data. */
+        int64_t next_ms = (now_ms() / c->opt.interval_ms + 1) * c->opt.interval_ms;
+        struct timespec ts = {(time_t)(next_ms / 1000), (long)(next_ms % 1000) * 1000000L};
         pthread_cond_timedwait(&c->wake, &c->wake_lock, &ts);
     }
     pthread_mutex_unlock(&c->wake_lock);
@@ -306,7 +302,6 @@ void ahpa_controller_free(struct ahpa_controller *c)
     free(c->files);
     ahpa_snapshot_dispose(&c->snapshot);
     pthread_mutex_destroy(&c->workloads_lock);
-    pthread_mutex_destroy(&c->fit_lock);
     pthread_mutex_destroy(&c->wake_lock);
     pthread_cond_destroy(&c->wake);
     free(c->usage_query);

@@ -49,9 +49,9 @@ struct ahpa_controller__workload {
     struct ahpa_controller__ring usage, replicas;
     struct ahpa_controller__ring pred_point, pred_upper; /* issued F earlier */
     struct ahpa_forecast_model *model;
-    int64_t fitted_at_s;             /* 0: never */
+    int64_t fit_boundary_s;          /* refit boundary of the fit; 0: never */
+    int64_t fed_until_s;             /* last sample the model has seen */
     int64_t fetched_until_s;         /* last step fetched; 0: never */
-    struct ahpa_planner_state planner;
     double *future_point, *future_upper; /* next 24 h from the last cycle */
     size_t nfuture;
     int64_t future_t0_s;
@@ -88,7 +88,6 @@ struct ahpa_controller {
     struct ahpa_controller__workload **workloads;
     size_t nworkloads;
     pthread_mutex_t workloads_lock;  /* the array, against the renderer */
-    pthread_mutex_t fit_lock;        /* forecast fits take turns (FFTW) */
     struct ahpa_controller__file *files;
     size_t nfiles;
     /* Objects skipped in the last scan because another file already

@@ -111,7 +111,6 @@ struct ahpa_controller__workload *ahpa_controller__workload_new(struct ahpa_obj 
     size_t keylen = strlen(obj->ns) + strlen(obj->name) + 2;
     w->key = ahpa_malloc(keylen);
     snprintf(w->key, keylen, "%s/%s", obj->ns, obj->name);
-    ahpa_planner_state_init(&w->planner);
     return w;
 }
 
@@ -241,41 +240,53 @@ static void feed(struct ahpa_controller *c, struct ahpa_controller__workload *w,
     ahpa_forecast_update(w->model, v, NULL);
 }
 
-/* Fits on the history. The first time, fits on the first half and
- * replays the second half sample by sample, so the report shows what the
- * model would have predicted, then refits on everything. */
-static int refit(struct ahpa_controller *c, struct ahpa_controller__workload *w, int64_t now,
-                 struct ahpa_error *err)
+/* The refit boundary in force at `t`: refits happen on fixed wall-clock
+ * boundaries, every refit_s, shifted per AHPA by a hash of its key (so
+ * that many AHPAs do not refit in one cycle), on a step. Every process
+ * computes the same boundaries, whenever it started. */
+static int64_t refit_boundary(const struct ahpa_controller *c,
+                              const struct ahpa_controller__workload *w, int64_t t)
+{
+    const int64_t r = c->opt.refit_s, step = c->opt.step_s;
+    int64_t off = (int64_t)(ahpa_str_hash(w->key) % (uint64_t)r);
+    int64_t b = ahpa_floor_div(t - off, r) * r + off;
+    return ahpa_floor_div(b, step) * step;
+}
+
+/* Fits on the history window that ends at the boundary b: the samples in
+ * [b - history_s, b], whatever else the ring holds, so that a process
+ * that has run for days and one started a minute ago fit on the same
+ * data. The first time, fits on the first half of that window and
+ * replays the second half sample by sample (the report then shows what
+ * the model would have predicted); the final fit replaces that state. */
+static int refit_at(struct ahpa_controller *c, struct ahpa_controller__workload *w, int64_t b,
+                    struct ahpa_error *err)
 {
     const int64_t step = c->opt.step_s;
     const struct ahpa_controller__ring *u = &w->usage;
-    if (u->n < 2)
+    int64_t from = b - c->opt.history_s;
+    if (u->n == 0 || b < u->t0_s)
         return ahpa_error_set(err, AHPA_ENODATA, "no GPU usage history yet");
-    /* FFTW's planner, used by the fit, is not reentrant: fits of different
-     * AHPAs take turns; updates and predictions run in parallel. */
+    size_t i0 = from > u->t0_s ? (size_t)((from - u->t0_s) / step) : 0;
+    size_t i1 = (size_t)((b - u->t0_s) / step);
+    if (i1 >= u->n)
+        i1 = u->n - 1;
+    if (i1 < i0 + 1)
+        return ahpa_error_set(err, AHPA_ENODATA, "no GPU usage history yet");
+    const double *v = u->v + i0;
+    size_t n = i1 - i0 + 1;
+    int64_t t0 = u->t0_s + (int64_t)i0 * step;
     if (w->model == NULL) {
-        pthread_mutex_lock(&c->fit_lock);
         w->model = ahpa_forecast_model_new(NULL);
-        size_t half = u->n / 2;
-        int fitted = half >= 60 ? ahpa_forecast_fit(w->model, u->v, half, u->t0_s, step, NULL) : -1;
-        pthread_mutex_unlock(&c->fit_lock);
-        if (fitted == 0) {
-            for (size_t i = half; i < u->n; i++)
-                feed(c, w, u->t0_s + (int64_t)i * step, u->v[i]);
-        }
+        size_t half = n / 2;
+        if (half >= 60 && ahpa_forecast_fit(w->model, v, half, t0, step, NULL) == 0)
+            for (size_t i = half; i < n; i++)
+                feed(c, w, t0 + (int64_t)i * step, v[i]);
     }
-    pthread_mutex_lock(&c->fit_lock);
-    int rc = ahpa_forecast_fit(w->model, u->v, u->n, u->t0_s, step, err);
-    pthread_mutex_unlock(&c->fit_lock);
-    if (rc == 0 && w->fitted_at_s == 0) {
-        /* Spread the hourly refits of many AHPAs loaded together over the
-         * hour instead of refitting them all in one cycle. */
-        uint64_t h = 1469598103934665603ULL;
-        for (const char *k = w->key; *k; k++)
-            h = (h ^ (unsigned char)*k) * 1099511628211ULL;
-        w->fitted_at_s = now - (int64_t)(h % (uint64_t)c->opt.refit_s);
-    } else if (rc == 0) {
-        w->fitted_at_s = now;
+    int rc = ahpa_forecast_fit(w->model, v, n, t0, step, err);
+    if (rc == 0) {
+        w->fit_boundary_s = b;
+        w->fed_until_s = t0 + (int64_t)(n - 1) * step;
     }
     return rc;
 }
@@ -292,19 +303,27 @@ static void predict_future(struct ahpa_controller *c, struct ahpa_controller__wo
     if (ahpa_forecast_predict(w->model, n, w->obj->quantile, w->future_point, w->future_upper,
                               NULL) == 0) {
         w->nfuture = n;
-        w->future_t0_s = ring_last_t(&w->usage, c->opt.step_s) + c->opt.step_s;
+        w->future_t0_s = w->fed_until_s + c->opt.step_s;
     }
 }
 
 /* Fetches what is new (plus the last step again: late samples) without
- * the workload's lock, then under it merges, feeds the model, refits when
- * due and predicts the next 24 hours. */
+ * the workload's lock, then under it merges, refits when a refit boundary
+ * has passed, feeds the settled samples and predicts the next 24 hours.
+ *
+ * What the model has seen is a function of the data and the clock, not of
+ * uptime: it is the fit at the last boundary plus the samples after it up
+ * to the settled step (one step behind the newest, which Prometheus may
+ * still be completing). The first fetch reaches back to the boundary's
+ * window for the same reason. */
 static int advance(struct ahpa_controller *c, struct ahpa_controller__workload *w, int64_t now,
                    struct ahpa_error *err)
 {
     const int64_t step = c->opt.step_s;
     int64_t end = now - now % step;
-    int64_t start = w->fetched_until_s ? w->fetched_until_s - step : end - c->opt.history_s;
+    int64_t settled = end - step;
+    int64_t boundary = refit_boundary(c, w, settled);
+    int64_t start = w->fetched_until_s ? w->fetched_until_s - step : boundary - c->opt.history_s;
     /* w->obj is replaced only by the scan, which never runs during a cycle. */
     struct fetched usage = {0}, replicas = {0};
     int rc = fetch_range(c, c->usage_query, w->obj->ns, w->obj->target_name, &usage, start, end,
@@ -318,18 +337,17 @@ static int advance(struct ahpa_controller *c, struct ahpa_controller__workload *
         return rc;
     }
     pthread_mutex_lock(&w->lock);
-    int64_t fed_until = ring_last_t(&w->usage, step);
-    bool had_model = w->model != NULL;
     fetched_merge(&usage, &w->usage, step);
     fetched_merge(&replicas, &w->replicas, step);
     w->fetched_until_s = end;
-    if (!had_model || now - w->fitted_at_s >= c->opt.refit_s) {
-        rc = refit(c, w, now, err);
-    } else {
-        for (int64_t t = fed_until + step; t <= ring_last_t(&w->usage, step); t += step)
+    if (w->model == NULL || w->fit_boundary_s != boundary)
+        rc = refit_at(c, w, boundary, err);
+    if (rc == 0)
+        for (int64_t t = w->fed_until_s + step; t <= settled; t += step) {
             feed(c, w, t, ring_get(&w->usage, step, t));
-    }
-    if (w->model != NULL && w->fitted_at_s != 0)
+            w->fed_until_s = t;
+        }
+    if (w->model != NULL && w->fit_boundary_s != 0)
         predict_future(c, w);
     pthread_mutex_unlock(&w->lock);
     fetched_dispose(&usage);
@@ -411,6 +429,39 @@ static void check_inputs(struct ahpa_controller *c, struct ahpa_controller__work
     }
 }
 
+/* The scale-down stabilisation window's recommendations, rebuilt from the
+ * history at every cycle rather than carried from one cycle to the next:
+ * one reactive recommendation per step of the window before the current
+ * sample, from that step's usage and replicas. A restarted process, or a
+ * second replica, then holds a scale-down exactly as a long-running one
+ * does. Steps with unknown usage or replicas recommend nothing. */
+static void stabilization_from_history(const struct ahpa_controller *c,
+                                       const struct ahpa_controller__workload *w,
+                                       const struct ahpa_planner_input *now_in,
+                                       struct ahpa_planner_state *st)
+{
+    const int64_t step = c->opt.step_s;
+    ahpa_planner_state_init(st);
+    int64_t last = ring_last_t(&w->usage, step);
+    int64_t from = now_in->now_s - now_in->stabilization_s;
+    from = ahpa_floor_div(from, step) * step + step;
+    for (int64_t t = from; t < last && t <= now_in->now_s; t += step) {
+        double u = ring_get(&w->usage, step, t), r = ring_get(&w->replicas, step, t);
+        if (!isfinite(u) || u < 0 || !(r >= 0 && r <= AHPA_CONTROLLER_MAX_REPLICAS))
+            continue;
+        struct ahpa_planner_input in = *now_in;
+        in.now_s = t;
+        in.strategy = AHPA_PLANNER_REACTIVE;
+        in.usage = u;
+        in.current_replicas = (int32_t)nearbyint(r);
+        in.forecast = NULL;
+        in.forecast_n = 0;
+        in.bounds = NULL;
+        struct ahpa_planner_result ignored;
+        ahpa_planner_plan(&in, st, &ignored, NULL);
+    }
+}
+
 static void plan_now(struct ahpa_controller *c, struct ahpa_controller__workload *w, int64_t now,
                      struct ahpa_controller_plan *p, char *error, size_t error_size)
 {
@@ -461,8 +512,10 @@ static void plan_now(struct ahpa_controller *c, struct ahpa_controller__workload
         in.bounds = &bounds;
     }
     in.stabilization_s = o->scale_down_stabilization_s;
+    struct ahpa_planner_state recent_recs;
+    stabilization_from_history(c, w, &in, &recent_recs);
     struct ahpa_error err = {0};
-    if (ahpa_planner_plan(&in, &w->planner, &p->plan, &err) == 0) {
+    if (ahpa_planner_plan(&in, &recent_recs, &p->plan, &err) == 0) {
         p->planned = true;
         p->predicted_peak = p->plan.forecast_peak;
     } else {
@@ -528,7 +581,8 @@ void ahpa_controller__workload_prepare(struct ahpa_controller *c,
 void ahpa_controller__workload_prepare(struct ahpa_controller *c,
                                        struct ahpa_controller__workload *w)
 {
-    size_t cap = (size_t)(c->opt.history_s / c->opt.step_s) + 2;
+    /* The window of the last refit boundary plus what came since. */
+    size_t cap = (size_t)((c->opt.history_s + c->opt.refit_s) / c->opt.step_s) + 2;
     ring_init(&w->usage, cap);
     ring_init(&w->replicas, cap);
     ring_init(&w->pred_point, cap + 128);

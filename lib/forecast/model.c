@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahpa/timefmt.h"
 #include "ahpa/error.h"
 #include "ahpa/mem.h"
 #include "ahpa/series.h"
@@ -62,14 +63,6 @@ static void reset(struct ahpa_forecast_model *m)
     free(m->season);
     memset(m, 0, sizeof(*m));
     m->opt = opt;
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0)))
-        q--;
-    return q;
 }
 
 /* ---- little-history model: recent level plus recent volatility ---- */
@@ -342,6 +335,6 @@ int ahpa_forecast_fit(struct ahpa_forecast_model *m, const double *values,
         level_model(m);
         return 0;
     }
-    fit_full(m, values, n, floor_div(t0_s, step_s));
+    fit_full(m, values, n, ahpa_floor_div(t0_s, step_s));
     return 0;
 }

@@ -325,20 +325,14 @@ int ahpa_planner_plan(const struct ahpa_planner_input *in, struct ahpa_planner_s
 
 /* ---- a whole forecast ----------------------------------------------- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 size_t ahpa_planner_window(int64_t t0_s, int64_t step_s, size_t n, int64_t now_s,
                            int64_t forward_s, size_t *first)
 {
     *first = 0;
     if (step_s <= 0 || n == 0 || forward_s < 0 || n > (size_t)INT64_MAX)
         return 0;
-    int64_t lo = floor_div(now_s - t0_s, step_s);
-    int64_t hi = floor_div(now_s + forward_s - t0_s, step_s);
+    int64_t lo = ahpa_floor_div(now_s - t0_s, step_s);
+    int64_t hi = ahpa_floor_div(now_s + forward_s - t0_s, step_s);
     if (lo < 0)
         lo = 0;
     if (hi > (int64_t)n - 1)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahpa/timefmt.h"
 #include "ahpa/error.h"
 #include "ahpa/mem.h"
 #include "ahpa/series.h"
@@ -71,14 +72,6 @@ void ahpa_series_dispose(struct ahpa_series *s)
 }
 
 /* Floor division that rounds towards minus infinity for negative times. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0)))
-        q--;
-    return q;
-}
-
 static void bin_add(double *acc, size_t *cnt, size_t i, double v,
                     enum ahpa_series_agg agg)
 {
@@ -107,8 +100,8 @@ int ahpa_series_resample(const struct ahpa_series_samples *in, int64_t step_s,
     for (size_t i = 1; i < in->n; i++)
         if (in->t[i] < in->t[i - 1])
             return ahpa_error_set(err, AHPA_EINVAL, "samples not sorted at index %zu", i);
-    int64_t b0 = floor_div(in->t[0], step_s);
-    int64_t b1 = floor_div(in->t[in->n - 1], step_s);
+    int64_t b0 = ahpa_floor_div(in->t[0], step_s);
+    int64_t b1 = ahpa_floor_div(in->t[in->n - 1], step_s);
     uint64_t nb = (uint64_t)(b1 - b0) + 1;
     if ((max_bins && nb > max_bins) || nb > SIZE_MAX / 16)
         return ahpa_error_set(err, AHPA_ETOOBIG,
@@ -119,7 +112,7 @@ int ahpa_series_resample(const struct ahpa_series_samples *in, int64_t step_s,
     for (size_t i = 0; i < in->n; i++) {
         if (isnan(in->v[i]))
             continue;
-        size_t k = (size_t)(floor_div(in->t[i], step_s) - b0);
+        size_t k = (size_t)(ahpa_floor_div(in->t[i], step_s) - b0);
         bin_add(acc, cnt, k, in->v[i], agg);
     }
     for (size_t k = 0; k < nb; k++) {

@@ -7,7 +7,22 @@
  * (re-read when they change; a bad file is reported and skipped, the
  * others keep working) and the current replicas from kube-state-metrics
  * series. Published state is an immutable snapshot swapped atomically:
- * readers (the API handlers, /metrics) never wait on a cycle. */
+ * readers (the API handlers, /metrics) never wait on a cycle.
+ *
+ * Plans are a function of the data and the clock, not of uptime, so that
+ * a restart goes unnoticed and several replicas publish one plan:
+ *   - cycles run on multiples of the interval of the wall clock;
+ *   - the model is refitted on fixed boundaries (every refit_s, shifted
+ *     per AHPA by a hash of namespace/name), always on the history window
+ *     [boundary - history_s, boundary], and fed the samples after the
+ *     boundary up to the settled step (one step behind the newest, which
+ *     Prometheus may still be completing): a fresh process fetches back to
+ *     the boundary's window and reaches the same state;
+ *   - the scale-down stabilisation window is rebuilt from the usage and
+ *     replica history at every cycle, not carried from one cycle to the
+ *     next.
+ * Two processes that see the same Prometheus data publish bit-identical
+ * plans at the same cycle time (unit test plans_do_not_depend_on_uptime). */
 #ifndef AHPA_CONTROLLER_H
 #define AHPA_CONTROLLER_H
 

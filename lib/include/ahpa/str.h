@@ -35,6 +35,12 @@ int ahpa_url_decode_inplace(char *s, struct ahpa_error *err);
 
 /* RFC 1123 DNS label (namespaces): [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 63. */
 bool ahpa_str_is_dns_label(const char *s);
+/* FNV-1a (64 bit) of a string: fast, not for adversarial keys unless the
+ * table bounds its chains. _hash_update continues a hash (start from
+ * AHPA_STR_HASH_INIT), so several strings can be hashed as one key. */
+#define AHPA_STR_HASH_INIT 14695981039346656037ULL
+uint64_t ahpa_str_hash_update(uint64_t h, const char *s);
+uint64_t ahpa_str_hash(const char *s);
 /* RFC 1123 DNS subdomain (most object names): labels joined by '.', <= 253. */
 bool ahpa_str_is_dns_subdomain(const char *s);
 

@@ -25,6 +25,9 @@ struct ahpa_civil {
 int64_t ahpa_days_from_civil(int year, int month, int day);
 /* Splits unix seconds into calendar fields (UTC). */
 void ahpa_civil_from_unix(int64_t t, struct ahpa_civil *out);
+/* a / b rounded towards minus infinity (b != 0): the index of the period
+ * of length b that holds time a, also for times before the epoch. */
+int64_t ahpa_floor_div(int64_t a, int64_t b);
 /* Inverse of ahpa_civil_from_unix (wday/yday ignored); fields must be in
  * range. */
 int64_t ahpa_unix_from_civil(const struct ahpa_civil *c);

@@ -44,9 +44,17 @@ static double param(const char *target, const char *name)
     return p ? strtod(p + strlen(key), NULL) : NAN;
 }
 
+static atomic_bool usage_noise; /* deterministic noise of +-15 on the usage */
+
 static double usage_at(double t)
 {
-    return 100 + 80 * sin(2 * M_PI * fmod(t, DAY) / DAY); /* 20%..180% summed */
+    double noise = 0;
+    if (atomic_load(&usage_noise)) {
+        uint64_t h = (uint64_t)(int64_t)t * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 29;
+        noise = (double)(h % 3001) / 100.0 - 15.0;
+    }
+    return 100 + 80 * sin(2 * M_PI * fmod(t, DAY) / DAY) + noise; /* 20%..180% summed */
 }
 
 static void fake(const struct testsrv_request *req, struct testsrv_reply *reply, void *ud)
@@ -137,6 +145,7 @@ static void setup_with(struct fixture *f, testsrv_handler_fn prometheus)
     atomic_store(&usage_nan_to, 0);
     atomic_store(&usage_from, 0);
     atomic_store(&usage_huge, false);
+    atomic_store(&usage_noise, false);
     atomic_store(&replicas_milli, 3000);
     atomic_store(&delay_ms, 0);
     ahpa_httpc_global_init(NULL);
@@ -156,6 +165,14 @@ static void setup_with(struct fixture *f, testsrv_handler_fn prometheus)
     struct ahpa_error err = {0};
     f->c = ahpa_controller_new(&opt, &err);
     ck_assert_ptr_nonnull(f->c);
+}
+
+/* Only web.yaml: fewer logged errors in long loops. */
+static void unlink_broken(struct fixture *f)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/broken.yaml", f->dir);
+    unlink(path);
 }
 
 static void setup(struct fixture *f)
@@ -787,6 +804,69 @@ START_TEST(render_does_not_wait_for_prometheus)
 }
 END_TEST
 
+
+/* Plans are a function of the data and the clock, not of uptime: a
+ * controller that has cycled every 30 s for three hours (three refit
+ * boundaries) and one created at the last moment publish bit-identical
+ * plans, forecasts included; so do they a few cycles later. */
+static struct ahpa_controller *new_controller(struct fixture *f)
+{
+    struct ahpa_controller_options opt = {
+        .prom = f->prom, .ahpa_dir = f->dir, .history_s = 2 * 86400, .timezone_name = "UTC"};
+    struct ahpa_controller *c = ahpa_controller_new(&opt, NULL);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+static void assert_same_plan(struct ahpa_controller *a, struct ahpa_controller *b, int64_t now)
+{
+    struct ahpa_controller_snapshot *sa = ahpa_controller_snapshot(a);
+    struct ahpa_controller_snapshot *sb = ahpa_controller_snapshot(b);
+    const struct ahpa_controller_plan *pa = ahpa_controller_snapshot_find(sa, "default", "web");
+    const struct ahpa_controller_plan *pb = ahpa_controller_snapshot_find(sb, "default", "web");
+    ck_assert_ptr_nonnull(pa);
+    ck_assert_ptr_nonnull(pb);
+    ck_assert_msg(pa->planned && pb->planned, "%s | %s", pa->error, pb->error);
+    ck_assert_msg(memcmp(&pa->predicted_peak, &pb->predicted_peak, sizeof(double)) == 0,
+                  "at %lld: predicted peak %.17g (long-running) vs %.17g (fresh)", (long long)now,
+                  pa->predicted_peak, pb->predicted_peak);
+    ck_assert_int_eq(pa->plan.proactive, pb->plan.proactive);
+    ck_assert_int_eq(pa->plan.reactive, pb->plan.reactive);
+    ck_assert_int_eq(pa->plan.final, pb->plan.final);
+    ck_assert_str_eq(pa->plan.text, pb->plan.text);
+    ahpa_controller_snapshot_release(sa);
+    ahpa_controller_snapshot_release(sb);
+}
+
+START_TEST(plans_do_not_depend_on_uptime)
+{
+    struct fixture f;
+    setup(&f);
+    atomic_store(&usage_noise, true);
+    unlink_broken(&f);
+    /* From 03:00 to 06:00 UTC, usage rising: 361 cycles 30 s apart. */
+    const int64_t t0 = 1795824000 + 3 * 3600 + 7, t1 = t0 + 3 * 3600;
+    for (int64_t t = t0; t <= t1; t += 30)
+        ck_assert_int_eq(ahpa_controller_cycle(f.c, t, NULL), 1);
+    struct ahpa_controller *fresh = new_controller(&f);
+    ck_assert_int_eq(ahpa_controller_cycle(fresh, t1, NULL), 1);
+    assert_same_plan(f.c, fresh, t1);
+    /* ... and on, including across the next boundaries, with a scale-down
+     * after the daily peak (stabilisation rebuilt from the history). */
+    for (int64_t t = t1 + 30; t <= t1 + 9 * 3600; t += t < t1 + 3600 ? 30 : 1800) {
+        ahpa_controller_cycle(f.c, t, NULL);
+        ahpa_controller_cycle(fresh, t, NULL);
+        assert_same_plan(f.c, fresh, t);
+        struct ahpa_controller *another = new_controller(&f);
+        ahpa_controller_cycle(another, t, NULL);
+        assert_same_plan(f.c, another, t);
+        ahpa_controller_free(another);
+    }
+    ahpa_controller_free(fresh);
+    teardown(&f);
+}
+END_TEST
+
 Suite *ahpa_unit_suite(void)
 {
     Suite *s = suite_create("controller");
@@ -806,6 +886,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, files_edited_while_readers_render);
     tcase_add_test(tc, render_does_not_wait_for_prometheus);
     tcase_add_test(tc, loop_thread_with_readers);
+    tcase_add_test(tc, plans_do_not_depend_on_uptime);
     suite_add_tcase(s, tc);
     return s;
 }
