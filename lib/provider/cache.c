@@ -175,7 +175,7 @@ static void fetch_locked(struct ahpa_provider *p, struct ahpa_provider__slot *s)
     pthread_cond_broadcast(&c->done);
 }
 
-int ahpa_provider__cache_query(struct ahpa_provider *p, const char *promql,
+int ahpa_provider__cache_query(struct ahpa_provider *p, const char *promql, bool cached_only,
                                struct ahpa_provider__cached **out, struct ahpa_error *err)
 {
     struct ahpa_provider__cache *c = &p->cache;
@@ -186,6 +186,10 @@ int ahpa_provider__cache_query(struct ahpa_provider *p, const char *promql,
     int rc = 0;
     if (fresh(c, s, now)) {
         atomic_fetch_add(&c->hits, 1);
+    } else if (cached_only) {
+        /* The caller comes back from a worker; the slot stays, empty. */
+        pthread_mutex_unlock(&c->lock);
+        return ahpa_error_set(err, AHPA_EUNAVAIL, "not in the cache");
     } else if (s->fetching) {
         atomic_fetch_add(&c->waits, 1);
         unsigned gen = s->generation;
