@@ -281,6 +281,8 @@ int ahpa_server_start(struct ahpa_server *s, const char *cert_pem, const char *k
         .max_inflight = (unsigned)cfg->max_requests_inflight,
         .workers = (unsigned)cfg->metric_query_workers,
         .max_deferred = (unsigned)cfg->max_metric_queries_inflight,
+        /* Queued plus running stays within twice the Prometheus timeout. */
+        .max_queue_wait_ms = cfg->prometheus_timeout_ms,
         .handler = on_request,
         .done = on_done,
         .reject = on_reject,

@@ -45,6 +45,8 @@ struct pending {
     struct ahpa_httpd_response resp; /* the worker's answer, once done */
     bool done;        /* resp is final, or cancelled */
     bool cancelled;   /* stop answered for the worker: send a 503 */
+    bool expired;     /* waited in the queue past max_queue_wait_ms: 503 */
+    int64_t queued_ns;
     bool suspended;   /* the connection waits for MHD_resume_connection */
     bool attached;    /* the connection still exists */
     struct pending *qnext;           /* job queue */
@@ -250,6 +252,7 @@ int ahpa_httpd_defer(struct ahpa_httpd_request *req, ahpa_httpd_work_fn *fn,
     p->free_fn = free_fn;
     p->arg = arg;
     p->attached = true;
+    p->queued_ns = ahpa_httpd__now_ns();
     ahpa_buf_init(&p->resp.body);
     if (h->qtail != NULL)
         h->qtail->qnext = p;
@@ -277,6 +280,12 @@ static struct pending *queue_pop_locked(struct ahpa_httpd *h)
     return p;
 }
 
+static bool queue_wait_expired(const struct ahpa_httpd *h, const struct pending *p)
+{
+    return h->opt.max_queue_wait_ms > 0 && !p->done &&
+           ahpa_httpd__now_ns() - p->queued_ns > h->opt.max_queue_wait_ms * 1000000LL;
+}
+
 static void *worker_main(void *arg)
 {
     struct ahpa_httpd *h = arg;
@@ -287,6 +296,15 @@ static void *worker_main(void *arg)
         struct pending *p = queue_pop_locked(h);
         if (p == NULL)
             break;
+        if (queue_wait_expired(h, p)) {
+            /* Its client has likely given up: don't spend the back end on it. */
+            p->expired = true;
+            finish_locked(h, p);
+            pthread_mutex_unlock(&h->lock);
+            pending_unref(p);
+            pthread_mutex_lock(&h->lock);
+            continue;
+        }
         pthread_mutex_unlock(&h->lock);
         /* The job's own response: nobody else sees it until the swap. */
         struct ahpa_httpd_response resp = {.status = 500};
@@ -312,8 +330,10 @@ static void *worker_main(void *arg)
 static void take_answer_locked(struct ahpa_httpd *h, struct request_state *st)
 {
     struct pending *p = st->pending;
-    if (p->cancelled) {
-        reject(h, st, 503, "the server is shutting down");
+    if (p->cancelled || p->expired) {
+        reject(h, st, 503, p->cancelled ? "the server is shutting down"
+                                        : "too many requests waiting on the metrics backend, "
+                                          "please try again later");
         return;
     }
     st->resp.status = p->resp.status;

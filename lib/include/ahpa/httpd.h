@@ -40,7 +40,10 @@
  * (opt.max_inflight) and deferred jobs queued or running
  * (opt.max_deferred). Past the first, the request is answered with the
  * reject callback's 503 at once; past the second, ahpa_httpd_defer fails
- * and the caller answers 503. Neither ever waits. */
+ * and the caller answers 503. Neither ever waits. A job that waited in the
+ * queue longer than opt.max_queue_wait_ms is answered 503 without running:
+ * its client has likely given up, and running it would only load the
+ * back end further. */
 #ifndef AHPA_HTTPD_H
 #define AHPA_HTTPD_H
 
@@ -119,6 +122,7 @@ struct ahpa_httpd_options {
     unsigned max_inflight;          /* requests on request threads; 0: unlimited */
     unsigned workers;               /* threads for deferred jobs; 0: 8 */
     unsigned max_deferred;          /* deferred jobs queued or running; 0: 4 x workers */
+    int64_t max_queue_wait_ms;      /* a job queued longer is answered 503 unrun; 0: no bound */
     ahpa_httpd_handler_fn *handler;
     ahpa_httpd_done_fn *done;       /* may be NULL */
     ahpa_httpd_reject_fn *reject;   /* may be NULL: plain text then */

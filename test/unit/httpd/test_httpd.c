@@ -275,6 +275,8 @@ static void count_done(void *ctx, const struct ahpa_httpd_request *req, const ch
     atomic_fetch_add(&done_total, 1);
 }
 
+static int64_t queue_wait_ms; /* for the next start_deferring */
+
 static struct ahpa_httpd *start_deferring(struct pki *p, unsigned threads, unsigned workers,
                                           unsigned max_deferred, unsigned max_inflight)
 {
@@ -285,7 +287,8 @@ static struct ahpa_httpd *start_deferring(struct pki *p, unsigned threads, unsig
     struct ahpa_httpd_options o = {.bind_address = "127.0.0.1", .threads = threads,
                                    .max_body_bytes = 1024, .handler = defer_handler,
                                    .done = count_done, .workers = workers,
-                                   .max_deferred = max_deferred, .max_inflight = max_inflight};
+                                   .max_deferred = max_deferred, .max_inflight = max_inflight,
+                                   .max_queue_wait_ms = queue_wait_ms};
     struct ahpa_error err = {0};
     struct ahpa_httpd *h = ahpa_httpd_new(&o, p->leaf.cert_pem, p->leaf.key_pem, &err);
     ck_assert_msg(h != NULL, "%s", err.msg);
@@ -485,6 +488,32 @@ START_TEST(stop_while_suspended)
 }
 END_TEST
 
+/* A job that waited in the queue past max_queue_wait_ms is answered 503
+ * and never runs. */
+START_TEST(queue_wait_is_bounded)
+{
+    struct pki p;
+    pki_new(&p, "q");
+    queue_wait_ms = 200;
+    struct ahpa_httpd *h = start_deferring(&p, 2, 1, 8, 0);
+    queue_wait_ms = 0;
+    struct call first = {h, p.ca_file, "/defer/700", 10000, 0, ""};
+    pthread_t th;
+    pthread_create(&th, NULL, call_main, &first);
+    wait_deferred(h, 1);
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    ck_assert_int_eq(get(h, p.ca_file, "/defer/10", NULL, &b), 503);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(first.status, 200);
+    ck_assert_int_eq(atomic_load(&jobs_run), 1);
+    ahpa_buf_dispose(&b);
+    ahpa_httpd_free(h);
+    ck_assert_int_eq(atomic_load(&jobs_freed), 2);
+    pki_free(&p);
+}
+END_TEST
+
 Suite *ahpa_unit_suite(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -500,6 +529,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, inflight_limits_answer_503);
     tcase_add_test(tc, client_leaves_while_suspended);
     tcase_add_test(tc, stop_while_suspended);
+    tcase_add_test(tc, queue_wait_is_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
