@@ -218,6 +218,8 @@ void ahpa_api__publish_external(struct ahpa_server *s);
 /* json.c: writes a JSON document (borrowed) as the body, 200 unless set. */
 void ahpa_api__json_body(struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp,
                          const json_t *doc);
+/* The same without the request (`pretty`: the ?pretty parameter). */
+void ahpa_api__json_answer(struct ahpa_httpd_response *resp, const json_t *doc, bool pretty);
 /* A Quantity string (finite values; others become "0") and an RFC 3339
  * time, as new JSON strings. */
 json_t *ahpa_api__quantity(double v);

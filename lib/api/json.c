@@ -19,8 +19,13 @@ char *ahpa_api__json_render(const json_t *doc)
 void ahpa_api__json_body(struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp,
                          const json_t *doc)
 {
+    ahpa_api__json_answer(resp, doc, ahpa_httpd_request_has_query(req, "pretty"));
+}
+
+void ahpa_api__json_answer(struct ahpa_httpd_response *resp, const json_t *doc, bool pretty)
+{
     size_t flags = JSON_PRESERVE_ORDER;
-    flags |= ahpa_httpd_request_has_query(req, "pretty") ? JSON_INDENT(2) : JSON_COMPACT;
+    flags |= pretty ? JSON_INDENT(2) : JSON_COMPACT;
     char *text = json_dumps(doc, flags);
     ahpa_buf_reset(&resp->body);
     if (text != NULL)

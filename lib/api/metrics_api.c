@@ -122,11 +122,11 @@ static bool cached_answer(struct ahpa_server *s, const struct ahpa_buf *key,
     return true;
 }
 
-static void remember_answer(struct ahpa_server *s, const struct ahpa_buf *key,
+static void remember_answer(struct ahpa_server *s, const char *key,
                             const struct ahpa_httpd_response *resp, int64_t valid_until_ms)
 {
     if (resp->status == 200 && valid_until_ms > 0)
-        ahpa_api__respcache_put(s->respcache, ahpa_buf_cstr(key), resp->body.data, resp->body.len,
+        ahpa_api__respcache_put(s->respcache, key, resp->body.data, resp->body.len,
                                 valid_until_ms);
 }
 
@@ -221,7 +221,7 @@ static int parse_custom_path(const struct ahpa_api_call *call, struct custom_pat
 
 /* --- rendering ------------------------------------------------------------------- */
 
-static json_t *custom_item(const struct ahpa_api_call *call, const struct custom_path *cp,
+static json_t *custom_item(const char *version, const struct custom_path *cp,
                            const struct ahpa_provider_value *v, int64_t window_s,
                            const struct ahpa_labelsel *msel)
 {
@@ -234,7 +234,7 @@ static json_t *custom_item(const struct ahpa_api_call *call, const struct custom
     json_object_set_new(obj, "name", json_string(v->name ? v->name : ""));
     json_object_set_new(obj, "apiVersion", json_string(api_version));
     json_t *item = json_pack("{s:o}", "describedObject", obj);
-    bool v1beta1 = strcmp(call->version, "v1beta1") == 0;
+    bool v1beta1 = strcmp(version, "v1beta1") == 0;
     if (v1beta1) {
         json_object_set_new(item, "metricName", json_string(cp->metric));
         json_object_set_new(item, "timestamp", ahpa_api__timestamp(v->t_s));
@@ -253,12 +253,171 @@ static json_t *custom_item(const struct ahpa_api_call *call, const struct custom
     return item;
 }
 
+/* --- answering: from memory on the request thread, or on a worker ----------- */
+
+/* One metric request, everything needed to answer it without the HTTP
+ * request. On the request thread its strings are borrowed from the
+ * request; a deferred copy owns them in its own arena. */
+struct metric_job {
+    struct ahpa_server *s;
+    struct ahpa_arena *arena;        /* deferred copies only */
+    bool external, pretty;
+    const char *key;                 /* response cache key */
+    const char *group, *version;
+    struct custom_path cp;           /* external: ns and metric only */
+    struct ahpa_labelsel *sel, *msel; /* owned */
+};
+
+static int answer_custom(const struct metric_job *j, bool cached_only,
+                         struct ahpa_httpd_response *resp, struct ahpa_error *err)
+{
+    const struct custom_path *cp = &j->cp;
+    struct ahpa_provider_custom_query q = {cp->group, cp->resource, cp->ns,  cp->name,
+                                           j->sel,    cp->metric,   j->msel, cached_only};
+    struct ahpa_provider_values vals = {0};
+    int rc = ahpa_provider_custom(j->s->provider, &q, &vals, err);
+    if (rc < 0)
+        return rc;
+    json_t *items = json_array();
+    for (size_t i = 0; i < vals.n; i++)
+        json_array_append_new(items,
+                              custom_item(j->version, cp, &vals.items[i], vals.window_s, j->msel));
+    char api_version[64];
+    snprintf(api_version, sizeof(api_version), "%s/%s", j->group, j->version);
+    json_t *doc = json_pack("{s:s, s:s, s:{}, s:o}", "kind", "MetricValueList", "apiVersion",
+                            api_version, "metadata", "items", items);
+    ahpa_api__json_answer(resp, doc, j->pretty);
+    json_decref(doc);
+    resp->status = 200;
+    remember_answer(j->s, j->key, resp, vals.valid_until_ms);
+    ahpa_provider_values_dispose(&vals);
+    return 0;
+}
+
+static void external_items(const char *metric, const struct ahpa_provider_values *vals,
+                           json_t *items)
+{
+    for (size_t i = 0; i < vals->n; i++) {
+        const struct ahpa_provider_value *v = &vals->items[i];
+        json_t *labels = json_object();
+        for (size_t k = 0; k < v->nlabels; k++)
+            json_object_set_new(labels, v->label_names[k], json_string(v->label_values[k]));
+        json_t *item = json_pack("{s:s, s:o, s:o}", "metricName", metric, "metricLabels", labels,
+                                 "timestamp", ahpa_api__timestamp(v->t_s));
+        if (vals->window_s > 0)
+            json_object_set_new(item, "window", json_integer(vals->window_s));
+        json_object_set_new(item, "value", ahpa_api__quantity(v->value));
+        json_array_append_new(items, item);
+    }
+}
+
+static void external_answer(struct ahpa_httpd_response *resp, json_t *items, bool pretty)
+{
+    json_t *doc = json_pack("{s:s, s:s, s:{}, s:o}", "kind", "ExternalMetricValueList",
+                            "apiVersion", "external.metrics.k8s.io/v1beta1", "metadata", "items",
+                            items);
+    ahpa_api__json_answer(resp, doc, pretty);
+    json_decref(doc);
+    resp->status = 200;
+}
+
+static int answer_external(const struct metric_job *j, bool cached_only,
+                           struct ahpa_httpd_response *resp, struct ahpa_error *err)
+{
+    struct ahpa_provider_values vals = {0};
+    int rc = ahpa_provider_external(j->s->provider, j->cp.ns, j->cp.metric, j->sel, cached_only,
+                                    &vals, err);
+    if (rc < 0)
+        return rc;
+    json_t *items = json_array();
+    external_items(j->cp.metric, &vals, items);
+    external_answer(resp, items, j->pretty);
+    ahpa_provider_values_dispose(&vals);
+    return 0;
+}
+
+static int answer(const struct metric_job *j, bool cached_only, struct ahpa_httpd_response *resp,
+                  struct ahpa_error *err)
+{
+    return j->external ? answer_external(j, cached_only, resp, err)
+                       : answer_custom(j, cached_only, resp, err);
+}
+
+static void job_free(void *arg)
+{
+    struct metric_job *j = arg;
+    ahpa_labelsel_free(j->sel);
+    ahpa_labelsel_free(j->msel);
+    ahpa_arena_free(j->arena);
+}
+
+/* On a worker thread: may wait on Prometheus. */
+static void job_run(void *arg, struct ahpa_httpd_response *resp)
+{
+    const struct metric_job *j = arg;
+    struct ahpa_error err = {0};
+    int rc = answer(j, false, resp, &err);
+    if (rc < 0) {
+        if (ahpa_api_http_code(rc) >= 500)
+            AHPA_LOG_WARN("%s: %s", j->key, ahpa_error_message(&err, rc));
+        ahpa_api_error(resp, rc, &err);
+    }
+}
+
+static const char *dup_or_null(struct ahpa_arena *a, const char *s)
+{
+    return s != NULL ? ahpa_arena_strdup(a, s) : NULL;
+}
+
+/* Hands the request to a worker; the selectors move into the job. At the
+ * in-flight limit the answer is a quick 503 (never 429: the HPA backs off
+ * badly on it). */
+static void defer(const struct ahpa_api_call *call, struct metric_job *stack,
+                  struct ahpa_httpd_response *resp)
+{
+    struct ahpa_arena *a = ahpa_arena_new(1024);
+    struct metric_job *j = ahpa_arena_alloc(a, sizeof(*j));
+    *j = *stack;
+    j->arena = a;
+    j->key = ahpa_arena_strdup(a, stack->key);
+    j->group = ahpa_arena_strdup(a, stack->group);
+    j->version = ahpa_arena_strdup(a, stack->version);
+    j->cp.ns = dup_or_null(a, stack->cp.ns);
+    j->cp.resource = dup_or_null(a, stack->cp.resource);
+    j->cp.group = dup_or_null(a, stack->cp.group);
+    j->cp.name = dup_or_null(a, stack->cp.name);
+    j->cp.metric = dup_or_null(a, stack->cp.metric);
+    if (ahpa_httpd_defer(call->req, job_run, job_free, j) == 0) {
+        stack->sel = stack->msel = NULL;
+        return;
+    }
+    ahpa_arena_free(a);
+    ahpa_api_status(resp, 503, "too many metric queries waiting on the metrics backend, "
+                               "please try again later");
+}
+
+/* From memory when the caches have it, else on a worker. */
+static int answer_or_defer(const struct ahpa_api_call *call, struct metric_job *j,
+                           struct ahpa_httpd_response *resp, struct ahpa_error *err)
+{
+    int rc = answer(j, true, resp, err);
+    if (rc == -AHPA_EUNAVAIL) {
+        memset(err, 0, sizeof(*err));
+        defer(call, j, resp);
+        rc = 0;
+    }
+    ahpa_labelsel_free(j->sel);
+    ahpa_labelsel_free(j->msel);
+    return rc;
+}
+
 static int custom_handler(void *ctx, const struct ahpa_api_call *call,
                           struct ahpa_httpd_response *resp, struct ahpa_error *err)
 {
     struct ahpa_server *s = ctx;
-    struct custom_path cp;
-    int rc = parse_custom_path(call, &cp, err);
+    struct metric_job j = {.s = s, .group = call->group, .version = call->version,
+                           .pretty = ahpa_httpd_request_has_query(call->req, "pretty")};
+    int rc = parse_custom_path(call, &j.cp, err);
     if (rc < 0)
         return rc;
     struct ahpa_buf key;
@@ -268,32 +427,15 @@ static int custom_handler(void *ctx, const struct ahpa_api_call *call,
         ahpa_buf_dispose(&key);
         return 0;
     }
-    struct ahpa_labelsel *sel = NULL, *msel = NULL;
-    struct ahpa_provider_values vals = {0};
-    if ((rc = selector_param(call, "labelSelector", &sel, err)) < 0 ||
-        (rc = selector_param(call, "metricLabelSelector", &msel, err)) < 0)
-        goto out;
-    struct ahpa_provider_custom_query q = {cp.group, cp.resource, cp.ns, cp.name, sel, cp.metric,
-                                           msel};
-    rc = ahpa_provider_custom(s->provider, &q, &vals, err);
-    if (rc < 0)
-        goto out;
-    json_t *items = json_array();
-    for (size_t i = 0; i < vals.n; i++)
-        json_array_append_new(items, custom_item(call, &cp, &vals.items[i], vals.window_s, msel));
-    char api_version[64];
-    snprintf(api_version, sizeof(api_version), "%s/%s", call->group, call->version);
-    json_t *doc = json_pack("{s:s, s:s, s:{}, s:o}", "kind", "MetricValueList", "apiVersion",
-                            api_version, "metadata", "items", items);
-    ahpa_api__json_body(call->req, resp, doc);
-    json_decref(doc);
-    resp->status = 200;
-    remember_answer(s, &key, resp, vals.valid_until_ms);
-out:
+    j.key = ahpa_buf_cstr(&key);
+    if ((rc = selector_param(call, "labelSelector", &j.sel, err)) == 0 &&
+        (rc = selector_param(call, "metricLabelSelector", &j.msel, err)) == 0) {
+        rc = answer_or_defer(call, &j, resp, err);
+    } else {
+        ahpa_labelsel_free(j.sel);
+        ahpa_labelsel_free(j.msel);
+    }
     ahpa_buf_dispose(&key);
-    ahpa_provider_values_dispose(&vals);
-    ahpa_labelsel_free(sel);
-    ahpa_labelsel_free(msel);
     return rc;
 }
 
@@ -311,44 +453,31 @@ int ahpa_api__external_handler(void *ctx, const struct ahpa_api_call *call,
         return ahpa_error_set(err, AHPA_EINVAL, "invalid namespace \"%.64s\"", seg[1]);
     if (!valid_name(seg[2]))
         return ahpa_error_set(err, AHPA_EINVAL, "invalid metric name");
-    struct ahpa_labelsel *sel = NULL;
-    int rc = selector_param(call, "labelSelector", &sel, err);
+    struct metric_job j = {.s = s, .external = true, .group = call->group,
+                           .version = call->version, .key = call->req->path,
+                           .pretty = ahpa_httpd_request_has_query(call->req, "pretty"),
+                           .cp = {.ns = seg[1], .metric = seg[2]}};
+    int rc = selector_param(call, "labelSelector", &j.sel, err);
     if (rc < 0)
         return rc;
-    json_t *items = json_array();
-    struct ahpa_provider_values vals = {0};
-    if (s->controller != NULL && ahpa_api__is_controller_metric(seg[2]))
-        rc = ahpa_api__controller_external(s, call, seg[1], seg[2], sel, items, err);
-    else if (s->provider != NULL)
-        rc = ahpa_provider_external(s->provider, seg[1], seg[2], sel, &vals, err);
-    else
-        rc = ahpa_error_set(err, AHPA_ENOTFOUND,
-                            "the server could not find the external metric %s", seg[2]);
-    ahpa_labelsel_free(sel);
-    if (rc < 0) {
-        json_decref(items);
-        return rc;
+    if (s->controller != NULL && ahpa_api__is_controller_metric(seg[2])) {
+        /* The controller's plans are in memory. */
+        json_t *items = json_array();
+        rc = ahpa_api__controller_external(s, call, seg[1], seg[2], j.sel, items, err);
+        ahpa_labelsel_free(j.sel);
+        if (rc < 0) {
+            json_decref(items);
+            return rc;
+        }
+        external_answer(resp, items, j.pretty);
+        return 0;
     }
-    for (size_t i = 0; i < vals.n; i++) {
-        const struct ahpa_provider_value *v = &vals.items[i];
-        json_t *labels = json_object();
-        for (size_t k = 0; k < v->nlabels; k++)
-            json_object_set_new(labels, v->label_names[k], json_string(v->label_values[k]));
-        json_t *item = json_pack("{s:s, s:o, s:o}", "metricName", seg[2], "metricLabels", labels,
-                                 "timestamp", ahpa_api__timestamp(v->t_s));
-        if (vals.window_s > 0)
-            json_object_set_new(item, "window", json_integer(vals.window_s));
-        json_object_set_new(item, "value", ahpa_api__quantity(v->value));
-        json_array_append_new(items, item);
+    if (s->provider == NULL) {
+        ahpa_labelsel_free(j.sel);
+        return ahpa_error_set(err, AHPA_ENOTFOUND,
+                              "the server could not find the external metric %s", seg[2]);
     }
-    json_t *doc = json_pack("{s:s, s:s, s:{}, s:o}", "kind", "ExternalMetricValueList",
-                            "apiVersion", "external.metrics.k8s.io/v1beta1", "metadata", "items",
-                            items);
-    ahpa_api__json_body(call->req, resp, doc);
-    json_decref(doc);
-    resp->status = 200;
-    ahpa_provider_values_dispose(&vals);
-    return 0;
+    return answer_or_defer(call, &j, resp, err);
 }
 
 static int check_prometheus(void *ctx, char *reason, size_t n)

@@ -230,6 +230,41 @@ static void on_done(void *ctx, const struct ahpa_httpd_request *req, const char 
                req->method, req->path, seconds * 1e3, status, req->remote_addr);
 }
 
+/* --- in-flight limits ---------------------------------------------------------- */
+
+/* Two kinds, as kube-apiserver splits its limits: "immediate" requests
+ * are answered from memory on request threads; "backend" ones (metric
+ * requests that miss the caches) wait on Prometheus on a worker. */
+static void collect_inflight(void *ctx, struct ahpa_buf *out)
+{
+    struct ahpa_server *s = ctx;
+    if (s->httpd == NULL) /* not serving: nothing to say */
+        return;
+    struct ahpa_httpd_stats st;
+    ahpa_httpd_stats(s->httpd, &st);
+    ahpa_buf_printf(out,
+                    "# HELP ahpa_current_inflight_requests Requests being answered, by kind.\n"
+                    "# TYPE ahpa_current_inflight_requests gauge\n"
+                    "ahpa_current_inflight_requests{request_kind=\"immediate\"} %u\n"
+                    "ahpa_current_inflight_requests{request_kind=\"backend\"} %u\n"
+                    "# HELP ahpa_inflight_requests_limit Requests answered at once before "
+                    "503s, by kind (0: no limit).\n"
+                    "# TYPE ahpa_inflight_requests_limit gauge\n"
+                    "ahpa_inflight_requests_limit{request_kind=\"immediate\"} %u\n"
+                    "ahpa_inflight_requests_limit{request_kind=\"backend\"} %u\n"
+                    "# HELP ahpa_dropped_requests_total Requests answered 503 at an in-flight "
+                    "limit, by kind.\n"
+                    "# TYPE ahpa_dropped_requests_total counter\n"
+                    "ahpa_dropped_requests_total{request_kind=\"immediate\"} %llu\n"
+                    "ahpa_dropped_requests_total{request_kind=\"backend\"} %llu\n"
+                    "# HELP ahpa_backend_requests_total Metric requests handed to a worker "
+                    "because the caches did not have the answer.\n"
+                    "# TYPE ahpa_backend_requests_total counter\n"
+                    "ahpa_backend_requests_total %llu\n",
+                    st.inflight, st.deferred, st.max_inflight, st.max_deferred,
+                    st.rejected_inflight, st.rejected_deferred, st.deferred_total);
+}
+
 /* --- lifecycle -------------------------------------------------------------- */
 
 struct ahpa_server *ahpa_server_new(const struct ahpa_config *cfg, struct ahpa_error *err)
@@ -248,6 +283,7 @@ struct ahpa_server *ahpa_server_new(const struct ahpa_config *cfg, struct ahpa_e
     pthread_mutex_unlock(&s->resources_lock);
     s->openapi = ahpa_api__openapi_new(s);
     s->respcache = ahpa_api__respcache_new();
+    ahpa_server_add_collector(s, collect_inflight, s);
     return s;
 }
 
@@ -275,6 +311,11 @@ int ahpa_server_start(struct ahpa_server *s, const char *cert_pem, const char *k
         /* libmicrohttpd zeroes this budget on every request of a
          * keep-alive connection: its size is a per-request cost. */
         .connection_memory_bytes = (size_t)cfg->max_request_head_bytes,
+        .max_inflight = (unsigned)cfg->max_requests_inflight,
+        .workers = (unsigned)cfg->metric_query_workers,
+        .max_deferred = (unsigned)cfg->max_metric_queries_inflight,
+        /* Queued plus running stays within twice the Prometheus timeout. */
+        .max_queue_wait_ms = cfg->prometheus_timeout_ms,
         .handler = on_request,
         .done = on_done,
         .reject = on_reject,

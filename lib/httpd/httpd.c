@@ -1,9 +1,18 @@
 /* libmicrohttpd glue: daemon set-up, request accumulation and dispatch,
- * completion accounting, graceful stop. */
+ * deferred work (suspended connections and a worker pool, see httpd.h),
+ * in-flight limits, completion accounting, graceful stop.
+ *
+ * Locking: h->lock guards the job queue, the open-job list and every
+ * field of struct pending except refs. MHD_suspend_connection and
+ * MHD_resume_connection are called with it held, so a job's finish and
+ * its connection's suspension cannot cross; libmicrohttpd calls none of
+ * our callbacks from inside them. */
 #include "ahpa/httpd.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +29,29 @@
 #include "httpd_int.h"
 
 #define DEFAULT_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define DEFAULT_WORKERS 8
+#define MAX_WORKERS 1024
+/* How long a stop waits for cancelled deferred requests to get their 503 out. */
+#define CANCEL_FLUSH_MS 500
+
+/* One deferred job. Two references: the worker's (or the queue's) and
+ * the connection's. */
+struct pending {
+    atomic_int refs;
+    struct MHD_Connection *conn;  /* valid while attached */
+    ahpa_httpd_work_fn *fn;
+    ahpa_httpd_free_fn *free_fn;
+    void *arg;
+    struct ahpa_httpd_response resp; /* the worker's answer, once done */
+    bool done;        /* resp is final, or cancelled */
+    bool cancelled;   /* stop answered for the worker: send a 503 */
+    bool expired;     /* waited in the queue past max_queue_wait_ms: 503 */
+    int64_t queued_ns;
+    bool suspended;   /* the connection waits for MHD_resume_connection */
+    bool attached;    /* the connection still exists */
+    struct pending *qnext;           /* job queue */
+    struct pending *prev, *next;     /* open jobs (not done) */
+};
 
 struct ahpa_httpd {
     struct ahpa_httpd_options opt;
@@ -28,7 +60,18 @@ struct ahpa_httpd {
     char *priorities;
     uint16_t port;
     atomic_uint inflight;
+    atomic_uint deferred_reqs;      /* requests whose answer a job makes */
     atomic_bool stopping;
+    atomic_ullong rejected_inflight, rejected_deferred, deferred_total;
+
+    pthread_mutex_t lock;
+    pthread_cond_t work;
+    struct pending *qhead, *qtail;
+    struct pending *open;           /* not done, newest first */
+    unsigned nopen;
+    bool workers_stop;              /* no new jobs; workers exit when idle */
+    pthread_t *workers;
+    unsigned nworkers;
 };
 
 struct header {
@@ -42,8 +85,15 @@ struct request_state {
     struct ahpa_httpd_response resp;
     struct ahpa_buf body;
     struct header *headers;
+    struct ahpa_httpd *h;
+    struct pending *pending;   /* set by ahpa_httpd_defer */
     bool answered;
 };
+
+static struct request_state *state_of(struct ahpa_httpd_request *req)
+{
+    return (struct request_state *)((char *)req - offsetof(struct request_state, req));
+}
 
 void ahpa_httpd_global_init(void)
 {
@@ -136,11 +186,249 @@ static void reject(struct ahpa_httpd *h, struct request_state *st, int status, c
     ahpa_buf_printf(&st->resp.body, "%s\n", msg);
 }
 
+/* --- deferred work ------------------------------------------------------ */
+
+static void pending_unref(struct pending *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    if (p->free_fn != NULL)
+        p->free_fn(p->arg);
+    ahpa_buf_dispose(&p->resp.body);
+    free(p);
+}
+
+static void open_insert(struct ahpa_httpd *h, struct pending *p)
+{
+    p->prev = NULL;
+    p->next = h->open;
+    if (h->open != NULL)
+        h->open->prev = p;
+    h->open = p;
+    h->nopen++;
+}
+
+static void open_remove(struct ahpa_httpd *h, struct pending *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        h->open = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+    h->nopen--;
+}
+
+/* The job's answer is final: wake its connection if it sleeps. Caller
+ * holds h->lock. */
+static void finish_locked(struct ahpa_httpd *h, struct pending *p)
+{
+    p->done = true;
+    open_remove(h, p);
+    if (p->suspended) {
+        p->suspended = false;
+        MHD_resume_connection(p->conn);
+    }
+}
+
+int ahpa_httpd_defer(struct ahpa_httpd_request *req, ahpa_httpd_work_fn *fn,
+                     ahpa_httpd_free_fn *free_fn, void *arg)
+{
+    struct request_state *st = state_of(req);
+    struct ahpa_httpd *h = st->h;
+    pthread_mutex_lock(&h->lock);
+    if (h->workers_stop || st->pending != NULL || h->nopen >= h->opt.max_deferred) {
+        bool full = !h->workers_stop && st->pending == NULL;
+        pthread_mutex_unlock(&h->lock);
+        if (full)
+            atomic_fetch_add(&h->rejected_deferred, 1);
+        return -AHPA_EUNAVAIL;
+    }
+    struct pending *p = ahpa_calloc(1, sizeof(*p));
+    atomic_init(&p->refs, 2);
+    p->conn = st->req.conn_;
+    p->fn = fn;
+    p->free_fn = free_fn;
+    p->arg = arg;
+    p->attached = true;
+    p->queued_ns = ahpa_httpd__now_ns();
+    ahpa_buf_init(&p->resp.body);
+    if (h->qtail != NULL)
+        h->qtail->qnext = p;
+    else
+        h->qhead = p;
+    h->qtail = p;
+    open_insert(h, p);
+    st->pending = p;
+    pthread_cond_signal(&h->work);
+    pthread_mutex_unlock(&h->lock);
+    atomic_fetch_add(&h->deferred_reqs, 1);
+    atomic_fetch_add(&h->deferred_total, 1);
+    return 0;
+}
+
+static struct pending *queue_pop_locked(struct ahpa_httpd *h)
+{
+    struct pending *p = h->qhead;
+    if (p != NULL) {
+        h->qhead = p->qnext;
+        if (h->qhead == NULL)
+            h->qtail = NULL;
+        p->qnext = NULL;
+    }
+    return p;
+}
+
+static bool queue_wait_expired(const struct ahpa_httpd *h, const struct pending *p)
+{
+    return h->opt.max_queue_wait_ms > 0 && !p->done &&
+           ahpa_httpd__now_ns() - p->queued_ns > h->opt.max_queue_wait_ms * 1000000LL;
+}
+
+static void *worker_main(void *arg)
+{
+    struct ahpa_httpd *h = arg;
+    pthread_mutex_lock(&h->lock);
+    for (;;) {
+        while (!h->workers_stop && h->qhead == NULL)
+            pthread_cond_wait(&h->work, &h->lock);
+        struct pending *p = queue_pop_locked(h);
+        if (p == NULL)
+            break;
+        if (queue_wait_expired(h, p)) {
+            /* Its client has likely given up: don't spend the back end on it. */
+            p->expired = true;
+            finish_locked(h, p);
+            pthread_mutex_unlock(&h->lock);
+            pending_unref(p);
+            pthread_mutex_lock(&h->lock);
+            continue;
+        }
+        pthread_mutex_unlock(&h->lock);
+        /* The job's own response: nobody else sees it until the swap. */
+        struct ahpa_httpd_response resp = {.status = 500};
+        ahpa_buf_init(&resp.body);
+        p->fn(p->arg, &resp);
+        pthread_mutex_lock(&h->lock);
+        if (!p->done) { /* else stop answered, or the connection is gone */
+            struct ahpa_buf empty = p->resp.body;
+            p->resp = resp;
+            resp.body = empty;
+            finish_locked(h, p);
+        }
+        pthread_mutex_unlock(&h->lock);
+        ahpa_buf_dispose(&resp.body);
+        pending_unref(p);
+        pthread_mutex_lock(&h->lock);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+/* The worker's answer becomes the request's. Caller holds h->lock. */
+static void take_answer_locked(struct ahpa_httpd *h, struct request_state *st)
+{
+    struct pending *p = st->pending;
+    if (p->cancelled || p->expired) {
+        reject(h, st, 503, p->cancelled ? "the server is shutting down"
+                                        : "too many requests waiting on the metrics backend, "
+                                          "please try again later");
+        return;
+    }
+    st->resp.status = p->resp.status;
+    if (p->resp.content_type != NULL)
+        st->resp.content_type = p->resp.content_type;
+    if (p->resp.route != NULL)
+        st->resp.route = p->resp.route;
+    ahpa_buf_dispose(&st->resp.body);
+    st->resp.body = p->resp.body;
+    ahpa_buf_init(&p->resp.body);
+}
+
+/* After the handler deferred: answer now when the job already finished,
+ * else suspend the connection until it does. */
+static enum MHD_Result park_or_send(struct ahpa_httpd *h, struct MHD_Connection *conn,
+                                    struct request_state *st)
+{
+    pthread_mutex_lock(&h->lock);
+    if (st->pending->done) {
+        take_answer_locked(h, st);
+        pthread_mutex_unlock(&h->lock);
+        return send_response(conn, st);
+    }
+    MHD_suspend_connection(conn);
+    st->pending->suspended = true;
+    pthread_mutex_unlock(&h->lock);
+    return MHD_YES;
+}
+
+/* Stop: no new jobs, queued ones are dropped, every open one is answered
+ * 503 by its connection (resumed now). Running jobs finish into the void. */
+static void cancel_deferred(struct ahpa_httpd *h)
+{
+    pthread_mutex_lock(&h->lock);
+    h->workers_stop = true;
+    struct pending *dropped = h->qhead;
+    h->qhead = h->qtail = NULL;
+    while (h->open != NULL) {
+        h->open->cancelled = true;
+        finish_locked(h, h->open);
+    }
+    pthread_cond_broadcast(&h->work);
+    pthread_mutex_unlock(&h->lock);
+    while (dropped != NULL) {
+        struct pending *next = dropped->qnext;
+        pending_unref(dropped);
+        dropped = next;
+    }
+}
+
+static int start_workers(struct ahpa_httpd *h, struct ahpa_error *err)
+{
+    h->workers = ahpa_calloc(h->opt.workers, sizeof(*h->workers));
+    for (; h->nworkers < h->opt.workers; h->nworkers++)
+        if (pthread_create(&h->workers[h->nworkers], NULL, worker_main, h) != 0)
+            return ahpa_error_set(err, AHPA_EIO, "cannot start worker threads");
+    return 0;
+}
+
+static void join_workers(struct ahpa_httpd *h)
+{
+    pthread_mutex_lock(&h->lock);
+    h->workers_stop = true;
+    pthread_cond_broadcast(&h->work);
+    pthread_mutex_unlock(&h->lock);
+    for (unsigned i = 0; i < h->nworkers; i++)
+        pthread_join(h->workers[i], NULL);
+    h->nworkers = 0;
+    free(h->workers);
+    h->workers = NULL;
+}
+
+void ahpa_httpd_stats(const struct ahpa_httpd *ch, struct ahpa_httpd_stats *out)
+{
+    struct ahpa_httpd *h = (struct ahpa_httpd *)ch;
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&h->lock);
+    out->deferred = h->nopen;
+    pthread_mutex_unlock(&h->lock);
+    unsigned all = atomic_load(&h->inflight), deferred = atomic_load(&h->deferred_reqs);
+    out->inflight = all > deferred ? all - deferred : 0;
+    out->rejected_inflight = atomic_load(&h->rejected_inflight);
+    out->rejected_deferred = atomic_load(&h->rejected_deferred);
+    out->deferred_total = atomic_load(&h->deferred_total);
+    out->max_inflight = h->opt.max_inflight;
+    out->max_deferred = h->opt.max_deferred;
+}
+
 static struct request_state *request_begin(struct ahpa_httpd *h, struct MHD_Connection *conn,
                                            const char *url, const char *method)
 {
     struct ahpa_arena *arena = ahpa_arena_new(4096);
     struct request_state *st = ahpa_arena_alloc(arena, sizeof(*st));
+    memset(st, 0, sizeof(*st));
+    st->h = h;
     st->req.arena = arena;
     st->req.method = ahpa_arena_strdup(arena, method);
     st->req.path = ahpa_arena_strdup(arena, url);
@@ -185,6 +473,15 @@ static bool announced_too_large(struct ahpa_httpd *h, struct MHD_Connection *con
            (uint64_t)n > h->opt.max_body_bytes;
 }
 
+/* Requests on request threads, this one included, past the limit. */
+static bool over_inflight_limit(struct ahpa_httpd *h)
+{
+    if (h->opt.max_inflight == 0)
+        return false;
+    unsigned all = atomic_load(&h->inflight), deferred = atomic_load(&h->deferred_reqs);
+    return all > deferred && all - deferred > h->opt.max_inflight;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -202,6 +499,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return send_response(conn, st);
         }
         return MHD_YES;
+    }
+    if (st->pending != NULL && !st->answered) { /* resumed: the job is done */
+        pthread_mutex_lock(&h->lock);
+        take_answer_locked(h, st);
+        pthread_mutex_unlock(&h->lock);
+        return send_response(conn, st);
     }
     if (*upload_data_size > 0) {
         if (!st->answered && !st->req.body_too_large) {
@@ -221,9 +524,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         reject(h, st, 413, "request body too large");
         return send_response(conn, st);
     }
+    if (over_inflight_limit(h)) {
+        atomic_fetch_add(&h->rejected_inflight, 1);
+        reject(h, st, 503, "too many requests in flight, please try again later");
+        return send_response(conn, st);
+    }
     st->req.body = ahpa_buf_cstr(&st->body);
     st->req.body_len = st->body.len;
     h->opt.handler(h->opt.ctx, &st->req, &st->resp);
+    if (st->pending != NULL)
+        return park_or_send(h, conn, st);
     return send_response(conn, st);
 }
 
@@ -240,6 +550,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (h->opt.done != NULL) {
         double secs = (double)(ahpa_httpd__now_ns() - st->req.start_ns) / 1e9;
         h->opt.done(h->opt.ctx, &st->req, st->resp.route, status, secs);
+    }
+    if (st->pending != NULL) {
+        struct pending *p = st->pending;
+        pthread_mutex_lock(&h->lock);
+        p->attached = false;
+        if (!p->done) /* closed by the daemon before the job finished */
+            finish_locked(h, p);
+        pthread_mutex_unlock(&h->lock);
+        pending_unref(p);
+        atomic_fetch_sub(&h->deferred_reqs, 1);
     }
     ahpa_buf_dispose(&st->body);
     ahpa_buf_dispose(&st->resp.body);
@@ -344,7 +664,17 @@ struct ahpa_httpd *ahpa_httpd_new(const struct ahpa_httpd_options *opt, const ch
     h->opt = *opt;
     if (h->opt.threads < 1)
         h->opt.threads = 1;
+    if (h->opt.workers == 0)
+        h->opt.workers = DEFAULT_WORKERS;
+    if (h->opt.workers > MAX_WORKERS)
+        h->opt.workers = MAX_WORKERS;
+    if (h->opt.max_deferred == 0)
+        h->opt.max_deferred = 4 * h->opt.workers;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->work, NULL);
     if (ahpa_httpd__creds_init(&h->creds, cert_pem, key_pem, err) < 0) {
+        pthread_cond_destroy(&h->work);
+        pthread_mutex_destroy(&h->lock);
         free(h);
         return NULL;
     }
@@ -368,8 +698,12 @@ struct ahpa_httpd *ahpa_httpd_new(const struct ahpa_httpd_options *opt, const ch
         OPT(MHD_OPTION_THREAD_POOL_SIZE, h->opt.threads, NULL);
     OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
+    if (start_workers(h, err) < 0) {
+        ahpa_httpd_free(h);
+        return NULL;
+    }
     unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
     h->daemon = MHD_start_daemon(flags, opt->port, NULL, NULL, on_request, h, MHD_OPTION_ARRAY,
                                  items, MHD_OPTION_END);
     if (h->daemon == NULL) {
@@ -413,6 +747,12 @@ unsigned ahpa_httpd_stop(struct ahpa_httpd *h, int64_t grace_ms)
         nanosleep(&ts, NULL);
     }
     unsigned left = atomic_load(&h->inflight);
+    cancel_deferred(h);
+    deadline = ahpa_httpd__now_ns() + CANCEL_FLUSH_MS * 1000000LL;
+    while (atomic_load(&h->deferred_reqs) > 0 && ahpa_httpd__now_ns() < deadline) {
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(h->daemon);
     h->daemon = NULL;
     return left;
@@ -424,6 +764,9 @@ void ahpa_httpd_free(struct ahpa_httpd *h)
         return;
     if (h->daemon != NULL)
         ahpa_httpd_stop(h, 0);
+    join_workers(h);
+    pthread_cond_destroy(&h->work);
+    pthread_mutex_destroy(&h->lock);
     ahpa_httpd__creds_dispose(&h->creds);
     free(h->priorities);
     free(h);

@@ -110,12 +110,21 @@ static void evict_one(struct ahpa_provider__cache *c)
     }
 }
 
-static struct ahpa_provider__slot *slot_get(struct ahpa_provider__cache *c, const char *key)
+static struct ahpa_provider__slot *slot_find(struct ahpa_provider__cache *c, const char *key)
 {
     uint64_t h = hash_of(key);
     for (struct ahpa_provider__slot *s = c->buckets[h % c->nbuckets]; s != NULL; s = s->next)
         if (s->hash == h && strcmp(s->key, key) == 0)
             return s;
+    return NULL;
+}
+
+static struct ahpa_provider__slot *slot_get(struct ahpa_provider__cache *c, const char *key)
+{
+    struct ahpa_provider__slot *found = slot_find(c, key);
+    if (found != NULL)
+        return found;
+    uint64_t h = hash_of(key);
     if (c->nslots >= c->max_slots)
         evict_one(c);
     struct ahpa_provider__slot *s = ahpa_calloc(1, sizeof(*s));
@@ -176,13 +185,18 @@ static void fetch_locked(struct ahpa_provider *p, struct ahpa_provider__slot *s)
     pthread_cond_broadcast(&c->done);
 }
 
-int ahpa_provider__cache_query(struct ahpa_provider *p, const char *promql,
+int ahpa_provider__cache_query(struct ahpa_provider *p, const char *promql, bool cached_only,
                                struct ahpa_provider__cached **out, struct ahpa_error *err)
 {
     struct ahpa_provider__cache *c = &p->cache;
     int64_t now = ahpa_provider__now_ms();
     pthread_mutex_lock(&c->lock);
-    struct ahpa_provider__slot *s = slot_get(c, promql);
+    struct ahpa_provider__slot *s = cached_only ? slot_find(c, promql) : slot_get(c, promql);
+    if (s == NULL || (cached_only && !fresh(c, s, now))) {
+        /* The caller comes back from a worker, which asks again. */
+        pthread_mutex_unlock(&c->lock);
+        return ahpa_error_set(err, AHPA_EUNAVAIL, "not in the cache");
+    }
     s->last_asked_ms = now;
     int rc = 0;
     if (fresh(c, s, now)) {

@@ -90,8 +90,9 @@ void ahpa_provider__cache_init(struct ahpa_provider__cache *c, int64_t ttl_ms, s
 void ahpa_provider__cache_dispose(struct ahpa_provider__cache *c);
 /* Returns a reference to a result no older than the TTL (caller releases
  * with ahpa_ref_release(&cached->ref)), fetching it (once for all
- * concurrent askers) when needed. */
-int ahpa_provider__cache_query(struct ahpa_provider *p, const char *promql,
+ * concurrent askers) when needed. With cached_only, -AHPA_EUNAVAIL
+ * instead of fetching or waiting for a fetch. */
+int ahpa_provider__cache_query(struct ahpa_provider *p, const char *promql, bool cached_only,
                                struct ahpa_provider__cached **out, struct ahpa_error *err);
 /* Refreshes entries asked for recently that will expire soon; drops
  * entries nobody asked for in a while. Called by the refresher. */
@@ -104,6 +105,11 @@ int64_t ahpa_provider__cache_oldest_ms(struct ahpa_provider__cache *c);
 int ahpa_provider__ksm_resolve(void *ctx, const char *group, const char *resource, const char *ns,
                                const struct ahpa_labelsel *sel, char ***names, size_t *n,
                                struct ahpa_error *err);
+/* The same, answering from the cache only (-AHPA_EUNAVAIL otherwise). */
+int ahpa_provider__ksm_resolve_cached(struct ahpa_provider *p, const char *resource,
+                                      const char *ns, const struct ahpa_labelsel *sel,
+                                      bool cached_only, char ***names, size_t *n,
+                                      struct ahpa_error *err);
 /* "deployments" -> "deployment" (kube-state-metrics' singular). */
 void ahpa_provider__singular(const char *resource, char *out, size_t n);
 

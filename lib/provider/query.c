@@ -138,10 +138,10 @@ static int64_t window_of(const char *promql)
 
 static int run_query(struct ahpa_provider *p, const char *promql, const char *label,
                      const char *ns, struct ahpa_provider_values *out, size_t *cap,
-                     bool keep_labels, struct ahpa_error *err)
+                     bool keep_labels, bool cached_only, struct ahpa_error *err)
 {
     struct ahpa_provider__cached *res = NULL;
-    int rc = ahpa_provider__cache_query(p, promql, &res, err);
+    int rc = ahpa_provider__cache_query(p, promql, cached_only, &res, err);
     if (rc < 0)
         return rc;
     int64_t w = window_of(promql);
@@ -189,7 +189,8 @@ static void free_names(char **names, size_t n)
 /* Every object that has the metric: the values of its resource label in
  * the rule's series (within the namespace, if any). */
 static int names_from_series(struct ahpa_provider *p, const struct ahpa_provider__entry *e,
-                             const char *ns, char ***names, size_t *n, struct ahpa_error *err)
+                             const char *ns, bool cached_only, char ***names, size_t *n,
+                             struct ahpa_error *err)
 {
     struct ahpa_buf label, ns_label, q;
     ahpa_buf_init(&label);
@@ -207,7 +208,7 @@ static int names_from_series(struct ahpa_provider *p, const struct ahpa_provider
         }
         ahpa_buf_puts(&q, "})");
         struct ahpa_provider__cached *res = NULL;
-        rc = ahpa_provider__cache_query(p, ahpa_buf_cstr(&q), &res, err);
+        rc = ahpa_provider__cache_query(p, ahpa_buf_cstr(&q), cached_only, &res, err);
         if (rc == 0) {
             *n = 0;
             *names = ahpa_calloc(res->result.n_series + 1, sizeof(char *));
@@ -237,10 +238,14 @@ static int object_names(struct ahpa_provider *p, const struct ahpa_provider__ent
         return 0;
     }
     if (q->selector == NULL || ahpa_labelsel_is_empty(q->selector))
-        return names_from_series(p, e, q->ns, names, n, err);
-    ahpa_provider_resolve_fn *fn = p->opt.resolve ? p->opt.resolve : ahpa_provider__ksm_resolve;
-    void *ctx = p->opt.resolve ? p->opt.resolve_ctx : p;
-    return fn(ctx, q->group ? q->group : "", q->resource, q->ns, q->selector, names, n, err);
+        return names_from_series(p, e, q->ns, q->cached_only, names, n, err);
+    if (p->opt.resolve == NULL)
+        return ahpa_provider__ksm_resolve_cached(p, q->resource, q->ns, q->selector,
+                                                 q->cached_only, names, n, err);
+    if (q->cached_only) /* a custom resolver may block */
+        return ahpa_error_set(err, AHPA_EUNAVAIL, "the resolver may wait");
+    return p->opt.resolve(p->opt.resolve_ctx, q->group ? q->group : "", q->resource, q->ns,
+                          q->selector, names, n, err);
 }
 
 static int query_names(struct ahpa_provider *p, const struct ahpa_provider__entry *e,
@@ -262,11 +267,39 @@ static int query_names(struct ahpa_provider *p, const struct ahpa_provider__entr
         rc = ahpa_rules_render_query(e->rule, &rq, &promql, err);
         if (rc == 0)
             rc = run_query(p, ahpa_buf_cstr(&promql), ahpa_buf_cstr(&label), q->ns, out, cap,
-                           false, err);
+                           false, q->cached_only, err);
     }
     ahpa_buf_dispose(&label);
     ahpa_buf_dispose(&promql);
     return rc;
+}
+
+/* One named object: keeps the newest value of exactly that object (in
+ * its namespace) and drops the rest, so duplicate series or series of
+ * other objects never make a second item. */
+static void keep_one(struct ahpa_provider_values *out, const char *ns, const char *name)
+{
+    size_t best = out->n;
+    for (size_t i = 0; i < out->n; i++) {
+        const struct ahpa_provider_value *x = &out->items[i];
+        bool same_ns = ns == NULL || (x->ns != NULL && strcmp(x->ns, ns) == 0);
+        if (x->name == NULL || strcmp(x->name, name) != 0 || !same_ns)
+            continue;
+        if (best == out->n || x->t_s > out->items[best].t_s)
+            best = i;
+    }
+    struct ahpa_provider_values rest = *out;
+    out->items = NULL;
+    out->n = 0;
+    if (best < rest.n) {
+        out->items = ahpa_calloc(1, sizeof(*out->items));
+        out->items[0] = rest.items[best];
+        out->n = 1;
+        memmove(&rest.items[best], &rest.items[best + 1],
+                (rest.n - best - 1) * sizeof(*rest.items));
+        rest.n--;
+    }
+    ahpa_provider_values_dispose(&rest);
 }
 
 int ahpa_provider_custom(struct ahpa_provider *p, const struct ahpa_provider_custom_query *q,
@@ -288,6 +321,8 @@ int ahpa_provider_custom(struct ahpa_provider *p, const struct ahpa_provider_cus
         rc = query_names(p, e, q, names, n, out, &cap, err);
     free_names(names, n);
     ahpa_provider__registry_release(r);
+    if (rc == 0 && strcmp(q->name, "*") != 0)
+        keep_one(out, q->ns, q->name);
     if (rc == 0 && strcmp(q->name, "*") != 0 && out->n == 0)
         rc = ahpa_error_set(err, AHPA_ENOTFOUND,
                             "the server could not find the metric %s for %s %s", q->metric,
@@ -298,7 +333,7 @@ int ahpa_provider_custom(struct ahpa_provider *p, const struct ahpa_provider_cus
 }
 
 int ahpa_provider_external(struct ahpa_provider *p, const char *ns, const char *metric,
-                           const struct ahpa_labelsel *selector,
+                           const struct ahpa_labelsel *selector, bool cached_only,
                            struct ahpa_provider_values *out, struct ahpa_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -314,7 +349,8 @@ int ahpa_provider_external(struct ahpa_provider *p, const char *ns, const char *
     size_t cap = 0;
     int rc = ahpa_rules_render_external(e->rule, e->series, ns, selector, &promql, err);
     if (rc == 0)
-        rc = run_query(p, ahpa_buf_cstr(&promql), NULL, NULL, out, &cap, true, err);
+        rc = run_query(p, ahpa_buf_cstr(&promql), NULL, NULL, out, &cap, true, cached_only,
+                       err);
     ahpa_buf_dispose(&promql);
     ahpa_provider__registry_release(r);
     if (rc < 0)

@@ -35,7 +35,14 @@ int ahpa_provider__ksm_resolve(void *ctx, const char *group, const char *resourc
                                struct ahpa_error *err)
 {
     (void)group;
-    struct ahpa_provider *p = ctx;
+    return ahpa_provider__ksm_resolve_cached(ctx, resource, ns, sel, false, names, n, err);
+}
+
+int ahpa_provider__ksm_resolve_cached(struct ahpa_provider *p, const char *resource,
+                                      const char *ns, const struct ahpa_labelsel *sel,
+                                      bool cached_only, char ***names, size_t *n,
+                                      struct ahpa_error *err)
+{
     char kind[64];
     ahpa_provider__singular(resource, kind, sizeof(kind));
     for (char *k = kind; *k; k++)
@@ -62,7 +69,7 @@ int ahpa_provider__ksm_resolve(void *ctx, const char *group, const char *resourc
     }
     ahpa_buf_puts(&q, "})");
     struct ahpa_provider__cached *res = NULL;
-    int rc = ahpa_provider__cache_query(p, ahpa_buf_cstr(&q), &res, err);
+    int rc = ahpa_provider__cache_query(p, ahpa_buf_cstr(&q), cached_only, &res, err);
     ahpa_buf_dispose(&q);
     if (rc < 0)
         return rc;

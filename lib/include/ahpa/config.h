@@ -74,6 +74,9 @@ struct ahpa_config {
     int64_t tls_reload_interval_ms;
     int64_t threads;
     int64_t max_connections;
+    int64_t max_requests_inflight;
+    int64_t max_metric_queries_inflight;
+    int64_t metric_query_workers;
     int64_t max_request_body_bytes;
     int64_t max_request_head_bytes;
     int64_t request_timeout_ms;

@@ -1,11 +1,49 @@
 /* HTTPS server: libmicrohttpd with GnuTLS inside, a thread pool, one
  * handler callback, per-request arenas, body caps and graceful stop.
  *
- * The handler runs on a pool thread and fills a response; it must not
- * block for long (a slow handler holds one pool thread and every
- * connection that thread serves). Serving credentials are PEM text (the
- * tls module produces them) and can be replaced at any time: new TLS
- * handshakes use the new pair, open connections keep theirs. */
+ * The handler runs on a request thread and fills a response; it must not
+ * block (a slow handler holds one request thread and every connection
+ * that thread serves). Serving credentials are PEM text (the tls module
+ * produces them) and can be replaced at any time: new TLS handshakes use
+ * the new pair, open connections keep theirs.
+ *
+ * Work that has to wait on a back end (a Prometheus query) is deferred:
+ *
+ *   request thread                       worker thread (opt.workers)
+ *   handler: ahpa_httpd_defer(req, fn)
+ *     -> job queued (bounded)
+ *   connection suspended
+ *   (MHD_suspend_connection), the
+ *   thread serves other connections      fn(arg, resp): waits, fills resp
+ *                                        finish: resume the connection
+ *   access handler runs again:
+ *   queues the worker's response
+ *
+ * The job never sees the request (its arena, headers, query) after the
+ * handler returned: the handler copies what fn needs into arg. The job's
+ * response is built in its own memory and handed over under a lock, so
+ * a job and the connection may end in either order:
+ *   - the worker finishes first: the response is sent when the suspended
+ *     connection is resumed (or at once, when it was not suspended yet);
+ *   - the client closed the connection meanwhile: libmicrohttpd does not
+ *     watch suspended sockets, so the send fails after the resume and the
+ *     done callback reports status 0;
+ *   - ahpa_httpd_stop: after the grace period every unfinished job's
+ *     connection is answered 503 and resumed before the daemon stops;
+ *     queued jobs are dropped, running ones finish into the void and
+ *     ahpa_httpd_free waits for the workers (each bounded by the back
+ *     end's own timeout).
+ * A job holds one reference and the connection one; the last to let go
+ * frees the job (free_fn(arg) included).
+ *
+ * In-flight limits, by kind: requests handled on request threads
+ * (opt.max_inflight) and deferred jobs queued or running
+ * (opt.max_deferred). Past the first, the request is answered with the
+ * reject callback's 503 at once; past the second, ahpa_httpd_defer fails
+ * and the caller answers 503. Neither ever waits. A job that waited in the
+ * queue longer than opt.max_queue_wait_ms is answered 503 without running:
+ * its client has likely given up, and running it would only load the
+ * back end further. */
 #ifndef AHPA_HTTPD_H
 #define AHPA_HTTPD_H
 
@@ -81,11 +119,40 @@ struct ahpa_httpd_options {
     size_t max_body_bytes;
     size_t connection_memory_bytes; /* per-connection header/URL budget */
     const char *tls_priorities;     /* GnuTLS priority string; NULL: TLS 1.2+ */
+    unsigned max_inflight;          /* requests on request threads; 0: unlimited */
+    unsigned workers;               /* threads for deferred jobs; 0: 8 */
+    unsigned max_deferred;          /* deferred jobs queued or running; 0: 4 x workers */
+    int64_t max_queue_wait_ms;      /* a job queued longer is answered 503 unrun; 0: no bound */
     ahpa_httpd_handler_fn *handler;
     ahpa_httpd_done_fn *done;       /* may be NULL */
     ahpa_httpd_reject_fn *reject;   /* may be NULL: plain text then */
     void *ctx;
 };
+
+/* --- deferred work ------------------------------------------------------ */
+
+/* Runs on a worker thread: fills resp (status, content_type, body, route:
+ * static strings; ahpa_httpd_response_header may not be used). */
+typedef void ahpa_httpd_work_fn(void *arg, struct ahpa_httpd_response *resp);
+typedef void ahpa_httpd_free_fn(void *arg);
+
+/* Called from the handler only. Queues fn(arg) on the worker pool and
+ * answers the request with what it fills. On 0 the job owns arg (freed
+ * with free_fn, on any thread) and the handler must return without
+ * touching resp. -AHPA_EUNAVAIL when max_deferred jobs are in flight or
+ * the server is stopping: arg stays the caller's, who answers (503). */
+int ahpa_httpd_defer(struct ahpa_httpd_request *req, ahpa_httpd_work_fn *fn,
+                     ahpa_httpd_free_fn *free_fn, void *arg);
+
+struct ahpa_httpd_stats {
+    unsigned inflight;          /* on request threads */
+    unsigned deferred;          /* deferred jobs queued or running */
+    unsigned long long rejected_inflight; /* 503s past max_inflight */
+    unsigned long long rejected_deferred; /* defer refusals past max_deferred */
+    unsigned long long deferred_total;
+    unsigned max_inflight, max_deferred;
+};
+void ahpa_httpd_stats(const struct ahpa_httpd *h, struct ahpa_httpd_stats *out);
 
 /* Installs process-wide GnuTLS state; call once from main before threads. */
 void ahpa_httpd_global_init(void);
@@ -104,15 +171,18 @@ int ahpa_httpd_set_credentials(struct ahpa_httpd *h, const char *cert_pem, const
 /* The bound port (useful with port 0). */
 uint16_t ahpa_httpd_port(const struct ahpa_httpd *h);
 
-/* Requests being handled right now. */
+/* Requests being handled right now (deferred ones included). */
 unsigned ahpa_httpd_inflight(const struct ahpa_httpd *h);
 
 /* Graceful stop: closes the listening socket at once, lets in-flight
- * requests finish for up to grace_ms, then closes every connection.
+ * requests (deferred ones too) finish for up to grace_ms, answers the
+ * deferred ones still waiting with 503, then closes every connection.
  * Returns the number of requests still in flight when the grace ran out. */
 unsigned ahpa_httpd_stop(struct ahpa_httpd *h, int64_t grace_ms);
 
-/* Stops (with no grace) if still running and releases everything. NULL ok. */
+/* Stops (with no grace) if still running, waits for the workers (a
+ * running job is bounded by its back end's timeout) and releases
+ * everything. NULL ok. */
 void ahpa_httpd_free(struct ahpa_httpd *h);
 
 #endif

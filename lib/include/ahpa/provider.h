@@ -88,6 +88,7 @@ struct ahpa_provider_custom_query {
     const struct ahpa_labelsel *selector;        /* objects, with "*"; may be NULL */
     const char *metric;
     const struct ahpa_labelsel *metric_selector; /* may be NULL */
+    bool cached_only; /* answer from memory or fail with -AHPA_EUNAVAIL */
 };
 
 struct ahpa_provider_value {
@@ -112,11 +113,20 @@ void ahpa_provider_values_dispose(struct ahpa_provider_values *v);
 
 /* Errors: -AHPA_ENOTFOUND (metric unknown for the resource, or one named
  * object without a value), -AHPA_EPARSE/-AHPA_ENOTSUP (selector cannot be
- * expressed), -AHPA_EUPSTREAM/-AHPA_ETIMEDOUT (Prometheus failed). */
+ * expressed), -AHPA_EUPSTREAM/-AHPA_ETIMEDOUT (Prometheus failed).
+ *
+ * With cached_only the call never waits: it answers from fresh cache
+ * entries or returns -AHPA_EUNAVAIL when some Prometheus query (or a
+ * custom resolver, which may block) would be needed; request threads try
+ * that first and hand the misses to a worker.
+ *
+ * One named object (name != "*") answers exactly one value or
+ * -AHPA_ENOTFOUND, whatever Prometheus returns: values of other objects
+ * are dropped and of several values for the object the newest wins. */
 int ahpa_provider_custom(struct ahpa_provider *p, const struct ahpa_provider_custom_query *q,
                          struct ahpa_provider_values *out, struct ahpa_error *err);
 int ahpa_provider_external(struct ahpa_provider *p, const char *ns, const char *metric,
-                           const struct ahpa_labelsel *selector,
+                           const struct ahpa_labelsel *selector, bool cached_only,
                            struct ahpa_provider_values *out, struct ahpa_error *err);
 
 /* --- health and metrics ------------------------------------------------------------ */

@@ -2,6 +2,7 @@
  * query and headers, body caps, credential swap, graceful stop. */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +78,8 @@ static size_t sink(char *d, size_t s, size_t n, void *ud)
 }
 
 /* Returns the HTTP status (or -curl code) and the body in *out. */
-static long get(struct ahpa_httpd *h, const char *ca, const char *path, const char *post,
-                struct ahpa_buf *out)
+static long request(struct ahpa_httpd *h, const char *ca, const char *path, const char *post,
+                    long timeout_ms, struct ahpa_buf *out)
 {
     char url[512];
     snprintf(url, sizeof(url), "https://127.0.0.1:%u%s", ahpa_httpd_port(h), path);
@@ -89,7 +90,7 @@ static long get(struct ahpa_httpd *h, const char *ca, const char *path, const ch
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     if (post != NULL)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
     long status = 0;
@@ -101,6 +102,18 @@ static long get(struct ahpa_httpd *h, const char *ca, const char *path, const ch
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
     return status;
+}
+
+static long get(struct ahpa_httpd *h, const char *ca, const char *path, const char *post,
+                struct ahpa_buf *out)
+{
+    return request(h, ca, path, post, 10000L, out);
+}
+
+static long get_within(struct ahpa_httpd *h, const char *ca, const char *path, long timeout_ms,
+                       struct ahpa_buf *out)
+{
+    return request(h, ca, path, NULL, timeout_ms, out);
 }
 
 START_TEST(dispatch_query_headers_body)
@@ -279,6 +292,305 @@ START_TEST(bad_bind_address)
 }
 END_TEST
 
+/* --- deferred work ---------------------------------------------------------- */
+
+static atomic_int jobs_freed, jobs_run, done_total, blocking;
+
+struct job {
+    int ms;
+};
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void job_run(void *arg, struct ahpa_httpd_response *resp)
+{
+    struct job *j = arg;
+    sleep_ms(j->ms); /* a slow back end */
+    atomic_fetch_add(&jobs_run, 1);
+    ahpa_buf_printf(&resp->body, "slept %d", j->ms);
+    resp->status = 200;
+}
+
+static void job_free(void *arg)
+{
+    atomic_fetch_add(&jobs_freed, 1);
+    free(arg);
+}
+
+/* "/defer/<ms>": waits on a worker; "/block": waits on the request thread;
+ * anything else answers at once. */
+static void defer_handler(void *ctx, struct ahpa_httpd_request *req,
+                          struct ahpa_httpd_response *resp)
+{
+    (void)ctx;
+    resp->route = "test";
+    if (strncmp(req->path, "/defer/", 7) == 0) {
+        struct job *j = malloc(sizeof(*j));
+        j->ms = (int)strtol(req->path + 7, NULL, 10);
+        if (ahpa_httpd_defer(req, job_run, job_free, j) == 0)
+            return;
+        free(j);
+        resp->status = 503;
+        ahpa_buf_puts(&resp->body, "busy");
+        return;
+    }
+    if (strcmp(req->path, "/block") == 0) {
+        atomic_store(&blocking, 1);
+        sleep_ms(400);
+    }
+    ahpa_buf_puts(&resp->body, "fast");
+}
+
+static void count_done(void *ctx, const struct ahpa_httpd_request *req, const char *route,
+                       int status, double seconds)
+{
+    (void)ctx, (void)req, (void)route, (void)status, (void)seconds;
+    atomic_fetch_add(&done_total, 1);
+}
+
+static int64_t queue_wait_ms; /* for the next start_deferring */
+
+static struct ahpa_httpd *start_deferring(struct pki *p, unsigned threads, unsigned workers,
+                                          unsigned max_deferred, unsigned max_inflight)
+{
+    atomic_store(&jobs_freed, 0);
+    atomic_store(&jobs_run, 0);
+    atomic_store(&done_total, 0);
+    atomic_store(&blocking, 0);
+    struct ahpa_httpd_options o = {.bind_address = "127.0.0.1", .threads = threads,
+                                   .max_body_bytes = 1024, .handler = defer_handler,
+                                   .done = count_done, .workers = workers,
+                                   .max_deferred = max_deferred, .max_inflight = max_inflight,
+                                   .max_queue_wait_ms = queue_wait_ms};
+    struct ahpa_error err = {0};
+    struct ahpa_httpd *h = ahpa_httpd_new(&o, p->leaf.cert_pem, p->leaf.key_pem, &err);
+    ck_assert_msg(h != NULL, "%s", err.msg);
+    return h;
+}
+
+struct call {
+    struct ahpa_httpd *h;
+    const char *ca;
+    const char *path;
+    long timeout_ms;
+    long status;
+    char body[64];
+};
+
+static void *call_main(void *arg)
+{
+    struct call *c = arg;
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    c->status = get_within(c->h, c->ca, c->path, c->timeout_ms, &b);
+    snprintf(c->body, sizeof(c->body), "%s", b.data ? b.data : "");
+    ahpa_buf_dispose(&b);
+    return NULL;
+}
+
+static void wait_deferred(struct ahpa_httpd *h, unsigned n)
+{
+    struct ahpa_httpd_stats st;
+    for (int i = 0; i < 1000; i++) {
+        ahpa_httpd_stats(h, &st);
+        if (st.deferred >= n)
+            return;
+        sleep_ms(5);
+    }
+    ck_abort_msg("only %u of %u requests deferred", st.deferred, n);
+}
+
+/* Until no request is counted on a request thread: the client may see an
+ * answer before the server has finished with its request. */
+static void wait_immediate_idle(struct ahpa_httpd *h)
+{
+    struct ahpa_httpd_stats st;
+    for (int i = 0; i < 1000; i++) {
+        ahpa_httpd_stats(h, &st);
+        if (st.inflight == 0)
+            return;
+        sleep_ms(2);
+    }
+    ck_abort_msg("%u requests stay in flight", st.inflight);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One request thread: slow requests waiting on workers leave it free. */
+START_TEST(deferred_requests_leave_threads_free)
+{
+    struct pki p;
+    pki_new(&p, "d");
+    struct ahpa_httpd *h = start_deferring(&p, 1, 4, 16, 0);
+    struct call slow[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        slow[i] = (struct call){h, p.ca_file, "/defer/1500", 10000, 0, ""};
+        pthread_create(&th[i], NULL, call_main, &slow[i]);
+    }
+    wait_deferred(h, 4);
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    int64_t t0 = now_ms();
+    ck_assert_int_eq(get(h, p.ca_file, "/fast", NULL, &b), 200);
+    int64_t took = now_ms() - t0;
+    ck_assert_msg(took < 1000, "a fast request took %lld ms behind slow ones", (long long)took);
+    ck_assert_int_eq(atomic_load(&jobs_run), 0); /* the slow ones are still waiting */
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(slow[i].status, 200);
+        ck_assert_str_eq(slow[i].body, "slept 1500");
+    }
+    ahpa_buf_dispose(&b);
+    ahpa_httpd_free(h);
+    ck_assert_int_eq(atomic_load(&jobs_freed), 4);
+    pki_free(&p);
+}
+END_TEST
+
+/* Past max_deferred, defer refuses at once; past max_inflight, the
+ * request is answered 503 before the handler runs. */
+START_TEST(inflight_limits_answer_503)
+{
+    struct pki p;
+    pki_new(&p, "l");
+    struct ahpa_httpd *h = start_deferring(&p, 2, 2, 2, 1);
+    struct call slow[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        slow[i] = (struct call){h, p.ca_file, "/defer/1000", 10000, 0, ""};
+        pthread_create(&th[i], NULL, call_main, &slow[i]);
+    }
+    wait_deferred(h, 2);
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    int64_t t0 = now_ms();
+    ck_assert_int_eq(get(h, p.ca_file, "/defer/1000", NULL, &b), 503);
+    ck_assert_msg(now_ms() - t0 < 800, "the refusal waited");
+    ck_assert_str_eq(b.data, "busy");
+    /* Deferred requests do not count against the immediate limit. */
+    wait_immediate_idle(h);
+    ahpa_buf_reset(&b);
+    ck_assert_int_eq(get(h, p.ca_file, "/fast", NULL, &b), 200);
+    /* One request blocks a request thread: the next one is over the limit. */
+    wait_immediate_idle(h);
+    struct call block = {h, p.ca_file, "/block", 10000, 0, ""};
+    pthread_t bt;
+    pthread_create(&bt, NULL, call_main, &block);
+    for (int i = 0; i < 400 && !atomic_load(&blocking); i++)
+        sleep_ms(1);
+    struct ahpa_httpd_stats st;
+    ahpa_buf_reset(&b);
+    ck_assert_int_eq(get(h, p.ca_file, "/fast", NULL, &b), 503);
+    pthread_join(bt, NULL);
+    ck_assert_int_eq(block.status, 200);
+    ahpa_httpd_stats(h, &st);
+    ck_assert_uint_eq(st.rejected_deferred, 1);
+    ck_assert_uint_eq(st.rejected_inflight, 1);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(slow[i].status, 200);
+    }
+    ahpa_buf_dispose(&b);
+    ahpa_httpd_free(h);
+    pki_free(&p);
+}
+END_TEST
+
+/* The client gives up while its request waits: the job still finishes,
+ * its answer goes nowhere (the write may still land in the socket buffer
+ * before the peer's reset is seen), done runs once, nothing leaks. */
+START_TEST(client_leaves_while_suspended)
+{
+    struct pki p;
+    pki_new(&p, "c");
+    struct ahpa_httpd *h = start_deferring(&p, 1, 2, 8, 0);
+    struct call gone = {h, p.ca_file, "/defer/600", 200, 0, ""};
+    call_main(&gone);
+    ck_assert_int_lt(gone.status, 0); /* curl timed out and closed */
+    for (int i = 0; i < 400 && atomic_load(&jobs_freed) < 1; i++)
+        sleep_ms(5);
+    ck_assert_int_eq(atomic_load(&jobs_run), 1);
+    ck_assert_int_eq(atomic_load(&jobs_freed), 1);
+    for (int i = 0; i < 400 && atomic_load(&done_total) < 1; i++)
+        sleep_ms(5);
+    ck_assert_int_eq(atomic_load(&done_total), 1);
+    /* The server is fine. */
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    ck_assert_int_eq(get(h, p.ca_file, "/defer/10", NULL, &b), 200);
+    for (int i = 0; i < 400 && ahpa_httpd_inflight(h) > 0; i++)
+        sleep_ms(5);
+    ck_assert_uint_eq(ahpa_httpd_inflight(h), 0);
+    ahpa_buf_dispose(&b);
+    ahpa_httpd_free(h);
+    pki_free(&p);
+}
+END_TEST
+
+/* Stop while requests wait on workers: they are answered 503 promptly,
+ * queued jobs never run, nothing hangs or leaks. */
+START_TEST(stop_while_suspended)
+{
+    struct pki p;
+    pki_new(&p, "s");
+    struct ahpa_httpd *h = start_deferring(&p, 2, 1, 8, 0);
+    struct call waiting[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        waiting[i] = (struct call){h, p.ca_file, "/defer/1500", 10000, 0, ""};
+        pthread_create(&th[i], NULL, call_main, &waiting[i]);
+    }
+    wait_deferred(h, 3); /* one runs, two queue */
+    int64_t t0 = now_ms();
+    ck_assert_uint_eq(ahpa_httpd_stop(h, 100), 3);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(waiting[i].status, 503);
+    }
+    ck_assert_msg(now_ms() - t0 < 1400, "stop waited for the back end");
+    ahpa_httpd_free(h); /* waits for the running job */
+    ck_assert_int_eq(atomic_load(&jobs_run), 1);
+    ck_assert_int_eq(atomic_load(&jobs_freed), 3);
+    pki_free(&p);
+}
+END_TEST
+
+/* A job that waited in the queue past max_queue_wait_ms is answered 503
+ * and never runs. */
+START_TEST(queue_wait_is_bounded)
+{
+    struct pki p;
+    pki_new(&p, "q");
+    queue_wait_ms = 200;
+    struct ahpa_httpd *h = start_deferring(&p, 2, 1, 8, 0);
+    queue_wait_ms = 0;
+    struct call first = {h, p.ca_file, "/defer/700", 10000, 0, ""};
+    pthread_t th;
+    pthread_create(&th, NULL, call_main, &first);
+    wait_deferred(h, 1);
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    ck_assert_int_eq(get(h, p.ca_file, "/defer/10", NULL, &b), 503);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(first.status, 200);
+    ck_assert_int_eq(atomic_load(&jobs_run), 1);
+    ahpa_buf_dispose(&b);
+    ahpa_httpd_free(h);
+    ck_assert_int_eq(atomic_load(&jobs_freed), 2);
+    pki_free(&p);
+}
+END_TEST
+
 Suite *ahpa_unit_suite(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -291,6 +603,11 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, retired_credentials_live_until_last_connection_closes);
     tcase_add_test(tc, graceful_stop_finishes_in_flight);
     tcase_add_test(tc, bad_bind_address);
+    tcase_add_test(tc, deferred_requests_leave_threads_free);
+    tcase_add_test(tc, inflight_limits_answer_503);
+    tcase_add_test(tc, client_leaves_while_suspended);
+    tcase_add_test(tc, stop_while_suspended);
+    tcase_add_test(tc, queue_wait_is_bounded);
     suite_add_tcase(s, tc);
     return s;
 }

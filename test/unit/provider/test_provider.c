@@ -20,6 +20,7 @@
 static atomic_int queries;
 static atomic_int fail_all;      /* 1: every call answers 500 */
 static atomic_int query_delay_ms;
+static atomic_int duplicates;    /* 1: the query answer repeats objects and has others */
 
 static const char series_body[] =
     "{\"status\":\"success\",\"data\":["
@@ -32,6 +33,19 @@ static const char vector_body[] =
     "{\"metric\":{\"pod\":\"p1\"},\"value\":[1795850000.5,\"42.5\"]},"
     "{\"metric\":{\"pod\":\"p2\"},\"value\":[1795850000.5,\"NaN\"]},"
     "{\"metric\":{\"pod\":\"p3\"},\"value\":[1795850000.5,\"-3\"]}]}}";
+
+/* What a careless metricsQuery yields: two series for p1 (the newer one
+ * must win), series of other objects and other namespaces. */
+static const char duplicates_body[] =
+    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+    "{\"metric\":{\"pod\":\"p1\",\"namespace\":\"default\",\"c\":\"a\"},"
+    "\"value\":[1795850000,\"1\"]},"
+    "{\"metric\":{\"pod\":\"p1\",\"namespace\":\"default\",\"c\":\"b\"},"
+    "\"value\":[1795850009,\"2\"]},"
+    "{\"metric\":{\"pod\":\"other\",\"namespace\":\"kube-system\"},"
+    "\"value\":[1795850020,\"7\"]},"
+    "{\"metric\":{\"pod\":\"p2\",\"namespace\":\"default\"},"
+    "\"value\":[1795850000,\"3\"]}]}}";
 
 static void fake_prometheus(const struct testsrv_request *req, struct testsrv_reply *reply,
                             void *ud)
@@ -47,7 +61,7 @@ static void fake_prometheus(const struct testsrv_request *req, struct testsrv_re
     } else if (strncmp(req->target, "/api/v1/query", 13) == 0) {
         atomic_fetch_add(&queries, 1);
         reply->delay_ms = atomic_load(&query_delay_ms);
-        reply->body = vector_body;
+        reply->body = atomic_load(&duplicates) ? duplicates_body : vector_body;
     } else {
         reply->status = 404;
         reply->body = "{}";
@@ -67,6 +81,7 @@ static void setup(struct fixture *f, const char *rules_yaml, int64_t ttl_ms)
     atomic_store(&queries, 0);
     atomic_store(&fail_all, 0);
     atomic_store(&query_delay_ms, 0);
+    atomic_store(&duplicates, 0);
     ahpa_httpc_global_init(NULL);
     f->srv = testsrv_start(fake_prometheus, NULL);
     f->url = testsrv_url(f->srv, "");
@@ -128,8 +143,8 @@ START_TEST(values_nan_and_negative)
 {
     struct fixture f;
     setup(&f, NULL, 15000);
-    struct ahpa_provider_custom_query q = {"", "pods", "default", "p1", NULL, "gpu_utilization",
-                                           NULL};
+    struct ahpa_provider_custom_query q = {"", "pods", "default", "*", NULL, "gpu_utilization",
+                                           NULL, false};
     struct ahpa_provider_values v;
     struct ahpa_error err = {0};
     ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), 0);
@@ -161,7 +176,7 @@ static void *race(void *arg)
 {
     struct racer *r = arg;
     struct ahpa_provider_custom_query q = {"", "pods", "default", "p1", NULL, "gpu_utilization",
-                                           NULL};
+                                           NULL, false};
     struct ahpa_provider_values v;
     r->rc = ahpa_provider_custom(r->p, &q, &v, NULL);
     r->n = v.n;
@@ -184,7 +199,7 @@ START_TEST(single_flight_and_ttl)
     for (int i = 0; i < 8; i++) {
         pthread_join(th[i], NULL);
         ck_assert_int_eq(r[i].rc, 0);
-        ck_assert_uint_eq(r[i].n, 2);
+        ck_assert_uint_eq(r[i].n, 1); /* one named pod, one item */
     }
     ck_assert_int_eq(atomic_load(&queries), 1);
     race(&r[0]); /* within the TTL: from memory */
@@ -207,7 +222,7 @@ START_TEST(failures_keep_the_registry)
     struct listing custom = {0};
     ck_assert_uint_eq(ahpa_provider_foreach(f.p, false, collect, &custom), 2);
     struct ahpa_provider_custom_query q = {"", "pods", "default", "p1", NULL, "gpu_utilization",
-                                           NULL};
+                                           NULL, false};
     struct ahpa_provider_values v;
     ahpa_error_clear(&err);
     ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), -AHPA_EUPSTREAM);
@@ -233,7 +248,8 @@ START_TEST(window_and_metric_selector)
     setup(&f, yaml, 15000);
     struct ahpa_labelsel *msel = NULL;
     ck_assert_int_eq(ahpa_labelsel_parse("gpu=0", &msel, NULL), 0);
-    struct ahpa_provider_custom_query q = {"", "pods", "default", "p1", NULL, "peak", msel};
+    struct ahpa_provider_custom_query q = {"", "pods", "default", "p1", NULL, "peak", msel,
+                                           false};
     struct ahpa_provider_values v;
     ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, NULL), 0);
     ck_assert_int_eq(v.window_s, 9000);
@@ -243,6 +259,73 @@ START_TEST(window_and_metric_selector)
     ck_assert_msg(strstr(last.target, "gpu%3D%220%22") != NULL, "%s", last.target);
     ahpa_provider_values_dispose(&v);
     ahpa_labelsel_free(msel);
+    teardown(&f);
+}
+END_TEST
+
+/* One named object answers one item (the newest of its duplicates) or
+ * ENOTFOUND, whatever else Prometheus returns. */
+START_TEST(one_object_one_item)
+{
+    struct fixture f;
+    setup(&f, NULL, 15000);
+    atomic_store(&duplicates, 1);
+    struct ahpa_provider_values v;
+    struct ahpa_error err = {0};
+    struct ahpa_provider_custom_query pod = {"", "pods", "default", "p1", NULL, "gpu_utilization",
+                                             NULL, false};
+    ck_assert_msg(ahpa_provider_custom(f.p, &pod, &v, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(v.n, 1);
+    ck_assert_str_eq(v.items[0].name, "p1");
+    ck_assert_str_eq(v.items[0].ns, "default");
+    ck_assert(v.items[0].value == 2.0);
+    ahpa_provider_values_dispose(&v);
+
+    struct ahpa_provider_custom_query ns = {"", "namespaces", NULL, "default", NULL,
+                                            "gpu_utilization", NULL, false};
+    ck_assert_msg(ahpa_provider_custom(f.p, &ns, &v, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(v.n, 1);
+    ck_assert_str_eq(v.items[0].name, "default");
+    ahpa_provider_values_dispose(&v);
+
+    struct ahpa_provider_custom_query missing = {"", "pods", "default", "p9", NULL,
+                                                 "gpu_utilization", NULL, false};
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &missing, &v, &err), -AHPA_ENOTFOUND);
+
+    /* A list still carries every object the answer has. */
+    struct ahpa_provider_custom_query all = {"", "pods", "default", "*", NULL, "gpu_utilization",
+                                             NULL, false};
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &all, &v, &err), 0);
+    ck_assert_uint_ge(v.n, 3);
+    ahpa_provider_values_dispose(&v);
+    teardown(&f);
+}
+END_TEST
+
+/* cached_only never queries: a miss says so, a fresh entry answers. */
+START_TEST(cached_only_never_queries)
+{
+    struct fixture f;
+    setup(&f, NULL, 15000);
+    struct ahpa_provider_values v;
+    struct ahpa_error err = {0};
+    struct ahpa_provider_custom_query q = {"", "pods", "default", "p1", NULL, "gpu_utilization",
+                                           NULL, true};
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), -AHPA_EUNAVAIL);
+    ck_assert_int_eq(atomic_load(&queries), 0);
+    ck_assert_int_eq(ahpa_provider_external(f.p, "default", "gpu_utilization", NULL, true, &v,
+                                            &err),
+                     -AHPA_EUNAVAIL);
+    ck_assert_int_eq(atomic_load(&queries), 0);
+    q.cached_only = false;
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), 0);
+    ahpa_provider_values_dispose(&v);
+    int after = atomic_load(&queries);
+    q.cached_only = true;
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), 0);
+    ck_assert_uint_eq(v.n, 1);
+    ahpa_provider_values_dispose(&v);
+    ck_assert_int_eq(atomic_load(&queries), after);
     teardown(&f);
 }
 END_TEST
@@ -257,6 +340,8 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, single_flight_and_ttl);
     tcase_add_test(tc, failures_keep_the_registry);
     tcase_add_test(tc, window_and_metric_selector);
+    tcase_add_test(tc, one_object_one_item);
+    tcase_add_test(tc, cached_only_never_queries);
     suite_add_tcase(s, tc);
     return s;
 }
