@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ahpa/str.h"
 #include "ahpa/buf.h"
 #include "ahpa/mem.h"
 #include "api_int.h"
@@ -40,14 +41,6 @@ int64_t ahpa_api__now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t hash_of(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
 }
 
 struct ahpa_api__respcache *ahpa_api__respcache_new(void)
@@ -80,7 +73,7 @@ void ahpa_api__respcache_free(struct ahpa_api__respcache *c)
 bool ahpa_api__respcache_get(struct ahpa_api__respcache *c, const char *key,
                              struct ahpa_buf *out)
 {
-    uint64_t h = hash_of(key);
+    uint64_t h = ahpa_str_hash(key);
     int64_t now = ahpa_api__now_ms();
     bool hit = false;
     pthread_mutex_lock(&c->lock);
@@ -134,7 +127,7 @@ void ahpa_api__respcache_put(struct ahpa_api__respcache *c, const char *key, con
         expires_ms = now + AHPA_API_RESPCACHE_MAX_MS;
     if (expires_ms <= now)
         return;
-    uint64_t h = hash_of(key);
+    uint64_t h = ahpa_str_hash(key);
     pthread_mutex_lock(&c->lock);
     struct entry **pp = &c->buckets[h % NBUCKETS];
     for (; *pp != NULL; pp = &(*pp)->next) {

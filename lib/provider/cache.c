@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ahpa/str.h"
 #include "ahpa/error.h"
 #include "ahpa/log.h"
 #include "ahpa/mem.h"
@@ -33,14 +34,6 @@ int64_t ahpa_provider__now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t hash_of(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
 }
 
 static void cached_destroy(void *obj)
@@ -112,7 +105,7 @@ static void evict_one(struct ahpa_provider__cache *c)
 
 static struct ahpa_provider__slot *slot_find(struct ahpa_provider__cache *c, const char *key)
 {
-    uint64_t h = hash_of(key);
+    uint64_t h = ahpa_str_hash(key);
     for (struct ahpa_provider__slot *s = c->buckets[h % c->nbuckets]; s != NULL; s = s->next)
         if (s->hash == h && strcmp(s->key, key) == 0)
             return s;
@@ -124,7 +117,7 @@ static struct ahpa_provider__slot *slot_get(struct ahpa_provider__cache *c, cons
     struct ahpa_provider__slot *found = slot_find(c, key);
     if (found != NULL)
         return found;
-    uint64_t h = hash_of(key);
+    uint64_t h = ahpa_str_hash(key);
     if (c->nslots >= c->max_slots)
         evict_one(c);
     struct ahpa_provider__slot *s = ahpa_calloc(1, sizeof(*s));
