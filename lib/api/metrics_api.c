@@ -359,7 +359,8 @@ static void job_run(void *arg, struct ahpa_httpd_response *resp)
     int rc = answer(j, false, resp, &err);
     if (rc < 0) {
         if (ahpa_api_http_code(rc) >= 500)
-            AHPA_LOG_WARN("%s: %s", j->key, ahpa_error_message(&err, rc));
+            AHPA_LOG_WARN_REPEAT("metric request failed", ahpa_strerror(rc), "%.256s: %s",
+                                 j->key, ahpa_error_message(&err, rc));
         ahpa_api_error(resp, rc, &err);
     }
 }

@@ -90,9 +90,11 @@ struct request_state {
     bool answered;
 };
 
+/* req is the first member: a pointer to it is a pointer to the state. */
 static struct request_state *state_of(struct ahpa_httpd_request *req)
 {
-    return (struct request_state *)((char *)req - offsetof(struct request_state, req));
+    _Static_assert(offsetof(struct request_state, req) == 0, "req must come first");
+    return (struct request_state *)(void *)req;
 }
 
 void ahpa_httpd_global_init(void)
