@@ -41,12 +41,11 @@ static void make_pages(void)
     int item = 0;
     for (int p = 0; p < 3; p++) {
         char items[400] = "";
-        for (int k = 0; k < 2 && item < 5; k++, item++) {
-            char one[96];
-            snprintf(one, sizeof(one), "%s{\"metadata\":{\"name\":\"p%d\",\"resourceVersion\":\"%d\"}}",
-                     k ? "," : "", item, 10 + item);
-            strncat(items, one, sizeof(items) - strlen(items) - 1);
-        }
+        size_t used = 0;
+        for (int k = 0; k < 2 && item < 5; k++, item++)
+            used += (size_t)snprintf(items + used, sizeof(items) - used,
+                                     "%s{\"metadata\":{\"name\":\"p%d\",\"resourceVersion\":\"%d\"}}",
+                                     k ? "," : "", item, 10 + item);
         snprintf(page_bodies[p], sizeof(page_bodies[p]),
                  "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"%d\"%s%s%s},"
                  "\"items\":[%s]}",
