@@ -59,9 +59,8 @@ struct ahpa_kube_client *ahpa_kube_client_new(const struct ahpa_kube_config *cfg
         .base_url = c->server, .ca_file = c->ca_file, .insecure_skip_verify = cfg->insecure,
         .cert_file = c->cert_file, .key_file = c->key_file, .token_file = c->token_file,
         .token = c->token, .user_agent = c->user_agent,
-        .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : AHPA_KUBE_DEFAULT_TIMEOUT_MS,
-        /* A list of every pod of a big cluster, one page, stays far below. */
-        .max_response_bytes = 256u * 1024u * 1024u};
+        .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : AHPA_KUBE_DEFAULT_TIMEOUT_MS};
+    /* Responses keep httpc's 64 MiB cap: a page of 500 pods is a few MB. */
     double qps = o->qps != 0 ? o->qps : AHPA_KUBE_DEFAULT_QPS;
     ahpa_kube__limiter_init(&c->limiter, qps, o->burst > 0 ? o->burst : AHPA_KUBE_DEFAULT_BURST);
     atomic_init(&c->cancelled, false);
@@ -217,10 +216,11 @@ int ahpa_kube_status_error(long http_status, const char *body, size_t len, const
     const char *r = is_status ? json_string_value(json_object_get(st, "reason")) : NULL;
     const char *m = is_status ? json_string_value(json_object_get(st, "message")) : NULL;
     json_t *code = is_status ? json_object_get(st, "code") : NULL;
-    long http = json_is_integer(code) && http_status == 0 ? (long)json_integer_value(code)
-                                                          : http_status;
-    if (json_is_integer(code) && http_status >= 200 && http_status < 300)
-        http = (long)json_integer_value(code); /* an ERROR event's Status */
+    /* The HTTP status, unless there is none to speak of (an ERROR event
+     * arrives in a 200 stream): then the Status's own code. */
+    long http = http_status;
+    if (json_is_integer(code) && (http_status == 0 || (http_status >= 200 && http_status < 300)))
+        http = (long)json_integer_value(code);
     char msg[STATUS_MSG_MAX + 1];
     one_line(m ? m : "", msg, sizeof(msg));
     char rs[64];

@@ -322,7 +322,9 @@ static int watch_timeout_s(struct ahpa_kube_informer *inf)
     /* client-go: [minWatchTimeout, 2 * minWatchTimeout), 5 minutes. */
     struct ahpa_kube__backoff b = inf->backoff;
     b.next_ms = 600000;
-    return (int)(ahpa_kube__backoff_next(&b) / 1000);
+    int s = (int)(ahpa_kube__backoff_next(&b) / 1000);
+    inf->backoff.rng = b.rng; /* the next watch draws anew */
+    return s;
 }
 
 /* After the transfer: a non-200 answer carries a Status (stashed, or
@@ -399,8 +401,9 @@ static void *informer_main(void *arg)
 {
     struct ahpa_kube_informer *inf = arg;
     bool need_list = true;
-    for (uint64_t round = 0; !atomic_load(&inf->stop); round++) {
+    while (!atomic_load(&inf->stop)) {
         struct ahpa_error err = {0};
+        bool just_listed = need_list;
         if (need_list) {
             int rc = relist(inf, &err);
             if (rc != 0) {
@@ -420,6 +423,10 @@ static void *informer_main(void *arg)
             count(inf, &inf->stats.gone);
             AHPA_LOG_V(2, "kube informer %s: resourceVersion expired, relisting", inf->resource);
             need_list = true;
+            /* Gone again right after a fresh list: the server is confused;
+             * do not spin between the two. */
+            if (just_listed && events == 0)
+                backoff_after(inf, "watch after list", rc, &err);
         } else if (rc != 0) {
             backoff_after(inf, "watch", rc, &err);
         } else if (events == 0 && ahpa_kube__now_ns() - t0 < SHORT_WATCH_NS) {
@@ -433,8 +440,9 @@ static void *informer_main(void *arg)
 
 int ahpa_kube_informer_start(struct ahpa_kube_informer *inf, struct ahpa_error *err)
 {
-    if (inf == NULL || inf->started)
-        return ahpa_error_set(err, AHPA_EINVAL, "informer missing or already started");
+    if (inf == NULL || inf->started || atomic_load(&inf->stop))
+        return ahpa_error_set(err, AHPA_EINVAL, "informer missing, already started or stopped "
+                                                "(a stopped informer does not restart)");
     if (pthread_create(&inf->thread, NULL, informer_main, inf) != 0)
         return ahpa_error_set(err, AHPA_EINTERNAL, "cannot start the informer thread");
     inf->started = true;
