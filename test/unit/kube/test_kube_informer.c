@@ -3,6 +3,7 @@
  * last RV, hostile lines, a prompt stop. */
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include "test_kube.h"
 #include "unit.h"
 
-#define LOG_MAX 64
+#define LOG_MAX 256
 
 /* What the callbacks saw, in order. */
 struct rec {
@@ -385,6 +386,70 @@ START_TEST(list_failure_backs_off)
 }
 END_TEST
 
+struct reader {
+    struct ahpa_kube_informer *inf;
+    atomic_bool *done;
+    size_t reads;
+};
+
+/* Reads as fast as it can; every object it sees must be whole. */
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    for (int i = 0; i < 1000000 && !atomic_load(r->done); i++) {
+        struct ahpa_kube_obj **all;
+        size_t n = ahpa_kube_informer_list(r->inf, &all);
+        for (size_t k = 0; k < n; k++) {
+            json_t *spec = json_object_get(all[k]->json, "spec");
+            ck_assert(json_is_object(spec));
+            ck_assert_ptr_nonnull(all[k]->resource_version);
+        }
+        ahpa_kube_objs_free(all, n);
+        ahpa_kube_obj_release(ahpa_kube_informer_get(r->inf, "default", "hot"));
+        r->reads++;
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_readers)
+{
+    struct fixture x;
+    setup(&x, NULL, NULL);
+    ck_assert_int_eq(ahpa_kube_informer_start(x.inf, NULL), 0);
+    ck_assert(ahpa_kube_informer_wait_synced(x.inf, 5000));
+    wait_watches(x.f, 1);
+    atomic_bool done;
+    atomic_init(&done, false);
+    struct reader rd[2] = {{x.inf, &done, 0}, {x.inf, &done, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, reader_main, &rd[i]);
+    /* Updates, additions and deletions race the readers. */
+    for (int i = 0; i < 40; i++) {
+        char spec[32], name[16];
+        snprintf(spec, sizeof(spec), "{\"i\":%d}", i);
+        snprintf(name, sizeof(name), "o%d", i % 7);
+        fakeapi_put(x.f, "default", "hot", spec);
+        if (i % 3 == 0)
+            fakeapi_delete(x.f, "default", name);
+        else
+            fakeapi_put(x.f, "default", name, spec);
+    }
+    long rv = fakeapi_bookmark(x.f);
+    check_rv(&x, rv);
+    atomic_store(&done, true);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_uint_gt(rd[0].reads + rd[1].reads, 0);
+    struct ahpa_kube_obj *hot = ahpa_kube_informer_get(x.inf, "default", "hot");
+    ck_assert_ptr_nonnull(hot);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(hot->json, "spec"), "i")),
+                     39);
+    ahpa_kube_obj_release(hot);
+    teardown(&x);
+}
+END_TEST
+
 TCase *kube_informer_tcase(void)
 {
     TCase *tc = tcase_create("informer");
@@ -396,5 +461,6 @@ TCase *kube_informer_tcase(void)
     tcase_add_test(tc, hostile_lines_restart_watch);
     tcase_add_test(tc, scoped_and_prompt_stop);
     tcase_add_test(tc, list_failure_backs_off);
+    tcase_add_test(tc, concurrent_readers);
     return tc;
 }
