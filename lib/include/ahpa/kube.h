@@ -32,6 +32,7 @@
 
 #include "ahpa/refcount.h"
 
+struct ahpa_buf;
 struct ahpa_error;
 struct json_t;
 
@@ -129,7 +130,6 @@ uint64_t ahpa_kube_client_requests(struct ahpa_kube_client *c);
  * subresource appended when given; ns NULL or "" = all namespaces (or a
  * cluster-scoped resource). Appends to `out` (a struct ahpa_buf). Names
  * are checked (no '/', '?', '%', "..") -> -AHPA_EINVAL. */
-struct ahpa_buf;
 int ahpa_kube_path(const struct ahpa_kube_resource *r, const char *ns, const char *name,
                    const char *subresource, struct ahpa_buf *out, struct ahpa_error *err);
 
