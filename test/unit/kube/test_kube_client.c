@@ -58,7 +58,13 @@ static void handler(const struct testsrv_request *req, struct testsrv_reply *rep
 {
     (void)ud;
     const char *t = req->target;
-    if (strstr(t, "/nope") != NULL) {
+    if (strstr(t, "continue=p2") != NULL && strstr(t, "/namespaces/expiring/") != NULL) {
+        rep->status = 410;
+        rep->body = "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"Expired\","
+                    "\"code\":410,\"message\":\"The provided continue parameter is too old\"}";
+    } else if (strstr(t, "/api/v1/namespaces/expiring/pods?") != NULL) {
+        rep->body = page_bodies[0];
+    } else if (strstr(t, "/nope") != NULL) {
         rep->status = 404;
         rep->body = notfound_body;
     } else if (strcmp(req->method, "PUT") == 0 && strstr(req->body, "\"resourceVersion\":\"1\"")) {
@@ -242,6 +248,11 @@ START_TEST(list_pages)
     ck_assert_ptr_nonnull(strstr(r.target, "limit=2"));
     ck_assert_ptr_nonnull(strstr(r.target, "continue=p3"));
     ck_assert_ptr_nonnull(strstr(r.target, "labelSelector=app%20in%20%28a%2Cb%29%2Ctier%21%3Ddb"));
+
+    /* The continue token expires between pages: the caller must restart. */
+    ck_assert_int_eq(ahpa_kube_list(c, &pod_res, "expiring", &lo, &list, &err), -AHPA_EGONE);
+    ck_assert_ptr_null(list);
+    ck_assert_ptr_nonnull(strstr(err.msg, "410 Expired: The provided continue parameter"));
 
     lo.max_items = 3; /* the bound over all pages */
     ck_assert_int_eq(ahpa_kube_list(c, &pod_res, "default", &lo, &list, &err), -AHPA_ETOOBIG);
