@@ -282,7 +282,10 @@ int ahpa_kube_config_parse(const char *text, size_t len, const char *base_dir,
                            const struct ahpa_kube_options *o, struct ahpa_kube_config **out,
                            struct ahpa_error *err)
 {
+    static const struct ahpa_kube_options none = {0};
     *out = NULL;
+    if (o == NULL)
+        o = &none;
     if (len > AHPA_KUBE_KUBECONFIG_MAX_BYTES)
         return ahpa_error_set(err, AHPA_ECONFIG, "kubeconfig larger than %d bytes",
                               AHPA_KUBE_KUBECONFIG_MAX_BYTES);
@@ -328,6 +331,8 @@ int ahpa_kube_config_load(const struct ahpa_kube_options *o, struct ahpa_kube_co
                           struct ahpa_error *err)
 {
     *out = NULL;
+    if (o == NULL)
+        return ahpa_error_set(err, AHPA_EINVAL, "no Kubernetes options");
     bool have_kc = o->kubeconfig != NULL && o->kubeconfig[0] != '\0';
     bool have_master = o->master != NULL && o->master[0] != '\0';
     if (have_kc)

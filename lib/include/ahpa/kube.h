@@ -93,7 +93,8 @@ struct ahpa_kube_config {
 int ahpa_kube_config_load(const struct ahpa_kube_options *o, struct ahpa_kube_config **out,
                           struct ahpa_error *err);
 /* The same for kubeconfig text already in memory; relative paths in it
- * are taken relative to `base_dir` (NULL = the working directory). */
+ * are taken relative to `base_dir` (NULL = the working directory). `o`
+ * may be NULL (defaults); its kubeconfig field is not used. */
 int ahpa_kube_config_parse(const char *text, size_t len, const char *base_dir,
                            const struct ahpa_kube_options *o, struct ahpa_kube_config **out,
                            struct ahpa_error *err);
