@@ -55,6 +55,8 @@ struct fakeapi {
     long rv, oldest_rv;
     bool gone_as_event;
     bool held;
+    int fail_status;       /* > 0: watches get this status and fail_body */
+    char fail_body[512];
     unsigned drop_gen;
     size_t lists, watches, streams, page;
     long last_watch_rv;
@@ -239,7 +241,12 @@ static bool serve_watch(struct fakeapi *f, struct fconn *c, const char *target)
     bool gone = from < f->oldest_rv;
     bool as_event = f->gone_as_event;
     bool held = f->held;
+    int fail = f->fail_status;
+    char fail_body[512];
+    snprintf(fail_body, sizeof(fail_body), "%s", f->fail_body);
     pthread_mutex_unlock(&f->mu);
+    if (fail > 0)
+        return send_reply(c->fd, fail, fail_body);
     if (held)
         return send_reply(c->fd, 503, "{\"kind\":\"Status\",\"reason\":\"ServiceUnavailable\","
                                       "\"code\":503}");
@@ -469,6 +476,14 @@ void fakeapi_hold(struct fakeapi *f, bool held)
     pthread_mutex_lock(&f->mu);
     f->held = held;
     pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+void fakeapi_fail_watches(struct fakeapi *f, int status, const char *body)
+{
+    pthread_mutex_lock(&f->mu);
+    f->fail_status = status;
+    snprintf(f->fail_body, sizeof(f->fail_body), "%s", body ? body : "");
     pthread_mutex_unlock(&f->mu);
 }
 

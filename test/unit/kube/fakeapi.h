@@ -34,6 +34,8 @@ void fakeapi_compact(struct fakeapi *f, bool as_event);
 /* While held, open streams send nothing and new watches get 503, so a
  * test can change and compact the history behind a client's back. */
 void fakeapi_hold(struct fakeapi *f, bool held);
+/* New watches get this HTTP status and body (status 0: serve again). */
+void fakeapi_fail_watches(struct fakeapi *f, int status, const char *body);
 /* Cuts every open watch stream without ending it properly. */
 void fakeapi_drop_streams(struct fakeapi *f);
 /* Sends this raw line (plus '\n') on every open stream. */

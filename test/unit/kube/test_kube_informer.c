@@ -386,6 +386,35 @@ START_TEST(list_failure_backs_off)
 }
 END_TEST
 
+START_TEST(watch_refused_backs_off_and_resumes)
+{
+    struct fixture x;
+    setup(&x, NULL, NULL);
+    fakeapi_put(x.f, "default", "a", "{}");
+    /* RBAC without "watch": a Status without a final newline. */
+    fakeapi_fail_watches(x.f, 403, "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":"
+                                   "\"Forbidden\",\"code\":403,\"message\":\"pods is forbidden: "
+                                   "User \\\"system:serviceaccount:x:y\\\" cannot watch\"}");
+    ck_assert_int_eq(ahpa_kube_informer_start(x.inf, NULL), 0);
+    ck_assert(ahpa_kube_informer_wait_synced(x.inf, 5000));
+    for (int i = 0; i < 300 && fakeapi_watches(x.f) < 3; i++)
+        sleep_ms(10);
+    ck_assert_uint_ge(fakeapi_watches(x.f), 3); /* retried, with backoff */
+    struct ahpa_kube_informer_stats st;
+    ahpa_kube_informer_stats(x.inf, &st);
+    ck_assert_uint_ge(st.errors, 2);
+    ck_assert_uint_eq(st.lists, 1); /* a refusal is not a reason to relist */
+    ck_assert_uint_eq(st.gone, 0);
+    long rv = fakeapi_put(x.f, "default", "b", "{}");
+    fakeapi_fail_watches(x.f, 0, NULL);
+    wait_events(&x.rec, 2); /* b arrives once the watch is allowed */
+    ck_assert_str_eq(x.rec.log[1], "add default/b@102");
+    ck_assert_int_eq(fakeapi_last_watch_rv(x.f), 101);
+    check_rv(&x, rv);
+    teardown(&x);
+}
+END_TEST
+
 struct reader {
     struct ahpa_kube_informer *inf;
     atomic_bool *done;
@@ -462,5 +491,6 @@ TCase *kube_informer_tcase(void)
     tcase_add_test(tc, scoped_and_prompt_stop);
     tcase_add_test(tc, list_failure_backs_off);
     tcase_add_test(tc, concurrent_readers);
+    tcase_add_test(tc, watch_refused_backs_off_and_resumes);
     return tc;
 }
