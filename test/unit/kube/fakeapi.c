@@ -58,7 +58,7 @@ struct fakeapi {
     int fail_status;       /* > 0: watches get this status and fail_body */
     char fail_body[512];
     unsigned drop_gen;
-    size_t lists, watches, streams, page;
+    size_t lists, watches, streams, started, page;
     long last_watch_rv;
     char last_target[1024];
     struct fconn conns[MAX_CONNS];
@@ -201,6 +201,7 @@ static bool stream(struct fakeapi *f, struct fconn *c, long from)
     unsigned gen = f->drop_gen;
     size_t start = f->nout, pos = 0; /* broadcasts before `start` are not ours */
     f->streams++;
+    f->started++;
     bool ok = true;
     for (int round = 0; round < STREAM_ROUNDS && ok; round++) {
         while (ok && pos < f->nout && f->drop_gen == gen && !f->held) {
@@ -514,6 +515,7 @@ GETTER(long, rv, rv)
 GETTER(size_t, lists, lists)
 GETTER(size_t, watches, watches)
 GETTER(size_t, streams, streams)
+GETTER(size_t, streams_started, started)
 GETTER(long, last_watch_rv, last_watch_rv)
 
 void fakeapi_last_target(struct fakeapi *f, char *out, size_t n)

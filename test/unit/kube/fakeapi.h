@@ -45,6 +45,8 @@ long fakeapi_rv(struct fakeapi *f);
 size_t fakeapi_lists(struct fakeapi *f);     /* list requests (pages) */
 size_t fakeapi_watches(struct fakeapi *f);   /* watch requests */
 size_t fakeapi_streams(struct fakeapi *f);   /* watch streams open now */
+/* Streams that began (they receive broadcasts from then on). */
+size_t fakeapi_streams_started(struct fakeapi *f);
 /* The resourceVersion parameter of the latest watch, and its full target. */
 long fakeapi_last_watch_rv(struct fakeapi *f);
 void fakeapi_last_target(struct fakeapi *f, char *out, size_t n);
