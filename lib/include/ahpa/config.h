@@ -101,6 +101,11 @@ struct ahpa_config {
     int64_t metrics_max_age_ms;
     int64_t metrics_cache_ttl_ms;
     int64_t metrics_cache_max_entries;
+    /* the Kubernetes API (struct ahpa_kube_options) */
+    char *kubeconfig;
+    char *master;
+    double kube_api_qps;
+    int64_t kube_api_burst;
     /* AHPA objects and the controller */
     char *ahpa_dir;
     int64_t prediction_interval_ms;

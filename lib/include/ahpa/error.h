@@ -29,7 +29,9 @@
     X(EMETHOD, "method not allowed")                            \
     X(ENOTACCEPTABLE, "not acceptable")                         \
     X(ECONFLICT, "conflict")                                    \
-    X(EINTERNAL, "internal error")
+    X(EINTERNAL, "internal error")                              \
+    X(EEXIST, "already exists")                                 \
+    X(EGONE, "gone (resource version expired)")
 
 enum ahpa_errno {
     AHPA_OK = 0,

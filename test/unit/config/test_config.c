@@ -32,6 +32,28 @@ START_TEST(defaults)
 }
 END_TEST
 
+START_TEST(kube_flags)
+{
+    struct ahpa_config cfg;
+    struct ahpa_error err = {0};
+    char *argv0[] = {"prog"};
+    ck_assert_int_eq(load(&cfg, &err, 1, argv0), 0);
+    ck_assert_ptr_null(cfg.kubeconfig);
+    ck_assert_ptr_null(cfg.master);
+    AHPA_ASSERT_NEAR(cfg.kube_api_qps, 20.0, 0); /* kube-controller-manager's defaults */
+    ck_assert_int_eq(cfg.kube_api_burst, 30);
+    ahpa_config_dispose(&cfg);
+    char *argv[] = {"prog", "--kubeconfig", "/etc/kc", "--master=https://10.0.0.1:6443",
+                    "--kube-api-qps=7.5", "--kube-api-burst", "9"};
+    ck_assert_int_eq(load(&cfg, &err, 7, argv), 0);
+    ck_assert_str_eq(cfg.kubeconfig, "/etc/kc");
+    ck_assert_str_eq(cfg.master, "https://10.0.0.1:6443");
+    AHPA_ASSERT_NEAR(cfg.kube_api_qps, 7.5, 0);
+    ck_assert_int_eq(cfg.kube_api_burst, 9);
+    ahpa_config_dispose(&cfg);
+}
+END_TEST
+
 START_TEST(forms)
 {
     struct ahpa_config cfg;
@@ -113,6 +135,7 @@ Suite *ahpa_unit_suite(void)
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, forms);
+    tcase_add_test(tc, kube_flags);
     tcase_add_test(tc, errors_name_the_flag);
     tcase_add_test(tc, usage_lists_every_flag);
     suite_add_tcase(s, tc);

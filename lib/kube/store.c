@@ -1,0 +1,178 @@
+/* Immutable objects and the key -> object map behind an informer's store.
+ * The map itself is not locked: the informer guards it with its rwlock. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahpa/buf.h"
+#include "ahpa/error.h"
+#include "ahpa/mem.h"
+#include "kube_int.h"
+
+/* The object and its strings in one allocation. */
+struct obj_impl {
+    struct ahpa_kube_obj pub;
+    char strings[];
+};
+
+static void obj_destroy(void *p)
+{
+    struct obj_impl *o = p;
+    json_decref(o->pub.json);
+    free(o);
+}
+
+int ahpa_kube__obj_new(json_t *json, struct ahpa_kube_obj **out, struct ahpa_error *err)
+{
+    *out = NULL;
+    json_t *meta = json_object_get(json, "metadata");
+    const char *name = json_string_value(json_object_get(meta, "name"));
+    const char *ns = json_string_value(json_object_get(meta, "namespace"));
+    const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
+    if (name == NULL || name[0] == '\0' || rv == NULL) {
+        json_decref(json);
+        return ahpa_error_set(err, AHPA_EPARSE, "object without metadata.name or "
+                                                "resourceVersion");
+    }
+    if (ns == NULL)
+        ns = "";
+    size_t ln = strlen(name) + 1, lns = strlen(ns) + 1, lrv = strlen(rv) + 1;
+    size_t lkey = lns + ln;
+    struct obj_impl *o = ahpa_malloc(sizeof(*o) + ln + lns + lrv + lkey);
+    char *p = o->strings;
+    memcpy(p, name, ln);
+    o->pub.name = p;
+    p += ln;
+    memcpy(p, ns, lns);
+    o->pub.ns = p;
+    p += lns;
+    memcpy(p, rv, lrv);
+    o->pub.resource_version = p;
+    p += lrv;
+    if (ns[0] != '\0') {
+        memcpy(p, ns, lns - 1);
+        p[lns - 1] = '/';
+        memcpy(p + lns, name, ln);
+    } else {
+        memcpy(p, name, ln);
+    }
+    o->pub.key = p;
+    o->pub.json = json;
+    ahpa_ref_init(&o->pub.ref, obj_destroy);
+    *out = &o->pub;
+    return 0;
+}
+
+struct ahpa_kube_obj *ahpa_kube_obj_retain(struct ahpa_kube_obj *o)
+{
+    if (o != NULL)
+        ahpa_ref_retain(&o->ref);
+    return o;
+}
+
+void ahpa_kube_obj_release(struct ahpa_kube_obj *o)
+{
+    if (o != NULL)
+        ahpa_ref_release(&o->ref);
+}
+
+void ahpa_kube_objs_free(struct ahpa_kube_obj **objs, size_t n)
+{
+    for (size_t i = 0; objs != NULL && i < n; i++)
+        ahpa_kube_obj_release(objs[i]);
+    free(objs);
+}
+
+/* ---- map ---------------------------------------------------------- */
+
+static uint64_t hash_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+void ahpa_kube__map_init(struct ahpa_kube__map *m)
+{
+    m->nslots = 64;
+    m->slots = ahpa_calloc(m->nslots, sizeof(*m->slots));
+    m->count = 0;
+}
+
+void ahpa_kube__map_dispose(struct ahpa_kube__map *m)
+{
+    for (size_t i = 0; i < m->nslots; i++) {
+        struct ahpa_kube__map_ent *e = m->slots[i];
+        while (e != NULL) {
+            struct ahpa_kube__map_ent *next = e->next;
+            ahpa_kube_obj_release(e->obj);
+            free(e);
+            e = next;
+        }
+    }
+    free(m->slots);
+    memset(m, 0, sizeof(*m));
+}
+
+static struct ahpa_kube__map_ent **find(const struct ahpa_kube__map *m, const char *key)
+{
+    struct ahpa_kube__map_ent **pp = &m->slots[hash_key(key) & (m->nslots - 1)];
+    while (*pp != NULL && strcmp((*pp)->obj->key, key) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+struct ahpa_kube_obj *ahpa_kube__map_get(const struct ahpa_kube__map *m, const char *key)
+{
+    struct ahpa_kube__map_ent *e = *find(m, key);
+    return e ? e->obj : NULL;
+}
+
+static void grow(struct ahpa_kube__map *m)
+{
+    size_t n = m->nslots * 2;
+    struct ahpa_kube__map_ent **slots = ahpa_calloc(n, sizeof(*slots));
+    for (size_t i = 0; i < m->nslots; i++) {
+        struct ahpa_kube__map_ent *e = m->slots[i];
+        while (e != NULL) {
+            struct ahpa_kube__map_ent *next = e->next;
+            size_t j = hash_key(e->obj->key) & (n - 1);
+            e->next = slots[j];
+            slots[j] = e;
+            e = next;
+        }
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->nslots = n;
+}
+
+struct ahpa_kube_obj *ahpa_kube__map_put(struct ahpa_kube__map *m, struct ahpa_kube_obj *obj)
+{
+    struct ahpa_kube__map_ent **pp = find(m, obj->key);
+    if (*pp != NULL) {
+        struct ahpa_kube_obj *old = (*pp)->obj;
+        (*pp)->obj = obj;
+        return old;
+    }
+    struct ahpa_kube__map_ent *e = ahpa_malloc(sizeof(*e));
+    e->obj = obj;
+    e->next = NULL;
+    *pp = e;
+    if (++m->count > m->nslots)
+        grow(m);
+    return NULL;
+}
+
+struct ahpa_kube_obj *ahpa_kube__map_del(struct ahpa_kube__map *m, const char *key)
+{
+    struct ahpa_kube__map_ent **pp = find(m, key);
+    struct ahpa_kube__map_ent *e = *pp;
+    if (e == NULL)
+        return NULL;
+    *pp = e->next;
+    struct ahpa_kube_obj *o = e->obj;
+    free(e);
+    m->count--;
+    return o;
+}

@@ -1,0 +1,1 @@
+ahpa_fuzz_target(kubewatch DEPS kube)
