@@ -124,7 +124,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.server.is_partitioned(self.user["username"]):
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
-                self.code = -1
+                self.verb, self.code = "refused", 0
                 return
             self.route(method, url.path, body)
         except ApiError as e:
@@ -179,6 +179,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def json_body(self, body):
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
+        if body and ctype and (not ctype.startswith("application/") or
+                               any(t in ctype for t in ("protobuf", "cbor", "yaml"))):
+            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown "
+                           "format - accepted media types include: application/json "
+                           "(this test apiserver speaks JSON only)")
         try:
             obj = json.loads(body or b"null")
         except ValueError as e:
@@ -505,18 +511,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
         bookmarks = _truthy(self.query.get("allowWatchBookmarks"))
         initial = _truthy(self.query.get("sendInitialEvents"))
         table = "as=Table" in self.headers.get("Accept", "")
-        w = store.watch(res, ns, labels, fields, self.query.get("resourceVersion", ""),
-                        self.user["username"], initial)
         try:
-            self.code = 200
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.send_header("Cache-Control", "no-cache, private")
-            self.end_headers()
+            w = store.watch(res, ns, labels, fields, self.query.get("resourceVersion", ""),
+                            self.user["username"], initial)
+        except ApiError as e:
+            if e.code != 410:
+                raise
+            # Too old: the stream starts and carries one ERROR event, as an
+            # etcd-backed watch of a compacted revision does.
+            self.start_stream()
+            self.chunk({"type": "ERROR", "object": e.status()})
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        try:
+            self.start_stream()
             self.stream(w, res, time.monotonic() + max(0.0, timeout), bookmarks, table)
         finally:
             store.unwatch(w)
+
+    def start_stream(self):
+        self.code = 200
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
 
     def chunk(self, obj):
         data = (json.dumps(obj, separators=(",", ":")) + "\n").encode()

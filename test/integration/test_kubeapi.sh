@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# The test apiserver (test/lib/kube_apiserver.py, a test double of
+# kube-apiserver) driven by the real kubectl as a user drives a cluster:
+# the CRD and the seed's AHPA applied, `kubectl get ahpa` with the CRD's
+# columns, the status subresource filling them, `kubectl scale`, a stale
+# update refused with 409, paging, watch; then through curl what a client
+# library meets: forced 410 Gone, dropped streams, bookmarks, expired
+# continue tokens, bearer tokens, TokenReview and SubjectAccessReview per
+# policy, a partition, owner-reference garbage collection and request counts.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+. "$here/../lib/common.sh"
+. "$here/../lib/deps.sh"
+AHPA_TMP=$(mktemp -d)
+trap ahpa_cleanup EXIT
+ahpa_ensure_kubectl
+T=$AHPA_TMP
+
+cat >"$T/policy.json" <<'JSON'
+{"rules": [
+  {"user": "alice", "verbs": ["get", "list"], "apiGroups": ["custom.metrics.k8s.io"],
+   "resources": ["pods/*"], "reason": "alice reads pod metrics"},
+  {"group": "ops", "nonResourceURLs": ["/metrics"], "verbs": ["get"]},
+  {"user": "mallory", "allow": false, "reason": "mallory is banned"}
+]}
+JSON
+python3 "$src/test/lib/kube_apiserver.py" --tls-dir "$T/tls" --port-file "$T/port" \
+    --kubeconfig "$T/kubeconfig" --request-log "$T/requests.log" --policy "$T/policy.json" \
+    --token alice-token=alice:ops,dev --token bob-token=bob >"$T/server.log" 2>&1 &
+ahpa_track $!
+ahpa_check "the test apiserver writes its port" ahpa_wait_for 10 test -s "$T/port"
+PORT=$(cat "$T/port")
+URL="https://127.0.0.1:$PORT"
+ahpa_check "it serves /readyz" ahpa_wait_for 5 curl -sf --cacert "$T/tls/ca.crt" \
+    -H "Authorization: Bearer bob-token" "$URL/readyz"
+
+k() { HOME="$T" KUBECONFIG="$T/kubeconfig" kubectl --request-timeout=10s "$@" </dev/null; }
+kin() { HOME="$T" KUBECONFIG="$T/kubeconfig" kubectl --request-timeout=10s "$@"; }
+admin_curl() { curl -s --cacert "$T/tls/ca.crt" --cert "$T/tls/admin.crt" --key "$T/tls/admin.key" "$@"; }
+json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# --- the seed's objects, applied as a user applies them ----------------------
+out=$(k apply -f "$src/manifests/crd/" 2>&1)
+ahpa_contains "kubectl apply the CRD" "$out" "advancedhorizontalpodautoscalers.autoscaling.alibabacloud.com created"
+out=$(kin apply -f - 2>&1 <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bert-intent-detection, namespace: default, labels: {app: bert}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: bert}}
+  template:
+    metadata: {labels: {app: bert}}
+    spec: {containers: [{name: bert, image: "registry.example/bert:1"}]}
+YAML
+)
+ahpa_contains "kubectl apply a Deployment" "$out" "deployment.apps/bert-intent-detection created"
+out=$(k apply -f "$src/manifests/examples/fib-gpu.yaml" 2>&1)
+ahpa_contains "kubectl apply fib-gpu.yaml" "$out" "fib-gpu created"
+out=$(k apply -f "$src/manifests/examples/fib-gpu.yaml" 2>&1)
+ahpa_contains "applying it again changes nothing" "$out" "fib-gpu unchanged"
+
+out=$(k get ahpa 2>&1)
+ahpa_equals "kubectl get ahpa prints the CRD's columns" "$(echo "$out" | head -1 | tr -s ' ')" \
+    "NAME STRATEGY REFERENCE METRIC TARGET(%) CURRENT(%) DESIREDPODS REPLICAS MINPODS MAXPODS AGE"
+ahpa_equals "the spec columns are filled, the status ones empty" \
+    "$(echo "$out" | sed -n 2p | awk '{print $1, $2, $3, $4, $5, NF}')" \
+    "fib-gpu observer bert-intent-detection gpu 20 6"
+ahpa_equals "schema defaults are applied" \
+    "$(k get ahpa fib-gpu -o jsonpath='{.spec.stabilizationWindowSeconds} {.spec.scaleTargetRef.apiVersion} {.metadata.generation}')" \
+    "300 apps/v1 1"
+
+out=$(k patch ahpa fib-gpu --subresource=status --type=merge \
+      -p '{"status":{"currentMetric":17,"desiredReplicas":4,"currentReplicas":2,"minPods":4,"maxPods":50}}' 2>&1)
+ahpa_contains "kubectl patch --subresource=status" "$out" "fib-gpu patched"
+ahpa_equals "the status columns fill" "$(k get ahpa --no-headers | awk '{print $6, $7, $8, $9, $10}')" \
+    "17 4 2 4 50"
+ahpa_equals "a status write leaves the generation" \
+    "$(k get ahpa fib-gpu -o jsonpath='{.metadata.generation}')" "1"
+k patch ahpa fib-gpu --type=merge -p '{"spec":{"scaleStrategy":"auto"},"status":{"currentMetric":99}}' >/dev/null 2>&1
+ahpa_equals "a spec patch bumps the generation and cannot write the status" \
+    "$(k get ahpa fib-gpu -o jsonpath='{.metadata.generation} {.spec.scaleStrategy} {.status.currentMetric}')" \
+    "2 auto 17"
+
+# --- scale subresource, optimistic concurrency -------------------------------
+k get deploy bert-intent-detection -o json >"$T/deploy-old.json"
+out=$(k scale deploy bert-intent-detection --replicas=5 2>&1)
+ahpa_contains "kubectl scale" "$out" "scaled"
+scale=$(admin_curl "$URL/apis/apps/v1/namespaces/default/deployments/bert-intent-detection/scale")
+ahpa_equals "the scale subresource" \
+    "$(echo "$scale" | json_field 'd["kind"], d["apiVersion"], d["spec"]["replicas"], d["status"]["replicas"], d["status"]["selector"]')" \
+    "Scale autoscaling/v1 5 5 app=bert"
+out=$(HOME="$T" KUBECONFIG="$T/kubeconfig" kubectl replace -f "$T/deploy-old.json" 2>&1)
+ahpa_contains "a stale update is a 409 Conflict" "$out" "the object has been modified"
+ahpa_equals "and changed nothing" "$(k get deploy bert-intent-detection -o jsonpath='{.spec.replicas}')" 5
+
+# --- paging and watch through kubectl ---------------------------------------
+for i in 1 2 3 4 5; do
+    printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p%d","labels":{"app":"bert","i":"%d"}},"spec":{"containers":[{"name":"c","image":"x"}]}}' \
+        "$i" "$i" | kin create -f - >/dev/null
+done
+: >"$T/requests.log"
+ahpa_equals "kubectl get pods --chunk-size=2 lists every pod" \
+    "$(k get pods --chunk-size=2 --no-headers | awk '{print $1}' | tr '\n' ' ')" "p1 p2 p3 p4 p5 "
+ahpa_equals "in three pages" "$(grep -c '"path": "/api/v1/namespaces/default/pods".*limit=2' "$T/requests.log")" 3
+ahpa_equals "label selector in/=" "$(k get pods -l 'i in (1,4),app=bert' --no-headers | awk '{print $1}' | tr '\n' ' ')" "p1 p4 "
+ahpa_equals "label selector notin/!=" "$(k get pods -l 'i notin (1,4),i!=2' --no-headers | awk '{print $1}' | tr '\n' ' ')" "p3 p5 "
+ahpa_equals "field selector" "$(k get pods --field-selector metadata.name=p3 --no-headers | awk '{print $1}')" "p3"
+
+HOME="$T" KUBECONFIG="$T/kubeconfig" timeout 8 kubectl get pods -w --request-timeout=4s \
+    </dev/null >"$T/watch.out" 2>&1 &
+wpid=$!
+ahpa_wait_for 5 grep -q p5 "$T/watch.out"
+printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"late"},"spec":{"containers":[{"name":"c","image":"x"}]}}' |
+    kin create -f - >/dev/null
+ahpa_check "kubectl get pods -w sees the new pod" ahpa_wait_for 5 grep -q '^late ' "$T/watch.out"
+ahpa_stop_pid "$wpid"
+
+# --- watch edge cases through curl --------------------------------------------
+rv=$(admin_curl "$URL/api/v1/namespaces/default/pods?limit=1" | json_field 'd["metadata"]["resourceVersion"]')
+first=$(admin_curl "$URL/api/v1/namespaces/default/pods?limit=2" | json_field 'd["metadata"]["continue"]')
+out=$(admin_curl "$URL/api/v1/namespaces/default/pods?watch=1&resourceVersion=$rv&timeoutSeconds=1")
+ahpa_equals "a watch from a retained resourceVersion ends cleanly after timeoutSeconds" "$out" ""
+admin_curl -X POST "$URL/-/test/compact" >/dev/null
+out=$(admin_curl "$URL/api/v1/namespaces/default/pods?watch=1&resourceVersion=$((rv - 1))&timeoutSeconds=5")
+ahpa_equals "a watch from a compacted resourceVersion gets ERROR 410" \
+    "$(echo "$out" | head -1 | json_field 'd["type"], d["object"]["code"], d["object"]["reason"]')" "ERROR 410 Expired"
+out=$(admin_curl "$URL/api/v1/namespaces/default/pods?limit=2&continue=$first")
+ahpa_equals "an expired continue token is 410 Expired" \
+    "$(echo "$out" | json_field 'd["kind"], d["code"], d["reason"]')" "Status 410 Expired"
+
+admin_curl -N "$URL/api/v1/namespaces/default/pods?watch=1&resourceVersion=$rv&timeoutSeconds=20" >"$T/w1" &
+w1=$!
+sleep 0.5
+admin_curl -X POST "$URL/-/test/expire-watches" >/dev/null
+wait "$w1"
+ahpa_equals "a forced 410 on an open watch" \
+    "$(tail -1 "$T/w1" | json_field 'd["type"], d["object"]["code"]')" "ERROR 410"
+
+admin_curl -N "$URL/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=20" >"$T/w2" &
+w2=$!
+sleep 0.5
+admin_curl -X POST "$URL/-/test/drop-watches" >/dev/null
+wait "$w2"
+rc=$?
+ahpa_check "a dropped watch is cut mid-stream (curl status $rc)" test "$rc" -eq 18
+ahpa_equals "after the initial ADDED events" "$(grep -c '"type":"ADDED"' "$T/w2")" 6
+
+now=$(admin_curl "$URL/api/v1/namespaces/default/pods" | json_field 'd["metadata"]["resourceVersion"]')
+out=$(admin_curl -N "$URL/api/v1/namespaces/default/pods?watch=1&resourceVersion=$now&allowWatchBookmarks=true&timeoutSeconds=1.5")
+ahpa_equals "bookmarks carry the current resourceVersion" \
+    "$(echo "$out" | head -1 | json_field 'd["type"], d["object"]["metadata"]["resourceVersion"]')" "BOOKMARK $now"
+admin_curl -N "$URL/api/v1/namespaces/default/pods?watch=1&resourceVersion=$now&labelSelector=app%3Dbert&timeoutSeconds=2" >"$T/w3" &
+w3=$!
+sleep 0.5
+k label pod p1 app=other --overwrite >/dev/null
+wait "$w3"
+ahpa_equals "an object leaving a watch's selector is DELETED for it" \
+    "$(json_field 'd["type"], d["object"]["metadata"]["name"]' <"$T/w3")" "DELETED p1"
+
+# --- authentication and reviews -------------------------------------------------
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/tls/ca.crt" -H "Authorization: Bearer alice-token" \
+       "$URL/api/v1/namespaces/default/pods")
+ahpa_equals "a known bearer token lists" "$code" 200
+out=$(curl -s --cacert "$T/tls/ca.crt" -H "Authorization: Bearer nope" "$URL/api/v1/namespaces/default/pods")
+ahpa_equals "an unknown token is a 401 Status" "$(echo "$out" | json_field 'd["code"], d["reason"]')" "401 Unauthorized"
+
+# Reviews have no PATCH, so kubectl validates them client-side with OpenAPI v2
+# (protobuf), which this server does not serve: hence --validate=false.
+tr_json() { printf '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"%s"}}' "$1"; }
+out=$(tr_json alice-token | kin create --validate=false -f - -o json)
+ahpa_equals "TokenReview of a known token" \
+    "$(echo "$out" | json_field 'd["status"]["authenticated"], d["status"]["user"]["username"], ",".join(d["status"]["user"]["groups"])')" \
+    "True alice ops,dev,system:authenticated"
+out=$(tr_json stolen | kin create --validate=false -f - -o json)
+ahpa_equals "TokenReview of an unknown token" "$(echo "$out" | json_field 'd["status"]["authenticated"]')" False
+
+sar() { printf '{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"user":"%s","groups":["%s"],%s}}' "$1" "$2" "$3"; }
+attrs='"resourceAttributes":{"group":"custom.metrics.k8s.io","resource":"pods","subresource":"gpu_utilization","name":"*","namespace":"default","verb":"get"}'
+ahpa_equals "SAR: alice may get pod metrics" \
+    "$(sar alice dev "$attrs" | kin create --validate=false -f - -o json | json_field 'd["status"]["allowed"], d["status"]["reason"]')" \
+    "True alice reads pod metrics"
+ahpa_equals "SAR: bob has no rule" \
+    "$(sar bob x "$attrs" | kin create --validate=false -f - -o json | json_field 'd["status"]["allowed"], d["status"].get("denied", False)')" "False False"
+ahpa_equals "SAR: mallory is denied" \
+    "$(sar mallory ops "$attrs" | kin create --validate=false -f - -o json | json_field 'd["status"]["allowed"], d["status"]["denied"]')" "False True"
+ahpa_equals "SAR: a non-resource URL by group" \
+    "$(sar carol ops '"nonResourceAttributes":{"path":"/metrics","verb":"get"}' | kin create --validate=false -f - -o json | json_field 'd["status"]["allowed"]')" True
+admin_curl -X PUT --data '{"rules":[{"user":"bob","allow":true}]}' "$URL/-/test/policy" >/dev/null
+ahpa_equals "SAR: the policy is replaced at run time" \
+    "$(sar bob x "$attrs" | kin create --validate=false -f - -o json | json_field 'd["status"]["allowed"]')" True
+
+admin_curl -X DELETE "$URL/-/test/requests" >/dev/null
+admin_curl -X POST "$URL/-/test/partition?user=alice" >/dev/null
+curl -s -o /dev/null --max-time 5 --cacert "$T/tls/ca.crt" -H "Authorization: Bearer alice-token" "$URL/api/v1/pods"
+rc=$?
+ahpa_check "a partitioned user gets no answer (curl status $rc)" test "$rc" -eq 52 -o "$rc" -eq 56
+ahpa_equals "others still do" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/tls/ca.crt" \
+    -H "Authorization: Bearer bob-token" "$URL/api/v1/pods")" 200
+admin_curl -X POST "$URL/-/test/heal" >/dev/null
+ahpa_equals "healed" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/tls/ca.crt" \
+    -H "Authorization: Bearer alice-token" "$URL/api/v1/pods")" 200
+ahpa_equals "requests are counted per verb, path and user" \
+    "$(admin_curl "$URL/-/test/requests" | json_field 'd["counts"]["list /api/v1/pods"], d["byUser"]["alice"]["list /api/v1/pods"], d["byUser"]["alice"]["refused /api/v1/pods"]')" "2 1 1"
+
+# --- garbage collection of owned objects ------------------------------------------
+uid=$(k get ahpa fib-gpu -o jsonpath='{.metadata.uid}')
+out=$(kin apply -f - 2>&1 <<YAML
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: fib-gpu-ahpa
+  namespace: default
+  ownerReferences:
+  - {apiVersion: autoscaling.alibabacloud.com/v1beta1, kind: AdvancedHorizontalPodAutoscaler, name: fib-gpu, uid: "$uid", controller: true}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: bert-intent-detection}
+  minReplicas: 1
+  maxReplicas: 10
+  metrics:
+  - type: External
+    external:
+      metric: {name: ahpa_desired_replicas, selector: {matchLabels: {ahpa: fib-gpu}}}
+      target: {type: AverageValue, averageValue: "1"}
+YAML
+)
+ahpa_contains "an owned HPA is created" "$out" "created"
+k delete ahpa fib-gpu >/dev/null 2>&1
+out=$(k get hpa 2>&1)
+ahpa_contains "deleting the AHPA deletes the HPA it owns" "$out" "No resources found"
+
+# --- the project's manifests are accepted -----------------------------------------
+out=$(k kustomize "$src/manifests" | kin apply -f - 2>&1)
+rc=$?
+ahpa_check "kubectl kustomize manifests | kubectl apply -f - ($(echo "$out" | grep -c created) created)" test "$rc" -eq 0
+ahpa_contains "including the APIServices" "$out" "apiservice.apiregistration.k8s.io/v1beta1.custom.metrics.k8s.io created"
+
+ahpa_finish
