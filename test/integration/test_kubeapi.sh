@@ -25,7 +25,18 @@ cat >"$T/policy.json" <<'JSON'
   {"user": "mallory", "allow": false, "reason": "mallory is banned"}
 ]}
 JSON
+cat >"$T/preload.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: preloaded}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: preloaded}
+data: {answer: "42"}
+YAML
 python3 "$src/test/lib/kube_apiserver.py" --tls-dir "$T/tls" --port-file "$T/port" \
+    --preload "$T/preload.yaml" \
     --kubeconfig "$T/kubeconfig" --request-log "$T/requests.log" --policy "$T/policy.json" \
     --token alice-token=alice:ops,dev --token bob-token=bob >"$T/server.log" 2>&1 &
 ahpa_track $!
@@ -39,6 +50,18 @@ k() { HOME="$T" KUBECONFIG="$T/kubeconfig" kubectl --request-timeout=10s "$@" </
 kin() { HOME="$T" KUBECONFIG="$T/kubeconfig" kubectl --request-timeout=10s "$@"; }
 admin_curl() { curl -s --cacert "$T/tls/ca.crt" --cert "$T/tls/admin.crt" --key "$T/tls/admin.key" "$@"; }
 json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+ahpa_equals "--preload objects are there" "$(k get cm settings -n preloaded -o jsonpath='{.data.answer}')" 42
+out=$(admin_curl "$URL/apis")
+ahpa_equals "legacy discovery without the aggregated Accept" \
+    "$(echo "$out" | json_field 'd["kind"], "apps" in [g["name"] for g in d["groups"]]')" "APIGroupList True"
+out=$(admin_curl -H 'Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' "$URL/apis")
+ahpa_equals "aggregated discovery when asked" \
+    "$(echo "$out" | json_field 'd["kind"], d["apiVersion"]')" "APIGroupDiscoveryList apidiscovery.k8s.io/v2"
+out=$(admin_curl "$URL/apis/apps/v1")
+ahpa_equals "deployments/scale is an autoscaling/v1 Scale" \
+    "$(echo "$out" | json_field '[(r["group"], r["version"], r["kind"]) for r in d["resources"] if r["name"] == "deployments/scale"][0]')" \
+    "('autoscaling', 'v1', 'Scale')"
 
 # --- the seed's objects, applied as a user applies them ----------------------
 out=$(k apply -f "$src/manifests/crd/" 2>&1)
@@ -82,6 +105,9 @@ k patch ahpa fib-gpu --type=merge -p '{"spec":{"scaleStrategy":"auto"},"status":
 ahpa_equals "a spec patch bumps the generation and cannot write the status" \
     "$(k get ahpa fib-gpu -o jsonpath='{.metadata.generation} {.spec.scaleStrategy} {.status.currentMetric}')" \
     "2 auto 17"
+
+k patch ahpa fib-gpu --type=json -p '[{"op":"replace","path":"/spec/maxReplicas","value":60}]' >/dev/null 2>&1
+ahpa_equals "kubectl patch --type=json" "$(k get ahpa fib-gpu -o jsonpath='{.spec.maxReplicas}')" 60
 
 # --- scale subresource, optimistic concurrency -------------------------------
 k get deploy bert-intent-detection -o json >"$T/deploy-old.json"

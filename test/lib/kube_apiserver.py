@@ -138,7 +138,11 @@ def preload(store, path):
         if res is None:
             sys.exit("%s: %s %s is not served" % (path, api_version, obj.get("kind")))
         ns = (obj.get("metadata") or {}).get("namespace") or "default" if res.namespaced else None
-        store.create(res, ns, obj)
+        try:
+            store.create(res, ns, obj)
+        except kstore.ApiError as e:
+            sys.exit("%s: %s %s: %s" % (path, obj.get("kind"),
+                                        (obj.get("metadata") or {}).get("name"), e.message))
 
 
 def write_kubeconfig(path, port, tls):

@@ -253,12 +253,14 @@ class Store:
             if cont:
                 snap_id, offset, list_rv = _decode_continue(cont)
                 snap = self.snapshots.get(snap_id)
+                if snap is not None and snap[0] != (res.key, ns):
+                    raise ApiError(400, "BadRequest", "the continue token is for another list")
                 if snap is None or list_rv < self.compacted_rv:
                     raise gone("The provided continue parameter is too old to display a consistent "
                                "list result. You can start a new list without the continue "
                                "parameter.")
                 self.snapshots.move_to_end(snap_id)
-                items = snap
+                items = snap[1]
             else:
                 list_rv = self.rv
                 items = [o for o in sorted(self.objects.get(res.key, {}).values(), key=_sort_key)
@@ -271,7 +273,7 @@ class Store:
                 return items[offset:], list_rv, "", None
             if snap_id is None:
                 snap_id = uuid.uuid4().hex
-                self.snapshots[snap_id] = items
+                self.snapshots[snap_id] = ((res.key, ns), items)
                 while len(self.snapshots) > self.snapshots_max:
                     self.snapshots.popitem(last=False)
             token = _encode_continue(snap_id, offset + limit, list_rv)
