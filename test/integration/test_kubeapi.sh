@@ -36,10 +36,11 @@ metadata: {name: settings, namespace: preloaded}
 data: {answer: "42"}
 YAML
 python3 "$src/test/lib/kube_apiserver.py" --tls-dir "$T/tls" --port-file "$T/port" \
-    --preload "$T/preload.yaml" \
+    --preload "$T/preload.yaml" --state-file "$T/state.json" \
     --kubeconfig "$T/kubeconfig" --request-log "$T/requests.log" --policy "$T/policy.json" \
     --token alice-token=alice:ops,dev --token bob-token=bob >"$T/server.log" 2>&1 &
-ahpa_track $!
+spid=$!
+ahpa_track $spid
 ahpa_check "the test apiserver writes its port" ahpa_wait_for 10 test -s "$T/port"
 PORT=$(cat "$T/port")
 URL="https://127.0.0.1:$PORT"
@@ -264,5 +265,31 @@ out=$(k kustomize "$src/manifests" | kin apply -f - 2>&1)
 rc=$?
 ahpa_check "kubectl kustomize manifests | kubectl apply -f - ($(echo "$out" | grep -c created) created)" test "$rc" -eq 0
 ahpa_contains "including the APIServices" "$out" "apiservice.apiregistration.k8s.io/v1beta1.custom.metrics.k8s.io created"
+
+# --- fault injection for client tests ---------------------------------------------
+admin_curl -X POST --data-binary 'not json' -H 'Content-Type: application/json' \
+    "$URL/-/test/inject?path=/api/v1/namespaces/default/configmaps&code=500&times=1" >/dev/null
+ahpa_equals "an injected answer, once" \
+    "$(admin_curl -w ' %{http_code}' "$URL/api/v1/namespaces/default/configmaps")" "not json 500"
+ahpa_equals "then the real one" \
+    "$(admin_curl -o /dev/null -w '%{http_code}' "$URL/api/v1/namespaces/default/configmaps")" 200
+admin_curl -N "$URL/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$now&timeoutSeconds=3" >"$T/w4" &
+w4=$!
+sleep 0.5
+admin_curl -X POST --data-binary '{"type":"ADDED","object":{"kind":"Wrong"' "$URL/-/test/watch-inject" >/dev/null
+wait "$w4"
+ahpa_equals "raw bytes injected into a watch stream" "$(cat "$T/w4")" '{"type":"ADDED","object":{"kind":"Wrong"'
+
+# --- a restart with --state-file keeps objects and resourceVersions ----------------
+before=$(admin_curl "$URL/api/v1/namespaces/default/pods" | json_field 'd["metadata"]["resourceVersion"], [i["metadata"]["uid"] for i in d["items"]]')
+ahpa_stop_pid "$spid"
+python3 "$src/test/lib/kube_apiserver.py" --tls-dir "$T/tls" --port "$PORT" --state-file "$T/state.json" \
+    --kubeconfig "$T/kubeconfig" >>"$T/server.log" 2>&1 &
+ahpa_track $!
+ahpa_wait_for 10 admin_curl -f "$URL/readyz"
+ahpa_equals "after a restart: the same objects at the same resourceVersion" \
+    "$(admin_curl "$URL/api/v1/namespaces/default/pods" | json_field 'd["metadata"]["resourceVersion"], [i["metadata"]["uid"] for i in d["items"]]')" \
+    "$before"
+ahpa_contains "and the CRD's resources served" "$(k get --raw /apis/autoscaling.alibabacloud.com/v1beta1 2>&1)" "advancedhorizontalpodautoscalers/status"
 
 ahpa_finish

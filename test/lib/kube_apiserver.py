@@ -49,7 +49,7 @@ What it implements
     spec.replicas at once, as if their controllers converged instantly
     (--no-workload-status turns it off). No pods are created.
 
-What it does not do: no etcd, no persistence across restarts, no admission,
+What it does not do: no etcd, no persistence (except --state-file), no admission,
 no schema validation or pruning of custom resources, no RBAC enforcement, no
 server-side apply or dryRun, no protobuf, no CRD version conversion (every
 version shares the same stored object), no finalizers or graceful deletion,
@@ -70,6 +70,15 @@ heal to one user's requests:
   PUT    /-/test/policy          replace the SubjectAccessReview policy (JSON body)
   PUT    /-/test/tokens          add {"token": T, "user": U, "groups": [...]}
   DELETE /-/test/tokens          remove {"token": T}
+  POST   /-/test/inject?path=P&code=N[&times=N][&method=M]
+                                 the next N requests for path P get this code and the
+                                 request's body and Content-Type, verbatim
+  POST   /-/test/watch-inject    the body is written, as it is, as one chunk into every
+                                 open watch stream (garbage, huge lines, wrong kinds)
+
+--state-file keeps the objects and the resourceVersion counter across a
+restart (saved at SIGTERM): a restarted server goes on from the same
+resourceVersion, with an empty event history (older watches get 410).
 """
 
 import argparse
@@ -101,6 +110,8 @@ def parse_args(argv):
     p.add_argument("--policy", help="JSON SubjectAccessReview policy (kubeapi/auth.py)")
     p.add_argument("--preload", action="append", default=[],
                    help="YAML or JSON file of objects to create at start (repeatable)")
+    p.add_argument("--state-file",
+                   help="load objects from here at start (when it exists), save them at SIGTERM")
     p.add_argument("--kubeconfig", help="write a kubeconfig for the admin certificate here")
     p.add_argument("--request-log", help="append one JSON line per request here")
     p.add_argument("--watch-history", type=int, default=1000,
@@ -165,9 +176,12 @@ def main(argv):
     auth = kauth.Auth(opts.token, kauth.load_policy(opts.policy) if opts.policy else None)
     auth.open_mode = not opts.token and not opts.client_ca
     store = kstore.Store(history=opts.watch_history, workload_status=not opts.no_workload_status)
-    ns_res = store.resource("", "v1", "namespaces")
-    for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
-        store.create(ns_res, None, {"metadata": {"name": ns}})
+    if opts.state_file and os.path.exists(opts.state_file):
+        store.load(opts.state_file)
+    else:
+        ns_res = store.resource("", "v1", "namespaces")
+        for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            store.create(ns_res, None, {"metadata": {"name": ns}})
     for path in opts.preload:
         preload(store, path)
     ctx = kserver.tls_context(tls["server.crt"], tls["server.key"], [tls["ca.crt"]] + opts.client_ca)
@@ -186,6 +200,8 @@ def main(argv):
     except KeyboardInterrupt:
         pass
     srv.server_close()
+    if opts.state_file:
+        store.save(opts.state_file)
     return 0
 
 

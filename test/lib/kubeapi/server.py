@@ -36,6 +36,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.counts = collections.Counter()     # "verb path" -> n
         self.counts_by_user = collections.defaultdict(collections.Counter)
         self.partitioned = set()                # user names; "*" is everyone
+        self.injections = []                    # canned answers from /-/test/inject
         self.log_file = open(options.request_log, "a") if options.request_log else None
         super().__init__(addr, Handler)
 
@@ -126,6 +127,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.verb, self.code = "refused", 0
                 return
+            if self.injected(method, url.path):
+                return
             self.route(method, url.path, body)
         except ApiError as e:
             self.send_json(e.code, e.status())
@@ -139,6 +142,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              "user": user, "verb": self.verb, "method": method,
                              "path": url.path, "query": url.query, "code": self.code,
                              "ms": round((time.monotonic() - self.t0) * 1000, 1)})
+
+    def injected(self, method, path):
+        """Answers with a response a test queued through /-/test/inject."""
+        srv = self.server
+        with srv.stats_lock:
+            inj = next((i for i in srv.injections if i["path"] == path
+                        and i["method"] in ("", method)), None)
+            if inj is None:
+                return False
+            inj["times"] -= 1
+            if inj["times"] == 0:
+                srv.injections.remove(inj)
+        self.verb, self.code = "injected", inj["code"]
+        self.send_response(inj["code"])
+        self.send_header("Content-Type", inj["type"])
+        self.send_header("Content-Length", str(len(inj["body"])))
+        self.end_headers()
+        self.wfile.write(inj["body"])
+        return True
 
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -570,6 +592,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         "metadata": {"resourceVersion": str(rv)}}})
                 continue
             etype, obj = ev
+            if etype == "RAW":
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(obj), obj))
+                self.wfile.flush()
+                continue
             if etype == "BOOKMARK-END":
                 rv = store.rv
                 self.chunk({"type": "BOOKMARK", "object": {
@@ -607,6 +633,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json(200, {"closed": store.close_watches("gone", user)})
         if what == "drop-watches":
             return self.send_json(200, {"closed": store.close_watches("drop", user)})
+        if what == "watch-inject":
+            if not body:
+                raise ApiError(400, "BadRequest", "watch-inject wants the bytes to write as the body")
+            return self.send_json(200, {"streams": store.inject_watch(body, user)})
+        if what == "inject":
+            path_q = self.query.get("path", "")
+            try:
+                code, times = int(self.query.get("code", "200")), int(self.query.get("times", "1"))
+            except ValueError:
+                raise ApiError(400, "BadRequest", "code and times are integers")
+            if not path_q.startswith("/") or not 100 <= code <= 599 or times < 1:
+                raise ApiError(400, "BadRequest", "want ?path=/...&code=N&times=N[&method=M]")
+            with srv.stats_lock:
+                srv.injections.append({"path": path_q, "method": self.query.get("method", ""),
+                                       "code": code, "times": times, "body": body,
+                                       "type": self.headers.get("Content-Type") or "application/json"})
+            return self.send_json(200, {"injections": len(srv.injections)})
         if what == "compact":
             return self.send_json(200, {"compactedResourceVersion": str(store.compact())})
         if what == "partition":

@@ -14,6 +14,7 @@ import collections
 import copy
 import datetime
 import json
+import os
 import queue
 import random
 import string
@@ -228,6 +229,50 @@ class Store:
                     w.close(how)
                     n += 1
             return n
+
+    def inject_watch(self, raw, user=None):
+        """Queues raw bytes for every open watch (or one user's): the stream
+        writes them as one chunk, as they are (garbage, huge lines...)."""
+        with self.lock:
+            n = 0
+            for w in list(self.watchers):
+                if user is None or w.user == user:
+                    w.push("RAW", raw)
+                    n += 1
+            return n
+
+    def save(self, path):
+        """Writes every object and the resourceVersion counter to path."""
+        with self.lock:
+            state = {"resourceVersion": self.rv,
+                     "objects": [o for _k, o in self.all_objects()]}
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(state, f)
+        os.replace(tmp, path)
+
+    def load(self, path):
+        """Restores what save wrote: the objects as they were (uid,
+        resourceVersion, ...), CRDs first so that their resources are
+        served. The event history starts empty, so older watches get 410."""
+        with open(path) as f:
+            state = json.load(f)
+        objs = sorted(state.get("objects") or [],
+                      key=lambda o: o.get("kind") != "CustomResourceDefinition")
+        with self.lock:
+            for obj in objs:
+                group, _, version = obj.get("apiVersion", "").rpartition("/")
+                res = next((r for (g, v, _p), r in self.resources.items()
+                            if g == group and v == version and r.kind == obj.get("kind")), None)
+                if res is None:
+                    continue
+                meta = obj["metadata"]
+                self.objects.setdefault(res.key, {})[(meta.get("namespace"), meta["name"])] = obj
+                self.uids.add(meta.get("uid"))
+                if res.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
+                    self._serve_crd(obj)
+            self.rv = max(self.rv, int(state.get("resourceVersion") or 0))
+            self.compacted_rv = self.rv
 
     def compact(self):
         """Forgets the event history and paging snapshots: every older
