@@ -16,6 +16,8 @@ AHPA_TMP=$(mktemp -d)
 trap ahpa_cleanup EXIT
 ahpa_ensure_kubectl
 T=$AHPA_TMP
+# The interpreter itself, not a version manager's shim: started ~60 times.
+PY=$(python3 -c 'import sys; print(sys.executable)')
 
 cat >"$T/policy.json" <<'JSON'
 {"rules": [
@@ -35,7 +37,7 @@ kind: ConfigMap
 metadata: {name: settings, namespace: preloaded}
 data: {answer: "42"}
 YAML
-python3 "$src/test/lib/kube_apiserver.py" --tls-dir "$T/tls" --port-file "$T/port" \
+"$PY" "$src/test/lib/kube_apiserver.py" --tls-dir "$T/tls" --port-file "$T/port" \
     --preload "$T/preload.yaml" --state-file "$T/state.json" \
     --kubeconfig "$T/kubeconfig" --request-log "$T/requests.log" --policy "$T/policy.json" \
     --token alice-token=alice:ops,dev --token bob-token=bob >"$T/server.log" 2>&1 &
@@ -50,7 +52,7 @@ ahpa_check "it serves /readyz" ahpa_wait_for 5 curl -sf --cacert "$T/tls/ca.crt"
 k() { HOME="$T" KUBECONFIG="$T/kubeconfig" kubectl --request-timeout=10s "$@" </dev/null; }
 kin() { HOME="$T" KUBECONFIG="$T/kubeconfig" kubectl --request-timeout=10s "$@"; }
 admin_curl() { curl -s --cacert "$T/tls/ca.crt" --cert "$T/tls/admin.crt" --key "$T/tls/admin.key" "$@"; }
-json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+json_field() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 ahpa_equals "--preload objects are there" "$(k get cm settings -n preloaded -o jsonpath='{.data.answer}')" 42
 out=$(admin_curl "$URL/apis")
@@ -283,7 +285,7 @@ ahpa_equals "raw bytes injected into a watch stream" "$(cat "$T/w4")" '{"type":"
 # --- a restart with --state-file keeps objects and resourceVersions ----------------
 before=$(admin_curl "$URL/api/v1/namespaces/default/pods" | json_field 'd["metadata"]["resourceVersion"], [i["metadata"]["uid"] for i in d["items"]]')
 ahpa_stop_pid "$spid"
-python3 "$src/test/lib/kube_apiserver.py" --tls-dir "$T/tls" --port "$PORT" --state-file "$T/state.json" \
+"$PY" "$src/test/lib/kube_apiserver.py" --tls-dir "$T/tls" --port "$PORT" --state-file "$T/state.json" \
     --kubeconfig "$T/kubeconfig" >>"$T/server.log" 2>&1 &
 ahpa_track $!
 ahpa_wait_for 10 admin_curl -f "$URL/readyz"
