@@ -9,6 +9,7 @@ import socket
 import ssl
 import threading
 import time
+import traceback
 import urllib.parse
 
 from . import patch as patches
@@ -134,6 +135,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_json(e.code, e.status())
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
+        except Exception as e:                   # a bug here: say so, keep serving
+            traceback.print_exc()
+            self.close_connection = True
+            if not self.code:
+                self.send_json(500, ApiError(500, "InternalError",
+                                             "test apiserver error: %r" % e).status())
         finally:
             user = self.user["username"] if self.user else ""
             if not url.path.startswith("/-/test/"):
@@ -175,7 +182,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 data += self.rfile.read(size)
                 self.rfile.readline()
             return data
-        n = int(self.headers.get("Content-Length") or 0)
+        try:
+            n = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            n = -1
+        if n < 0:
+            self.close_connection = True
+            raise ApiError(400, "BadRequest", "invalid Content-Length")
         if n > MAX_BODY:
             self.close_connection = True
             raise ApiError(413, "RequestEntityTooLarge", "request body too large")
