@@ -18,6 +18,10 @@ ahpa_ensure_kubectl
 T=$AHPA_TMP
 # The interpreter itself, not a version manager's shim: started ~60 times.
 PY=$(python3 -c 'import sys; print(sys.executable)')
+export PYTHONDONTWRITEBYTECODE=1   # keep the source tree clean
+
+ahpa_check "unit tests of the test apiserver's pieces" \
+    "$PY" -m unittest discover -s "$src/test/lib/kubeapi" -t "$src/test/lib"
 
 cat >"$T/policy.json" <<'JSON'
 {"rules": [
