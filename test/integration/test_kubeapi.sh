@@ -12,6 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/deps.sh"
+. "$here/../lib/kubeapi.sh"
 AHPA_TMP=$(mktemp -d)
 trap ahpa_cleanup EXIT
 ahpa_ensure_kubectl
@@ -41,15 +42,14 @@ kind: ConfigMap
 metadata: {name: settings, namespace: preloaded}
 data: {answer: "42"}
 YAML
-"$PY" "$src/test/lib/kube_apiserver.py" --tls-dir "$T/tls" --port-file "$T/port" \
-    --preload "$T/preload.yaml" --state-file "$T/state.json" \
-    --kubeconfig "$T/kubeconfig" --request-log "$T/requests.log" --policy "$T/policy.json" \
-    --token alice-token=alice:ops,dev --token bob-token=bob >"$T/server.log" 2>&1 &
-spid=$!
-ahpa_track $spid
-ahpa_check "the test apiserver writes its port" ahpa_wait_for 10 test -s "$T/port"
-PORT=$(cat "$T/port")
-URL="https://127.0.0.1:$PORT"
+ahpa_start_kubeapi "$T" --preload "$T/preload.yaml" --state-file "$T/state.json" \
+    --request-log "$T/requests.log" --policy "$T/policy.json" \
+    --token alice-token=alice:ops,dev --token bob-token=bob
+ahpa_check "the test apiserver starts and writes its port" test -n "${KUBEAPI_PORT:-}"
+spid=$KUBEAPI_PID
+PORT=$KUBEAPI_PORT
+URL=$KUBEAPI_URL
+ln -s kubeapi-tls "$T/tls"
 ahpa_check "it serves /readyz" ahpa_wait_for 5 curl -sf --cacert "$T/tls/ca.crt" \
     -H "Authorization: Bearer bob-token" "$URL/readyz"
 
@@ -290,7 +290,7 @@ ahpa_equals "raw bytes injected into a watch stream" "$(cat "$T/w4")" '{"type":"
 before=$(admin_curl "$URL/api/v1/namespaces/default/pods" | json_field 'd["metadata"]["resourceVersion"], [i["metadata"]["uid"] for i in d["items"]]')
 ahpa_stop_pid "$spid"
 "$PY" "$src/test/lib/kube_apiserver.py" --tls-dir "$T/tls" --port "$PORT" --state-file "$T/state.json" \
-    --kubeconfig "$T/kubeconfig" >>"$T/server.log" 2>&1 &
+    --kubeconfig "$T/kubeconfig" >>"$KUBEAPI_LOG" 2>&1 &
 ahpa_track $!
 ahpa_wait_for 10 admin_curl -f "$URL/readyz"
 ahpa_equals "after a restart: the same objects at the same resourceVersion" \

@@ -194,8 +194,11 @@ class Store:
         "0" (or initial_events) starts with ADDED for every current object;
         otherwise the history after rv is replayed, or 410 when rv is older
         than the retained history."""
-        w = Watcher(res, namespace, label_reqs, field_reqs, user)
         with self.lock:
+            # Room for every initial event plus a backlog of 10,000; a watcher
+            # that falls further behind is ended with 410, as a slow one is.
+            w = Watcher(res, namespace, label_reqs, field_reqs, user,
+                        capacity=len(self.objects.get(res.key, {})) + len(self.history) + 10000)
             if rv in ("", "0") or initial_events:
                 for obj in sorted(self.objects.get(res.key, {}).values(), key=_sort_key):
                     if w.matches(obj):
