@@ -116,7 +116,29 @@ ahpa_equals "a spec patch bumps the generation and cannot write the status" \
 k patch ahpa fib-gpu --type=json -p '[{"op":"replace","path":"/spec/maxReplicas","value":60}]' >/dev/null 2>&1
 ahpa_equals "kubectl patch --type=json" "$(k get ahpa fib-gpu -o jsonpath='{.spec.maxReplicas}')" 60
 
+ahpa_contains "kubectl wait for the CRD to be Established" \
+    "$(k wait --for=condition=Established crd/advancedhorizontalpodautoscalers.autoscaling.alibabacloud.com --timeout=5s 2>&1)" \
+    "condition met"
+uid=$(k get ahpa fib-gpu -o jsonpath='{.metadata.uid}')
+kin create -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Event
+metadata: {name: fib-gpu.1, namespace: default}
+involvedObject: {apiVersion: autoscaling.alibabacloud.com/v1beta1, kind: AdvancedHorizontalPodAutoscaler, name: fib-gpu, namespace: default, uid: "$uid"}
+reason: NoSeason
+message: no season found yet
+type: Normal
+source: {component: ahpa-metrics-adapter}
+count: 1
+YAML
+ahpa_equals "events by involvedObject field selector" \
+    "$(k get events --field-selector involvedObject.name=fib-gpu,involvedObject.kind=AdvancedHorizontalPodAutoscaler --no-headers | awk '{print $1}')" \
+    "fib-gpu.1"
+ahpa_contains "kubectl describe ahpa shows its events" "$(k describe ahpa fib-gpu 2>&1)" "no season found yet"
+
 # --- scale subresource, optimistic concurrency -------------------------------
+ahpa_contains "kubectl rollout status (the status follows spec at once)" \
+    "$(k rollout status deploy/bert-intent-detection --timeout=5s 2>&1)" "successfully rolled out"
 k get deploy bert-intent-detection -o json >"$T/deploy-old.json"
 out=$(k scale deploy bert-intent-detection --replicas=5 2>&1)
 ahpa_contains "kubectl scale" "$out" "scaled"

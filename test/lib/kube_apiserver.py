@@ -33,7 +33,8 @@ What it implements
     status subresource and for custom resources); a write that changes
     nothing is a no-op (no new resourceVersion, no event).
   - get, list (labelSelector =, ==, !=, in, notin, exists, !exists;
-    fieldSelector metadata.name, metadata.namespace; limit/continue paging
+    fieldSelector metadata.name, metadata.namespace and the per-kind fields
+    of kubeapi/selection.py (events' involvedObject.*); limit/continue paging
     over a snapshot, 410 Expired when the snapshot is forgotten), watch
     (resourceVersion, allowWatchBookmarks, timeoutSeconds, sendInitialEvents;
     410 Gone when the resourceVersion is older than the bounded history),

@@ -84,9 +84,23 @@ def label_matches(reqs, labels):
 
 
 FIELDS = ("metadata.name", "metadata.namespace")
+# The extra field labels the real server indexes for some kinds (group, plural).
+EXTRA_FIELDS = {
+    ("", "pods"): ("spec.nodeName", "spec.serviceAccountName", "status.phase", "status.podIP"),
+    ("", "events"): ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+                     "involvedObject.uid", "involvedObject.apiVersion",
+                     "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+                     "reportingComponent", "source", "type"),
+    ("events.k8s.io", "events"): ("regarding.kind", "regarding.namespace", "regarding.name",
+                                  "regarding.uid", "regarding.apiVersion", "reason", "type",
+                                  "reportingController"),
+    ("", "secrets"): ("type",),
+    ("", "namespaces"): ("status.phase",),
+}
 
 
-def parse_field_selector(expr):
+def parse_field_selector(expr, resource_key=None):
+    allowed = FIELDS + EXTRA_FIELDS.get(resource_key, ())
     reqs = []
     if not expr:
         return reqs
@@ -95,7 +109,7 @@ def parse_field_selector(expr):
             if op in part:
                 key, value = part.split(op, 1)
                 key = key.strip()
-                if key not in FIELDS:
+                if key not in allowed:
                     raise SelectorError('field label not supported: %s' % key)
                 reqs.append((key, "!=" if op == "!=" else "=", value.strip()))
                 break
@@ -105,9 +119,13 @@ def parse_field_selector(expr):
 
 
 def field_matches(reqs, obj):
-    meta = obj.get("metadata", {})
     for key, op, value in reqs:
-        got = meta.get(key.split(".", 1)[1], "")
+        got = obj
+        for step in key.split("."):
+            got = got.get(step) if isinstance(got, dict) else None
+        if key == "source" and isinstance(got, dict):       # events: source.component
+            got = got.get("component")
+        got = "" if got is None else str(got)
         if (got == value) != (op == "="):
             return False
     return True

@@ -488,15 +488,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             obj = store.update(res, ns, name, new, sub)
         self.send_json(200, self.render(res, obj))
 
-    def selectors(self):
+    def selectors(self, res):
         try:
             return (selection.parse_label_selector(self.query.get("labelSelector", "")),
-                    selection.parse_field_selector(self.query.get("fieldSelector", "")))
+                    selection.parse_field_selector(self.query.get("fieldSelector", ""), res.key))
         except selection.SelectorError as e:
             raise ApiError(400, "BadRequest", str(e))
 
     def list(self, res, ns):
-        labels, fields = self.selectors()
+        labels, fields = self.selectors(res)
         try:
             limit = int(self.query.get("limit") or 0)
         except ValueError:
@@ -515,7 +515,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def delete_collection(self, res, ns):
         store = self.server.store
-        labels, fields = self.selectors()
+        labels, fields = self.selectors(res)
         with store.lock:
             items, rv, _c, _r = store.list(res, ns, labels, fields)
             gone = [store.delete(res, o["metadata"].get("namespace"), o["metadata"]["name"])
@@ -538,7 +538,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def watch(self, res, ns):
         store = self.server.store
-        labels, fields = self.selectors()
+        labels, fields = self.selectors(res)
         try:
             timeout = float(self.query.get("timeoutSeconds") or 1800)
         except ValueError:

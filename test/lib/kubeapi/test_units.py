@@ -23,6 +23,17 @@ class Selectors(unittest.TestCase):
         with self.assertRaises(selection.SelectorError):
             selection.parse_field_selector("spec.nodeName=x")
 
+    def test_field_selectors_per_kind(self):
+        ev = {"metadata": {"name": "e1", "namespace": "default"},
+              "involvedObject": {"kind": "Pod", "name": "p"}, "source": {"component": "x"}}
+        reqs = selection.parse_field_selector("involvedObject.name=p,source=x,metadata.name!=e2",
+                                              ("", "events"))
+        self.assertTrue(selection.field_matches(reqs, ev))
+        reqs = selection.parse_field_selector("involvedObject.kind==Node", ("", "events"))
+        self.assertFalse(selection.field_matches(reqs, ev))
+        with self.assertRaises(selection.SelectorError):
+            selection.parse_field_selector("involvedObject.name=p", ("", "configmaps"))
+
     def test_selector_string_and_paths(self):
         sel = {"matchLabels": {"b": "2", "a": "1"},
                "matchExpressions": [{"key": "t", "operator": "In", "values": ["x", "y"]},
