@@ -154,13 +154,21 @@ class Store(unittest.TestCase):
             "group": "example.com", "scope": "Namespaced",
             "names": {"plural": "things", "kind": "Thing"},
             "versions": [{"name": "v1", "served": True, "storage": True,
-                          "subresources": {"status": {}},
+                          "subresources": {"status": {}, "scale": {
+                              "specReplicasPath": ".spec.size", "statusReplicasPath": ".status.size",
+                              "labelSelectorPath": ".status.selector"}},
                           "schema": {"openAPIV3Schema": {"type": "object", "properties": {
                               "spec": {"type": "object", "properties": {
                                   "mode": {"type": "string", "default": "on"}}}}}}}]}})
         things = self.s.resource("example.com", "v1", "things")
         t = self.s.create(things, "default", {"metadata": {"name": "t"}, "spec": {}})
         self.assertEqual((t["kind"], t["spec"]["mode"]), ("Thing", "on"))
+        self.s.update(things, "default", "t", {**t, "status": {"size": 1, "selector": "a=b"}},
+                      "status")
+        scale = self.s.update_scale(things, "default", "t", {"spec": {"replicas": 3}})
+        self.assertEqual((scale["spec"], scale["status"]),
+                         ({"replicas": 3}, {"replicas": 1, "selector": "a=b"}))
+        self.assertEqual(self.s.get(things, "default", "t")["spec"]["size"], 3)
         self.s.delete(crds, None, "things.example.com")
         self.assertIsNone(self.s.resource("example.com", "v1", "things"))
 
