@@ -1,7 +1,9 @@
 """What the test apiserver serves: resource definitions, CRD-backed ones,
 discovery documents and server-side Table output."""
 
+import copy
 import datetime
+import json
 
 from . import selection
 
@@ -192,7 +194,6 @@ def apply_defaults(obj, schema):
     if isinstance(obj, dict):
         for name, prop in (schema.get("properties") or {}).items():
             if name not in obj and isinstance(prop, dict) and "default" in prop:
-                import copy
                 obj[name] = copy.deepcopy(prop["default"])
             if name in obj:
                 apply_defaults(obj[name], prop)
@@ -258,7 +259,6 @@ def _cell(value, ctype):
     if ctype == "integer" and isinstance(value, (int, float)) and not isinstance(value, bool):
         return int(value)
     if ctype in ("string",) and isinstance(value, (dict, list)):
-        import json
         return json.dumps(value, separators=(",", ":"))
     return value
 

@@ -545,7 +545,6 @@ class Store:
                    "observedGeneration": obj["metadata"].get("generation", 1)})
         if res.plural == "statefulsets":
             st["currentReplicas"] = n
-            st.pop("availableReplicas", None) if n == 0 else None
 
 
 def scale_of(res, obj):
