@@ -256,11 +256,15 @@ rc=$?
 ahpa_check "a partitioned user gets no answer (curl status $rc)" test "$rc" -eq 52 -o "$rc" -eq 56
 ahpa_equals "others still do" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/tls/ca.crt" \
     -H "Authorization: Bearer bob-token" "$URL/api/v1/pods")" 200
+admin_curl -X POST "$URL/-/test/partition?user=alice&mode=hang" >/dev/null
+curl -s -o /dev/null --max-time 1 --cacert "$T/tls/ca.crt" -H "Authorization: Bearer alice-token" "$URL/api/v1/pods"
+rc=$?
+ahpa_check "a partition in hang mode leaves the request unanswered (curl status $rc)" test "$rc" -eq 28
 admin_curl -X POST "$URL/-/test/heal" >/dev/null
 ahpa_equals "healed" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/tls/ca.crt" \
     -H "Authorization: Bearer alice-token" "$URL/api/v1/pods")" 200
 ahpa_equals "requests are counted per verb, path and user" \
-    "$(admin_curl "$URL/-/test/requests" | json_field 'd["counts"]["list /api/v1/pods"], d["byUser"]["alice"]["list /api/v1/pods"], d["byUser"]["alice"]["refused /api/v1/pods"]')" "2 1 1"
+    "$(admin_curl "$URL/-/test/requests" | json_field 'd["counts"]["list /api/v1/pods"], d["byUser"]["alice"]["list /api/v1/pods"], d["byUser"]["alice"]["refused /api/v1/pods"]')" "2 1 2"
 
 # --- garbage collection of owned objects ------------------------------------------
 uid=$(k get ahpa fib-gpu -o jsonpath='{.metadata.uid}')

@@ -63,8 +63,11 @@ heal to one user's requests:
   POST   /-/test/drop-watches    open watches are cut (no closing chunk)
   POST   /-/test/compact         forget the event history and paging snapshots:
                                  older resourceVersions and continue tokens get 410
-  POST   /-/test/partition       from now on the user's (or everyone's) requests get
-                                 their connection closed without an answer
+  POST   /-/test/partition[?mode=close|hang]
+                                 from now on the user's (or everyone's) requests get no
+                                 answer: the connection closes at once (close, default) or
+                                 stays silent until healed, at most 120 s (hang); their
+                                 open watches are cut
   POST   /-/test/heal            undo partition
   GET    /-/test/requests        {"counts": {"<verb> <path>": n}, "byUser": {...}}
   DELETE /-/test/requests        reset the counts

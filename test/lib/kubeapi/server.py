@@ -36,7 +36,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.stats_lock = threading.Lock()
         self.counts = collections.Counter()     # "verb path" -> n
         self.counts_by_user = collections.defaultdict(collections.Counter)
-        self.partitioned = set()                # user names; "*" is everyone
+        self.partitioned = {}                   # user name ("*": everyone) -> "close"|"hang"
         self.injections = []                    # canned answers from /-/test/inject
         self.log_file = open(options.request_log, "a") if options.request_log else None
         super().__init__(addr, Handler)
@@ -52,9 +52,10 @@ class Server(http.server.ThreadingHTTPServer):
         tls.settimeout(None)
         self.RequestHandlerClass(tls, client_address, self)
 
-    def is_partitioned(self, user):
+    def partition_mode(self, user):
+        """None, "close" or "hang" for a user's requests."""
         with self.stats_lock:
-            return "*" in self.partitioned or user in self.partitioned
+            return self.partitioned.get(user) or self.partitioned.get("*")
 
     def count(self, verb, path, user):
         with self.stats_lock:
@@ -123,7 +124,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.admin(method, url.path, body)
                 return
             self.user = self.authenticate()
-            if self.server.is_partitioned(self.user["username"]):
+            mode = self.server.partition_mode(self.user["username"])
+            if mode:
+                # "hang": no answer until healed (at most 120 s), as a lost
+                # network looks; "close": the connection closes at once.
+                deadline = time.monotonic() + 120
+                while mode == "hang" and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    mode = self.server.partition_mode(self.user["username"])
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.verb, self.code = "refused", 0
@@ -667,13 +675,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json(200, {"compactedResourceVersion": str(store.compact())})
         if what == "partition":
             with srv.stats_lock:
-                srv.partitioned.add(user or "*")
+                mode = self.query.get("mode", "close")
+                if mode not in ("close", "hang"):
+                    raise ApiError(400, "BadRequest", "mode is close or hang")
+                srv.partitioned[user or "*"] = mode
             store.close_watches("drop", user)
             return self.send_json(200, {"partitioned": sorted(srv.partitioned)})
         if what == "heal":
             with srv.stats_lock:
                 if user:
-                    srv.partitioned.discard(user)
+                    srv.partitioned.pop(user, None)
                 else:
                     srv.partitioned.clear()
             return self.send_json(200, {"partitioned": sorted(srv.partitioned)})
