@@ -124,6 +124,32 @@ class Store(unittest.TestCase):
             self.s.watch(self.pods, None, [], [], str(rv), "t")
         self.assertEqual(e.exception.code, 410)
 
+    def test_concurrent_writers_ordered_events(self):
+        import threading
+        self.s.history_max = 10000
+        w = self.s.watch(self.pods, None, [], [], str(self.s.rv), "t")
+        late = []
+
+        def writer(k):
+            for i in range(50):
+                self.mk("w%d-%d" % (k, i))
+                if i == 25 and k == 0:
+                    late.append(self.s.watch(self.pods, None, [], [], "0", "t"))
+        threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rvs = []
+        while not w.events.empty():
+            rvs.append(int(w.events.get_nowait()[1]["metadata"]["resourceVersion"]))
+        self.assertEqual(len(rvs), 200)
+        self.assertEqual(rvs, sorted(set(rvs)))
+        names = set()                               # a watch started mid-way: nothing lost
+        while not late[0].events.empty():
+            names.add(late[0].events.get_nowait()[1]["metadata"]["name"])
+        self.assertEqual(len(names), 200)
+
     def test_paging_is_a_snapshot(self):
         for n in "abc":
             self.mk(n)
