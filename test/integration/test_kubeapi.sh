@@ -11,11 +11,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 . "$here/../lib/common.sh"
-. "$here/../lib/deps.sh"
 . "$here/../lib/kubeapi.sh"
 AHPA_TMP=$(mktemp -d)
 trap ahpa_cleanup EXIT
-ahpa_ensure_kubectl
 T=$AHPA_TMP
 # The interpreter itself, not a version manager's shim: started ~60 times.
 PY=$(python3 -c 'import sys; print(sys.executable)')
