@@ -135,6 +135,8 @@ ahpa_equals "events by involvedObject field selector" \
 ahpa_contains "kubectl describe ahpa shows its events" "$(k describe ahpa fib-gpu 2>&1)" "no season found yet"
 
 # --- scale subresource, optimistic concurrency -------------------------------
+ahpa_equals "kubectl get deploy prints READY UP-TO-DATE AVAILABLE" \
+    "$(k get deploy bert-intent-detection --no-headers | awk '{print $2, $3, $4}')" "2/2 2 2"
 ahpa_contains "kubectl rollout status (the status follows spec at once)" \
     "$(k rollout status deploy/bert-intent-detection --timeout=5s 2>&1)" "successfully rolled out"
 k get deploy bert-intent-detection -o json >"$T/deploy-old.json"
@@ -286,6 +288,8 @@ spec:
 YAML
 )
 ahpa_contains "an owned HPA is created" "$out" "created"
+ahpa_equals "kubectl get hpa prints the usual columns" "$(k get hpa --no-headers | awk '{print $2, $3, $4, $5, $6, $7}')" \
+    "Deployment/bert-intent-detection <unknown>/1 (avg) 1 10 0"
 k delete ahpa fib-gpu >/dev/null 2>&1
 out=$(k get hpa 2>&1)
 ahpa_contains "deleting the AHPA deletes the HPA it owns" "$out" "No resources found"

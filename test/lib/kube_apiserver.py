@@ -45,7 +45,8 @@ What it implements
     objects; Orphan), deletecollection, status and scale subresources.
   - Errors are metav1.Status objects with code and reason.
   - Table output (Accept: application/json;as=Table;v=v1;g=meta.k8s.io):
-    custom resources from additionalPrinterColumns, built-ins NAME and AGE.
+    custom resources from additionalPrinterColumns; pods, deployments,
+    statefulsets and HPAs with their usual columns; other built-ins NAME, AGE.
   - Deployments, StatefulSets and ReplicaSets get a status that follows
     spec.replicas at once, as if their controllers converged instantly
     (--no-workload-status turns it off). No pods are created.

@@ -237,14 +237,80 @@ def human_age(text, now=None):
     return "%dd" % d if d < 365 * 2 else "%dy" % (d // 365)
 
 
+def _get(obj, path, default=None):
+    v = selection.json_path_get(obj, path)
+    return default if v is None else v
+
+
+def _ready(obj):
+    return "%d/%d" % (_get(obj, ".status.readyReplicas", 0), _get(obj, ".spec.replicas", 1))
+
+
+def _pod_ready(obj):
+    statuses = _get(obj, ".status.containerStatuses", [])
+    return "%d/%d" % (sum(1 for c in statuses if c.get("ready")),
+                      len(_get(obj, ".spec.containers", [])))
+
+
+def _hpa_targets(obj):
+    out = []
+    current = _get(obj, ".status.currentMetrics", [])
+    for i, m in enumerate(_get(obj, ".spec.metrics", [])):
+        kind = (m.get("type") or "").lower()
+        target = (m.get(kind) or {}).get("target") or {}
+        cur = ((current[i] if i < len(current) else {}).get(kind) or {}).get("current") or {}
+        if target.get("type") == "Utilization":
+            out.append("%s/%s%%" % ("%s%%" % cur["averageUtilization"]
+                                    if "averageUtilization" in cur else "<unknown>",
+                                    target.get("averageUtilization")))
+        elif target.get("type") == "AverageValue":
+            out.append("%s/%s (avg)" % (cur.get("averageValue", "<unknown>"),
+                                        target.get("averageValue")))
+        else:
+            out.append("%s/%s" % (cur.get("value", "<unknown>"), target.get("value")))
+    return ", ".join(out) or "<none>"
+
+
+def _column(name, ctype, fn, description=""):
+    return {"name": name, "type": ctype, "fn": fn, "description": description}
+
+
+# Server-side columns of some built-ins, as kubectl users know them (the
+# real server's printers compute more; these are the common columns).
+BUILTIN_COLUMNS = {
+    ("", "pods"): [
+        _column("Ready", "string", _pod_ready),
+        _column("Status", "string", lambda o: _get(o, ".status.phase", "Pending")),
+        _column("Restarts", "integer", lambda o: sum(c.get("restartCount", 0) for c in
+                                                     _get(o, ".status.containerStatuses", [])))],
+    ("apps", "deployments"): [
+        _column("Ready", "string", _ready),
+        _column("Up-to-date", "integer", lambda o: _get(o, ".status.updatedReplicas", 0)),
+        _column("Available", "integer", lambda o: _get(o, ".status.availableReplicas", 0))],
+    ("apps", "statefulsets"): [_column("Ready", "string", _ready)],
+    ("autoscaling", "horizontalpodautoscalers"): [
+        _column("Reference", "string", lambda o: "%s/%s" % (_get(o, ".spec.scaleTargetRef.kind", ""),
+                                                            _get(o, ".spec.scaleTargetRef.name", ""))),
+        _column("Targets", "string", _hpa_targets),
+        _column("MinPods", "integer", lambda o: _get(o, ".spec.minReplicas", 1)),
+        _column("MaxPods", "integer", lambda o: _get(o, ".spec.maxReplicas")),
+        _column("Replicas", "integer", lambda o: _get(o, ".status.currentReplicas", 0))],
+}
+AGE_COLUMN = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp",
+              "description": "CreationTimestamp of the object."}
+
+
+def printer_columns(res):
+    """The columns after Name: the CRD's, a built-in's, or Age alone."""
+    if res.columns is not None:
+        return res.columns
+    return BUILTIN_COLUMNS.get(res.key, []) + [AGE_COLUMN]
+
+
 def table_columns(res):
     cols = [{"name": "Name", "type": "string", "format": "name", "priority": 0,
              "description": "Name must be unique within a namespace."}]
-    if res.columns is None:
-        cols.append({"name": "Age", "type": "date", "format": "", "priority": 0,
-                     "description": "CreationTimestamp of the object."})
-        return cols
-    for c in res.columns:
+    for c in printer_columns(res):
         cols.append({"name": c.get("name", ""), "type": c.get("type", "string"),
                      "format": c.get("format", ""), "priority": c.get("priority", 0),
                      "description": c.get("description", "")})
@@ -266,10 +332,10 @@ def _cell(value, ctype):
 def table_row(res, obj, include):
     meta = obj.get("metadata") or {}
     cells = [meta.get("name", "")]
-    if res.columns is None:
-        cells.append(human_age(meta.get("creationTimestamp")))
-    else:
-        for c in res.columns:
+    for c in printer_columns(res):
+        if "fn" in c:
+            cells.append(c["fn"](obj))
+        else:
             cells.append(_cell(selection.json_path_get(obj, c.get("jsonPath", "")),
                                c.get("type", "string")))
     row = {"cells": cells}
