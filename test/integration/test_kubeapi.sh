@@ -161,6 +161,10 @@ ahpa_equals "kubectl get pods --chunk-size=2 lists every pod" \
 ahpa_equals "in three pages" "$(grep -c '"path": "/api/v1/namespaces/default/pods".*limit=2' "$T/requests.log")" 3
 ahpa_equals "label selector in/=" "$(k get pods -l 'i in (1,4),app=bert' --no-headers | awk '{print $1}' | tr '\n' ' ')" "p1 p4 "
 ahpa_equals "label selector notin/!=" "$(k get pods -l 'i notin (1,4),i!=2' --no-headers | awk '{print $1}' | tr '\n' ' ')" "p3 p5 "
+out=$(admin_curl -H 'Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' \
+      "$URL/api/v1/namespaces/default/pods?limit=1")
+ahpa_equals "metadata-only lists" "$(echo "$out" | json_field 'd["kind"], d["items"][0]["kind"], "spec" in d["items"][0]')" \
+    "PartialObjectMetadataList PartialObjectMetadata False"
 ahpa_equals "field selector" "$(k get pods --field-selector metadata.name=p3 --no-headers | awk '{print $1}')" "p3"
 
 HOME="$T" KUBECONFIG="$T/kubeconfig" timeout 8 kubectl get pods -w --request-timeout=4s \

@@ -457,9 +457,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
         obj = store.delete(res, ns, name, opts.get("preconditions"), propagation)
         self.send_json(200, self.render(res, obj))
 
+    def view(self):
+        """"Table", "PartialObjectMetadata" or None: the first JSON form the
+        Accept header asks for that this server can give."""
+        for part in self.headers.get("Accept", "").split(","):
+            params = dict(p.strip().split("=", 1) for p in part.split(";")[1:] if "=" in p)
+            mtype = part.split(";")[0].strip()
+            if mtype not in ("application/json", "*/*", "application/*", ""):
+                continue
+            kind = params.get("as", "")
+            if kind in ("Table", "PartialObjectMetadata", "PartialObjectMetadataList") and \
+                    params.get("g") == "meta.k8s.io":
+                return "Table" if kind == "Table" else "PartialObjectMetadata"
+            if not kind:
+                return None
+        return None
+
+    @staticmethod
+    def partial(obj):
+        return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj.get("metadata") or {}}
+
     def render(self, res, obj):
-        if "as=Table" in self.headers.get("Accept", ""):
+        view = self.view()
+        if view == "Table":
             return resources.table(res, [obj], self.query.get("includeObject", ""))
+        if view == "PartialObjectMetadata":
+            return self.partial(obj)
         return obj
 
     def patch(self, res, ns, name, sub, body):
@@ -515,9 +539,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if cont:
             meta["continue"] = cont
             meta["remainingItemCount"] = remaining
-        if "as=Table" in self.headers.get("Accept", ""):
+        view = self.view()
+        if view == "Table":
             return self.send_json(200, resources.table(res, items, self.query.get("includeObject", ""),
                                                        meta))
+        if view == "PartialObjectMetadata":
+            return self.send_json(200, {"kind": "PartialObjectMetadataList",
+                                        "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+                                        "items": [self.partial(o) for o in items]})
         self.send_json(200, {"kind": res.kind + "List", "apiVersion": res.api_version,
                              "metadata": meta, "items": items})
 
@@ -553,7 +582,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError(400, "BadRequest", "timeoutSeconds must be a number")
         bookmarks = _truthy(self.query.get("allowWatchBookmarks"))
         initial = _truthy(self.query.get("sendInitialEvents"))
-        table = "as=Table" in self.headers.get("Accept", "")
+        view = self.view()
         try:
             w = store.watch(res, ns, labels, fields, self.query.get("resourceVersion", ""),
                             self.user["username"], initial)
@@ -568,7 +597,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         try:
             self.start_stream()
-            self.stream(w, res, time.monotonic() + max(0.0, timeout), bookmarks, table)
+            self.stream(w, res, time.monotonic() + max(0.0, timeout), bookmarks, view)
         finally:
             store.unwatch(w)
 
@@ -585,7 +614,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
-    def stream(self, w, res, deadline, bookmarks, table):
+    def stream(self, w, res, deadline, bookmarks, view):
         store = self.server.store
         interval = self.server.options.bookmark_interval
         first = True
@@ -624,10 +653,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     "metadata": {"resourceVersion": str(rv),
                                  "annotations": {"k8s.io/initial-events-end": "true"}}}})
                 continue
-            if table:
+            if view == "Table":
                 obj = resources.table(res, [obj], self.query.get("includeObject", ""),
                                       with_columns=first)
                 first = False
+            elif view == "PartialObjectMetadata":
+                obj = self.partial(obj)
             self.chunk({"type": etype, "object": obj})
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
