@@ -9,7 +9,8 @@ AHPA_BUILD_PACKAGES="gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev
 # with its libFuzzer runtime (fuzz smoke).
 AHPA_TEST_PACKAGES="valgrind clang libclang-rt-14-dev"
 # What the tests and the demo run against.
-AHPA_RUN_PACKAGES="prometheus openssl curl jq python3 ca-certificates procps iproute2"
+# python3-yaml: YAML --preload files of the test apiserver (test/lib/kube_apiserver.py).
+AHPA_RUN_PACKAGES="prometheus openssl curl jq python3 python3-yaml ca-certificates procps iproute2"
 
 ahpa_missing_packages() {
     local p missing=""

@@ -1,0 +1,37 @@
+# Sourced by tests that need a Kubernetes API: starts the test apiserver
+# (test/lib/kube_apiserver.py, a test double of kube-apiserver; see the
+# README) on a free 127.0.0.1 port and tracks it for ahpa_cleanup.
+# Needs common.sh sourced first.
+
+# ahpa_start_kubeapi DIR [FLAGS...]: TLS files, kubeconfig and logs go in
+# DIR. Sets KUBEAPI_URL, KUBEAPI_PORT, KUBEAPI_PID, KUBEAPI_CA,
+# KUBEAPI_KUBECONFIG (admin client certificate), KUBEAPI_LOG.
+ahpa_start_kubeapi() {
+    local dir=$1 py
+    shift
+    mkdir -p "$dir"
+    py=$(python3 -c 'import sys; print(sys.executable)')
+    rm -f "$dir/kubeapi.port"
+    KUBEAPI_LOG="$dir/kubeapi.log"
+    PYTHONDONTWRITEBYTECODE=1 "$py" "$(dirname "${BASH_SOURCE[0]}")/kube_apiserver.py" \
+        --tls-dir "$dir/kubeapi-tls" --port-file "$dir/kubeapi.port" \
+        --kubeconfig "$dir/kubeconfig" "$@" >>"$KUBEAPI_LOG" 2>&1 &
+    KUBEAPI_PID=$!
+    ahpa_track "$KUBEAPI_PID"
+    if ! ahpa_wait_for 15 test -s "$dir/kubeapi.port"; then
+        echo "test apiserver did not start; log:"
+        cat "$KUBEAPI_LOG"
+        return 1
+    fi
+    KUBEAPI_PORT=$(cat "$dir/kubeapi.port")
+    KUBEAPI_URL="https://127.0.0.1:$KUBEAPI_PORT"
+    KUBEAPI_CA="$dir/kubeapi-tls/ca.crt"
+    KUBEAPI_KUBECONFIG="$dir/kubeconfig"
+}
+
+# ahpa_kubeapi_admin PATH [CURL ARGS...]: a request to a /-/test/ endpoint.
+ahpa_kubeapi_admin() {
+    local path=$1
+    shift
+    curl -s --cacert "$KUBEAPI_CA" "$@" "$KUBEAPI_URL$path"
+}

@@ -1,0 +1,1 @@
+"""kubeapi: the pieces of the test apiserver (test/lib/kube_apiserver.py)."""
