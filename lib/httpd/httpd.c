@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ahpa/arena.h"
@@ -740,9 +741,13 @@ unsigned ahpa_httpd_stop(struct ahpa_httpd *h, int64_t grace_ms)
     if (h->daemon == NULL)
         return 0;
     atomic_store(&h->stopping, true);
+    /* The pool's threads take the listening socket out of their epoll sets
+     * after the quiesce, asynchronously: closing it now could let its number
+     * be reused under them. Stop listening at once (new connections are
+     * refused) and close it after the threads are gone. */
     MHD_socket fd = MHD_quiesce_daemon(h->daemon);
     if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+        shutdown(fd, SHUT_RDWR);
     int64_t deadline = ahpa_httpd__now_ns() + grace_ms * 1000000LL;
     while (atomic_load(&h->inflight) > 0 && ahpa_httpd__now_ns() < deadline) {
         struct timespec ts = {0, 10 * 1000000L};
@@ -757,6 +762,8 @@ unsigned ahpa_httpd_stop(struct ahpa_httpd *h, int64_t grace_ms)
     }
     MHD_stop_daemon(h->daemon);
     h->daemon = NULL;
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
     return left;
 }
 
