@@ -300,8 +300,8 @@ START_TEST(hostile_lines_restart_watch)
     wait_watches(x.f, 1);
     static const char *const bad[] = {
         "{garbage",
-        "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Node\",\"metadata\":{\"name\":\"n\","
-        "\"resourceVersion\":\"1\"}}}",
+        ("{\"type\":\"ADDED\",\"object\":{\"kind\":\"Node\",\"metadata\":{\"name\":\"n\","
+         "\"resourceVersion\":\"1\"}}}"),
         "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"name\":\"n\"}}}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
