@@ -122,3 +122,11 @@ size_t ahpa_arena_used(const struct ahpa_arena *a)
 {
     return a->used_total;
 }
+
+size_t ahpa_arena_footprint(const struct ahpa_arena *a)
+{
+    size_t n = ahpa_mem_footprint(sizeof(*a));
+    for (const struct block *b = a->head; b != NULL; b = b->next)
+        n += ahpa_mem_footprint(sizeof(*b) + b->size);
+    return n;
+}

@@ -1,6 +1,8 @@
 /* The one place where running out of memory ends the process. */
 #include "ahpa/mem.h"
 
+#include <malloc.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,4 +57,43 @@ char *ahpa_strndup(const char *s, size_t n)
 char *ahpa_strdup(const char *s)
 {
     return ahpa_strndup(s, SIZE_MAX);
+}
+
+size_t ahpa_mem_footprint(size_t n)
+{
+    if (n > SIZE_MAX - 32)
+        return SIZE_MAX;
+    size_t chunk = (n + sizeof(size_t) + 15) & ~(size_t)15;
+    return chunk < 32 ? 32 : chunk;
+}
+
+void ahpa_mem_trimmer_init(struct ahpa_mem_trimmer *t, size_t threshold_bytes,
+                           long long interval_ms)
+{
+    atomic_init(&t->freed, 0);
+    atomic_init(&t->last_ms, 0);
+    atomic_init(&t->trims, 0);
+    t->threshold_bytes = threshold_bytes;
+    t->interval_ms = interval_ms;
+}
+
+void ahpa_mem_trimmer_note(struct ahpa_mem_trimmer *t, size_t freed_bytes)
+{
+    atomic_fetch_add_explicit(&t->freed, freed_bytes, memory_order_relaxed);
+}
+
+bool ahpa_mem_trimmer_run(struct ahpa_mem_trimmer *t, long long now_ms)
+{
+    if (atomic_load(&t->freed) < t->threshold_bytes)
+        return false;
+    long long last = atomic_load(&t->last_ms);
+    if (last != 0 && now_ms - last < t->interval_ms)
+        return false;
+    /* One caller wins the slot; the others leave the trim to it. */
+    if (!atomic_compare_exchange_strong(&t->last_ms, &last, now_ms ? now_ms : 1))
+        return false;
+    atomic_store(&t->freed, 0);
+    malloc_trim(0);
+    atomic_fetch_add(&t->trims, 1);
+    return true;
 }

@@ -27,5 +27,8 @@ char *ahpa_arena_printf(struct ahpa_arena *a, const char *fmt, ...)
 
 /* Total bytes handed out since the last reset (for accounting). */
 size_t ahpa_arena_used(const struct ahpa_arena *a);
+/* Heap bytes the arena holds: its blocks and itself, as
+ * ahpa_mem_footprint() counts them (for caches bounded in bytes). */
+size_t ahpa_arena_footprint(const struct ahpa_arena *a);
 
 #endif

@@ -13,6 +13,7 @@
 #include "ahpa/refcount.h"
 #include "ahpa/str.h"
 #include "ahpa/timefmt.h"
+#include "test_base.h"
 #include "unit.h"
 
 START_TEST(error_first_message_wins)
@@ -318,5 +319,6 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, base64_roundtrip);
     tcase_add_test(tc, snapshot_swap_releases);
     suite_add_tcase(s, tc);
+    suite_add_tcase(s, ahpa_test_base_lru_tcase());
     return s;
 }
