@@ -172,6 +172,7 @@ static int prepare_provider(struct adapter *a, struct ahpa_error *err)
         .relist_interval_ms = cfg->metrics_relist_interval_ms,
         .max_age_ms = cfg->metrics_max_age_ms,
         .cache_ttl_ms = cfg->metrics_cache_ttl_ms,
+        .cache_max_bytes = (size_t)cfg->metrics_cache_max_bytes,
         .cache_max_entries = (size_t)cfg->metrics_cache_max_entries,
         .changed = ahpa_server_provider_changed,
         .changed_ctx = a->server,
@@ -312,6 +313,7 @@ static int wait_for_signal(struct adapter *a, const sigset_t *set)
             return sig;
         if (errno == EAGAIN) {
             reload_certificates(a);
+            ahpa_server_maintain(a->server);
             ahpa_log_flush_due();
         }
     }
@@ -390,6 +392,9 @@ int main(int argc, char **argv)
         return 2;
     ahpa_log_set_verbosity((int)a.cfg.v);
     ahpa_log_set_repeat_interval_ms(a.cfg.log_repeat_interval_ms);
+    if (a.cfg.metrics_cache_max_entries > 0)
+        AHPA_LOG_WARN("Flag --metrics-cache-max-entries has been deprecated, use "
+                      "--metrics-cache-max-bytes instead");
 
     /* Signals are taken synchronously by this thread alone: block them
      * before any other thread exists so every thread inherits the mask. */

@@ -194,15 +194,20 @@ void ahpa_api__serve_version(struct ahpa_httpd_request *req, struct ahpa_httpd_r
 /* respcache.c */
 #define AHPA_API_RESPCACHE_MAX_MS 1000
 struct ahpa_api__respcache;
-struct ahpa_api__respcache *ahpa_api__respcache_new(void);
+/* Holds at most max_bytes of heap (0: keeps nothing). */
+struct ahpa_api__respcache *ahpa_api__respcache_new(size_t max_bytes);
 void ahpa_api__respcache_free(struct ahpa_api__respcache *c);
 /* Appends the cached body for `key` to `out` when fresh; true on a hit. */
 bool ahpa_api__respcache_get(struct ahpa_api__respcache *c, const char *key,
                              struct ahpa_buf *out);
-/* Keeps `body` until expires_ms (capped at AHPA_API_RESPCACHE_MAX_MS). */
+/* Keeps `body` until expires_ms (monotonic; capped at
+ * AHPA_API_RESPCACHE_MAX_MS from now), evicting the least recently used
+ * answers past the byte bound. */
 void ahpa_api__respcache_put(struct ahpa_api__respcache *c, const char *key, const char *body,
                              size_t len, int64_t expires_ms);
-int64_t ahpa_api__now_ms(void);
+/* Drops every expired answer and gives large frees back to the system;
+ * from a background thread. */
+void ahpa_api__respcache_maintain(struct ahpa_api__respcache *c);
 void ahpa_api__respcache_collect(struct ahpa_api__respcache *c, struct ahpa_buf *out);
 
 /* metrics_api.c / observer.c */

@@ -4,49 +4,61 @@
  * same answer until the oldest cached result it used expires; rendering it
  * again (PromQL for the cache key, JSON) is pure overhead. Entries live at
  * most AHPA_API_RESPCACHE_MAX_MS and never past that expiry, so answers
- * are never older than the provider's TTL allows. Bounded: when full,
- * expired entries are swept and, if none expired, nothing new is kept. */
+ * are never older than the provider's TTL allows. All times are monotonic.
+ *
+ * Bounded in bytes (--response-cache-max-bytes): every entry counts the
+ * heap its key, body and itself take; past the bound the least recently
+ * used entries are evicted, O(1) each. Expired entries are dropped when
+ * found, a few from the old end on every put, and all of them by
+ * ahpa_api__respcache_maintain(), which also gives large frees back to the
+ * system. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "ahpa/str.h"
 #include "ahpa/buf.h"
+#include "ahpa/clock.h"
+#include "ahpa/lru.h"
 #include "ahpa/mem.h"
+#include "ahpa/str.h"
 #include "api_int.h"
 
-#define NBUCKETS 1024
-#define MAX_ENTRIES 4096
+#define SWEEP_PER_PUT 4
+#define TRIM_MIN_BYTES ((size_t)1 << 20)
+#define TRIM_INTERVAL_MS 2000
 
 struct entry {
+    struct ahpa_lru_node node;
     char *key;
-    uint64_t hash;
     char *body;
     size_t len;
-    int64_t expires_ms;
-    struct entry *next;
+    int64_t expires_ms; /* monotonic */
 };
 
 struct ahpa_api__respcache {
-    atomic_ullong hits, misses;
+    atomic_ullong hits, misses, evictions;
+    atomic_size_t bytes, entries; /* as of the last change, for /metrics */
+    size_t max_bytes;             /* 0: nothing is kept */
+    struct ahpa_mem_trimmer trimmer;
     pthread_mutex_t lock;
-    struct entry *buckets[NBUCKETS];
-    size_t n;
+    struct ahpa_lru lru;          /* struct entry, least recently used first */
 };
 
-int64_t ahpa_api__now_ms(void)
+static struct entry *entry_of(struct ahpa_lru_node *n)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return n ? AHPA_CONTAINER_OF(n, struct entry, node) : NULL;
 }
 
-struct ahpa_api__respcache *ahpa_api__respcache_new(void)
+struct ahpa_api__respcache *ahpa_api__respcache_new(size_t max_bytes)
 {
     struct ahpa_api__respcache *c = ahpa_calloc(1, sizeof(*c));
     pthread_mutex_init(&c->lock, NULL);
+    ahpa_lru_init(&c->lru, 256);
+    c->max_bytes = max_bytes;
+    size_t threshold = max_bytes / 16 > TRIM_MIN_BYTES ? max_bytes / 16 : TRIM_MIN_BYTES;
+    ahpa_mem_trimmer_init(&c->trimmer, threshold, TRIM_INTERVAL_MS);
+    atomic_store(&c->bytes, ahpa_lru_bytes(&c->lru));
     return c;
 }
 
@@ -57,15 +69,30 @@ static void entry_free(struct entry *e)
     free(e);
 }
 
+/* Caller holds the lock. */
+static void entry_remove(struct ahpa_api__respcache *c, struct entry *e)
+{
+    ahpa_mem_trimmer_note(&c->trimmer, e->node.bytes);
+    ahpa_lru_remove(&c->lru, &e->node);
+    entry_free(e);
+}
+
+static void publish_size(struct ahpa_api__respcache *c)
+{
+    atomic_store(&c->bytes, ahpa_lru_bytes(&c->lru));
+    atomic_store(&c->entries, ahpa_lru_count(&c->lru));
+}
+
 void ahpa_api__respcache_free(struct ahpa_api__respcache *c)
 {
     if (c == NULL)
         return;
-    for (size_t b = 0; b < NBUCKETS; b++)
-        for (struct entry *e = c->buckets[b], *next; e != NULL; e = next) {
-            next = e->next;
-            entry_free(e);
-        }
+    struct ahpa_lru_node *n;
+    while ((n = ahpa_lru_oldest(&c->lru)) != NULL) {
+        ahpa_lru_remove(&c->lru, n);
+        entry_free(entry_of(n));
+    }
+    ahpa_lru_dispose(&c->lru);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -73,18 +100,17 @@ void ahpa_api__respcache_free(struct ahpa_api__respcache *c)
 bool ahpa_api__respcache_get(struct ahpa_api__respcache *c, const char *key,
                              struct ahpa_buf *out)
 {
-    uint64_t h = ahpa_str_hash(key);
-    int64_t now = ahpa_api__now_ms();
+    int64_t now = ahpa_clock_mono_ms();
     bool hit = false;
     pthread_mutex_lock(&c->lock);
-    for (struct entry *e = c->buckets[h % NBUCKETS]; e != NULL; e = e->next) {
-        if (e->hash == h && strcmp(e->key, key) == 0) {
-            if (e->expires_ms > now) {
-                ahpa_buf_append(out, e->body, e->len);
-                hit = true;
-            }
-            break;
-        }
+    struct entry *e = entry_of(ahpa_lru_find(&c->lru, key));
+    if (e != NULL && e->expires_ms > now) {
+        ahpa_buf_append(out, e->body, e->len);
+        ahpa_lru_touch(&c->lru, &e->node);
+        hit = true;
+    } else if (e != NULL) {
+        entry_remove(c, e);
+        publish_size(c);
     }
     pthread_mutex_unlock(&c->lock);
     atomic_fetch_add_explicit(hit ? &c->hits : &c->misses, 1, memory_order_relaxed);
@@ -101,57 +127,92 @@ void ahpa_api__respcache_collect(struct ahpa_api__respcache *c, struct ahpa_buf 
                     "ahpa_api_response_cache_requests_total{result=\"miss\"} %llu\n",
                     (unsigned long long)atomic_load(&c->hits),
                     (unsigned long long)atomic_load(&c->misses));
+    ahpa_buf_printf(out,
+                    "# HELP ahpa_api_response_cache_entries Rendered responses held.\n"
+                    "# TYPE ahpa_api_response_cache_entries gauge\n"
+                    "ahpa_api_response_cache_entries %zu\n"
+                    "# HELP ahpa_api_response_cache_bytes Heap the rendered responses hold "
+                    "(keys, bodies, overhead).\n"
+                    "# TYPE ahpa_api_response_cache_bytes gauge\n"
+                    "ahpa_api_response_cache_bytes %zu\n"
+                    "# HELP ahpa_api_response_cache_max_bytes Bound on "
+                    "ahpa_api_response_cache_bytes (--response-cache-max-bytes).\n"
+                    "# TYPE ahpa_api_response_cache_max_bytes gauge\n"
+                    "ahpa_api_response_cache_max_bytes %zu\n"
+                    "# HELP ahpa_api_response_cache_evictions_total Rendered responses evicted "
+                    "to bound the cache.\n"
+                    "# TYPE ahpa_api_response_cache_evictions_total counter\n"
+                    "ahpa_api_response_cache_evictions_total %llu\n",
+                    atomic_load(&c->entries), atomic_load(&c->bytes), c->max_bytes,
+                    (unsigned long long)atomic_load(&c->evictions));
 }
 
-/* Drops expired entries; caller holds the lock. */
-static void sweep(struct ahpa_api__respcache *c, int64_t now)
+/* Drops up to `max` expired entries from the old end, stopping at the
+ * first live one; caller holds the lock. */
+static void sweep_oldest(struct ahpa_api__respcache *c, int64_t now, size_t max)
 {
-    for (size_t b = 0; b < NBUCKETS; b++)
-        for (struct entry **pp = &c->buckets[b]; *pp != NULL;) {
-            struct entry *e = *pp;
-            if (e->expires_ms <= now) {
-                *pp = e->next;
-                entry_free(e);
-                c->n--;
-            } else {
-                pp = &e->next;
-            }
-        }
+    struct ahpa_lru_node *n;
+    for (size_t i = 0; i < max && (n = ahpa_lru_oldest(&c->lru)) != NULL; i++) {
+        struct entry *e = entry_of(n);
+        if (e->expires_ms > now)
+            break;
+        entry_remove(c, e);
+    }
+}
+
+static size_t entry_bytes(const struct entry *e)
+{
+    return ahpa_mem_footprint(sizeof(*e)) + ahpa_mem_footprint(strlen(e->key) + 1) +
+           ahpa_mem_footprint(e->len ? e->len : 1);
 }
 
 void ahpa_api__respcache_put(struct ahpa_api__respcache *c, const char *key, const char *body,
                              size_t len, int64_t expires_ms)
 {
-    int64_t now = ahpa_api__now_ms();
+    int64_t now = ahpa_clock_mono_ms();
     if (expires_ms > now + AHPA_API_RESPCACHE_MAX_MS)
         expires_ms = now + AHPA_API_RESPCACHE_MAX_MS;
-    if (expires_ms <= now)
+    if (expires_ms <= now || c->max_bytes == 0)
         return;
-    uint64_t h = ahpa_str_hash(key);
+    struct entry *e = ahpa_calloc(1, sizeof(*e));
+    e->key = ahpa_strdup(key);
+    e->body = ahpa_malloc(len ? len : 1);
+    memcpy(e->body, body, len);
+    e->len = len;
+    e->expires_ms = expires_ms;
+    size_t bytes = entry_bytes(e);
     pthread_mutex_lock(&c->lock);
-    struct entry **pp = &c->buckets[h % NBUCKETS];
-    for (; *pp != NULL; pp = &(*pp)->next) {
-        if ((*pp)->hash == h && strcmp((*pp)->key, key) == 0) {
-            struct entry *old = *pp;
-            *pp = old->next;
-            entry_free(old);
-            c->n--;
-            break;
-        }
+    struct entry *old = entry_of(ahpa_lru_find(&c->lru, key));
+    if (old != NULL)
+        entry_remove(c, old);
+    sweep_oldest(c, now, SWEEP_PER_PUT);
+    if (bytes + ahpa_lru_bytes(&c->lru) - c->lru.node_bytes > c->max_bytes) {
+        entry_free(e); /* larger than the whole cache */
+        e = NULL;
+    } else {
+        ahpa_lru_insert(&c->lru, &e->node, e->key, bytes);
     }
-    if (c->n >= MAX_ENTRIES)
-        sweep(c, now);
-    if (c->n < MAX_ENTRIES) {
-        struct entry *e = ahpa_calloc(1, sizeof(*e));
-        e->key = ahpa_strdup(key);
-        e->hash = h;
-        e->body = ahpa_malloc(len ? len : 1);
-        memcpy(e->body, body, len);
-        e->len = len;
-        e->expires_ms = expires_ms;
-        e->next = c->buckets[h % NBUCKETS];
-        c->buckets[h % NBUCKETS] = e;
-        c->n++;
+    struct ahpa_lru_node *n;
+    while (ahpa_lru_bytes(&c->lru) > c->max_bytes && (n = ahpa_lru_oldest(&c->lru)) != NULL) {
+        entry_remove(c, entry_of(n));
+        atomic_fetch_add(&c->evictions, 1);
     }
+    publish_size(c);
     pthread_mutex_unlock(&c->lock);
+}
+
+void ahpa_api__respcache_maintain(struct ahpa_api__respcache *c)
+{
+    int64_t now = ahpa_clock_mono_ms();
+    pthread_mutex_lock(&c->lock);
+    struct ahpa_lru_node *n = ahpa_lru_oldest(&c->lru);
+    while (n != NULL) {
+        struct entry *e = entry_of(n);
+        n = ahpa_lru_newer(&c->lru, n);
+        if (e->expires_ms <= now)
+            entry_remove(c, e);
+    }
+    publish_size(c);
+    pthread_mutex_unlock(&c->lock);
+    ahpa_mem_trimmer_run(&c->trimmer, ahpa_clock_mono_ms());
 }

@@ -282,9 +282,14 @@ struct ahpa_server *ahpa_server_new(const struct ahpa_config *cfg, struct ahpa_e
     ahpa_api__discovery_publish(s);
     pthread_mutex_unlock(&s->resources_lock);
     s->openapi = ahpa_api__openapi_new(s);
-    s->respcache = ahpa_api__respcache_new();
+    s->respcache = ahpa_api__respcache_new((size_t)cfg->response_cache_max_bytes);
     ahpa_server_add_collector(s, collect_inflight, s);
     return s;
+}
+
+void ahpa_server_maintain(struct ahpa_server *s)
+{
+    ahpa_api__respcache_maintain(s->respcache);
 }
 
 void ahpa_server_set_handler(struct ahpa_server *s, const char *group, ahpa_api_handler_fn *fn,

@@ -90,8 +90,14 @@ const struct ahpa_flag ahpa_config_flags[] = {
        "series lookback of a relist (0: the relist interval, at least 5m)", 0, 86400000LL * 30),
     FB("metrics-cache-ttl", AHPA_FLAG_DURATION, metrics_cache_ttl_ms, "15s",
        "how long a metric value is served from memory", 100, 3600000),
-    FB("metrics-cache-max-entries", AHPA_FLAG_INT, metrics_cache_max_entries, "10000",
-       "bound on cached queries", 16, 10000000),
+    FB("metrics-cache-max-bytes", AHPA_FLAG_INT, metrics_cache_max_bytes, "33554432",
+       "heap the value cache may hold (keys, results, overhead); least recently asked "
+       "queries are evicted past it", 65536, 1LL << 40),
+    FB("metrics-cache-max-entries", AHPA_FLAG_INT, metrics_cache_max_entries, "0",
+       "DEPRECATED: use --metrics-cache-max-bytes; when set, also bounds the number of "
+       "cached queries (0: no bound)", 0, 10000000),
+    FB("response-cache-max-bytes", AHPA_FLAG_INT, response_cache_max_bytes, "16777216",
+       "heap the cache of rendered metric answers may hold (0: no such cache)", 0, 1LL << 40),
     F("kubeconfig", AHPA_FLAG_STRING, kubeconfig, NULL,
       "kubeconfig file (current-context) for the Kubernetes API; without it and --master, the "
       "in-cluster service account"),

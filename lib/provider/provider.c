@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "ahpa/buf.h"
+#include "ahpa/clock.h"
 #include "ahpa/error.h"
 #include "ahpa/log.h"
 #include "ahpa/mem.h"
@@ -30,12 +31,13 @@ struct ahpa_provider *ahpa_provider_new(const struct ahpa_provider_options *opt,
         p->opt.max_age_ms = p->opt.relist_interval_ms > 300000 ? p->opt.relist_interval_ms : 300000;
     if (p->opt.cache_ttl_ms <= 0)
         p->opt.cache_ttl_ms = 15000;
-    if (p->opt.cache_max_entries == 0)
-        p->opt.cache_max_entries = 10000;
+    if (p->opt.cache_max_bytes == 0)
+        p->opt.cache_max_bytes = (size_t)32 << 20;
     ahpa_snapshot_init(&p->registry);
-    ahpa_provider__cache_init(&p->cache, p->opt.cache_ttl_ms, p->opt.cache_max_entries);
+    ahpa_provider__cache_init(&p->cache, p->opt.cache_ttl_ms, p->opt.cache_max_bytes,
+                              p->opt.cache_max_entries);
     pthread_mutex_init(&p->wake_lock, NULL);
-    pthread_cond_init(&p->wake, NULL);
+    ahpa_clock_cond_init(&p->wake);
     return p;
 }
 
@@ -68,27 +70,20 @@ static void *refresher(void *arg)
     pthread_mutex_lock(&p->wake_lock);
     while (!p->stop) {
         pthread_mutex_unlock(&p->wake_lock);
-        int64_t now = ahpa_provider__now_ms();
-        if (now >= next_relist) {
+        int64_t now = ahpa_clock_mono_ms();
+        if (next_relist == 0 || now >= next_relist) {
             relist_and_log(p);
             /* After a failure, retry sooner than a full interval. */
             int64_t wait = atomic_load(&p->last_relist_failed) ? 5000 : p->opt.relist_interval_ms;
-            next_relist = ahpa_provider__now_ms() + (wait < p->opt.relist_interval_ms
-                                                         ? wait
-                                                         : p->opt.relist_interval_ms);
+            next_relist = ahpa_clock_mono_ms() + (wait < p->opt.relist_interval_ms
+                                                      ? wait
+                                                      : p->opt.relist_interval_ms);
         }
         ahpa_provider__cache_maintain(p);
         pthread_mutex_lock(&p->wake_lock);
         if (p->stop)
             break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += tick_ms / 1000;
-        ts.tv_nsec += (tick_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = ahpa_clock_mono_deadline(tick_ms);
         pthread_cond_timedwait(&p->wake, &p->wake_lock, &ts);
     }
     pthread_mutex_unlock(&p->wake_lock);
@@ -173,12 +168,24 @@ void ahpa_provider_collect(void *provider, struct ahpa_buf *out)
             "Background refreshes of recently asked values.", atomic_load(&c->refreshes));
     counter(out, "ahpa_metrics_cache_evictions_total", "Entries evicted to bound the cache.",
             atomic_load(&c->evictions));
+    counter(out, "ahpa_metrics_cache_expirations_total",
+            "Entries dropped because nobody asked for them within four TTLs.",
+            atomic_load(&c->expirations));
+    counter(out, "ahpa_metrics_cache_malloc_trims_total",
+            "Times freed cache memory was given back to the system (malloc_trim).",
+            atomic_load(&c->trimmer.trims));
     counter(out, "ahpa_metrics_relists_total", "Series relists.", atomic_load(&p->relists));
     counter(out, "ahpa_metrics_relist_failures_total", "Series relists that failed.",
             atomic_load(&p->relist_failures));
     ahpa_buf_printf(out,
                     "# HELP ahpa_metrics_cache_entries Cached queries.\n"
                     "# TYPE ahpa_metrics_cache_entries gauge\nahpa_metrics_cache_entries %zu\n"
+                    "# HELP ahpa_metrics_cache_bytes Heap the value cache holds (keys, results, "
+                    "overhead).\n# TYPE ahpa_metrics_cache_bytes gauge\n"
+                    "ahpa_metrics_cache_bytes %zu\n"
+                    "# HELP ahpa_metrics_cache_max_bytes Bound on ahpa_metrics_cache_bytes "
+                    "(--metrics-cache-max-bytes).\n# TYPE ahpa_metrics_cache_max_bytes gauge\n"
+                    "ahpa_metrics_cache_max_bytes %zu\n"
                     "# HELP ahpa_metrics_cache_oldest_age_seconds Age of the oldest value still "
                     "being asked for.\n# TYPE ahpa_metrics_cache_oldest_age_seconds gauge\n"
                     "ahpa_metrics_cache_oldest_age_seconds %.3f\n"
@@ -189,7 +196,8 @@ void ahpa_provider_collect(void *provider, struct ahpa_buf *out)
                     "was last rebuilt.\n"
                     "# TYPE ahpa_metrics_last_relist_success_timestamp_seconds gauge\n"
                     "ahpa_metrics_last_relist_success_timestamp_seconds %.3f\n",
-                    ahpa_provider__cache_size(c), ahpa_provider__cache_oldest_ms(c) / 1e3,
+                    ahpa_provider__cache_size(c), ahpa_provider__cache_bytes(c), c->max_bytes,
+                    ahpa_provider__cache_oldest_ms(c) / 1e3,
                     atomic_load(&p->last_relist_duration_ms) / 1e3,
                     atomic_load(&p->last_relist_ok_ms) / 1e3);
     ahpa_buf_puts(out, "# HELP ahpa_prometheus_request_duration_seconds Prometheus API calls "

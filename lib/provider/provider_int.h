@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ahpa/lru.h"
+#include "ahpa/mem.h"
 #include "ahpa/prom.h"
 #include "ahpa/provider.h"
 #include "ahpa/refcount.h"
@@ -38,21 +40,24 @@ struct ahpa_provider__registry {
 struct ahpa_provider__cached {
     struct ahpa_ref ref;
     struct ahpa_prom_result result;
-    int64_t fetched_ms;
+    int64_t fetched_ms;        /* monotonic */
+    size_t bytes;              /* heap it holds (ahpa_mem_footprint) */
 };
 
-struct ahpa_provider__slot;
-
+/* The value cache: slots indexed and ordered by an LRU of their PromQL
+ * text, bounded in bytes (and, when asked, in entries). One mutex guards
+ * it all; counters are atomic for /metrics. */
 struct ahpa_provider__cache {
     pthread_mutex_t lock;
     pthread_cond_t done;       /* a fetch finished */
-    struct ahpa_provider__slot *slots; /* hash chains */
-    struct ahpa_provider__slot **buckets;
-    size_t nbuckets, nslots, max_slots;
+    struct ahpa_lru lru;       /* struct ahpa_provider__slot, by key */
+    struct ahpa_list wanted;   /* slots asked for again since their last refresh */
+    size_t max_bytes, max_entries; /* max_entries 0: no bound on entries */
     int64_t ttl_ms;
-    atomic_ullong hits, misses, waits, refreshes, evictions, failures;
+    struct ahpa_mem_trimmer trimmer;
+    atomic_ullong hits, misses, waits, refreshes, evictions, expirations, failures;
+    atomic_size_t bytes, entries; /* as of the last change, for /metrics */
 };
-
 struct ahpa_provider {
     struct ahpa_provider_options opt;
     struct ahpa_snapshot registry;      /* struct ahpa_provider__registry */
@@ -74,6 +79,8 @@ struct ahpa_provider {
     char relist_error[256];             /* guarded by wake_lock */
 };
 
+/* Wall-clock unix ms: for Prometheus query times and exported timestamps
+ * only; durations and TTLs use ahpa_clock_mono_ms(). */
 int64_t ahpa_provider__now_ms(void);
 
 /* registry.c */
@@ -86,7 +93,9 @@ const struct ahpa_provider__entry *
 ahpa_provider__find_external(const struct ahpa_provider__registry *r, const char *metric);
 
 /* cache.c */
-void ahpa_provider__cache_init(struct ahpa_provider__cache *c, int64_t ttl_ms, size_t max);
+/* max_bytes > 0; max_entries 0 bounds only the bytes. */
+void ahpa_provider__cache_init(struct ahpa_provider__cache *c, int64_t ttl_ms, size_t max_bytes,
+                               size_t max_entries);
 void ahpa_provider__cache_dispose(struct ahpa_provider__cache *c);
 /* Returns a reference to a result no older than the TTL (caller releases
  * with ahpa_ref_release(&cached->ref)), fetching it (once for all
@@ -94,10 +103,15 @@ void ahpa_provider__cache_dispose(struct ahpa_provider__cache *c);
  * instead of fetching or waiting for a fetch. */
 int ahpa_provider__cache_query(struct ahpa_provider *p, const char *promql, bool cached_only,
                                struct ahpa_provider__cached **out, struct ahpa_error *err);
-/* Refreshes entries asked for recently that will expire soon; drops
- * entries nobody asked for in a while. Called by the refresher. */
+/* Refreshes the entries asked for again since their last refresh (or
+ * fetch) once they are past 60% of their TTL, so the next ask still hits;
+ * a key asked for once is never refreshed. Drops the values nobody can be
+ * served any more and the entries nobody asked for in 4 TTLs, and gives
+ * freed memory back to the system when much was freed. Called by the
+ * refresher thread. */
 void ahpa_provider__cache_maintain(struct ahpa_provider *p);
 size_t ahpa_provider__cache_size(struct ahpa_provider__cache *c);
+size_t ahpa_provider__cache_bytes(struct ahpa_provider__cache *c);
 /* Age in ms of the oldest entry still being asked for (freshness). */
 int64_t ahpa_provider__cache_oldest_ms(struct ahpa_provider__cache *c);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ahpa/buf.h"
+#include "ahpa/clock.h"
 #include "ahpa/error.h"
 #include "ahpa/labelsel.h"
 #include "ahpa/log.h"
@@ -223,7 +224,7 @@ int ahpa_provider_relist(struct ahpa_provider *p, struct ahpa_error *err)
     const char **queries;
     size_t nq = distinct_queries(cfg, &queries);
     struct relist_job *jobs = ahpa_calloc(nq ? nq : 1, sizeof(*jobs));
-    int64_t t0 = ahpa_provider__now_ms();
+    int64_t t0 = ahpa_clock_mono_ms();
     for (size_t start = 0; start < nq; start += MAX_PARALLEL_RELISTS) {
         size_t end = start + MAX_PARALLEL_RELISTS < nq ? start + MAX_PARALLEL_RELISTS : nq;
         pthread_t th[MAX_PARALLEL_RELISTS];
@@ -263,7 +264,7 @@ int ahpa_provider_relist(struct ahpa_provider *p, struct ahpa_error *err)
         ahpa_prom_result_dispose(&jobs[qi].result);
     free(jobs);
     free(queries);
-    atomic_store(&p->last_relist_duration_ms, ahpa_provider__now_ms() - t0);
+    atomic_store(&p->last_relist_duration_ms, ahpa_clock_mono_ms() - t0);
     atomic_fetch_add(&p->relists, 1);
     if (rc < 0) {
         /* Keep the last good registry: a partial one would drop metrics. */

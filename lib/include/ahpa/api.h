@@ -36,6 +36,9 @@ int ahpa_server_start(struct ahpa_server *s, const char *cert_pem, const char *k
 int ahpa_server_set_credentials(struct ahpa_server *s, const char *cert_pem, const char *key_pem,
                                 struct ahpa_error *err);
 uint16_t ahpa_server_port(const struct ahpa_server *s);
+/* Periodic upkeep from a background thread (main's loop): drops expired
+ * rendered answers and gives their memory back. Cheap; any interval. */
+void ahpa_server_maintain(struct ahpa_server *s);
 /* From now on /readyz fails (the Service stops sending traffic) while
  * requests are still served. */
 void ahpa_server_begin_shutdown(struct ahpa_server *s);

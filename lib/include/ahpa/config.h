@@ -100,7 +100,9 @@ struct ahpa_config {
     int64_t metrics_relist_interval_ms;
     int64_t metrics_max_age_ms;
     int64_t metrics_cache_ttl_ms;
-    int64_t metrics_cache_max_entries;
+    int64_t metrics_cache_max_entries; /* deprecated; 0: no bound */
+    int64_t metrics_cache_max_bytes;
+    int64_t response_cache_max_bytes;
     /* the Kubernetes API (struct ahpa_kube_options) */
     char *kubeconfig;
     char *master;

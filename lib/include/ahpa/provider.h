@@ -44,7 +44,8 @@ struct ahpa_provider_options {
     int64_t relist_interval_ms;            /* 0: 60 s */
     int64_t max_age_ms;                    /* series lookback; 0: max(relist interval, 5 min) */
     int64_t cache_ttl_ms;                  /* 0: 15 s */
-    size_t cache_max_entries;              /* 0: 10000 */
+    size_t cache_max_bytes;                /* heap the value cache may hold; 0: 32 MiB */
+    size_t cache_max_entries;              /* also bound the entries; 0: no */
     ahpa_provider_resolve_fn *resolve;     /* NULL: kube-state-metrics */
     void *resolve_ctx;
     ahpa_provider_changed_fn *changed;     /* may be NULL */
@@ -104,9 +105,9 @@ struct ahpa_provider_values {
     struct ahpa_provider_value *items;
     size_t n;
     int64_t window_s; /* from the query's range, 0 when none */
-    int64_t valid_until_ms; /* unix ms until which the same request gets the
-                               same answer from the cache (min over the
-                               cached results used) */
+    int64_t valid_until_ms; /* monotonic ms (ahpa_clock_mono_ms) until which
+                               the same request gets the same answer from
+                               the cache (min over the cached results used) */
 };
 
 void ahpa_provider_values_dispose(struct ahpa_provider_values *v);

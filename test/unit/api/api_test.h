@@ -39,5 +39,6 @@ void test_api_add_http(Suite *s);
 void test_api_add_discovery(Suite *s);
 void test_api_add_health(Suite *s);
 void test_api_add_observer(Suite *s);
+void test_api_add_respcache(Suite *s);
 
 #endif

@@ -134,5 +134,6 @@ Suite *ahpa_unit_suite(void)
     test_api_add_discovery(s);
     test_api_add_health(s);
     test_api_add_observer(s);
+    test_api_add_respcache(s);
     return s;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ahpa/buf.h"
 #include "ahpa/error.h"
 #include "ahpa/httpc.h"
 #include "ahpa/labelsel.h"
@@ -76,7 +77,8 @@ struct fixture {
     struct ahpa_provider *p;
 };
 
-static void setup(struct fixture *f, const char *rules_yaml, int64_t ttl_ms)
+static void setup_with(struct fixture *f, const char *rules_yaml, int64_t ttl_ms,
+                       size_t max_bytes)
 {
     atomic_store(&queries, 0);
     atomic_store(&fail_all, 0);
@@ -93,10 +95,16 @@ static void setup(struct fixture *f, const char *rules_yaml, int64_t ttl_ms)
         ck_assert_int_eq(ahpa_rules_parse(rules_yaml, strlen(rules_yaml), &f->rules, &err), 0);
     else
         ck_assert_int_eq(ahpa_rules_builtin(&f->rules, &err), 0);
-    struct ahpa_provider_options opt = {.prom = f->prom, .rules = f->rules, .cache_ttl_ms = ttl_ms};
+    struct ahpa_provider_options opt = {
+        .prom = f->prom, .rules = f->rules, .cache_ttl_ms = ttl_ms, .cache_max_bytes = max_bytes};
     f->p = ahpa_provider_new(&opt, &err);
     ck_assert_ptr_nonnull(f->p);
     ck_assert_msg(ahpa_provider_relist(f->p, &err) == 0, "%s", err.msg);
+}
+
+static void setup(struct fixture *f, const char *rules_yaml, int64_t ttl_ms)
+{
+    setup_with(f, rules_yaml, ttl_ms, 0);
 }
 
 static void teardown(struct fixture *f)
@@ -330,6 +338,139 @@ START_TEST(cached_only_never_queries)
 }
 END_TEST
 
+
+/* --- the cache's bounds and refresh policy ---------------------------------- */
+
+/* The value of `name` in the provider's /metrics text (-1 when absent). */
+static double exported(struct ahpa_provider *p, const char *name)
+{
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    ahpa_provider_collect(p, &b);
+    char pat[128];
+    snprintf(pat, sizeof(pat), "\n%s ", name);
+    const char *at = strstr(ahpa_buf_cstr(&b), pat);
+    double v = at ? strtod(at + strlen(pat), NULL) : -1;
+    ahpa_buf_dispose(&b);
+    return v;
+}
+
+/* Asks for pod p1's value with metric selector gpu=<i>: one cache key
+ * per i. */
+static int ask_key(struct ahpa_provider *p, int i, bool cached_only)
+{
+    char sel[32];
+    snprintf(sel, sizeof(sel), "gpu=%d", i);
+    struct ahpa_labelsel *msel = NULL;
+    ck_assert_int_eq(ahpa_labelsel_parse(sel, &msel, NULL), 0);
+    struct ahpa_provider_custom_query q = {"", "pods", "default", "p1", NULL, "gpu_utilization",
+                                           msel, cached_only};
+    struct ahpa_provider_values v;
+    int rc = ahpa_provider_custom(p, &q, &v, NULL);
+    if (rc == 0)
+        ahpa_provider_values_dispose(&v);
+    ahpa_labelsel_free(msel);
+    return rc;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Keys asked for once are fetched once and never refreshed; a key asked
+ * for again is refreshed once per ask; the refresher keeps a key polled
+ * within its TTL warm (hits only). Counts queries at the fake Prometheus. */
+START_TEST(one_off_keys_are_not_refreshed)
+{
+    struct fixture f;
+    setup(&f, NULL, 400);
+    struct ahpa_error err = {0};
+    ck_assert_int_eq(ahpa_provider_start(f.p, &err), 0);
+    for (int i = 0; i < 30; i++)
+        ck_assert_int_eq(ask_key(f.p, i, false), 0);
+    ck_assert_int_eq(atomic_load(&queries), 30);
+    /* Several TTLs with the refresher running (ticks every 100 ms). */
+    sleep_ms(1500);
+    ck_assert_int_eq(atomic_load(&queries), 30);
+    ck_assert(exported(f.p, "ahpa_metrics_cache_refreshes_total") == 0);
+
+    /* Asked twice: one refresh after the second ask, then no more. */
+    ck_assert_int_eq(ask_key(f.p, 1000, false), 0);
+    ck_assert_int_eq(ask_key(f.p, 1000, false), 0); /* hit */
+    ck_assert_int_eq(atomic_load(&queries), 31);
+    sleep_ms(1500);
+    ck_assert_int_eq(atomic_load(&queries), 32);
+    ck_assert(exported(f.p, "ahpa_metrics_cache_refreshes_total") == 1);
+
+    /* Polled every 150 ms: refreshed ahead of expiry, every ask a hit. */
+    double misses0 = exported(f.p, "ahpa_metrics_cache_misses_total");
+    ck_assert_int_eq(ask_key(f.p, 2000, false), 0);
+    for (int i = 0; i < 12; i++) {
+        sleep_ms(150);
+        ck_assert_int_eq(ask_key(f.p, 2000, true), 0); /* never needs a fetch */
+    }
+    ck_assert(exported(f.p, "ahpa_metrics_cache_misses_total") == misses0 + 1);
+    int polled = atomic_load(&queries) - 32;
+    /* 1.8 s at one refresh per ~0.24-0.34 s: the first fetch and 4 to 8
+     * refreshes, never one per ask (13). */
+    ck_assert_msg(polled >= 5 && polled <= 9, "polled key: %d queries", polled);
+    ahpa_provider_stop(f.p);
+    teardown(&f);
+}
+END_TEST
+
+/* One-off keys leave the cache: their values when they can no longer be
+ * served, the slots after four TTLs; the bytes fall back. */
+START_TEST(one_off_keys_expire)
+{
+    struct fixture f;
+    setup(&f, NULL, 100);
+    struct ahpa_error err = {0};
+    double empty = exported(f.p, "ahpa_metrics_cache_bytes");
+    ck_assert(empty > 0); /* the index's own table */
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(ask_key(f.p, i, false), 0);
+    ck_assert(exported(f.p, "ahpa_metrics_cache_entries") == 50);
+    double full = exported(f.p, "ahpa_metrics_cache_bytes");
+    ck_assert_msg(full > empty + 50 * 300, "%g -> %g bytes", empty, full);
+    ck_assert_int_eq(ahpa_provider_start(f.p, &err), 0);
+    sleep_ms(700); /* > 4 TTLs and a few ticks (50 ms) */
+    ck_assert(exported(f.p, "ahpa_metrics_cache_entries") == 0);
+    ck_assert(exported(f.p, "ahpa_metrics_cache_expirations_total") == 50);
+    ck_assert(exported(f.p, "ahpa_metrics_cache_bytes") == empty);
+    ck_assert_int_eq(atomic_load(&queries), 50);
+    ahpa_provider_stop(f.p);
+    teardown(&f);
+}
+END_TEST
+
+/* Bounded in bytes: the least recently asked keys go first, a key asked
+ * for again stays, and the bytes never exceed the bound. */
+START_TEST(byte_bound_evicts_least_recently_asked)
+{
+    struct fixture f;
+    setup_with(&f, NULL, 60000, 64 << 10);
+    ck_assert(exported(f.p, "ahpa_metrics_cache_max_bytes") == 64 << 10);
+    for (int i = 0; i < 400; i++) {
+        ck_assert_int_eq(ask_key(f.p, i, false), 0);
+        ck_assert_int_eq(ask_key(f.p, 0, false), 0); /* key 0: asked all along */
+        ck_assert(exported(f.p, "ahpa_metrics_cache_bytes") <= 64 << 10);
+    }
+    double entries = exported(f.p, "ahpa_metrics_cache_entries");
+    double evicted = exported(f.p, "ahpa_metrics_cache_evictions_total");
+    ck_assert_msg(entries > 20 && entries < 400, "%g entries", entries);
+    ck_assert(evicted == 400 - entries);
+    ck_assert_int_eq(ask_key(f.p, 0, true), 0);         /* kept */
+    ck_assert_int_eq(ask_key(f.p, 399, true), 0);       /* the newest */
+    ck_assert_int_eq(ask_key(f.p, 1, true), -AHPA_EUNAVAIL); /* the oldest went first */
+    ck_assert_int_eq(ask_key(f.p, 400 - (int)entries, true), -AHPA_EUNAVAIL);
+    ck_assert_int_eq(ask_key(f.p, 400 - (int)entries + 2, true), 0);
+    teardown(&f);
+}
+END_TEST
+
 Suite *ahpa_unit_suite(void)
 {
     Suite *s = suite_create("provider");
@@ -342,6 +483,9 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, window_and_metric_selector);
     tcase_add_test(tc, one_object_one_item);
     tcase_add_test(tc, cached_only_never_queries);
+    tcase_add_test(tc, one_off_keys_are_not_refreshed);
+    tcase_add_test(tc, one_off_keys_expire);
+    tcase_add_test(tc, byte_bound_evicts_least_recently_asked);
     suite_add_tcase(s, tc);
     return s;
 }
