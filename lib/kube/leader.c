@@ -220,12 +220,9 @@ void ahpa_leader_stop(struct ahpa_leader *l)
     pthread_cond_broadcast(&l->cv);
     pthread_mutex_unlock(&l->mu);
     atomic_store(&l->abort, true);
-    /* A leader's request is left to end (at its deadline at the latest) so
-     * that the release knows the Lease's latest version; a candidate's is
-     * cut now. The race with a candidate that has just won is harmless:
-     * the release reads the Lease afresh on its own connection. */
-    if (!atomic_load(&l->leading))
-        ahpa_httpc_client_cancel(l->h);
+    /* Cut the request under way, a leader's too: the release reads the
+     * Lease afresh on its own connection, which this leaves alone. */
+    ahpa_httpc_client_cancel(l->h);
     pthread_join(l->thread, NULL);
     l->joined = true;
 }
@@ -623,6 +620,8 @@ static bool leader_round(struct ahpa_leader *l)
         step_down(l, why);
         return pause_ms(l, jittered(l));
     }
+    if (atomic_load(&l->abort))
+        return true; /* cut short by stop */
     count(l, &l->failures);
     AHPA_LOG_WARN_REPEAT("leader election", "renew failed", "lease %s/%s: %s", l->ns, l->name,
                          err.msg);

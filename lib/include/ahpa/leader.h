@@ -86,9 +86,9 @@ struct ahpa_leader;
 struct ahpa_leader *ahpa_leader_new(const struct ahpa_leader_options *o, struct ahpa_error *err);
 /* Starts the election thread. -AHPA_EINVAL if already started. */
 int ahpa_leader_start(struct ahpa_leader *l, struct ahpa_error *err);
-/* Stops the thread and waits for it: cuts a candidate's request short,
- * lets a leader's request end (at most its deadline), then releases the
- * Lease when leading and release_on_cancel (at most 2 requests of at most
+/* Stops the thread and waits for it: cuts the request under way short,
+ * then, when leading and release_on_cancel, releases the Lease on a
+ * connection of its own (at most 2 requests of at most
  * min(renew deadline, max(retry period, 1 s)) each). on_stopped_leading
  * runs before it returns when the elector was leading. Idempotent. */
 void ahpa_leader_stop(struct ahpa_leader *l);

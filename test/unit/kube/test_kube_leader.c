@@ -381,6 +381,32 @@ START_TEST(conflict_is_read_again)
 }
 END_TEST
 
+/* Stopping a leader cut off from the apiserver is bounded: the renewal
+ * under way is cut, the release gives up after its budget
+ * (min(renew deadline, max(retry, 1 s)) per request). */
+START_TEST(stop_is_bounded_when_cut_off)
+{
+    struct cand a;
+    cand_start(&a, "lease-stop", "alice-7", "tok-alice");
+    ck_assert_int_ge(wait_leader(a.l, 3000), 0);
+    ck_assert_int_eq(kubeapi_proc_admin(&api, "POST", "/-/test/partition?user=alice&mode=hang",
+                                        NULL, NULL),
+                     200);
+    sleep_ms(RETRY_MS + 50); /* a renewal is now waiting on the network */
+    long long t0 = now_ms();
+    ahpa_leader_stop(a.l);
+    long long took = now_ms() - t0;
+    ck_assert_msg(took <= 2 * RENEW_MS + 300, "stop took %lldms", took);
+    ck_assert(!ahpa_leader_is_leader(a.l));
+    ck_assert_int_eq(atomic_load(&a.n.stopped), 1);
+    ck_assert_int_eq(kubeapi_proc_admin(&api, "POST", "/-/test/heal", NULL, NULL), 200);
+    json_t *lease = get_lease("lease-stop");
+    ck_assert_str_eq(spec_str(lease, "holderIdentity"), "alice-7"); /* not released: cut off */
+    json_decref(lease);
+    cand_free(&a);
+}
+END_TEST
+
 START_TEST(options_are_checked)
 {
     struct ahpa_kube_client *c = kubeapi_proc_client(&api, NULL, 0);
@@ -426,5 +452,6 @@ TCase *kube_leader_tcase(void)
     tcase_add_test(tc, respects_a_held_lease);
     tcase_add_test(tc, steps_down_when_cut_off);
     tcase_add_test(tc, conflict_is_read_again);
+    tcase_add_test(tc, stop_is_bounded_when_cut_off);
     return tc;
 }
