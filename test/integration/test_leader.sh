@@ -7,8 +7,10 @@
 # takes over after the lease duration and the frozen one, thawed, is not
 # leader; the leader stopped (SIGTERM): it releases the Lease and the other
 # takes over on its next try; the leader cut off from the apiserver
-# (partition): it stops leading within the renew deadline. Takeover times
-# are printed as "measured:" lines.
+# (partition): it stops leading within the renew deadline; the leader
+# killed (SIGKILL): the other takes over after the lease duration. A
+# follower sends only reads. Takeover times are printed as "measured:"
+# lines.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
@@ -87,6 +89,15 @@ if [[ "$(status a)" == 1 ]]; then L=a F=b; else L=b F=a; fi
 ahpa_equals "the Lease names the leader" "$(holder)" "$(identity $L)"
 hz=$(curl -s -m 2 --cacert "${CA[$L]}" "https://127.0.0.1:${PORT[$L]}/healthz?verbose")
 ahpa_contains "/healthz runs the leaderElection check" "$hz" "[+]leaderElection ok"
+# What each one sends the apiserver for 1.5 s: the follower only reads.
+admin_curl -X DELETE "$KUBEAPI_URL/-/test/requests" >/dev/null
+sleep 1.5
+counts=$(admin_curl "$KUBEAPI_URL/-/test/requests")
+verbs() { # USER -> the verbs it used, sorted, unique
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(" ".join(sorted({k.split()[0] for k in d["byUser"].get(sys.argv[2], {})})))' "$counts" "$1"
+}
+ahpa_equals "the follower only reads (verbs in 1.5 s)" "$(verbs adapter-$F)" "get"
+ahpa_equals "the leader reads and renews (verbs in 1.5 s)" "$(verbs adapter-$L)" "get update"
 
 # --- the leader frozen: the other takes over after the lease duration -----
 kill -STOP "${PID[$L]}"
@@ -134,5 +145,12 @@ sleep 1
 ahpa_equals "healed, the old leader stays a follower" "$(status $L)$(status c)" 01
 hz=$(curl -s -m 2 -o /dev/null -w '%{http_code}' --cacert "${CA[$L]}" "https://127.0.0.1:${PORT[$L]}/healthz")
 ahpa_equals "a follower is healthy" "$hz" 200
+
+# --- the leader killed (SIGKILL, no release): the other after the lease ---
+kill -KILL "${PID[c]}"
+took=$(wait_status $L 1 $((LEASE_MS + 3 * RETRY_MS + 2000)))
+echo "measured: takeover after SIGKILL of the leader ${took}ms (lease ${LEASE_MS}ms, retry ${RETRY_MS}ms)"
+ahpa_check "the follower took over after the leader's SIGKILL (${took}ms)" test "$took" -ge 0
+ahpa_check "within lease + 2.2 x retry + 500 ms (${took}ms)" test "$took" -le $((LEASE_MS + 22 * RETRY_MS / 10 + 500))
 
 ahpa_finish
