@@ -28,6 +28,8 @@
 #include "ahpa/buf.h"
 #include "ahpa/httpc.h"
 #include "ahpa/httpd.h"
+#include "ahpa/kube.h"
+#include "ahpa/leader.h"
 #include "ahpa/log.h"
 #include "ahpa/mem.h"
 #include "ahpa/str.h"
@@ -48,6 +50,10 @@ struct adapter {
     struct ahpa_server *server;
     struct ahpa_tls_watch *watch;
     struct ahpa_tls_paths paths;
+    /* leader election: its own client, as kube-controller-manager gives it */
+    struct ahpa_kube_config *lease_kcfg;
+    struct ahpa_kube_client *lease_client;
+    struct ahpa_leader *leader; /* NULL: no election, this process acts alone */
 };
 
 static int parse_flags(struct adapter *a, int argc, char **argv)
@@ -236,6 +242,50 @@ static int prepare_controller(struct adapter *a, struct ahpa_error *err)
     return 0;
 }
 
+/* A Kubernetes configuration is given: --kubeconfig, --master, or the
+ * in-cluster service environment. */
+static bool have_kube_config(const struct ahpa_config *cfg)
+{
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+    return cfg->kubeconfig != NULL || cfg->master != NULL || (host != NULL && host[0] != '\0');
+}
+
+/* Leader election on a Lease when --leader-elect and a Kubernetes
+ * configuration are given. The elector's client times requests out at the
+ * renew deadline, as component-base configures it. */
+static int prepare_leader(struct adapter *a, struct ahpa_error *err)
+{
+    const struct ahpa_config *cfg = &a->cfg;
+    if (!cfg->leader_elect || !have_kube_config(cfg)) {
+        AHPA_LOG_INFO("leader election off (%s): this process acts alone",
+                      cfg->leader_elect ? "no Kubernetes configuration" : "--leader-elect=false");
+        return 0;
+    }
+    struct ahpa_kube_options ko = {
+        .kubeconfig = cfg->kubeconfig, .master = cfg->master, .qps = cfg->kube_api_qps,
+        .burst = (int)cfg->kube_api_burst, .timeout_ms = cfg->leader_elect_renew_deadline_ms,
+        .user_agent = "ahpa-metrics-adapter/leader-election"};
+    int rc = ahpa_kube_config_load(&ko, &a->lease_kcfg, err);
+    if (rc < 0)
+        return rc;
+    a->lease_client = ahpa_kube_client_new(a->lease_kcfg, &ko, err);
+    if (a->lease_client == NULL)
+        return -AHPA_ECONFIG;
+    const char *ns = cfg->leader_elect_resource_namespace;
+    if (ns == NULL)
+        ns = a->lease_kcfg->in_cluster && a->lease_kcfg->namespace ? a->lease_kcfg->namespace
+                                                                   : "kube-system";
+    struct ahpa_leader_options lo = {
+        .client = a->lease_client, .ns = ns, .name = cfg->leader_elect_resource_name,
+        .lease_duration_ms = cfg->leader_elect_lease_duration_ms,
+        .renew_deadline_ms = cfg->leader_elect_renew_deadline_ms,
+        .retry_period_ms = cfg->leader_elect_retry_period_ms, .release_on_cancel = true};
+    a->leader = ahpa_leader_new(&lo, err);
+    if (a->leader == NULL)
+        return -AHPA_ECONFIG;
+    return ahpa_server_use_leader(a->server, a->leader, err);
+}
+
 static int start(struct adapter *a)
 {
     struct ahpa_error err = {0};
@@ -247,7 +297,8 @@ static int start(struct adapter *a)
     }
     a->server = ahpa_server_new(&a->cfg, &err);
     if (a->server != NULL &&
-        ((rc = prepare_provider(a, &err)) < 0 || (rc = prepare_controller(a, &err)) < 0)) {
+        ((rc = prepare_provider(a, &err)) < 0 || (rc = prepare_controller(a, &err)) < 0 ||
+         (rc = prepare_leader(a, &err)) < 0)) {
         AHPA_LOG_ERROR("%s", ahpa_error_message(&err, rc));
         ahpa_tls_keypair_free(kp);
         return rc;
@@ -259,6 +310,8 @@ static int start(struct adapter *a)
         rc = ahpa_provider_start(a->provider, &err);
     if (rc == 0 && a->controller != NULL)
         rc = ahpa_controller_start(a->controller, &err);
+    if (rc == 0 && a->leader != NULL)
+        rc = ahpa_leader_start(a->leader, &err);
     ahpa_tls_keypair_free(kp);
     if (a->server == NULL || rc < 0) {
         AHPA_LOG_ERROR("cannot start serving: %s", ahpa_error_message(&err, rc));
@@ -375,6 +428,10 @@ static void shut_down(struct adapter *a, int sig, sigset_t *set)
         ahpa_prom_client_cancel(a->prom);
     if (a->controller != NULL)
         ahpa_controller_stop(a->controller);
+    /* The controller writes no more: give the Lease back so that another
+     * replica takes over on its next try. */
+    if (a->leader != NULL)
+        ahpa_leader_stop(a->leader);
     if (a->provider != NULL)
         ahpa_provider_stop(a->provider);
     unsigned cut = ahpa_server_stop(a->server, a->cfg.shutdown_timeout_ms);
@@ -416,7 +473,10 @@ int main(int argc, char **argv)
         ahpa_controller_stop(a.controller);
     if (a.provider != NULL)
         ahpa_provider_stop(a.provider);
+    ahpa_leader_free(a.leader); /* stops it first if start failed half-way */
     ahpa_server_free(a.server);
+    ahpa_kube_client_free(a.lease_client);
+    ahpa_kube_config_free(a.lease_kcfg);
     ahpa_provider_free(a.provider);
     ahpa_controller_free(a.controller);
     ahpa_cron_zone_free(a.zone);

@@ -13,6 +13,7 @@
 
 #include "ahpa/buf.h"
 #include "ahpa/httpd.h"
+#include "ahpa/leader.h"
 #include "api_int.h"
 
 #ifndef AHPA_VERSION
@@ -226,4 +227,22 @@ void ahpa_server_add_collector(struct ahpa_server *s, ahpa_metrics_collect_fn *f
 {
     if (s->ncollectors < AHPA_API_MAX_COLLECTORS)
         s->collectors[s->ncollectors++] = (struct ahpa_api__collector){fn, ctx};
+}
+
+/* ---- leader election ------------------------------------------------ */
+
+static void collect_leader(void *ctx, struct ahpa_buf *out)
+{
+    ahpa_leader_write_metrics(ctx, out);
+}
+
+static int check_leader(void *ctx, char *reason, size_t n)
+{
+    return ahpa_leader_check(ctx, AHPA_LEADER_HEALTHZ_TOLERANCE_MS, reason, n);
+}
+
+int ahpa_server_use_leader(struct ahpa_server *s, struct ahpa_leader *l, struct ahpa_error *err)
+{
+    ahpa_server_add_collector(s, collect_leader, l);
+    return ahpa_server_add_check(s, "leaderElection", AHPA_CHECK_HEALTHZ, check_leader, l, err);
 }

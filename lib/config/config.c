@@ -125,9 +125,50 @@ const struct ahpa_flag ahpa_config_flags[] = {
       "serve external.metrics.k8s.io/v1beta1 (off when another adapter owns it)"),
     F("enable-predictions-observer", AHPA_FLAG_BOOL, enable_predictions_observer, "true",
       "serve metrics.alibabacloud.com/v1beta1 predictionsobserver"),
+    F("leader-elect", AHPA_FLAG_BOOL, leader_elect, "true",
+      "with a Kubernetes configuration, elect one leader among replicas (a Lease) to write AHPA "
+      "status and managed HPAs; every replica serves metrics"),
+    FB("leader-elect-lease-duration", AHPA_FLAG_DURATION, leader_elect_lease_duration_ms, "15s",
+       "how long candidates wait after the last renewal they saw before taking the lease (the "
+       "longest a stopped leader goes unreplaced)",
+       100, 3600000),
+    FB("leader-elect-renew-deadline", AHPA_FLAG_DURATION, leader_elect_renew_deadline_ms, "10s",
+       "a leader that could not renew for this long stops leading; less than the lease duration",
+       100, 3600000),
+    FB("leader-elect-retry-period", AHPA_FLAG_DURATION, leader_elect_retry_period_ms, "2s",
+       "time between attempts to acquire or renew the lease", 100, 3600000),
+    F("leader-elect-resource-name", AHPA_FLAG_STRING, leader_elect_resource_name,
+      "ahpa-metrics-adapter", "name of the Lease used for leader election"),
+    F("leader-elect-resource-namespace", AHPA_FLAG_STRING, leader_elect_resource_namespace, NULL,
+      "namespace of the Lease (default: the in-cluster namespace, else kube-system)"),
+    F("leader-elect-resource-lock", AHPA_FLAG_STRING, leader_elect_resource_lock, "leases",
+      "kind of lock object; only 'leases' is supported"),
 };
 
 const size_t ahpa_config_nflags = sizeof(ahpa_config_flags) / sizeof(ahpa_config_flags[0]);
+
+/* client-go's rules: lease duration > renew deadline > 1.2 x retry period. */
+static int check_leader_election(const struct ahpa_config *cfg, struct ahpa_error *err)
+{
+    if (cfg->leader_elect_resource_lock == NULL ||
+        strcmp(cfg->leader_elect_resource_lock, "leases") != 0)
+        return ahpa_error_set(err, AHPA_ECONFIG,
+                              "--leader-elect-resource-lock: only \"leases\" "
+                              "is supported");
+    if (cfg->leader_elect_resource_name == NULL)
+        return ahpa_error_set(err, AHPA_ECONFIG, "--leader-elect-resource-name may not be empty");
+    if (!cfg->leader_elect)
+        return 0;
+    if (cfg->leader_elect_lease_duration_ms <= cfg->leader_elect_renew_deadline_ms)
+        return ahpa_error_set(err, AHPA_ECONFIG,
+                              "--leader-elect-lease-duration must be greater "
+                              "than --leader-elect-renew-deadline");
+    if (cfg->leader_elect_renew_deadline_ms * 10 <= cfg->leader_elect_retry_period_ms * 12)
+        return ahpa_error_set(err, AHPA_ECONFIG,
+                              "--leader-elect-renew-deadline must be greater "
+                              "than 1.2 x --leader-elect-retry-period");
+    return 0;
+}
 
 int ahpa_config_load(struct ahpa_config *cfg, int argc, char **argv, struct ahpa_error *err)
 {
@@ -152,7 +193,7 @@ int ahpa_config_load(struct ahpa_config *cfg, int argc, char **argv, struct ahpa
         return ahpa_error_set(err, AHPA_ECONFIG, "--bind-address may not be empty");
     if (cfg->cert_dir == NULL && cfg->tls_cert_file == NULL)
         return ahpa_error_set(err, AHPA_ECONFIG, "need --cert-dir or --tls-cert-file");
-    return 0;
+    return check_leader_election(cfg, err);
 }
 
 void ahpa_config_dispose(struct ahpa_config *cfg)

@@ -128,6 +128,17 @@ struct ahpa_controller;
  * and must outlive the server. Call before start. */
 void ahpa_server_use_controller(struct ahpa_server *s, struct ahpa_controller *c);
 
+/* --- leader election ---------------------------------------------------- */
+
+struct ahpa_leader;
+
+/* Exports the elector's leader_election_master_status gauge and counters
+ * on /metrics and adds component-base's "leaderElection" check to /healthz
+ * (fails when the elector believes it leads but has not renewed for the
+ * lease duration + 20 s). `l` is borrowed and must outlive the server.
+ * Call before start. */
+int ahpa_server_use_leader(struct ahpa_server *s, struct ahpa_leader *l, struct ahpa_error *err);
+
 /* --- own metrics ------------------------------------------------------ */
 
 /* Appends Prometheus text exposition (with # HELP and # TYPE lines) for

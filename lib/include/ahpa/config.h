@@ -119,6 +119,15 @@ struct ahpa_config {
     bool enable_custom_metrics;
     bool enable_external_metrics;
     bool enable_predictions_observer;
+    /* leader election (component-base's --leader-elect-*); used when a
+     * Kubernetes configuration is given */
+    bool leader_elect;
+    int64_t leader_elect_lease_duration_ms;
+    int64_t leader_elect_renew_deadline_ms;
+    int64_t leader_elect_retry_period_ms;
+    char *leader_elect_resource_name;
+    char *leader_elect_resource_namespace; /* NULL = in-cluster namespace or kube-system */
+    char *leader_elect_resource_lock;
 };
 
 extern const struct ahpa_flag ahpa_config_flags[];

@@ -54,6 +54,47 @@ START_TEST(kube_flags)
 }
 END_TEST
 
+START_TEST(leader_election_flags)
+{
+    struct ahpa_config cfg;
+    struct ahpa_error err = {0};
+    char *argv0[] = {"prog"};
+    ck_assert_int_eq(load(&cfg, &err, 1, argv0), 0);
+    ck_assert(cfg.leader_elect); /* component-base's defaults */
+    ck_assert_int_eq(cfg.leader_elect_lease_duration_ms, 15000);
+    ck_assert_int_eq(cfg.leader_elect_renew_deadline_ms, 10000);
+    ck_assert_int_eq(cfg.leader_elect_retry_period_ms, 2000);
+    ck_assert_str_eq(cfg.leader_elect_resource_name, "ahpa-metrics-adapter");
+    ck_assert_ptr_null(cfg.leader_elect_resource_namespace);
+    ck_assert_str_eq(cfg.leader_elect_resource_lock, "leases");
+    ahpa_config_dispose(&cfg);
+    char *argv[] = {
+        "prog", "--leader-elect-lease-duration=3s",  "--leader-elect-renew-deadline",
+        "2s",   "--leader-elect-retry-period=500ms", "--leader-elect-resource-namespace=ops"};
+    ck_assert_int_eq(load(&cfg, &err, 6, argv), 0);
+    ck_assert_int_eq(cfg.leader_elect_lease_duration_ms, 3000);
+    ck_assert_int_eq(cfg.leader_elect_renew_deadline_ms, 2000);
+    ck_assert_int_eq(cfg.leader_elect_retry_period_ms, 500);
+    ck_assert_str_eq(cfg.leader_elect_resource_namespace, "ops");
+    ahpa_config_dispose(&cfg);
+    char *bad_lock[] = {"prog", "--leader-elect-resource-lock=configmapsleases"};
+    ck_assert_int_eq(load(&cfg, &err, 2, bad_lock), -AHPA_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "--leader-elect-resource-lock"));
+    ahpa_config_dispose(&cfg);
+    char *bad_order[] = {"prog", "--leader-elect-lease-duration=10s"}; /* = the renew deadline */
+    ck_assert_int_eq(load(&cfg, &err, 2, bad_order), -AHPA_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "--leader-elect-lease-duration"));
+    ahpa_config_dispose(&cfg);
+    char *bad_retry[] = {"prog", "--leader-elect-retry-period=9s"};
+    ck_assert_int_eq(load(&cfg, &err, 2, bad_retry), -AHPA_ECONFIG);
+    ahpa_config_dispose(&cfg);
+    char *off[] = {"prog", "--leader-elect=false", "--leader-elect-retry-period=9s"};
+    ck_assert_int_eq(load(&cfg, &err, 3, off), 0); /* not checked when off */
+    ck_assert(!cfg.leader_elect);
+    ahpa_config_dispose(&cfg);
+}
+END_TEST
+
 START_TEST(forms)
 {
     struct ahpa_config cfg;
@@ -136,6 +177,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, forms);
     tcase_add_test(tc, kube_flags);
+    tcase_add_test(tc, leader_election_flags);
     tcase_add_test(tc, errors_name_the_flag);
     tcase_add_test(tc, usage_lists_every_flag);
     suite_add_tcase(s, tc);

@@ -8,5 +8,6 @@ TCase *kube_config_tcase(void);
 TCase *kube_watch_tcase(void);
 TCase *kube_client_tcase(void);
 TCase *kube_informer_tcase(void);
+TCase *kube_leader_tcase(void);
 
 #endif

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Leader election between two real adapters sharing one Lease on the test
+# apiserver (test/lib/kube_apiserver.py, a test double of kube-apiserver),
+# with short durations (lease 2 s, renew deadline 1.5 s, retry 300 ms):
+# exactly one leader, seen on /metrics (leader_election_master_status) and
+# in the Lease's holderIdentity; the leader frozen (SIGSTOP): the other
+# takes over after the lease duration and the frozen one, thawed, is not
+# leader; the leader stopped (SIGTERM): it releases the Lease and the other
+# takes over on its next try; the leader cut off from the apiserver
+# (partition): it stops leading within the renew deadline; the leader
+# killed (SIGKILL): the other takes over after the lease duration. A
+# follower sends only reads. Takeover times are printed as "measured:"
+# lines.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/common.sh"
+. "$here/../lib/kubeapi.sh"
+AHPA_TMP=$(mktemp -d)
+T=$AHPA_TMP
+FROZEN=""
+cleanup() { [[ -n "$FROZEN" ]] && kill -CONT "$FROZEN" 2>/dev/null; ahpa_cleanup; }
+trap cleanup EXIT
+export PYTHONDONTWRITEBYTECODE=1
+
+LEASE_MS=2000 RENEW_MS=1500 RETRY_MS=300
+now_ms() { date +%s%3N; }
+
+ahpa_start_kubeapi "$T/kube" --token tok-a=adapter-a --token tok-b=adapter-b --token tok-c=adapter-c ||
+    { ahpa_fail "test apiserver starts"; ahpa_finish; }
+admin_curl() {
+    curl -s -m 5 --cacert "$KUBEAPI_CA" --cert "$T/kube/kubeapi-tls/admin.crt" \
+        --key "$T/kube/kubeapi-tls/admin.key" "$@"
+}
+kubeconfig_for() { # NAME TOKEN: a kubeconfig that authenticates with a token
+    cat >"$T/kc-$1" <<YAML
+apiVersion: v1
+kind: Config
+current-context: test
+clusters: [{name: test, cluster: {server: "$KUBEAPI_URL", certificate-authority: "$KUBEAPI_CA"}}]
+users: [{name: $1, user: {token: $2}}]
+contexts: [{name: test, context: {cluster: test, user: $1, namespace: default}}]
+YAML
+}
+
+declare -A PORT PID CA
+start() { # NAME: an adapter that elects on lease default/ahpa-metrics-adapter
+    kubeconfig_for "$1" "tok-$1"
+    ahpa_start_adapter "$T/$1" --kubeconfig="$T/kc-$1" --leader-elect-resource-namespace=default \
+        --leader-elect-lease-duration=${LEASE_MS}ms --leader-elect-renew-deadline=${RENEW_MS}ms \
+        --leader-elect-retry-period=${RETRY_MS}ms -v=1 || return 1
+    PORT[$1]=$AHPA_PORT PID[$1]=$AHPA_PID CA[$1]=$AHPA_CA
+}
+status() { # NAME -> 1, 0, or "-" when /metrics does not answer
+    local v
+    v=$(curl -s -m 1 --cacert "${CA[$1]}" "https://127.0.0.1:${PORT[$1]}/metrics" |
+        sed -n 's/^leader_election_master_status{name="ahpa-metrics-adapter"} //p')
+    echo "${v:--}"
+}
+identity() { sed -n 's/.*leader election on lease .* as \([^ ]*\) (lease.*/\1/p' "$T/$1/adapter.log" | head -1; }
+holder() { admin_curl "$KUBEAPI_URL/apis/coordination.k8s.io/v1/namespaces/default/leases/ahpa-metrics-adapter" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin).get("spec",{}).get("holderIdentity",""))'; }
+wait_status() { # NAME WANT LIMIT_MS: polls every 50 ms; prints the time it took, or -1
+    local t0 t
+    t0=$(now_ms)
+    while :; do
+        t=$(($(now_ms) - t0))
+        [[ "$(status "$1")" == "$2" ]] && { echo "$t"; return 0; }
+        ((t > $3)) && { echo -1; return 1; }
+        sleep 0.05
+    done
+}
+
+start a || { ahpa_fail "adapter a starts"; ahpa_finish; }
+start b || { ahpa_fail "adapter b starts"; ahpa_finish; }
+
+# --- exactly one leader ---------------------------------------------------
+t0=$(now_ms)
+while (($(now_ms) - t0 < 5000)) && [[ "$(status a)$(status b)" != 10 && "$(status a)$(status b)" != 01 ]]; do
+    sleep 0.1
+done
+bad=0
+for _ in $(seq 1 20); do # 2 s of samples
+    s="$(status a)$(status b)"
+    [[ "$s" == 10 || "$s" == 01 ]] || bad=$((bad + 1))
+    sleep 0.1
+done
+ahpa_equals "exactly one leader in 20 samples of both adapters' /metrics (misses)" "$bad" 0
+if [[ "$(status a)" == 1 ]]; then L=a F=b; else L=b F=a; fi
+ahpa_equals "the Lease names the leader" "$(holder)" "$(identity $L)"
+hz=$(curl -s -m 2 --cacert "${CA[$L]}" "https://127.0.0.1:${PORT[$L]}/healthz?verbose")
+ahpa_contains "/healthz runs the leaderElection check" "$hz" "[+]leaderElection ok"
+# What each one sends the apiserver for 1.5 s: the follower only reads.
+admin_curl -X DELETE "$KUBEAPI_URL/-/test/requests" >/dev/null
+sleep 1.5
+counts=$(admin_curl "$KUBEAPI_URL/-/test/requests")
+verbs() { # USER -> the verbs it used, sorted, unique
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(" ".join(sorted({k.split()[0] for k in d["byUser"].get(sys.argv[2], {})})))' "$counts" "$1"
+}
+ahpa_equals "the follower only reads (verbs in 1.5 s)" "$(verbs adapter-$F)" "get"
+ahpa_equals "the leader reads and renews (verbs in 1.5 s)" "$(verbs adapter-$L)" "get update"
+
+# --- the leader frozen: the other takes over after the lease duration -----
+kill -STOP "${PID[$L]}"
+FROZEN=${PID[$L]}
+took=$(wait_status $F 1 $((LEASE_MS + 3 * RETRY_MS + 2000)))
+echo "measured: takeover from a frozen leader ${took}ms (lease ${LEASE_MS}ms, retry ${RETRY_MS}ms)"
+ahpa_check "the follower took over from a frozen leader (${took}ms)" test "$took" -ge 0
+ahpa_check "not before the lease duration could pass (${took}ms >= $((LEASE_MS - RETRY_MS))ms)" \
+    test "$took" -ge $((LEASE_MS - RETRY_MS))
+ahpa_check "within lease + 2.2 x retry + 1 s (${took}ms)" test "$took" -le $((LEASE_MS + 22 * RETRY_MS / 10 + 1000))
+ahpa_equals "the Lease names the new leader" "$(holder)" "$(identity $F)"
+kill -CONT "${PID[$L]}"
+FROZEN=""
+ahpa_equals "the thawed old leader says at once it does not lead" "$(status $L)" 0
+sleep 1
+ahpa_equals "the old leader stays a follower" "$(status $L)$(status $F)" 01
+old=$L L=$F F=$old
+
+# --- the leader stopped: release, the other takes over on its next try ----
+t0=$(now_ms)
+kill -TERM "${PID[$L]}"
+took=$(wait_status $F 1 5000)
+echo "measured: takeover after SIGTERM of the leader ${took}ms (retry ${RETRY_MS}ms, lease ${LEASE_MS}ms)"
+ahpa_check "the follower took over after the leader's SIGTERM (${took}ms)" test "$took" -ge 0
+ahpa_check "within 2.2 x retry + 700 ms, well before the lease duration (${took}ms)" \
+    test "$took" -le $((22 * RETRY_MS / 10 + 700))
+wait "${PID[$L]}"
+ahpa_equals "the stopped leader exits with status 0" "$?" 0
+ahpa_contains "the stopped leader released the Lease" "$(cat "$T/$L/adapter.log")" "released"
+L=$F
+
+# --- the leader cut off from the apiserver: it stops within the deadline --
+start c || ahpa_fail "adapter c starts"
+sleep 1
+ahpa_equals "the new adapter is a follower" "$(status c)$(status $L)" 01
+admin_curl -X POST "$KUBEAPI_URL/-/test/partition?user=adapter-$L&mode=hang" >/dev/null
+took=$(wait_status $L 0 $((RENEW_MS + 2000)))
+echo "measured: leader cut off from the apiserver stopped leading after ${took}ms (renew deadline ${RENEW_MS}ms)"
+ahpa_check "the cut-off leader stopped leading (${took}ms)" test "$took" -ge 0
+ahpa_check "within the renew deadline + 200 ms (${took}ms)" test "$took" -le $((RENEW_MS + 200))
+took=$(wait_status c 1 $((LEASE_MS + 3 * RETRY_MS + 2000)))
+ahpa_check "the other adapter took over (${took}ms after the old leader stopped)" test "$took" -ge 0
+admin_curl -X POST "$KUBEAPI_URL/-/test/heal" >/dev/null
+sleep 1
+ahpa_equals "healed, the old leader stays a follower" "$(status $L)$(status c)" 01
+hz=$(curl -s -m 2 -o /dev/null -w '%{http_code}' --cacert "${CA[$L]}" "https://127.0.0.1:${PORT[$L]}/healthz")
+ahpa_equals "a follower is healthy" "$hz" 200
+
+# --- the leader killed (SIGKILL, no release): the other after the lease ---
+kill -KILL "${PID[c]}"
+took=$(wait_status $L 1 $((LEASE_MS + 3 * RETRY_MS + 2000)))
+echo "measured: takeover after SIGKILL of the leader ${took}ms (lease ${LEASE_MS}ms, retry ${RETRY_MS}ms)"
+ahpa_check "the follower took over after the leader's SIGKILL (${took}ms)" test "$took" -ge 0
+ahpa_check "within lease + 2.2 x retry + 500 ms (${took}ms)" test "$took" -le $((LEASE_MS + 22 * RETRY_MS / 10 + 500))
+
+ahpa_finish
