@@ -6,8 +6,9 @@
 AHPA_BUILD_PACKAGES="gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libssl-dev
   libjansson-dev libcurl4-openssl-dev libyaml-dev libfftw3-dev check libsubunit-dev"
 # What ./test.sh's extra stages use: valgrind (forecast suite), clang
-# with its libFuzzer runtime (fuzz smoke).
-AHPA_TEST_PACKAGES="valgrind clang libclang-rt-14-dev"
+# with its libFuzzer runtime (fuzz smoke), podman (builds the container
+# image in test_image.sh; no container is started).
+AHPA_TEST_PACKAGES="valgrind clang libclang-rt-14-dev podman"
 # What the tests and the demo run against.
 # python3-yaml: YAML --preload files of the test apiserver (test/lib/kube_apiserver.py).
 AHPA_RUN_PACKAGES="prometheus openssl curl jq python3 python3-yaml ca-certificates procps iproute2"
