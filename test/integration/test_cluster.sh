@@ -55,6 +55,11 @@ sed -e 's/name: fib-gpu/name: broken/' -e 's/minReplicas: 0/minReplicas: 30/' \
 ahpa_contains "kubectl apply an AHPA with minReplicas > maxReplicas" \
     "$(k apply -f "$T/broken.yaml" 2>&1)" "broken created"
 
+sed -e 's/name: fib-gpu/name: orphan/' -e 's/name: bert-intent-detection/name: nothing-here/' \
+    "$src/manifests/examples/fib-gpu.yaml" >"$T/orphan.yaml"
+ahpa_contains "kubectl apply an AHPA whose target has no data" "$(k apply -f "$T/orphan.yaml" 2>&1)" \
+    "orphan created"
+
 ahpa_client_cert "$T"
 t0=$(now_ms)
 ahpa_start_adapter "$T/a" --prometheus-url="$AHPA_PROM_URL" --kubeconfig="$KUBEAPI_KUBECONFIG" \
@@ -118,6 +123,12 @@ k patch ahpa broken --type=merge -p '{"spec":{"minReplicas":1}}' >/dev/null
 ahpa_check "fixing it makes it planned" ahpa_wait_for 10 sh -c \
     "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa broken -o jsonpath='{.status.conditions[0].status}' </dev/null | grep -qx True"
 
+conds() { k get ahpa "$1" -o json | json '[(c["type"], c["status"], c["reason"]) for c in d.get("status", {}).get("conditions", [])]'; }
+ahpa_equals "a target without data: Ready and AbleToPredict False, TargetNotFound" "$(conds orphan)" \
+    "[('Ready', 'False', 'TargetNotFound'), ('AbleToPredict', 'False', 'TargetNotFound')]"
+ahpa_equals "and no DESIREDPODS, CURRENT(%) or REPLICAS" \
+    "$(k get ahpa orphan -o json | json '[f for f in ("desiredReplicas", "currentMetric", "currentReplicas") if f in d["status"]]')" "[]"
+
 # --- edits are followed at once ------------------------------------------------------
 writes_before=$(admin "$KUBEAPI_URL/-/test/requests" | json 'sum(v for k, v in d["counts"].items() if k.startswith("patch") and k.endswith("/fib-gpu/status"))')
 k patch ahpa fib-gpu --type=merge \
@@ -165,6 +176,11 @@ gone() { [ "$(ext fib-gpu)" = 0 ] && [ "$(obs fib-gpu)" = 404 ]; }
 ahpa_wait_for 5 gone
 ahpa_check "a deleted AHPA leaves the external metrics and the observer ($(( $(now_ms) - td )) ms)" gone
 ahpa_check "long before the next cycle would" test $(( $(now_ms) - td )) -lt $((INTERVAL * 1000))
+ahpa_prom_stop
+down() { [ "$(conds broken)" = "[('Ready', 'False', 'PrometheusUnreachable'), ('AbleToPredict', 'False', 'PrometheusUnreachable')]" ]; }
+ahpa_check "Prometheus down: Ready and AbleToPredict False, PrometheusUnreachable" ahpa_wait_for 10 down
+ahpa_equals "and DESIREDPODS is removed, not zero" \
+    "$(k get ahpa broken -o jsonpath='{.status.desiredReplicas}')" ""
 ahpa_check "the adapter logged no crash" sh -c "! grep -qiE 'segfault|abort|assert' '$AHPA_LOG'"
 ahpa_check "and is still ready" curl -sf -o /dev/null --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/readyz"
 echo "status writes: $(metrics | awk '/^ahpa_controller_status_writes_total/ {print $2}'), cycles: $cycles"
