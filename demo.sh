@@ -13,10 +13,16 @@
 #     AdvancedHorizontalPodAutoscaler;
 #  4. runs the seed's own command for the prediction report, and the
 #     external-metric query a stock HPA makes;
-#  5. keeps everything running until Ctrl-C, then stops it all.
+#  5. cluster mode: starts the project's test apiserver (a test double of
+#     kube-apiserver, test/lib/kube_apiserver.py), applies the seed's CRD,
+#     Deployment and fib-gpu.yaml with kubectl, runs a second adapter
+#     (port + 1) that takes the objects from that API and writes their
+#     status, and prints the seed's `kubectl get ahpa`;
+#  6. keeps everything running until Ctrl-C, then stops it all.
 #
 #   ./demo.sh                    state in ./.demo/, observer.html in ./
 #   AHPA_DEMO_PORT=7443 ./demo.sh
+#   AHPA_DEMO_CLUSTER=0 ./demo.sh   without step 5
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -30,9 +36,10 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAHPA_UNIT_ONLY=OFF -DAHP
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target ahpa-metrics-adapter >/dev/null
 
 . test/lib/common.sh
+. test/lib/kubeapi.sh
 port=${AHPA_DEMO_PORT:-6443}
 demo=$root/.demo
-rm -rf "$demo/tsdb" "$demo/tsdb.backfill.log" "$demo/ahpa"
+rm -rf "$demo/tsdb" "$demo/tsdb.backfill.log" "$demo/ahpa" "$demo/cluster"
 mkdir -p "$demo/ahpa"
 days=14 pods=4 end=$(date +%s)
 
@@ -120,6 +127,50 @@ echo "   (manifests/examples/hpa-follow-ahpa.yaml). fib-gpu is in observer mode:
 show "kubectl get --raw /metrics | grep '^ahpa_.*fib-gpu'"
 kubectl get --raw /metrics </dev/null | grep '^ahpa_.*fib-gpu' || true
 
+cluster_note=""
+if [ "${AHPA_DEMO_CLUSTER:-1}" != 0 ]; then
+    echo
+    echo "== cluster mode: the test apiserver (a test double of kube-apiserver) and a second adapter"
+    ahpa_start_kubeapi "$demo/cluster"
+    kc() { KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
+    show "kubectl apply -f manifests/crd/"
+    kc apply -f manifests/crd/ </dev/null
+    show "kubectl apply -f bert-intent-detection.yaml   # the seed's Deployment (4 replicas)"
+    kc apply -f - <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bert-intent-detection, namespace: default, labels: {app: bert-intent-detection}}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: bert-intent-detection}}
+  template:
+    metadata: {labels: {app: bert-intent-detection}}
+    spec: {containers: [{name: bert-intent-detection, image: "bert-intent-detection:demo"}]}
+YAML
+    show "kubectl apply -f fib-gpu.yaml"
+    kc apply -f manifests/examples/fib-gpu.yaml </dev/null
+    cport=$((port + 1))
+    build/cmd/ahpa-metrics-adapter/ahpa-metrics-adapter --bind-address=127.0.0.1 --secure-port="$cport" \
+        --cert-dir="$demo/certs-cluster" --prometheus-url="$AHPA_PROM_URL" \
+        --kubeconfig="$KUBEAPI_KUBECONFIG" --prediction-interval=30s -v=1 \
+        >"$demo/adapter-cluster.log" 2>&1 &
+    ahpa_track $!
+    printf '   waiting for the adapter to write the status'
+    for i in $(seq 1 120); do
+        kc get ahpa fib-gpu -o jsonpath='{.status.desiredReplicas}' </dev/null 2>/dev/null | grep -q . && break
+        printf .
+        sleep 0.5
+    done
+    echo
+    show "kubectl get ahpa"
+    kc get ahpa </dev/null
+    show "kubectl get ahpa fib-gpu -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{\"\\n\"}{end}'"
+    kc get ahpa fib-gpu -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}' </dev/null
+    cluster_note="
+  cluster mode $KUBEAPI_URL (test apiserver)  adapter https://127.0.0.1:$cport  log $demo/adapter-cluster.log
+               KUBECONFIG=$KUBEAPI_KUBECONFIG kubectl get ahpa   (kubectl edit/patch/delete it: followed at once)"
+fi
+
 cat <<EOF2
 
 Everything keeps running (new samples every 15 s, a new plan every 30 s):
@@ -128,7 +179,7 @@ Everything keeps running (new samples every 15 s, a new plan every 30 s):
   AHPA objects $demo/ahpa/            (edit or add YAML files; they are re-read)
   kubectl      export KUBECONFIG=$demo/kubeconfig
                kubectl get --raw /apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/gpu_utilization
-               kubectl get --raw /apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/fib-gpu | jq -r .content | base64 -d > observer.html
+               kubectl get --raw /apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/fib-gpu | jq -r .content | base64 -d > observer.html$cluster_note
 
 Press Ctrl-C to stop everything.
 EOF2

@@ -46,6 +46,8 @@ struct adapter {
     struct ahpa_provider *provider;
     struct ahpa_cron_zone *zone;
     struct ahpa_controller *controller;
+    struct ahpa_kube_config *kube_config;
+    struct ahpa_kube_client *kube;
     char last_reload_error[AHPA_ERROR_MSG_MAX]; /* logged once per distinct error */
     struct ahpa_server *server;
     struct ahpa_tls_watch *watch;
@@ -213,14 +215,49 @@ static int load_zone(struct adapter *a, struct ahpa_error *err)
     return rc;
 }
 
-/* The AHPA controller, when --ahpa-dir is given (it needs Prometheus). */
+/* The Kubernetes API client, when there is a configuration: --kubeconfig,
+ * --master, or the in-cluster service account (KUBERNETES_SERVICE_HOST). */
+static int prepare_kube(struct adapter *a, struct ahpa_error *err)
+{
+    const struct ahpa_config *cfg = &a->cfg;
+    if (cfg->kubeconfig == NULL && cfg->master == NULL && getenv("KUBERNETES_SERVICE_HOST") == NULL)
+        return 0;
+    struct ahpa_kube_options ko = {
+        .kubeconfig = cfg->kubeconfig,
+        .master = cfg->master,
+        .qps = cfg->kube_api_qps,
+        .burst = (int)cfg->kube_api_burst,
+    };
+    int rc = ahpa_kube_config_load(&ko, &a->kube_config, err);
+    if (rc < 0)
+        return rc;
+    a->kube = ahpa_kube_client_new(a->kube_config, &ko, err);
+    if (a->kube == NULL)
+        return -AHPA_ECONFIG;
+    AHPA_LOG_INFO("Kubernetes API at %s%s", a->kube_config->server,
+                  a->kube_config->in_cluster ? " (in-cluster)" : "");
+    return 0;
+}
+
+/* The AHPA controller (it needs Prometheus): objects from --ahpa-dir, or
+ * from the cluster when there is a Kubernetes API and no --ahpa-dir. */
 static int prepare_controller(struct adapter *a, struct ahpa_error *err)
 {
-    if (a->cfg.ahpa_dir == NULL)
+    int rc = prepare_kube(a, err);
+    if (rc < 0)
+        return rc;
+    if (a->cfg.ahpa_dir == NULL && a->kube == NULL)
         return 0;
+    if (a->prom == NULL && a->cfg.ahpa_dir == NULL) {
+        AHPA_LOG_INFO("no AdvancedHorizontalPodAutoscaler controller: it needs Prometheus");
+        return 0;
+    }
     if (a->prom == NULL)
         return ahpa_error_set(err, AHPA_ECONFIG, "--ahpa-dir needs --prometheus-url");
-    int rc = load_zone(a, err);
+    if (a->cfg.ahpa_dir != NULL && a->kube != NULL)
+        AHPA_LOG_INFO("--ahpa-dir given: AdvancedHorizontalPodAutoscalers come from its files, "
+                      "not from the cluster");
+    rc = load_zone(a, err);
     if (rc < 0)
         return rc;
     struct ahpa_controller_options opt = {
@@ -232,12 +269,17 @@ static int prepare_controller(struct adapter *a, struct ahpa_error *err)
         .history_s = a->cfg.history_window_ms / 1000,
         .usage_query = a->cfg.ahpa_usage_query,
         .replicas_query = a->cfg.ahpa_replicas_query,
+        .kube = a->cfg.ahpa_dir == NULL ? a->kube : NULL,
+        .watch_namespace = a->cfg.watch_namespace,
     };
     a->controller = ahpa_controller_new(&opt, err);
     if (a->controller == NULL)
         return -AHPA_ECONFIG;
     ahpa_server_use_controller(a->server, a->controller);
-    AHPA_LOG_INFO("AdvancedHorizontalPodAutoscaler objects from %s every %llds", a->cfg.ahpa_dir,
+    AHPA_LOG_INFO("AdvancedHorizontalPodAutoscaler objects from %s every %llds",
+                  a->cfg.ahpa_dir != NULL ? a->cfg.ahpa_dir
+                  : a->cfg.watch_namespace != NULL ? a->cfg.watch_namespace
+                                                   : "the cluster (all namespaces)",
                   (long long)(a->cfg.prediction_interval_ms / 1000));
     return 0;
 }
@@ -426,6 +468,8 @@ static void shut_down(struct adapter *a, int sig, sigset_t *set)
      * the controller's workers nor request threads are left waiting. */
     if (a->prom != NULL)
         ahpa_prom_client_cancel(a->prom);
+    if (a->kube != NULL)
+        ahpa_kube_client_cancel(a->kube);
     if (a->controller != NULL)
         ahpa_controller_stop(a->controller);
     /* The controller writes no more: give the Lease back so that another
@@ -479,6 +523,8 @@ int main(int argc, char **argv)
     ahpa_kube_config_free(a.lease_kcfg);
     ahpa_provider_free(a.provider);
     ahpa_controller_free(a.controller);
+    ahpa_kube_client_free(a.kube);
+    ahpa_kube_config_free(a.kube_config);
     ahpa_cron_zone_free(a.zone);
     ahpa_prom_client_free(a.prom);
     ahpa_rules_free(a.rules);

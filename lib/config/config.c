@@ -107,8 +107,12 @@ const struct ahpa_flag ahpa_config_flags[] = {
       "requests per second to the Kubernetes API, watches included (< 0: no limit)"),
     FB("kube-api-burst", AHPA_FLAG_INT, kube_api_burst, "30",
        "burst of requests to the Kubernetes API above --kube-api-qps", 1, 100000),
+    F("watch-namespace", AHPA_FLAG_STRING, watch_namespace, NULL,
+      "with a Kubernetes API: watch AdvancedHorizontalPodAutoscalers in this namespace only "
+      "(default: all namespaces)"),
     F("ahpa-dir", AHPA_FLAG_STRING, ahpa_dir, NULL,
-      "directory of AdvancedHorizontalPodAutoscaler YAML files (re-read on change)"),
+      "directory of AdvancedHorizontalPodAutoscaler YAML files (re-read on change); without "
+      "it, with a Kubernetes API, the objects come from the cluster"),
     FB("prediction-interval", AHPA_FLAG_DURATION, prediction_interval_ms, "60s",
        "how often every AHPA is forecast and planned", 1000, 3600000),
     FB("history-window", AHPA_FLAG_DURATION, history_window_ms, "168h",

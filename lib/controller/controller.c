@@ -7,7 +7,9 @@
 
 #include "ahpa/ahpaobj.h"
 #include "ahpa/buf.h"
+#include "ahpa/cron.h"
 #include "ahpa/error.h"
+#include "ahpa/kube.h"
 #include "ahpa/log.h"
 #include "ahpa/mem.h"
 #include "ahpa/planner.h"
@@ -113,8 +115,9 @@ static void add_error(struct ahpa_controller__snapshot_data *s, const char *path
 struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options *opt,
                                             struct ahpa_error *err)
 {
-    if (opt->prom == NULL || opt->ahpa_dir == NULL) {
-        ahpa_error_set(err, AHPA_EINVAL, "the controller needs Prometheus and --ahpa-dir");
+    if (opt->prom == NULL || (opt->ahpa_dir == NULL && opt->kube == NULL)) {
+        ahpa_error_set(err, AHPA_EINVAL,
+                       "the controller needs Prometheus and --ahpa-dir or a Kubernetes API");
         return NULL;
     }
     struct ahpa_controller *c = ahpa_calloc(1, sizeof(*c));
@@ -135,12 +138,48 @@ struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options
     pthread_cond_init(&c->wake, NULL);
     ahpa_snapshot_init(&c->snapshot);
     ahpa_snapshot_swap(&c->snapshot, &snapshot_new()->ref);
+    if (opt->ahpa_dir == NULL && ahpa_controller__cluster_new(c, err) < 0) {
+        ahpa_controller_free(c);
+        return NULL;
+    }
     return c;
 }
 
 static char *dup_or_empty(const char *s)
 {
     return ahpa_strdup(s ? s : "");
+}
+
+/* The limits in force at now: spec and instanceBounds, as the planner
+ * combines them (a bound raises the min or lowers the max; a conflict
+ * gives the max). */
+static void limits_in_force(const struct ahpa_controller *c, const struct ahpa_obj *o,
+                            int64_t now_s, struct ahpa_controller_plan *p)
+{
+    p->min_in_force = o->min_replicas;
+    p->max_in_force = o->max_replicas;
+    if (o->bounds == NULL)
+        return;
+    struct ahpa_cron_in_force b;
+    ahpa_cron_bounds_at(o->bounds, c->opt.zone, now_s, &b);
+    if (b.min_replicas != AHPA_CRON_UNSET && b.min_replicas > p->min_in_force)
+        p->min_in_force = b.min_replicas;
+    if (b.max_replicas != AHPA_CRON_UNSET && b.max_replicas < p->max_in_force)
+        p->max_in_force = b.max_replicas;
+    if (p->min_in_force > p->max_in_force)
+        p->min_in_force = p->max_in_force;
+}
+
+static void plan_copy(struct ahpa_controller_plan *dst, const struct ahpa_controller_plan *src)
+{
+    *dst = *src;
+    dst->ns = dup_or_empty(src->ns);
+    dst->name = dup_or_empty(src->name);
+    dst->strategy = dup_or_empty(src->strategy);
+    dst->target_ref = dup_or_empty(src->target_ref);
+    dst->metric = dup_or_empty(src->metric);
+    dst->source = dup_or_empty(src->source);
+    dst->error = dup_or_empty(src->error);
 }
 
 /* One AHPA's cycle into plans[i]. */
@@ -164,6 +203,14 @@ static void cycle_one(struct ahpa_controller *c, size_t i, struct ahpa_controlle
     p->target = m ? m->target : NAN;
     p->quantile = o->quantile;
     p->scale_up_forward_s = o->scale_up_forward_s;
+    p->generation = o->generation;
+    if (p->t_s == 0)
+        p->t_s = now_s;
+    limits_in_force(c, o, p->t_s, p);
+    if (p->planned) {
+        p->min_in_force = p->plan.min_replicas;
+        p->max_in_force = p->plan.max_replicas;
+    }
 }
 
 /* AHPAs are independent: a few workers take them in turn, so a cycle is
@@ -174,6 +221,7 @@ struct cycle_work {
     struct ahpa_controller *c;
     struct ahpa_controller__snapshot_data *s;
     int64_t now_s;
+    const bool *skip; /* plans already filled (NULL: none) */
     atomic_size_t next;
 };
 
@@ -182,14 +230,15 @@ static void *cycle_worker(void *arg)
     struct cycle_work *wk = arg;
     for (size_t i; !atomic_load(&wk->c->stopping) &&
                    (i = atomic_fetch_add(&wk->next, 1)) < wk->s->n;)
-        cycle_one(wk->c, i, &wk->s->plans[i], wk->now_s);
+        if (wk->skip == NULL || !wk->skip[i])
+            cycle_one(wk->c, i, &wk->s->plans[i], wk->now_s);
     return NULL;
 }
 
 static void run_cycles(struct ahpa_controller *c, struct ahpa_controller__snapshot_data *s,
-                       int64_t now_s)
+                       int64_t now_s, const bool *skip)
 {
-    struct cycle_work wk = {c, s, now_s, 0};
+    struct cycle_work wk = {c, s, now_s, skip, 0};
     pthread_t th[CYCLE_WORKERS];
     size_t started = 0;
     for (size_t k = 0; k + 1 < CYCLE_WORKERS && k + 1 < s->n; k++)
@@ -200,12 +249,40 @@ static void run_cycles(struct ahpa_controller *c, struct ahpa_controller__snapsh
         pthread_join(th[k], NULL);
 }
 
-int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err)
+/* Fills the plans of the workloads that need no new cycle (partial
+ * refresh) from the published snapshot; returns which (caller frees). */
+static bool *keep_plans(struct ahpa_controller *c, struct ahpa_controller__snapshot_data *s)
+{
+    bool *skip = ahpa_calloc(s->n ? s->n : 1, sizeof(bool));
+    struct ahpa_controller_snapshot *prev = ahpa_controller_snapshot(c);
+    for (size_t i = 0; i < s->n; i++) {
+        const struct ahpa_controller__workload *w = c->workloads[i];
+        const struct ahpa_controller_plan *p =
+            w->replan ? NULL : ahpa_controller_snapshot_find(prev, w->obj->ns, w->obj->name);
+        if (p != NULL) {
+            plan_copy(&s->plans[i], p);
+            skip[i] = true;
+        }
+    }
+    ahpa_controller_snapshot_release(prev);
+    return skip;
+}
+
+/* Re-reads the objects (files or the informer's store), plans every AHPA
+ * (full) or only the new and redefined ones (the others keep their
+ * plans), publishes, and in cluster mode writes the statuses until
+ * deadline_ms. Returns the number of AHPAs. */
+static int refresh(struct ahpa_controller *c, int64_t now_s, bool full, int64_t deadline_ms,
+                   struct ahpa_error *err)
 {
     int64_t t0 = now_ms();
     bool changed;
     struct ahpa_controller__snapshot_data *s = snapshot_new();
-    int rc = ahpa_controller__scan(c, &changed, err);
+    int rc = 0;
+    if (c->cluster != NULL)
+        ahpa_controller__cluster_sync(c, &changed);
+    else
+        rc = ahpa_controller__scan(c, &changed, err);
     if (rc < 0)
         add_error(s, c->opt.ahpa_dir, ahpa_error_message(err, rc));
     for (size_t i = 0; i < c->nfiles; i++) {
@@ -220,37 +297,103 @@ int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_
     }
     s->plans = ahpa_calloc(c->nworkloads ? c->nworkloads : 1, sizeof(*s->plans));
     s->n = c->nworkloads;
-    run_cycles(c, s, now_s);
+    bool *skip = full ? NULL : keep_plans(c, s);
+    run_cycles(c, s, now_s, skip);
+    free(skip);
     if (atomic_load(&c->stopping)) {
         /* Cut short by a stop: the last complete plans stay published. */
         ahpa_ref_release(&s->ref);
         return ahpa_error_set(err, AHPA_EUNAVAIL, "controller stopping");
     }
+    for (size_t i = 0; i < c->nworkloads; i++)
+        c->workloads[i]->replan = false;
+    ahpa_ref_retain(&s->ref); /* for the status writes below */
     ahpa_snapshot_swap(&c->snapshot, &s->ref);
-    atomic_fetch_add(&c->cycles, 1);
-    atomic_store(&c->last_cycle_ms, now_ms());
-    atomic_store(&c->last_cycle_duration_ms, now_ms() - t0);
-    AHPA_LOG_V(2, "controller cycle: %zu AHPAs in %lldms", c->nworkloads,
-               (long long)(now_ms() - t0));
+    if (full) {
+        atomic_fetch_add(&c->cycles, 1);
+        atomic_store(&c->last_cycle_ms, now_ms());
+        atomic_store(&c->last_cycle_duration_ms, now_ms() - t0);
+    }
+    AHPA_LOG_V(2, "controller %s: %zu AHPAs in %lldms", full ? "cycle" : "refresh",
+               c->nworkloads, (long long)(now_ms() - t0));
+    if (c->cluster != NULL)
+        ahpa_controller__write_statuses(c, s, now_s, deadline_ms);
+    ahpa_ref_release(&s->ref);
     return (int)c->nworkloads;
+}
+
+/* Cluster mode: the informer started and its first list in the store,
+ * waiting up to wait_ms. */
+static bool cluster_ready(struct ahpa_controller *c, int64_t wait_ms, struct ahpa_error *err)
+{
+    if (atomic_load(&c->stopping))
+        return false;
+    if (ahpa_controller__cluster_start(c, err) < 0)
+        return false;
+    return ahpa_kube_informer_wait_synced(c->cluster->inf, wait_ms);
+}
+
+int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err)
+{
+    if (c->cluster != NULL && !cluster_ready(c, 10000, err))
+        return err->code ? -err->code
+                         : ahpa_error_set(err, AHPA_EUNAVAIL,
+                                          "AdvancedHorizontalPodAutoscaler informer not synced");
+    return refresh(c, now_s, true, now_ms() + c->opt.interval_ms, err);
+}
+
+int ahpa_controller_refresh(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err)
+{
+    if (c->cluster != NULL && !cluster_ready(c, 10000, err))
+        return err->code ? -err->code
+                         : ahpa_error_set(err, AHPA_EUNAVAIL,
+                                          "AdvancedHorizontalPodAutoscaler informer not synced");
+    return refresh(c, now_s, false, now_ms() + c->opt.interval_ms, err);
+}
+
+/* The loop's work at one wake-up: a full cycle when it is due, else (in
+ * cluster mode, after a callback) a partial refresh. Returns when the
+ * next cycle is due (ms), or 0 to retry shortly (informer not synced). */
+static int64_t loop_step(struct ahpa_controller *c, int64_t due_ms)
+{
+    struct ahpa_error err = {0};
+    if (c->cluster != NULL) {
+        if (!cluster_ready(c, 0, &err)) {
+            if (err.code != 0)
+                AHPA_LOG_WARN("AdvancedHorizontalPodAutoscaler informer: %s", err.msg);
+            return 0;
+        }
+        atomic_store(&c->cluster->dirty, false);
+    }
+    /* The next cycle starts on the next multiple of the interval of the
+     * wall clock, so that every replica of the adapter (and a restarted
+     * one) plans at the same moments from the same data. Status writes
+     * stop at that moment too. */
+    int64_t t = now_ms();
+    bool full = t >= due_ms;
+    int64_t next_ms = full ? (t / c->opt.interval_ms + 1) * c->opt.interval_ms : due_ms;
+    refresh(c, t / 1000, full, next_ms, &err);
+    return next_ms;
 }
 
 static void *loop(void *arg)
 {
     struct ahpa_controller *c = arg;
+    int64_t due_ms = 0; /* the first cycle at once */
     pthread_mutex_lock(&c->wake_lock);
     while (!c->stop) {
         pthread_mutex_unlock(&c->wake_lock);
-        struct ahpa_error err = {0};
-        ahpa_controller_cycle(c, now_ms() / 1000, &err);
+        int64_t next = loop_step(c, due_ms);
         pthread_mutex_lock(&c->wake_lock);
         if (c->stop)
             break;
-        /* The next cycle starts on the next multiple of the interval of
-         * the wall clock, so that every replica of the adapter (and a
-         * restarted one) plans at the same moments from the same data. */
-        int64_t next_ms = (now_ms() / c->opt.interval_ms + 1) * c->opt.interval_ms;
-        struct timespec ts = {(time_t)(next_ms / 1000), (long)(next_ms % 1000) * 1000000L};
+        /* Not synced yet: look again in 100 ms (a callback wakes us sooner). */
+        int64_t wake_ms = next != 0 ? next : now_ms() + 100;
+        if (next != 0)
+            due_ms = next;
+        if (c->cluster != NULL && atomic_load(&c->cluster->dirty))
+            continue;
+        struct timespec ts = {(time_t)(wake_ms / 1000), (long)(wake_ms % 1000) * 1000000L};
         pthread_cond_timedwait(&c->wake, &c->wake_lock, &ts);
     }
     pthread_mutex_unlock(&c->wake_lock);
@@ -263,6 +406,8 @@ int ahpa_controller_start(struct ahpa_controller *c, struct ahpa_error *err)
         return 0;
     c->stop = false;
     atomic_store(&c->stopping, false);
+    if (c->cluster != NULL && ahpa_controller__cluster_start(c, err) < 0)
+        return -err->code;
     if (pthread_create(&c->thread, NULL, loop, c) != 0)
         return ahpa_error_set(err, AHPA_EINTERNAL, "cannot start the controller thread");
     c->running = true;
@@ -279,6 +424,7 @@ void ahpa_controller_stop(struct ahpa_controller *c)
     pthread_cond_broadcast(&c->wake);
     pthread_mutex_unlock(&c->wake_lock);
     pthread_join(c->thread, NULL);
+    ahpa_controller__cluster_stop(c); /* no callback after this */
     c->running = false;
 }
 
@@ -287,6 +433,8 @@ void ahpa_controller_free(struct ahpa_controller *c)
     if (c == NULL)
         return;
     ahpa_controller_stop(c);
+    ahpa_controller__cluster_stop(c);
+    ahpa_controller__cluster_free(c);
     for (size_t i = 0; i < c->nworkloads; i++)
         ahpa_controller__workload_release(c->workloads[i]);
     free(c->workloads);
@@ -314,6 +462,26 @@ void ahpa_controller_free(struct ahpa_controller *c)
 static void gauge_header(struct ahpa_buf *out, const char *name, const char *help)
 {
     ahpa_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+static void cluster_collect(struct ahpa_controller__cluster *k, struct ahpa_buf *out)
+{
+    static const struct {
+        const char *name, *help;
+    } counters[] = {
+        {"ahpa_controller_status_writes_total", "AHPA status subresource patches that succeeded."},
+        {"ahpa_controller_status_failures_total", "AHPA status patches that failed."},
+        {"ahpa_controller_status_conflicts_total", "AHPA status patches answered 409 (retried)."},
+        {"ahpa_controller_status_deferred_total",
+         "AHPA statuses left for after the next cycle (the cycle's time was up)."},
+        {"ahpa_controller_events_total", "Events created for invalid AHPAs."},
+    };
+    unsigned long long v[] = {atomic_load(&k->status_writes), atomic_load(&k->status_failures),
+                              atomic_load(&k->status_conflicts),
+                              atomic_load(&k->status_deferred), atomic_load(&k->events)};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        ahpa_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name,
+                        counters[i].help, counters[i].name, counters[i].name, v[i]);
 }
 
 void ahpa_controller_collect(void *controller, struct ahpa_buf *out)
@@ -384,4 +552,6 @@ void ahpa_controller_collect(void *controller, struct ahpa_buf *out)
                     atomic_load(&c->last_cycle_duration_ms) / 1e3,
                     (unsigned long long)atomic_load(&c->queries),
                     (unsigned long long)atomic_load(&c->query_failures));
+    if (c->cluster != NULL)
+        cluster_collect(c->cluster, out);
 }

@@ -14,6 +14,8 @@
 
 struct ahpa_obj;
 struct ahpa_forecast_model;
+struct ahpa_kube_informer;
+struct json_t;
 
 /* A time series at a fixed step, appended at the end, trimmed at the
  * front to a capacity. */
@@ -58,6 +60,34 @@ struct ahpa_controller__workload {
     double coverage_hits, coverage_n, pinball_sum;
     int64_t first_seen_s;            /* cycle time it was first planned; cycle only */
     char last_reason[256];           /* last "not planned" reason logged; cycle only */
+    /* New or redefined since the last published snapshot: planned by the
+     * next partial refresh. Loop thread only (workers read it). */
+    bool replan;
+};
+
+/* One AHPA object of the cluster as the controller last looked at it.
+ * Loop thread only. */
+struct ahpa_controller__entry {
+    char *ns, *name, *key;  /* key "ns/name" */
+    char *rv;               /* the resourceVersion last looked at */
+    char *uid;
+    struct json_t *spec;    /* deep copy of the spec last validated */
+    int64_t generation;
+    char *error;            /* validation message; NULL when valid */
+    char *event_for;        /* the message a Warning Event was created for */
+};
+
+/* Cluster mode (cluster.c, status.c). */
+struct ahpa_controller__cluster {
+    struct ahpa_kube_informer *inf;
+    bool started;
+    /* Set by the informer's callbacks (a new, deleted or re-specified
+     * object), taken by the loop thread, which they wake. */
+    atomic_bool dirty;
+    struct ahpa_controller__entry *entries; /* sorted by key; loop thread */
+    size_t nentries;
+    atomic_ullong status_writes, status_failures, status_conflicts, events;
+    atomic_ullong status_deferred; /* left for after the next cycle (deadline) */
 };
 
 struct ahpa_controller__snapshot_data {
@@ -91,11 +121,13 @@ struct ahpa_controller {
     struct ahpa_controller__file *files;
     size_t nfiles;
     /* Objects skipped in the last scan because another file already
-     * defines their namespace/name ("path: ns/name is defined twice; ...").
+     * defines their namespace/name ("path: ns/name is defined twice; ..."),
+     * or, in cluster mode, invalid objects ("ns/name: message").
      * Loop thread only; copied into every snapshot's errors. */
     char **dup_errors;
     size_t ndup_errors;
     struct ahpa_snapshot snapshot;
+    struct ahpa_controller__cluster *cluster; /* NULL with --ahpa-dir */
 
     pthread_t thread;
     bool running, stop;
@@ -112,6 +144,38 @@ struct ahpa_controller {
 /* files.c: rescans the directory; sets *changed when objects changed. */
 int ahpa_controller__scan(struct ahpa_controller *c, bool *changed, struct ahpa_error *err);
 
+/* cluster.c */
+int ahpa_controller__cluster_new(struct ahpa_controller *c, struct ahpa_error *err);
+void ahpa_controller__cluster_free(struct ahpa_controller *c);
+/* Starts the informer (once). */
+int ahpa_controller__cluster_start(struct ahpa_controller *c, struct ahpa_error *err);
+/* Stops it: no callback runs after it returns. */
+void ahpa_controller__cluster_stop(struct ahpa_controller *c);
+/* Rebuilds the workload array from the informer's store: validates the
+ * objects whose spec changed, marks new and redefined workloads `replan`,
+ * drops deleted ones; invalid objects go to dup_errors. Sets *changed. */
+void ahpa_controller__cluster_sync(struct ahpa_controller *c, bool *changed);
+/* Wakes the loop thread (a dirty flag was set). */
+void ahpa_controller__wake(struct ahpa_controller *c);
+
+/* status.c */
+/* The status wanted for a plan / an invalid object, given the one the
+ * object has (may be NULL): new references. Conditions keep their
+ * lastTransitionTime while their status stays. */
+struct json_t *ahpa_controller__status_for_plan(const struct ahpa_controller_plan *p,
+                                                const struct json_t *old, int64_t now_s);
+struct json_t *ahpa_controller__status_for_invalid(int64_t generation, const char *message,
+                                                   const struct json_t *old, int64_t now_s);
+/* The merge patch {"status": {...}} that turns old (may be NULL) into
+ * want: changed fields, and null for fields want lacks. NULL when they
+ * are equal. New reference. */
+struct json_t *ahpa_controller__status_patch(const struct json_t *old, const struct json_t *want);
+/* Writes the statuses of the snapshot's plans and of the invalid
+ * objects, and their Events, until deadline_ms (wall clock). Loop thread. */
+void ahpa_controller__write_statuses(struct ahpa_controller *c,
+                                     const struct ahpa_controller__snapshot_data *s,
+                                     int64_t now_s, int64_t deadline_ms);
+
 /* workload.c */
 /* A new workload (one reference, owned by the caller) for `obj` (taken). */
 struct ahpa_controller__workload *ahpa_controller__workload_new(struct ahpa_obj *obj);
@@ -123,6 +187,9 @@ void ahpa_controller__workload_cycle(struct ahpa_controller *c,
                                      struct ahpa_controller__workload *w, int64_t now_s,
                                      struct ahpa_controller_plan *plan, char *error,
                                      size_t error_size);
+/* Sizes a new workload's rings for the configured history. */
+void ahpa_controller__workload_prepare(struct ahpa_controller *c,
+                                       struct ahpa_controller__workload *w);
 /* Replaces "<<.Namespace>>" and "<<.Name>>" in a query template. */
 void ahpa_controller__render_query(const char *tmpl, const char *ns, const char *name,
                                    struct ahpa_buf *out);

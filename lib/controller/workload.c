@@ -390,11 +390,13 @@ static void check_inputs(struct ahpa_controller *c, struct ahpa_controller__work
     double r = ring_last_finite(&w->replicas, step, now, &tr);
     why[0] = '\0';
     if (tu == 0) {
+        p->cause = AHPA_CONTROLLER_TARGET_NOT_FOUND;
         snprintf(why, why_size, "no GPU usage for %s/%s in Prometheus", o->target_kind,
                  o->target_name);
         return;
     }
     if (tu < fresh) {
+        p->cause = AHPA_CONTROLLER_NO_CURRENT_DATA;
         ahpa_time_format_rfc3339(tu, since);
         snprintf(why, why_size, "no current GPU usage for %s/%s since %s", o->target_kind,
                  o->target_name, since);
@@ -402,6 +404,7 @@ static void check_inputs(struct ahpa_controller *c, struct ahpa_controller__work
     }
     p->usage = u;
     if (tr == 0 || tr < fresh) {
+        p->cause = tr == 0 ? AHPA_CONTROLLER_TARGET_NOT_FOUND : AHPA_CONTROLLER_REPLICAS_UNKNOWN;
         snprintf(why, why_size, "replicas unknown: no current replica count for %s/%s",
                  o->target_kind, o->target_name);
         return;
@@ -409,6 +412,7 @@ static void check_inputs(struct ahpa_controller *c, struct ahpa_controller__work
     /* Range-check before any conversion: a huge, negative or fractional
      * count is a broken series, not a number of pods. */
     if (!(r >= 0 && r <= AHPA_CONTROLLER_MAX_REPLICAS) || fabs(r - nearbyint(r)) > 1e-6) {
+        p->cause = AHPA_CONTROLLER_REPLICAS_UNKNOWN;
         snprintf(why, why_size, "replicas unknown: %s/%s reports %g (expected a whole number "
                  "0..%d)", o->target_kind, o->target_name, r, AHPA_CONTROLLER_MAX_REPLICAS);
         return;
@@ -423,6 +427,7 @@ static void check_inputs(struct ahpa_controller *c, struct ahpa_controller__work
     for (size_t k = 0; k < recent_steps; k++)
         have += isfinite(ring_get(&w->usage, step, end - (int64_t)k * step));
     if (2 * have < recent_steps) {
+        p->cause = AHPA_CONTROLLER_NO_CURRENT_DATA;
         snprintf(why, why_size, "recent history missing: %zu of the last %zu steps of GPU usage "
                  "are missing", recent_steps - have, recent_steps);
         return;
@@ -492,6 +497,8 @@ static void plan_now(struct ahpa_controller *c, struct ahpa_controller__workload
         for (size_t i = 0; finite && i < count; i++)
             finite = isfinite(w->future_upper[first + i]);
         if (!finite) {
+            p->cause = w->model == NULL ? AHPA_CONTROLLER_NO_HISTORY
+                                        : AHPA_CONTROLLER_FORECAST_UNAVAILABLE;
             snprintf(error, error_size, "forecast unavailable: %s",
                      w->model == NULL ? "no model yet (not enough GPU usage history)"
                      : count == 0     ? "the model has no forecast for the next window"
@@ -519,7 +526,42 @@ static void plan_now(struct ahpa_controller *c, struct ahpa_controller__workload
         p->planned = true;
         p->predicted_peak = p->plan.forecast_peak;
     } else {
+        p->cause = AHPA_CONTROLLER_PLANNING_FAILED;
         snprintf(error, error_size, "planning: %s", err.msg);
+    }
+}
+
+/* The model's state and the last replica change, for the status. Under
+ * the workload's lock. */
+static void describe_model(const struct ahpa_controller *c,
+                           const struct ahpa_controller__workload *w,
+                           struct ahpa_controller_plan *p)
+{
+    if (w->model != NULL && w->fit_boundary_s != 0) {
+        struct ahpa_forecast_info info = {0};
+        ahpa_forecast_describe(w->model, &info);
+        p->model_fitted = true;
+        p->seasonal = info.seasonal;
+        p->period_s = info.period_s;
+    }
+    const struct ahpa_controller__ring *r = &w->replicas;
+    double newer = NAN;
+    for (size_t i = r->n; i-- > 0;) {
+        if (!isfinite(r->v[i]))
+            continue;
+        if (isfinite(newer) && nearbyint(r->v[i]) != nearbyint(newer))
+            break;
+        newer = r->v[i];
+        p->last_scale_s = r->t0_s + (int64_t)i * c->opt.step_s;
+    }
+    /* The oldest sample of an unchanged series is no scale: unknown. */
+    if (r->n > 0 && p->last_scale_s != 0) {
+        int64_t t = 0;
+        double first = NAN;
+        for (size_t i = 0; i < r->n && !isfinite(first); i++)
+            first = r->v[i], t = r->t0_s + (int64_t)i * c->opt.step_s;
+        if (isfinite(first) && t == p->last_scale_s)
+            p->last_scale_s = 0;
     }
 }
 
@@ -552,18 +594,23 @@ void ahpa_controller__workload_cycle(struct ahpa_controller *c,
     p->created_from_object = o->creation_s > 0;
     p->created_s = p->created_from_object ? o->creation_s : w->first_seen_s;
     if (m == NULL || m->type != AHPA_OBJ_METRIC_RESOURCE || strcmp(m->name, "gpu") != 0) {
-        snprintf(error, error_size, "only Resource gpu metrics are planned without a cluster");
+        p->cause = AHPA_CONTROLLER_UNSUPPORTED;
+        snprintf(error, error_size, "only Resource gpu metrics are planned");
     } else if (!ahpa_str_is_dns_label(o->ns) || !ahpa_str_is_dns_subdomain(o->target_name)) {
+        p->cause = AHPA_CONTROLLER_UNSUPPORTED;
         snprintf(error, error_size, "invalid namespace or scaleTargetRef.name");
     } else {
         struct ahpa_error err = {0};
         int rc = advance(c, w, now_s, &err);
         pthread_mutex_lock(&w->lock);
-        if (rc < 0 && rc != -AHPA_ENODATA)
+        if (rc < 0 && rc != -AHPA_ENODATA) {
+            p->cause = AHPA_CONTROLLER_PROMETHEUS_UNREACHABLE;
             snprintf(error, error_size, "prometheus: %s", ahpa_error_message(&err, rc));
-        else
+        } else {
             plan_now(c, w, now_s, p, error, error_size);
+        }
         p->t_s = now_s;
+        describe_model(c, w, p);
         if (w->coverage_n > 0) {
             p->coverage = w->coverage_hits / w->coverage_n;
             p->pinball = w->pinball_sum / w->coverage_n;

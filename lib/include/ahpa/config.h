@@ -108,6 +108,7 @@ struct ahpa_config {
     char *master;
     double kube_api_qps;
     int64_t kube_api_burst;
+    char *watch_namespace;
     /* AHPA objects and the controller */
     char *ahpa_dir;
     int64_t prediction_interval_ms;

@@ -35,6 +35,7 @@
 struct ahpa_buf;
 struct ahpa_cron_zone;
 struct ahpa_error;
+struct ahpa_kube_client;
 struct ahpa_prom_client;
 struct ahpa_controller;
 
@@ -53,7 +54,39 @@ struct ahpa_controller_options {
     const char *usage_query;
     /* PromQL for its replicas, same placeholders; NULL: kube-state-metrics. */
     const char *replicas_query;
+    /* Cluster mode (when ahpa_dir is NULL): the objects come from an
+     * informer on advancedhorizontalpodautoscalers through this client
+     * (borrowed; outlives the controller), and the controller writes their
+     * status subresource and Events. See "Cluster mode" below. */
+    struct ahpa_kube_client *kube;
+    const char *watch_namespace;      /* NULL or "": all namespaces */
+    /* For tests: the informer's watch timeout and backoff (0: defaults). */
+    int watch_timeout_s;
+    int64_t watch_backoff_ms;
 };
+
+/* Cluster mode.
+ *
+ * Objects: an informer lists and watches the AHPAs (all namespaces or
+ * watch_namespace). Each object is validated with ahpa_obj_from_json when
+ * its spec changes (a status write does not count); a valid one is planned
+ * exactly as an object from a file is; an invalid one is not planned and
+ * gets the status condition Ready=False, reason InvalidSpec, with the
+ * validation message, plus one Warning Event per distinct message. A new,
+ * changed or deleted object wakes the loop at once: a deleted one leaves
+ * the published snapshot (external metrics, observer) right away, a new or
+ * changed one is planned right away (the others keep their plans until
+ * the next cycle).
+ *
+ * Status: after every cycle, on the loop thread, for every object whose
+ * status would change: a JSON merge patch of the status subresource
+ * (observedGeneration, currentMetric (integer percent), desiredReplicas,
+ * proactiveReplicas, reactiveReplicas, currentReplicas, minPods, maxPods,
+ * lastScaleTime, conditions Ready and AbleToPredict), retried on 409 at
+ * most 3 times, through the kube client's limiter, and no longer than the
+ * next cycle's start (what is left is written after that cycle). Unknown
+ * is never zero: a value the controller does not know is removed from the
+ * status (the column shows <none>) and the conditions say why. */
 
 struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options *opt,
                                             struct ahpa_error *err);
@@ -72,6 +105,13 @@ void ahpa_controller_free(struct ahpa_controller *c);
  * concurrently with itself or with a started loop; readers (snapshot,
  * render, collect) may run on any thread meanwhile. */
 int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err);
+/* What the loop does when an informer callback wakes it (cluster mode):
+ * re-reads the objects, plans only the new and redefined ones (the others
+ * keep their published plans, deleted ones leave), publishes, writes the
+ * statuses. Same contract as ahpa_controller_cycle otherwise. In cluster
+ * mode both start the informer if needed and wait up to 10 s for its
+ * first list (-AHPA_EUNAVAIL without it). */
+int ahpa_controller_refresh(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err);
 
 /* --- published state ------------------------------------------------------- */
 
@@ -96,6 +136,25 @@ int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_
 #define AHPA_CONTROLLER_MAX_REPLICAS 100000
 #define AHPA_CONTROLLER_MIN_RECENT_STEPS 5
 
+/* Why a plan is missing (AHPA_CONTROLLER_PLANNED when it is not). The
+ * status conditions' reasons are their names (ahpa_controller_cause_name). */
+enum ahpa_controller_cause {
+    AHPA_CONTROLLER_PLANNED,
+    AHPA_CONTROLLER_UNSUPPORTED,            /* not a Resource gpu metric, bad names */
+    AHPA_CONTROLLER_PROMETHEUS_UNREACHABLE, /* a query failed */
+    AHPA_CONTROLLER_TARGET_NOT_FOUND,       /* no usage or replica series at all */
+    AHPA_CONTROLLER_NO_CURRENT_DATA,        /* stale usage, recent history missing */
+    AHPA_CONTROLLER_REPLICAS_UNKNOWN,       /* stale or broken replica series */
+    AHPA_CONTROLLER_NO_HISTORY,             /* no model yet */
+    AHPA_CONTROLLER_FORECAST_UNAVAILABLE,   /* a model, but no finite forecast */
+    AHPA_CONTROLLER_PLANNING_FAILED,
+};
+
+/* "Planned", "Unsupported", "PrometheusUnreachable", "TargetNotFound",
+ * "NoCurrentData", "ReplicasUnknown", "NoHistory", "ForecastUnavailable",
+ * "PlanningFailed". */
+const char *ahpa_controller_cause_name(enum ahpa_controller_cause c);
+
 /* One AHPA's latest plan. Strings are owned by the snapshot; a snapshot
  * holds at most one plan per namespace/name (the first file defining it
  * wins, the others are listed in the snapshot's errors). */
@@ -119,6 +178,16 @@ struct ahpa_controller_plan {
     const char *error;         /* why there is no plan; "" otherwise */
     double coverage, pinball;  /* forecast error so far; NaN unknown */
     size_t history_steps;
+    enum ahpa_controller_cause cause; /* PLANNED iff planned */
+    /* Limits in force at t_s (spec min/maxReplicas and the instanceBounds
+     * in force, as the planner combines them), known even without a plan. */
+    int32_t min_in_force, max_in_force;
+    /* Last change of the observed replica count in the history; 0: none seen. */
+    int64_t last_scale_s;
+    bool model_fitted;         /* a forecast model has been fitted */
+    bool seasonal;             /* it found a season (period_s) */
+    double period_s;
+    int64_t generation;        /* the object's metadata.generation; 0 unknown */
 };
 
 struct ahpa_controller_snapshot;

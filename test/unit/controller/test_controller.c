@@ -867,6 +867,8 @@ START_TEST(plans_do_not_depend_on_uptime)
 }
 END_TEST
 
+TCase *ahpa_controller_cluster_tcase(void); /* test_cluster.c */
+
 Suite *ahpa_unit_suite(void)
 {
     Suite *s = suite_create("controller");
@@ -888,5 +890,6 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, loop_thread_with_readers);
     tcase_add_test(tc, plans_do_not_depend_on_uptime);
     suite_add_tcase(s, tc);
+    suite_add_tcase(s, ahpa_controller_cluster_tcase());
     return s;
 }

@@ -1,0 +1,300 @@
+/* The status subresource of every AHPA (cluster mode) and the Warning
+ * Events of invalid ones.
+ *
+ * The wanted status is built from the published plan and compared with the
+ * status the informer's store holds: only a difference is written, as a
+ * JSON merge patch of the status subresource (null removes a field: a
+ * value the controller no longer knows is removed, never written as 0).
+ * Writes run on the loop thread, one at a time, through the kube client's
+ * limiter, bounded by a deadline; a 409 is retried (at most
+ * STATUS_ATTEMPTS in all) against the object read again. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ahpa/ahpaobj.h"
+#include "ahpa/error.h"
+#include "ahpa/kube.h"
+#include "ahpa/log.h"
+#include "ahpa/mem.h"
+#include "ahpa/timefmt.h"
+#include "controller_int.h"
+
+#define STATUS_ATTEMPTS 3
+#define MESSAGE_MAX 1024
+#define COMPONENT "ahpa-metrics-adapter"
+
+static const struct ahpa_kube_resource ahpa_resource = {
+    "autoscaling.alibabacloud.com", "v1beta1", "advancedhorizontalpodautoscalers",
+    NULL, true};
+static const struct ahpa_kube_resource event_resource = {"", "v1", "events", "Event", true};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *ahpa_controller_cause_name(enum ahpa_controller_cause c)
+{
+    static const char *const names[] = {
+        "Planned",        "Unsupported",     "PrometheusUnreachable",
+        "TargetNotFound", "NoCurrentData",   "ReplicasUnknown",
+        "NoHistory",      "ForecastUnavailable", "PlanningFailed",
+    };
+    return (size_t)c < sizeof(names) / sizeof(names[0]) ? names[c] : "Unknown";
+}
+
+/* --- building ------------------------------------------------------------------- */
+
+static json_t *time_string(int64_t t)
+{
+    char buf[AHPA_RFC3339_MAX];
+    ahpa_time_format_rfc3339(t, buf);
+    return json_string(buf);
+}
+
+/* The old condition of `type`, or NULL. */
+static const json_t *old_condition(const json_t *old, const char *type)
+{
+    const json_t *conds = json_object_get(old, "conditions");
+    size_t i;
+    const json_t *c;
+    json_array_foreach(conds, i, c) {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        if (t != NULL && strcmp(t, type) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static void add_condition(json_t *conds, const json_t *old, const char *type, bool status,
+                          const char *reason, const char *message, int64_t now_s)
+{
+    const char *st = status ? "True" : "False";
+    char msg[MESSAGE_MAX];
+    snprintf(msg, sizeof(msg), "%s", message ? message : "");
+    const json_t *prev = old_condition(old, type);
+    const char *prev_st = json_string_value(json_object_get(prev, "status"));
+    json_t *ltt = json_object_get(prev, "lastTransitionTime");
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s}", "type", type, "status", st, "reason", reason,
+                          "message", msg);
+    if (prev_st != NULL && strcmp(prev_st, st) == 0 && json_is_string(ltt))
+        json_object_set(c, "lastTransitionTime", ltt);
+    else
+        json_object_set_new(c, "lastTransitionTime", time_string(now_s));
+    json_array_append_new(conds, c);
+}
+
+static void able_to_predict(json_t *conds, const json_t *old, const struct ahpa_controller_plan *p,
+                            int64_t now_s)
+{
+    char msg[160];
+    switch (p->cause) {
+    case AHPA_CONTROLLER_PROMETHEUS_UNREACHABLE:
+    case AHPA_CONTROLLER_UNSUPPORTED:
+        add_condition(conds, old, "AbleToPredict", false, ahpa_controller_cause_name(p->cause),
+                      p->error, now_s);
+        return;
+    default:
+        break;
+    }
+    if (p->model_fitted && p->seasonal) {
+        snprintf(msg, sizeof(msg), "season of %.1f h found in %zu steps of history",
+                 p->period_s / 3600.0, p->history_steps);
+        add_condition(conds, old, "AbleToPredict", true, "SeasonFound", msg, now_s);
+    } else if (p->model_fitted) {
+        snprintf(msg, sizeof(msg), "no season found in %zu steps of history; forecasting "
+                 "from the recent level", p->history_steps);
+        add_condition(conds, old, "AbleToPredict", true, "NoSeasonFound", msg, now_s);
+    } else if (p->cause == AHPA_CONTROLLER_TARGET_NOT_FOUND) {
+        add_condition(conds, old, "AbleToPredict", false, "TargetNotFound", p->error, now_s);
+    } else {
+        add_condition(conds, old, "AbleToPredict", false, "NoHistory",
+                      "no GPU usage history yet", now_s);
+    }
+}
+
+static void set_int(json_t *o, const char *key, bool known, int64_t v)
+{
+    if (known)
+        json_object_set_new(o, key, json_integer(v));
+}
+
+json_t *ahpa_controller__status_for_plan(const struct ahpa_controller_plan *p, const json_t *old,
+                                         int64_t now_s)
+{
+    json_t *s = json_object();
+    set_int(s, "observedGeneration", p->generation > 0, p->generation);
+    double cu = p->current_utilization;
+    set_int(s, "currentMetric", isfinite(cu) && cu >= 0 && cu < 2e9, (int64_t)llround(cu));
+    set_int(s, "desiredReplicas", p->planned, p->plan.final);
+    set_int(s, "proactiveReplicas", p->planned && p->plan.proactive >= 0, p->plan.proactive);
+    set_int(s, "reactiveReplicas", p->planned, p->plan.reactive);
+    set_int(s, "currentReplicas", p->replicas_known, p->replicas);
+    set_int(s, "minPods", p->t_s > 0, p->min_in_force);
+    set_int(s, "maxPods", p->t_s > 0, p->max_in_force);
+    if (p->last_scale_s > 0)
+        json_object_set_new(s, "lastScaleTime", time_string(p->last_scale_s));
+    json_t *conds = json_array();
+    if (p->planned)
+        add_condition(conds, old, "Ready", true, "Planned", p->plan.text, now_s);
+    else
+        add_condition(conds, old, "Ready", false, ahpa_controller_cause_name(p->cause), p->error,
+                      now_s);
+    able_to_predict(conds, old, p, now_s);
+    json_object_set_new(s, "conditions", conds);
+    return s;
+}
+
+json_t *ahpa_controller__status_for_invalid(int64_t generation, const char *message,
+                                            const json_t *old, int64_t now_s)
+{
+    json_t *s = json_object();
+    set_int(s, "observedGeneration", generation > 0, generation);
+    json_t *conds = json_array();
+    add_condition(conds, old, "Ready", false, "InvalidSpec", message, now_s);
+    add_condition(conds, old, "AbleToPredict", false, "InvalidSpec", message, now_s);
+    json_object_set_new(s, "conditions", conds);
+    return s;
+}
+
+json_t *ahpa_controller__status_patch(const json_t *old, const json_t *want)
+{
+    if (json_is_object(old) && json_equal(old, want))
+        return NULL;
+    json_t *st = json_deep_copy(want);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)old, key, v) {
+        if (json_object_get(want, key) == NULL)
+            json_object_set_new(st, key, json_null());
+    }
+    return json_pack("{s:o}", "status", st);
+}
+
+/* --- writing ---------------------------------------------------------------------- */
+
+typedef json_t *(*want_fn)(const void *arg, const json_t *old, int64_t now_s);
+
+static json_t *want_plan(const void *arg, const json_t *old, int64_t now_s)
+{
+    return ahpa_controller__status_for_plan(arg, old, now_s);
+}
+
+static json_t *want_invalid(const void *arg, const json_t *old, int64_t now_s)
+{
+    const struct ahpa_controller__entry *e = arg;
+    return ahpa_controller__status_for_invalid(e->generation, e->error, old, now_s);
+}
+
+/* Writes one object's status if it differs. The first comparison is with
+ * the informer's copy; after a 409, with the object read again. */
+static void write_one(struct ahpa_controller *c, const char *ns, const char *name, want_fn fn,
+                      const void *arg, int64_t now_s)
+{
+    struct ahpa_controller__cluster *k = c->cluster;
+    struct ahpa_kube_obj *obj = ahpa_kube_informer_get(k->inf, ns, name);
+    if (obj == NULL)
+        return; /* deleted meanwhile */
+    json_t *cur = json_incref(json_object_get(obj->json, "status"));
+    ahpa_kube_obj_release(obj);
+    for (int attempt = 0; attempt < STATUS_ATTEMPTS && !atomic_load(&c->stopping); attempt++) {
+        json_t *want = fn(arg, cur, now_s);
+        json_t *patch = ahpa_controller__status_patch(cur, want);
+        json_decref(want);
+        if (patch == NULL)
+            break;
+        struct ahpa_error err = {0};
+        int rc = ahpa_kube_patch(c->opt.kube, &ahpa_resource, ns, name, "status", patch, NULL,
+                                 &err);
+        json_decref(patch);
+        if (rc == 0) {
+            atomic_fetch_add(&k->status_writes, 1);
+            break;
+        }
+        if (rc != -AHPA_ECONFLICT || attempt + 1 == STATUS_ATTEMPTS) {
+            atomic_fetch_add(&k->status_failures, 1);
+            if (rc != -AHPA_ENOTFOUND)
+                AHPA_LOG_WARN("status of %s/%s: %s", ns, name, ahpa_error_message(&err, rc));
+            break;
+        }
+        atomic_fetch_add(&k->status_conflicts, 1);
+        json_t *fresh = NULL;
+        struct ahpa_error gerr = {0};
+        if (ahpa_kube_get(c->opt.kube, &ahpa_resource, ns, name, "status", &fresh, &gerr) < 0)
+            break;
+        json_decref(cur);
+        cur = json_incref(json_object_get(fresh, "status"));
+        json_decref(fresh);
+    }
+    json_decref(cur);
+}
+
+/* One Warning Event for an invalid object, once per distinct message. */
+static void invalid_event(struct ahpa_controller *c, struct ahpa_controller__entry *e,
+                          int64_t now_s)
+{
+    if (e->event_for != NULL && strcmp(e->event_for, e->error) == 0)
+        return;
+    char ts[AHPA_RFC3339_MAX], evname[300];
+    ahpa_time_format_rfc3339(now_s, ts);
+    /* Unique as client-go's recorder makes them: name.<time in hex>. */
+    snprintf(evname, sizeof(evname), "%.200s.%llx", e->name,
+             (unsigned long long)wall_ms() * 1000ULL +
+                 (unsigned long long)(atomic_load(&c->cluster->events) % 1000));
+    char msg[MESSAGE_MAX];
+    snprintf(msg, sizeof(msg), "%s", e->error);
+    json_t *ev = json_pack(
+        "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:{s:s},"
+        " s:s, s:s, s:i, s:s}",
+        "apiVersion", "v1", "kind", "Event",
+        "metadata", "name", evname, "namespace", e->ns,
+        "involvedObject", "apiVersion", AHPA_OBJ_API_VERSION, "kind",
+        "AdvancedHorizontalPodAutoscaler", "name", e->name, "namespace", e->ns, "uid",
+        e->uid ? e->uid : "",
+        "reason", "InvalidSpec", "message", msg, "type", "Warning",
+        "source", "component", COMPONENT,
+        "firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
+        "reportingComponent", COMPONENT);
+    struct ahpa_error err = {0};
+    int rc = ahpa_kube_create(c->opt.kube, &event_resource, e->ns, ev, NULL, &err);
+    json_decref(ev);
+    if (rc < 0) {
+        AHPA_LOG_WARN("event for %s: %s", e->key, ahpa_error_message(&err, rc));
+        return;
+    }
+    atomic_fetch_add(&c->cluster->events, 1);
+    free(e->event_for);
+    e->event_for = ahpa_strdup(e->error);
+}
+
+void ahpa_controller__write_statuses(struct ahpa_controller *c,
+                                     const struct ahpa_controller__snapshot_data *s,
+                                     int64_t now_s, int64_t deadline_ms)
+{
+    struct ahpa_controller__cluster *k = c->cluster;
+    size_t left = s->n + k->nentries;
+    for (size_t i = 0; i < s->n; i++, left--) {
+        if (atomic_load(&c->stopping) || wall_ms() >= deadline_ms)
+            goto deferred;
+        write_one(c, s->plans[i].ns, s->plans[i].name, want_plan, &s->plans[i], now_s);
+    }
+    for (size_t i = 0; i < k->nentries; i++, left--) {
+        struct ahpa_controller__entry *e = &k->entries[i];
+        if (e->error == NULL)
+            continue;
+        if (atomic_load(&c->stopping) || wall_ms() >= deadline_ms)
+            goto deferred;
+        write_one(c, e->ns, e->name, want_invalid, e, now_s);
+        invalid_event(c, e, now_s);
+    }
+    return;
+deferred:
+    atomic_fetch_add(&k->status_deferred, left);
+    AHPA_LOG_V(1, "status writes: %zu objects left for after the next cycle", left);
+}

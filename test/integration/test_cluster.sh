@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Cluster mode: the adapter with a kubeconfig for the test apiserver
+# (test/lib/kube_apiserver.py, a test double of kube-apiserver) and a real
+# Prometheus backfilled with the GPU trace; the user's side is the real
+# kubectl. The seed's CRD, Deployment and fib-gpu AHPA are applied; the
+# status columns of `kubectl get ahpa` fill; kubectl patch (target,
+# bounds) is followed; an invalid object gets a condition and an Event;
+# a forced 410 Gone and dropped watch streams are survived; a deleted AHPA
+# leaves the external metrics and the observer at once.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+. "$here/../lib/common.sh"
+. "$here/../lib/kubeapi.sh"
+. "$here/../lib/prometheus.sh"
+AHPA_TMP=$(mktemp -d)
+cleanup() { ahpa_prom_stop; ahpa_cleanup; }
+trap cleanup EXIT
+T=$AHPA_TMP
+export PYTHONDONTWRITEBYTECODE=1
+INTERVAL=2
+now_ms() { date +%s%3N; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+python3 "$src/test/lib/gen_gpu_openmetrics.py" --days 2 --pods 4 --output "$T/gpu.om" ||
+    { ahpa_fail "fixture generation"; ahpa_finish; }
+ahpa_prom_backfill "$T/gpu.om" "$T/tsdb" && ahpa_prom_start "$T/tsdb" "$(ahpa_free_port)" ||
+    { ahpa_fail "prometheus starts"; ahpa_finish; }
+ahpa_start_kubeapi "$T" --request-log "$T/requests.log" ||
+    { ahpa_fail "test apiserver starts"; ahpa_finish; }
+k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@" </dev/null; }
+kin() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
+admin() { curl -s --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }
+
+# --- the seed's objects, applied as the user applies them ----------------------
+ahpa_contains "kubectl apply the CRD" "$(k apply -f "$src/manifests/crd/" 2>&1)" "created"
+out=$(kin apply -f - 2>&1 <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bert-intent-detection, namespace: default, labels: {app: bert}}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: bert}}
+  template:
+    metadata: {labels: {app: bert}}
+    spec: {containers: [{name: bert, image: "registry.example/bert:1"}]}
+YAML
+)
+ahpa_contains "kubectl apply the Deployment" "$out" "created"
+ahpa_contains "kubectl apply fib-gpu.yaml" "$(k apply -f "$src/manifests/examples/fib-gpu.yaml" 2>&1)" \
+    "fib-gpu created"
+# Valid for the CRD's schema, not for the adapter: minReplicas > maxReplicas.
+sed -e 's/name: fib-gpu/name: broken/' -e 's/minReplicas: 0/minReplicas: 30/' \
+    -e 's/maxReplicas: 100/maxReplicas: 5/' "$src/manifests/examples/fib-gpu.yaml" >"$T/broken.yaml"
+ahpa_contains "kubectl apply an AHPA with minReplicas > maxReplicas" \
+    "$(k apply -f "$T/broken.yaml" 2>&1)" "broken created"
+
+sed -e 's/name: fib-gpu/name: orphan/' -e 's/name: bert-intent-detection/name: nothing-here/' \
+    "$src/manifests/examples/fib-gpu.yaml" >"$T/orphan.yaml"
+ahpa_contains "kubectl apply an AHPA whose target has no data" "$(k apply -f "$T/orphan.yaml" 2>&1)" \
+    "orphan created"
+
+ahpa_client_cert "$T"
+t0=$(now_ms)
+ahpa_start_adapter "$T/a" --prometheus-url="$AHPA_PROM_URL" --kubeconfig="$KUBEAPI_KUBECONFIG" \
+    --prediction-interval=${INTERVAL}s --history-window=48h -v=2 ||
+    { ahpa_fail "adapter starts"; ahpa_finish; }
+ahpa_contains "the adapter says where the objects come from" "$(cat "$AHPA_LOG")" \
+    "AdvancedHorizontalPodAutoscaler objects from the cluster (all namespaces)"
+
+# --- the status columns fill -------------------------------------------------------
+filled() {
+    local line
+    line=$(k get ahpa fib-gpu --no-headers 2>/dev/null)
+    [ "$(echo "$line" | awk '{print NF}')" = 11 ] && ! echo "$line" | grep -q '<none>'
+}
+ahpa_wait_for 30 filled
+t1=$(now_ms)
+ahpa_check "every column of kubectl get ahpa fib-gpu is filled ($((t1 - t0)) ms after start)" filled
+ahpa_check "within two prediction intervals of readiness plus the first fit" \
+    test $((t1 - t0)) -lt $((2 * INTERVAL * 1000 + 4000))
+out=$(k get ahpa)
+ahpa_equals "kubectl get ahpa prints the seed's header" "$(echo "$out" | head -1 | tr -s ' ')" \
+    "NAME STRATEGY REFERENCE METRIC TARGET(%) CURRENT(%) DESIREDPODS REPLICAS MINPODS MAXPODS AGE"
+echo "$out"
+row=$(k get ahpa fib-gpu --no-headers | awk '{print $2, $3, $4, $5, $8, $9, $10}')
+ahpa_equals "strategy, reference, metric, target, replicas, min and max pods" "$row" \
+    "observer bert-intent-detection gpu 20 4 0 100"
+st=$(k get ahpa fib-gpu -o json)
+ahpa_equals "observedGeneration, Ready=True/Planned, AbleToPredict=True" \
+    "$(echo "$st" | json 'd["status"]["observedGeneration"], [(c["type"], c["status"], c["reason"] in ("Planned", "SeasonFound", "NoSeasonFound")) for c in d["status"]["conditions"]]')" \
+    "1 [('Ready', 'True', True), ('AbleToPredict', 'True', True)]"
+cur=$(echo "$st" | json 'd["status"]["currentMetric"]')
+metrics() { ahpa_kubectl get --raw /metrics; }
+prom_cur=$(metrics | awk '/^ahpa_current_metric\{namespace="default",ahpa="fib-gpu"/ {printf "%.0f", $2}')
+ahpa_equals "CURRENT(%) is the current per-pod utilisation the controller measured" "$cur" "$prom_cur"
+desired=$(echo "$st" | json 'd["status"]["desiredReplicas"]')
+planned=$(metrics | awk '/^ahpa_requested_pods\{namespace="default",ahpa="fib-gpu"/ {print $2}')
+ahpa_equals "DESIREDPODS is the published plan" "$desired" "$planned"
+
+ext() { ahpa_kubectl get --raw "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas?labelSelector=ahpa%3D$1" | json 'len(d["items"])'; }
+obs() { curl -s -o /dev/null -w '%{http_code}' --cacert "$AHPA_CA" --cert "$AHPA_CLIENT_CERT" --key "$AHPA_CLIENT_KEY" \
+        "https://127.0.0.1:$AHPA_PORT/apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/$1"; }
+ahpa_equals "fib-gpu has its external metric item" "$(ext fib-gpu)" 1
+ahpa_equals "and its observer page" "$(obs fib-gpu)" 200
+
+# --- the invalid object ------------------------------------------------------------
+bad_ready() { k get ahpa broken -o json | json '[(c["status"], c["reason"], c["message"]) for c in d.get("status", {}).get("conditions", []) if c["type"] == "Ready"]'; }
+ahpa_wait_for 10 sh -c "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa broken -o jsonpath='{.status.conditions}' </dev/null | grep -q InvalidSpec"
+out=$(bad_ready)
+ahpa_contains "the invalid AHPA has Ready=False, InvalidSpec" "$out" "('False', 'InvalidSpec', 'default/broken: spec."
+ahpa_contains "and the message names the field" "$out" "minReplicas"
+ahpa_equals "its status has no values (nothing known is not zero)" \
+    "$(k get ahpa broken -o json | json 'sorted(d["status"])')" "['conditions', 'observedGeneration']"
+ahpa_equals "a Warning Event says why" \
+    "$(k get events --field-selector involvedObject.name=broken -o jsonpath='{.items[*].type} {.items[*].reason}' 2>&1)" \
+    "Warning InvalidSpec"
+ahpa_equals "not planned: no external metric item" "$(ext broken)" 0
+ahpa_equals "no observer page" "$(obs broken)" 404
+ahpa_equals "one Event only, however many cycles" \
+    "$(sleep $((INTERVAL + 1)); k get events --field-selector involvedObject.name=broken --no-headers | wc -l)" 1
+k patch ahpa broken --type=merge -p '{"spec":{"minReplicas":1}}' >/dev/null
+ahpa_check "fixing it makes it planned" ahpa_wait_for 10 sh -c \
+    "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa broken -o jsonpath='{.status.conditions[0].status}' </dev/null | grep -qx True"
+
+conds() { k get ahpa "$1" -o json | json '[(c["type"], c["status"], c["reason"]) for c in d.get("status", {}).get("conditions", [])]'; }
+ahpa_equals "a target without data: Ready and AbleToPredict False, TargetNotFound" "$(conds orphan)" \
+    "[('Ready', 'False', 'TargetNotFound'), ('AbleToPredict', 'False', 'TargetNotFound')]"
+ahpa_equals "and no DESIREDPODS, CURRENT(%) or REPLICAS" \
+    "$(k get ahpa orphan -o json | json '[f for f in ("desiredReplicas", "currentMetric", "currentReplicas") if f in d["status"]]')" "[]"
+
+# --- edits are followed at once ------------------------------------------------------
+writes_before=$(admin "$KUBEAPI_URL/-/test/requests" | json 'sum(v for k, v in d["counts"].items() if k.startswith("patch") and k.endswith("/fib-gpu/status"))')
+k patch ahpa fib-gpu --type=merge \
+    -p '{"spec":{"metrics":[{"type":"Resource","resource":{"name":"gpu","target":{"type":"Utilization","averageUtilization":40}}}]}}' >/dev/null
+target40() { metrics | grep -q '^ahpa_target_metric{namespace="default",ahpa="fib-gpu",strategy="observer"} 40$'; }
+ahpa_check "a patched target is planned with at once" ahpa_wait_for 5 target40
+ahpa_equals "and TARGET(%) shows it" "$(k get ahpa fib-gpu --no-headers | awk '{print $5}')" 40
+ahpa_check "observedGeneration follows" ahpa_wait_for 5 sh -c \
+    "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa fib-gpu -o jsonpath='{.status.observedGeneration}' </dev/null | grep -qx 2"
+# Bounds in force now: every day of the week, all day.
+k patch ahpa fib-gpu --type=merge -p "{\"spec\":{\"instanceBounds\":[{\"startTime\":\"2020-01-01 00:00:00\",\"endTime\":\"2099-01-01 00:00:00\",\"bounds\":[{\"cron\":\"* * ? * *\",\"minReplicas\":3,\"maxReplicas\":7}]}]}}" >/dev/null
+bounds() { [ "$(k get ahpa fib-gpu --no-headers | awk '{print $9, $10}')" = "3 7" ]; }
+ahpa_check "patched instanceBounds: MINPODS 3, MAXPODS 7" ahpa_wait_for 5 bounds
+d=$(k get ahpa fib-gpu -o jsonpath='{.status.desiredReplicas}')
+ahpa_check "the plan is within the new bounds (DESIREDPODS $d)" test "$d" -ge 3 -a "$d" -le 7
+k patch ahpa fib-gpu --type=merge -p '{"spec":{"scaleStrategy":"auto"}}' >/dev/null
+ahpa_check "a patched strategy is planned with" ahpa_wait_for 5 sh -c \
+    "curl -s --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/metrics | grep -q 'ahpa=\"fib-gpu\",strategy=\"auto\"'"
+
+# Status writes only when something changed: steady usage, a few per cycle at most.
+sleep $((2 * INTERVAL))
+writes=$(admin "$KUBEAPI_URL/-/test/requests" | json 'sum(v for k, v in d["counts"].items() if k.startswith("patch") and k.endswith("/fib-gpu/status"))')
+cycles=$(metrics | awk '/^ahpa_controller_cycles_total/ {print $2}')
+ahpa_check "status patches of fib-gpu ($((writes - writes_before)) since the edits) stay bounded" \
+    test $((writes - writes_before)) -le 12
+
+# --- watch failures -------------------------------------------------------------------
+lists0=$(grep -c '"path": "/apis/autoscaling.alibabacloud.com/v1beta1/advancedhorizontalpodautoscalers".*limit=' "$T/requests.log")
+admin -X POST "$KUBEAPI_URL/-/test/expire-watches" >/dev/null
+sed -e 's/name: fib-gpu/name: after-gone/' "$src/manifests/examples/fib-gpu.yaml" >"$T/after-gone.yaml"
+k apply -f "$T/after-gone.yaml" >/dev/null
+ahpa_check "after a forced 410 Gone a new AHPA is planned" ahpa_wait_for 10 sh -c "[ \"\$(HOME='$T' KUBECONFIG=/dev/null kubectl --server=https://127.0.0.1:$AHPA_PORT --certificate-authority='$AHPA_CA' --client-certificate='$AHPA_CLIENT_CERT' --client-key='$AHPA_CLIENT_KEY' get --raw '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas?labelSelector=ahpa%3Dafter-gone' </dev/null | grep -c after-gone)\" = 1 ]"
+lists1=$(grep -c '"path": "/apis/autoscaling.alibabacloud.com/v1beta1/advancedhorizontalpodautoscalers".*limit=' "$T/requests.log")
+ahpa_check "by a relist ($((lists1 - lists0)) more list requests)" test "$lists1" -gt "$lists0"
+admin -X POST "$KUBEAPI_URL/-/test/drop-watches" >/dev/null
+k delete ahpa after-gone >/dev/null
+ahpa_check "after a dropped watch a deletion is seen" ahpa_wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/after-gone)\" = 404 ]"
+ahpa_equals "no duplicate: one fib-gpu plan" \
+    "$(metrics | grep -c '^ahpa_requested_pods{namespace="default",ahpa="fib-gpu"')" 1
+
+# --- deletion ------------------------------------------------------------------------
+k delete ahpa fib-gpu >/dev/null
+td=$(now_ms)
+gone() { [ "$(ext fib-gpu)" = 0 ] && [ "$(obs fib-gpu)" = 404 ]; }
+ahpa_wait_for 5 gone
+ahpa_check "a deleted AHPA leaves the external metrics and the observer ($(( $(now_ms) - td )) ms)" gone
+ahpa_check "long before the next cycle would" test $(( $(now_ms) - td )) -lt $((INTERVAL * 1000))
+ahpa_prom_stop
+down() { [ "$(conds broken)" = "[('Ready', 'False', 'PrometheusUnreachable'), ('AbleToPredict', 'False', 'PrometheusUnreachable')]" ]; }
+ahpa_check "Prometheus down: Ready and AbleToPredict False, PrometheusUnreachable" ahpa_wait_for 10 down
+ahpa_equals "and DESIREDPODS is removed, not zero" \
+    "$(k get ahpa broken -o jsonpath='{.status.desiredReplicas}')" ""
+ahpa_check "the adapter logged no crash" sh -c "! grep -qiE 'segfault|abort|assert' '$AHPA_LOG'"
+ahpa_check "and is still ready" curl -sf -o /dev/null --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/readyz"
+echo "status writes: $(metrics | awk '/^ahpa_controller_status_writes_total/ {print $2}'), cycles: $cycles"
+ahpa_finish
