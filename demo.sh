@@ -72,9 +72,9 @@ if [ ! -f "$demo/client.crt" ]; then # kubectl asks for a password without crede
         -out "$demo/client.crt" >/dev/null 2>&1
 fi
 
-echo "== ahpa-metrics-adapter on https://127.0.0.1:$port"
+echo "== ahpa-metrics-adapter on https://127.0.0.1:$port (standalone: --authorization-mode=AlwaysAllow)"
 build/cmd/ahpa-metrics-adapter/ahpa-metrics-adapter --bind-address=127.0.0.1 --secure-port="$port" \
-    --cert-dir="$demo/certs" --prometheus-url="$AHPA_PROM_URL" --ahpa-dir="$demo/ahpa" \
+    --authorization-mode=AlwaysAllow --cert-dir="$demo/certs" --prometheus-url="$AHPA_PROM_URL" --ahpa-dir="$demo/ahpa" \
     --prediction-interval=30s -v=1 >"$demo/adapter.log" 2>&1 &
 adapter=$!
 ahpa_track $adapter

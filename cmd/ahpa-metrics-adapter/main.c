@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ahpa/api.h"
+#include "ahpa/auth.h"
 #include "ahpa/config.h"
 #include "ahpa/controller.h"
 #include "ahpa/cron.h"
@@ -56,6 +57,10 @@ struct adapter {
     struct ahpa_kube_config *lease_kcfg;
     struct ahpa_kube_client *lease_client;
     struct ahpa_leader *leader; /* NULL: no election, this process acts alone */
+    /* delegated authentication and authorization */
+    struct ahpa_kube_config *authn_kcfg, *authz_kcfg;
+    struct ahpa_kube_client *authn_client, *authz_client;
+    struct ahpa_auth *auth;
 };
 
 static int parse_flags(struct adapter *a, int argc, char **argv)
@@ -328,6 +333,88 @@ static int prepare_leader(struct adapter *a, struct ahpa_error *err)
     return ahpa_server_use_leader(a->server, a->leader, err);
 }
 
+/* The kube-apiserver that reviews tokens or access: the given kubeconfig,
+ * else --kubeconfig/--master, else in-cluster. No configuration at all is
+ * not an error here (*out stays NULL); a given file that fails to load is. */
+static int auth_client(const struct ahpa_config *cfg, const char *kubeconfig,
+                       struct ahpa_kube_config **kc, struct ahpa_kube_client **out,
+                       struct ahpa_error *err)
+{
+    /* k8s.io/apiserver's delegating clients: QPS 200, burst 400, 10 s. */
+    struct ahpa_kube_options ko = {
+        .kubeconfig = kubeconfig != NULL ? kubeconfig : cfg->kubeconfig,
+        .master = kubeconfig != NULL ? NULL : cfg->master,
+        .qps = 200, .burst = 400, .timeout_ms = 10000,
+    };
+    struct ahpa_error inner = {0};
+    int rc = ahpa_kube_config_load(&ko, kc, &inner);
+    if (rc < 0) {
+        if (ko.kubeconfig != NULL || ko.master != NULL)
+            return ahpa_error_set(err, AHPA_ECONFIG, "%s", inner.msg);
+        AHPA_LOG_V(1, "no Kubernetes configuration for authentication/authorization: %s",
+                   inner.msg);
+        return 0;
+    }
+    *out = ahpa_kube_client_new(*kc, &ko, err);
+    return *out != NULL ? 0 : -AHPA_ECONFIG;
+}
+
+static int prepare_auth(struct adapter *a, struct ahpa_error *err)
+{
+    const struct ahpa_config *cfg = &a->cfg;
+    bool always = strcmp(cfg->authorization_mode, "AlwaysAllow") == 0;
+    int rc = auth_client(cfg, cfg->authentication_kubeconfig, &a->authn_kcfg, &a->authn_client,
+                         err);
+    if (rc == 0)
+        rc = auth_client(cfg, cfg->authorization_kubeconfig, &a->authz_kcfg, &a->authz_client,
+                         err);
+    if (rc < 0)
+        return rc;
+    if (!always && a->authz_client == NULL)
+        return ahpa_error_set(err, AHPA_ECONFIG,
+                              "no Kubernetes configuration to authorize requests with "
+                              "(--authorization-mode=Webhook): give --authorization-kubeconfig "
+                              "or --kubeconfig, or run in a cluster; for a standalone run "
+                              "without authorization, --authorization-mode=AlwaysAllow");
+    if (always)
+        AHPA_LOG_WARN("--authorization-mode=AlwaysAllow: every request is allowed, anonymous "
+                      "ones included; for standalone demos only");
+    struct ahpa_auth_options o = {
+        .mode = always ? AHPA_AUTH_MODE_ALWAYS_ALLOW : AHPA_AUTH_MODE_WEBHOOK,
+        .anonymous = cfg->anonymous_auth,
+        .client_ca_file = cfg->client_ca_file,
+        .requestheader_client_ca_file = cfg->requestheader_client_ca_file,
+#define LIST(field, l) .field = (const char *const *)cfg->l.items
+        LIST(requestheader_allowed_names, requestheader_allowed_names),
+        .n_allowed_names = cfg->requestheader_allowed_names.n,
+        LIST(requestheader_username_headers, requestheader_username_headers),
+        .n_username_headers = cfg->requestheader_username_headers.n,
+        LIST(requestheader_group_headers, requestheader_group_headers),
+        .n_group_headers = cfg->requestheader_group_headers.n,
+        LIST(requestheader_extra_prefixes, requestheader_extra_headers_prefix),
+        .n_extra_prefixes = cfg->requestheader_extra_headers_prefix.n,
+        LIST(audiences, api_audiences),
+        .naudiences = cfg->api_audiences.n,
+        LIST(always_allow_paths, authorization_always_allow_paths),
+        .n_always_allow_paths = cfg->authorization_always_allow_paths.n,
+#undef LIST
+        .authn_client = a->authn_client,
+        .authz_client = a->authz_client,
+        .skip_lookup = cfg->authentication_skip_lookup,
+        .tolerate_lookup_failure = cfg->authentication_tolerate_lookup_failure,
+        .token_cache_ttl_ms = cfg->authentication_token_webhook_cache_ttl_ms,
+        .authorized_ttl_ms = cfg->authorization_webhook_cache_authorized_ttl_ms,
+        .unauthorized_ttl_ms = cfg->authorization_webhook_cache_unauthorized_ttl_ms,
+        .cas_changed = ahpa_server_client_cas_changed,
+        .cas_ctx = a->server,
+    };
+    a->auth = ahpa_auth_new(&o, err);
+    if (a->auth == NULL)
+        return -AHPA_ECONFIG;
+    ahpa_server_use_auth(a->server, a->auth);
+    return ahpa_auth_start(a->auth, err);
+}
+
 static int start(struct adapter *a)
 {
     struct ahpa_error err = {0};
@@ -339,8 +426,8 @@ static int start(struct adapter *a)
     }
     a->server = ahpa_server_new(&a->cfg, &err);
     if (a->server != NULL &&
-        ((rc = prepare_provider(a, &err)) < 0 || (rc = prepare_controller(a, &err)) < 0 ||
-         (rc = prepare_leader(a, &err)) < 0)) {
+        ((rc = prepare_auth(a, &err)) < 0 || (rc = prepare_provider(a, &err)) < 0 ||
+         (rc = prepare_controller(a, &err)) < 0 || (rc = prepare_leader(a, &err)) < 0)) {
         AHPA_LOG_ERROR("%s", ahpa_error_message(&err, rc));
         ahpa_tls_keypair_free(kp);
         return rc;
@@ -479,6 +566,11 @@ static void shut_down(struct adapter *a, int sig, sigset_t *set)
     if (a->provider != NULL)
         ahpa_provider_stop(a->provider);
     unsigned cut = ahpa_server_stop(a->server, a->cfg.shutdown_timeout_ms);
+    /* Reviews still on the wire fail now rather than at their timeout. */
+    if (a->authn_client != NULL)
+        ahpa_kube_client_cancel(a->authn_client);
+    if (a->authz_client != NULL)
+        ahpa_kube_client_cancel(a->authz_client);
     if (cut > 0)
         AHPA_LOG_WARN("%u requests were still in flight after --shutdown-timeout (%lldms)", cut,
                       (long long)a->cfg.shutdown_timeout_ms);
@@ -517,10 +609,17 @@ int main(int argc, char **argv)
         ahpa_controller_stop(a.controller);
     if (a.provider != NULL)
         ahpa_provider_stop(a.provider);
+    if (a.server != NULL)
+        ahpa_server_stop(a.server, 0); /* no-op after shut_down */
     ahpa_leader_free(a.leader); /* stops it first if start failed half-way */
+    ahpa_auth_free(a.auth);       /* wakes parked requests: before the server goes */
     ahpa_server_free(a.server);
     ahpa_kube_client_free(a.lease_client);
     ahpa_kube_config_free(a.lease_kcfg);
+    ahpa_kube_client_free(a.authn_client);
+    ahpa_kube_client_free(a.authz_client);
+    ahpa_kube_config_free(a.authn_kcfg);
+    ahpa_kube_config_free(a.authz_kcfg);
     ahpa_provider_free(a.provider);
     ahpa_controller_free(a.controller);
     ahpa_kube_client_free(a.kube);

@@ -143,7 +143,18 @@ struct ahpa_server {
     struct ahpa_api__metrics metrics;
     struct ahpa_api__collector collectors[AHPA_API_MAX_COLLECTORS];
     int ncollectors;
+
+    struct ahpa_auth *auth;         /* NULL: no authentication stage */
+    _Atomic(struct ahpa_httpd *) httpd_started; /* set once serving */
+    pthread_mutex_t cas_lock;       /* installs of the client CA bundle */
 };
+
+/* authstage.c: true when the request may go on to its route; else resp
+ * holds the answer (401, 403, 400, 500, 503) or the request is parked. */
+bool ahpa_api__auth_stage(struct ahpa_server *s, struct ahpa_httpd_request *req,
+                          struct ahpa_httpd_response *resp);
+/* Installs lib/auth's current client CA bundle in the TLS server. */
+void ahpa_api__auth_advertise(struct ahpa_server *s);
 
 /* discovery.c */
 void ahpa_api__groups_init(struct ahpa_server *s);

@@ -205,6 +205,8 @@ static void on_request(void *ctx, struct ahpa_httpd_request *req,
                        struct ahpa_httpd_response *resp)
 {
     struct ahpa_server *s = ctx;
+    if (!ahpa_api__auth_stage(s, req, resp))
+        return;
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         ahpa_httpd_response_header(req, resp, "Allow", "GET, HEAD");
         ahpa_api_status(resp, 405, "the server does not allow this method on the requested "
@@ -274,6 +276,7 @@ struct ahpa_server *ahpa_server_new(const struct ahpa_config *cfg, struct ahpa_e
     s->cfg = cfg;
     pthread_mutex_init(&s->resources_lock, NULL);
     pthread_mutex_init(&s->checks_lock, NULL);
+    pthread_mutex_init(&s->cas_lock, NULL);
     ahpa_snapshot_init(&s->discovery);
     ahpa_api__metrics_init(&s->metrics);
     ahpa_api__groups_init(s);
@@ -327,7 +330,11 @@ int ahpa_server_start(struct ahpa_server *s, const char *cert_pem, const char *k
         .ctx = s,
     };
     s->httpd = ahpa_httpd_new(&opt, cert_pem, key_pem, err);
-    return s->httpd != NULL ? 0 : -AHPA_EIO;
+    if (s->httpd == NULL)
+        return -AHPA_EIO;
+    atomic_store(&s->httpd_started, s->httpd);
+    ahpa_api__auth_advertise(s);
+    return 0;
 }
 
 int ahpa_server_set_credentials(struct ahpa_server *s, const char *cert_pem, const char *key_pem,
@@ -363,5 +370,6 @@ void ahpa_server_free(struct ahpa_server *s)
     ahpa_api__discovery_dispose(s);
     pthread_mutex_destroy(&s->resources_lock);
     pthread_mutex_destroy(&s->checks_lock);
+    pthread_mutex_destroy(&s->cas_lock);
     free(s);
 }

@@ -123,6 +123,49 @@ const struct ahpa_flag ahpa_config_flags[] = {
       "PromQL for a workload's total GPU utilisation (<<.Namespace>>, <<.Name>>)"),
     F("ahpa-replicas-query", AHPA_FLAG_STRING, ahpa_replicas_query, NULL,
       "PromQL for a workload's replicas (<<.Namespace>>, <<.Name>>)"),
+    F("authorization-mode", AHPA_FLAG_STRING, authorization_mode, "Webhook",
+      "Webhook (SubjectAccessReview; needs a Kubernetes configuration) or AlwaysAllow (no "
+      "authorization: standalone demos only)"),
+    F("authentication-kubeconfig", AHPA_FLAG_STRING, authentication_kubeconfig, NULL,
+      "kubeconfig for TokenReview and the extension-apiserver-authentication ConfigMap "
+      "(default: --kubeconfig, else in-cluster)"),
+    F("authorization-kubeconfig", AHPA_FLAG_STRING, authorization_kubeconfig, NULL,
+      "kubeconfig for SubjectAccessReview (default: --kubeconfig, else in-cluster)"),
+    F("authentication-skip-lookup", AHPA_FLAG_BOOL, authentication_skip_lookup, "false",
+      "do not read client CAs and request-header settings from the "
+      "kube-system/extension-apiserver-authentication ConfigMap"),
+    F("authentication-tolerate-lookup-failure", AHPA_FLAG_BOOL,
+      authentication_tolerate_lookup_failure, "false",
+      "start even when that ConfigMap cannot be read (it applies once readable)"),
+    FB("authentication-token-webhook-cache-ttl", AHPA_FLAG_DURATION,
+       authentication_token_webhook_cache_ttl_ms, "10s",
+       "how long TokenReview answers are cached", 0, 86400000),
+    F("api-audiences", AHPA_FLAG_STRING_LIST, api_audiences, NULL,
+      "audiences asked of TokenReview; a token must be valid for one of them"),
+    F("anonymous-auth", AHPA_FLAG_BOOL, anonymous_auth, "true",
+      "requests without credentials are system:anonymous (then authorized like any user)"),
+    F("client-ca-file", AHPA_FLAG_STRING, client_ca_file, NULL,
+      "CA bundle for client certificates (user = CN, groups = O); default: the ConfigMap's"),
+    F("requestheader-client-ca-file", AHPA_FLAG_STRING, requestheader_client_ca_file, NULL,
+      "CA bundle for the front proxy's certificate; with it the requestheader flags replace "
+      "the ConfigMap's"),
+    F("requestheader-allowed-names", AHPA_FLAG_STRING_LIST, requestheader_allowed_names, NULL,
+      "CNs the front proxy's certificate may have (empty: any)"),
+    F("requestheader-username-headers", AHPA_FLAG_STRING_LIST, requestheader_username_headers,
+      "X-Remote-User", "headers naming the user, first non-empty wins"),
+    F("requestheader-group-headers", AHPA_FLAG_STRING_LIST, requestheader_group_headers,
+      "X-Remote-Group", "headers carrying groups"),
+    F("requestheader-extra-headers-prefix", AHPA_FLAG_STRING_LIST,
+      requestheader_extra_headers_prefix, "X-Remote-Extra-", "header prefixes of user extras"),
+    F("authorization-always-allow-paths", AHPA_FLAG_STRING_LIST,
+      authorization_always_allow_paths, "/healthz,/readyz,/livez",
+      "paths served without authorization (a trailing * matches a prefix)"),
+    FB("authorization-webhook-cache-authorized-ttl", AHPA_FLAG_DURATION,
+       authorization_webhook_cache_authorized_ttl_ms, "10s",
+       "how long allowed SubjectAccessReview answers are cached", 0, 86400000),
+    FB("authorization-webhook-cache-unauthorized-ttl", AHPA_FLAG_DURATION,
+       authorization_webhook_cache_unauthorized_ttl_ms, "10s",
+       "how long denied SubjectAccessReview answers are cached", 0, 86400000),
     F("enable-custom-metrics", AHPA_FLAG_BOOL, enable_custom_metrics, "true",
       "serve custom.metrics.k8s.io (v1beta1, v1beta2)"),
     F("enable-external-metrics", AHPA_FLAG_BOOL, enable_external_metrics, "true",
@@ -193,6 +236,11 @@ int ahpa_config_load(struct ahpa_config *cfg, int argc, char **argv, struct ahpa
         (cfg->prometheus_client_tls_key_file == NULL))
         return ahpa_error_set(err, AHPA_ECONFIG, "--prometheus-client-tls-cert-file and "
                                                  "--prometheus-client-tls-key-file go together");
+    if (cfg->authorization_mode == NULL ||
+        (strcmp(cfg->authorization_mode, "Webhook") != 0 &&
+         strcmp(cfg->authorization_mode, "AlwaysAllow") != 0))
+        return ahpa_error_set(err, AHPA_ECONFIG,
+                              "--authorization-mode must be Webhook or AlwaysAllow");
     if (cfg->bind_address == NULL)
         return ahpa_error_set(err, AHPA_ECONFIG, "--bind-address may not be empty");
     if (cfg->cert_dir == NULL && cfg->tls_cert_file == NULL)

@@ -107,3 +107,41 @@ void ahpa_httpd__creds_dispose(struct ahpa_httpd__creds *c)
 {
     ahpa_snapshot_dispose(&c->current);
 }
+
+/* --- client-certificate trust --------------------------------------------- */
+
+static void trust_destroy(void *obj)
+{
+    struct ahpa_httpd__trust *t = obj;
+    gnutls_certificate_free_credentials(t->xcred);
+    free(t);
+}
+
+int ahpa_httpd__trust_new(const char *ca_pem, gnutls_certificate_retrieve_function2 *fn,
+                          struct ahpa_httpd__trust **out, struct ahpa_error *err)
+{
+    struct ahpa_httpd__trust *t = ahpa_calloc(1, sizeof(*t));
+    int rc = gnutls_certificate_allocate_credentials(&t->xcred);
+    if (rc < 0) {
+        free(t);
+        return ahpa_error_set(err, AHPA_ENOMEM, "client CA: %s", gnutls_strerror(rc));
+    }
+    gnutls_certificate_set_retrieve_function2(t->xcred, fn);
+    gnutls_datum_t ca = {(unsigned char *)ca_pem, (unsigned)strlen(ca_pem)};
+    rc = gnutls_certificate_set_x509_trust_mem(t->xcred, &ca, GNUTLS_X509_FMT_PEM);
+    if (rc <= 0) {
+        gnutls_certificate_free_credentials(t->xcred);
+        free(t);
+        return ahpa_error_set(err, AHPA_EINVAL, "client CA bundle: %s",
+                              rc < 0 ? gnutls_strerror(rc) : "no certificate");
+    }
+    ahpa_ref_init(&t->ref, trust_destroy);
+    *out = t;
+    return 0;
+}
+
+void ahpa_httpd__trust_release(struct ahpa_httpd__trust *t)
+{
+    if (t != NULL)
+        ahpa_ref_release(&t->ref);
+}

@@ -49,6 +49,8 @@ struct pending {
     bool expired;     /* waited in the queue past max_queue_wait_ms: 503 */
     int64_t queued_ns;
     bool suspended;   /* the connection waits for MHD_resume_connection */
+    bool park;        /* a parked request (no fn): woken, the handler runs again */
+    struct ahpa_httpd *owner;
     bool attached;    /* the connection still exists */
     struct pending *qnext;           /* job queue */
     struct pending *prev, *next;     /* open jobs (not done) */
@@ -58,6 +60,7 @@ struct ahpa_httpd {
     struct ahpa_httpd_options opt;
     struct MHD_Daemon *daemon;
     struct ahpa_httpd__creds creds;
+    struct ahpa_snapshot trust;     /* of struct ahpa_httpd__trust, or empty */
     char *priorities;
     uint16_t port;
     atomic_uint inflight;
@@ -87,7 +90,9 @@ struct request_state {
     struct ahpa_buf body;
     struct header *headers;
     struct ahpa_httpd *h;
-    struct pending *pending;   /* set by ahpa_httpd_defer */
+    struct pending *pending;   /* set by ahpa_httpd_defer or ahpa_httpd_park */
+    struct pending *woken;     /* the park whose wake runs the handler now */
+    unsigned parks;
     bool answered;
 };
 
@@ -141,6 +146,27 @@ void ahpa_httpd_request_query_foreach(const struct ahpa_httpd_request *req,
 {
     struct foreach_ctx f = {fn, ctx};
     MHD_get_connection_values(req->conn_, MHD_GET_ARGUMENT_KIND, foreach_arg, &f);
+}
+
+struct header_foreach_ctx {
+    ahpa_httpd_header_fn *fn;
+    void *ctx;
+};
+
+static enum MHD_Result foreach_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    struct header_foreach_ctx *f = cls;
+    f->fn(f->ctx, key, value != NULL ? value : "");
+    return MHD_YES;
+}
+
+void ahpa_httpd_request_header_foreach(const struct ahpa_httpd_request *req,
+                                       ahpa_httpd_header_fn *fn, void *ctx)
+{
+    struct header_foreach_ctx f = {fn, ctx};
+    MHD_get_connection_values(req->conn_, MHD_HEADER_KIND, foreach_header, &f);
 }
 
 void ahpa_httpd_response_header(struct ahpa_httpd_request *req, struct ahpa_httpd_response *resp,
@@ -235,18 +261,20 @@ static void finish_locked(struct ahpa_httpd *h, struct pending *p)
     }
 }
 
-int ahpa_httpd_defer(struct ahpa_httpd_request *req, ahpa_httpd_work_fn *fn,
-                     ahpa_httpd_free_fn *free_fn, void *arg)
+/* A new open job for the request (queued by the caller when it has a
+ * fn), or NULL when the server is stopping, the request already waits on
+ * one, or max_deferred are open. */
+static struct pending *pending_open(struct ahpa_httpd *h, struct request_state *st,
+                                    ahpa_httpd_work_fn *fn, ahpa_httpd_free_fn *free_fn,
+                                    void *arg)
 {
-    struct request_state *st = state_of(req);
-    struct ahpa_httpd *h = st->h;
     pthread_mutex_lock(&h->lock);
     if (h->workers_stop || st->pending != NULL || h->nopen >= h->opt.max_deferred) {
         bool full = !h->workers_stop && st->pending == NULL;
         pthread_mutex_unlock(&h->lock);
         if (full)
             atomic_fetch_add(&h->rejected_deferred, 1);
-        return -AHPA_EUNAVAIL;
+        return NULL;
     }
     struct pending *p = ahpa_calloc(1, sizeof(*p));
     atomic_init(&p->refs, 2);
@@ -255,20 +283,62 @@ int ahpa_httpd_defer(struct ahpa_httpd_request *req, ahpa_httpd_work_fn *fn,
     p->free_fn = free_fn;
     p->arg = arg;
     p->attached = true;
+    p->park = fn == NULL;
+    p->owner = h;
     p->queued_ns = ahpa_httpd__now_ns();
     ahpa_buf_init(&p->resp.body);
-    if (h->qtail != NULL)
-        h->qtail->qnext = p;
-    else
-        h->qhead = p;
-    h->qtail = p;
+    if (fn != NULL) {
+        if (h->qtail != NULL)
+            h->qtail->qnext = p;
+        else
+            h->qhead = p;
+        h->qtail = p;
+        pthread_cond_signal(&h->work);
+    }
     open_insert(h, p);
     st->pending = p;
-    pthread_cond_signal(&h->work);
     pthread_mutex_unlock(&h->lock);
     atomic_fetch_add(&h->deferred_reqs, 1);
     atomic_fetch_add(&h->deferred_total, 1);
-    return 0;
+    return p;
+}
+
+int ahpa_httpd_defer(struct ahpa_httpd_request *req, ahpa_httpd_work_fn *fn,
+                     ahpa_httpd_free_fn *free_fn, void *arg)
+{
+    struct request_state *st = state_of(req);
+    return pending_open(st->h, st, fn, free_fn, arg) != NULL ? 0 : -AHPA_EUNAVAIL;
+}
+
+struct ahpa_httpd_waker *ahpa_httpd_park(struct ahpa_httpd_request *req, void *arg,
+                                         ahpa_httpd_free_fn *free_fn)
+{
+    struct request_state *st = state_of(req);
+    if (st->parks >= AHPA_HTTPD_MAX_PARKS)
+        return NULL;
+    struct pending *p = pending_open(st->h, st, NULL, free_fn, arg);
+    if (p == NULL)
+        return NULL;
+    st->parks++;
+    return (struct ahpa_httpd_waker *)(void *)p;
+}
+
+void ahpa_httpd_wake(struct ahpa_httpd_waker *w)
+{
+    struct pending *p = (struct pending *)(void *)w;
+    /* The connection's socket context leads back to the server. */
+    struct ahpa_httpd *h = p->owner;
+    pthread_mutex_lock(&h->lock);
+    if (!p->done) /* else stop answered it, or its connection is gone */
+        finish_locked(h, p);
+    pthread_mutex_unlock(&h->lock);
+    pending_unref(p);
+}
+
+void *ahpa_httpd_request_woken(const struct ahpa_httpd_request *req)
+{
+    struct request_state *st = state_of((struct ahpa_httpd_request *)req);
+    return st->woken != NULL ? st->woken->arg : NULL;
 }
 
 static struct pending *queue_pop_locked(struct ahpa_httpd *h)
@@ -349,21 +419,47 @@ static void take_answer_locked(struct ahpa_httpd *h, struct request_state *st)
     ahpa_buf_init(&p->resp.body);
 }
 
-/* After the handler deferred: answer now when the job already finished,
- * else suspend the connection until it does. */
-static enum MHD_Result park_or_send(struct ahpa_httpd *h, struct MHD_Connection *conn,
-                                    struct request_state *st)
+/* A finished job or wake: true when the handler is to run again (a woken
+ * park), with the park moved to st->woken; else the answer is taken.
+ * Caller holds h->lock. */
+static bool settle_locked(struct ahpa_httpd *h, struct request_state *st)
 {
-    pthread_mutex_lock(&h->lock);
-    if (st->pending->done) {
-        take_answer_locked(h, st);
-        pthread_mutex_unlock(&h->lock);
-        return send_response(conn, st);
+    struct pending *p = st->pending;
+    if (p->park && !p->cancelled) {
+        st->pending = NULL;
+        st->woken = p;
+        atomic_fetch_sub(&h->deferred_reqs, 1);
+        return true;
     }
-    MHD_suspend_connection(conn);
-    st->pending->suspended = true;
-    pthread_mutex_unlock(&h->lock);
-    return MHD_YES;
+    take_answer_locked(h, st);
+    return false;
+}
+
+/* Runs the handler (again, after a wake) until the request has an answer
+ * to send or waits: suspends the connection while a job or park is open. */
+static enum MHD_Result run_handler(struct ahpa_httpd *h, struct MHD_Connection *conn,
+                                   struct request_state *st)
+{
+    for (;;) {
+        h->opt.handler(h->opt.ctx, &st->req, &st->resp);
+        if (st->woken != NULL) { /* the handler has read its arg */
+            pending_unref(st->woken);
+            st->woken = NULL;
+        }
+        if (st->pending == NULL)
+            return send_response(conn, st);
+        pthread_mutex_lock(&h->lock);
+        if (!st->pending->done) {
+            MHD_suspend_connection(conn);
+            st->pending->suspended = true;
+            pthread_mutex_unlock(&h->lock);
+            return MHD_YES;
+        }
+        bool again = settle_locked(h, st);
+        pthread_mutex_unlock(&h->lock);
+        if (!again)
+            return send_response(conn, st);
+    }
 }
 
 /* Stop: no new jobs, queued ones are dropped, every open one is answered
@@ -505,9 +601,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (st->pending != NULL && !st->answered) { /* resumed: the job is done */
         pthread_mutex_lock(&h->lock);
-        take_answer_locked(h, st);
+        bool again = settle_locked(h, st);
         pthread_mutex_unlock(&h->lock);
-        return send_response(conn, st);
+        return again ? run_handler(h, conn, st) : send_response(conn, st);
     }
     if (*upload_data_size > 0) {
         if (!st->answered && !st->req.body_too_large) {
@@ -534,10 +630,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     st->req.body = ahpa_buf_cstr(&st->body);
     st->req.body_len = st->body.len;
-    h->opt.handler(h->opt.ctx, &st->req, &st->resp);
-    if (st->pending != NULL)
-        return park_or_send(h, conn, st);
-    return send_response(conn, st);
+    return run_handler(h, conn, st);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -577,19 +670,43 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 struct conn_tls {
     struct ahpa_httpd *h;
     struct ahpa_httpd__cred *cred;
+    struct ahpa_httpd__trust *trust; /* NULL: no client certificate asked */
 };
+
+/* With client CAs set, the session gets their credentials (trust list =
+ * acceptable issuers, same serving chain callback) and asks for a client
+ * certificate. libmicrohttpd has set the session up before this point and
+ * starts the handshake after it. */
+static void request_client_cert(struct ahpa_httpd *h, struct MHD_Connection *conn,
+                                struct conn_tls *ct)
+{
+    struct ahpa_httpd__trust *t = (struct ahpa_httpd__trust *)ahpa_snapshot_get(&h->trust);
+    if (t == NULL)
+        return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t session = ci != NULL ? ci->tls_session : NULL;
+    if (session == NULL ||
+        gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, t->xcred) < 0) {
+        ahpa_httpd__trust_release(t);
+        return;
+    }
+    gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
+    ct->trust = t;
+}
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)conn;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         struct conn_tls *ct = ahpa_calloc(1, sizeof(*ct));
         ct->h = cls;
         *socket_context = ct;
+        request_client_cert(ct->h, conn, ct);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context != NULL) {
         struct conn_tls *ct = *socket_context;
         ahpa_httpd__cred_release(ct->cred);
+        ahpa_httpd__trust_release(ct->trust);
         free(ct);
         *socket_context = NULL;
     }
@@ -620,6 +737,37 @@ static int retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_
     *pcert_length = c->npcerts;
     *pkey = c->key;
     return 0;
+}
+
+int ahpa_httpd_set_client_cas(struct ahpa_httpd *h, const char *ca_pem, struct ahpa_error *err)
+{
+    struct ahpa_httpd__trust *t = NULL;
+    if (ca_pem != NULL && *ca_pem != '\0') {
+        int rc = ahpa_httpd__trust_new(ca_pem, retrieve_cert, &t, err);
+        if (rc < 0)
+            return rc;
+    }
+    ahpa_snapshot_swap(&h->trust, t != NULL ? &t->ref : NULL);
+    return 0;
+}
+
+size_t ahpa_httpd_request_peer_chain(const struct ahpa_httpd_request *req,
+                                     const unsigned char **der, size_t *len, size_t max)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn_, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t session = ci != NULL ? ci->tls_session : NULL;
+    if (session == NULL)
+        return 0;
+    unsigned n = 0;
+    const gnutls_datum_t *certs = gnutls_certificate_get_peers(session, &n);
+    if (certs == NULL)
+        return 0;
+    for (unsigned i = 0; i < n && i < max; i++) {
+        der[i] = certs[i].data;
+        len[i] = certs[i].size;
+    }
+    return n;
 }
 
 /* fmt is libmicrohttpd's own printf format */
@@ -675,9 +823,11 @@ struct ahpa_httpd *ahpa_httpd_new(const struct ahpa_httpd_options *opt, const ch
         h->opt.max_deferred = 4 * h->opt.workers;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->work, NULL);
+    ahpa_snapshot_init(&h->trust);
     if (ahpa_httpd__creds_init(&h->creds, cert_pem, key_pem, err) < 0) {
         pthread_cond_destroy(&h->work);
         pthread_mutex_destroy(&h->lock);
+        ahpa_snapshot_dispose(&h->trust);
         free(h);
         return NULL;
     }
@@ -777,6 +927,7 @@ void ahpa_httpd_free(struct ahpa_httpd *h)
     pthread_cond_destroy(&h->work);
     pthread_mutex_destroy(&h->lock);
     ahpa_httpd__creds_dispose(&h->creds);
+    ahpa_snapshot_dispose(&h->trust);
     free(h->priorities);
     free(h);
 }

@@ -43,6 +43,25 @@ void ahpa_httpd__cred_release(struct ahpa_httpd__cred *cred);
 /* Drops the server's reference; connections may still hold theirs. */
 void ahpa_httpd__creds_dispose(struct ahpa_httpd__creds *c);
 
+/* One generation of client-certificate trust: GnuTLS credentials whose
+ * trust list is the CA bundle the server advertises as acceptable issuers
+ * when it requests (never requires) a client certificate. GnuTLS does not
+ * verify the peer with it (the application does, per CA, after the
+ * handshake): the list only tells clients which certificate to offer.
+ * Shared like the serving credentials: each connection keeps the
+ * generation its handshake used until it closes. */
+struct ahpa_httpd__trust {
+    struct ahpa_ref ref;            /* first member */
+    gnutls_certificate_credentials_t xcred;
+};
+
+/* A generation with one reference (the caller's); fn fetches the serving
+ * chain at each handshake. */
+int ahpa_httpd__trust_new(const char *ca_pem, gnutls_certificate_retrieve_function2 *fn,
+                          struct ahpa_httpd__trust **out, struct ahpa_error *err);
+/* NULL is a no-op. */
+void ahpa_httpd__trust_release(struct ahpa_httpd__trust *t);
+
 /* Generations loaded and not yet freed, process-wide (for tests and
  * debugging). */
 long ahpa_httpd__cred_generations_alive(void);

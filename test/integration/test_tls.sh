@@ -112,12 +112,13 @@ ahpa_stop_pid "$AHPA_PID"
 cp "$new/tls.crt" "$certs/apiserver.crt"
 port2=$(ahpa_free_port)
 "$AHPA_ADAPTER" --bind-address=127.0.0.1 --secure-port="$port2" --tls-cert-file="$new/tls.crt" \
-    --tls-private-key-file="$new/tls.key" >>"$AHPA_TMP/explicit.log" 2>&1 &
+    --authorization-mode=AlwaysAllow --tls-private-key-file="$new/tls.key" >>"$AHPA_TMP/explicit.log" 2>&1 &
 ahpa_track $!
 ahpa_check "serves --tls-cert-file/--tls-private-key-file" \
     ahpa_wait_for 10 curl -sf --cacert "$new/ca.crt" "https://127.0.0.1:$port2/readyz"
 port3=$(ahpa_free_port)
 "$AHPA_ADAPTER" --bind-address=127.0.0.1 --secure-port="$port3" --cert-dir="$certs" \
+    --authorization-mode=AlwaysAllow \
     >>"$AHPA_TMP/reuse.log" 2>&1 &
 ahpa_track $!
 ahpa_check "reuses the files in --cert-dir" \

@@ -81,6 +81,8 @@ ahpa_finish() {
 
 # ahpa_start_adapter DIR [FLAGS...]: starts the adapter with certificates in
 # DIR/certs on a free port; sets AHPA_PORT, AHPA_PID, AHPA_CA, AHPA_LOG.
+# Without a Kubernetes API the tests run standalone: --authorization-mode=
+# AlwaysAllow comes first, so a test's own --authorization-mode wins.
 ahpa_start_adapter() {
     local dir=$1
     shift
@@ -88,7 +90,7 @@ ahpa_start_adapter() {
     mkdir -p "$dir"
     AHPA_LOG="$dir/adapter.log"
     "$AHPA_ADAPTER" --bind-address=127.0.0.1 --secure-port="$AHPA_PORT" \
-        --cert-dir="$dir/certs" "$@" >>"$AHPA_LOG" 2>&1 &
+        --cert-dir="$dir/certs" --authorization-mode=AlwaysAllow "$@" >>"$AHPA_LOG" 2>&1 &
     AHPA_PID=$!
     ahpa_track "$AHPA_PID"
     AHPA_CA="$dir/certs/ca.crt"

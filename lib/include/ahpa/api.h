@@ -139,6 +139,21 @@ struct ahpa_leader;
  * Call before start. */
 int ahpa_server_use_leader(struct ahpa_server *s, struct ahpa_leader *l, struct ahpa_error *err);
 
+/* --- authentication and authorization ------------------------------------ */
+
+struct ahpa_auth;
+
+/* Puts every request through `a` before routing: authentication (401),
+ * then authorization (403), as lib/auth describes; requests that need a
+ * review wait parked, never on a request thread. `a` is borrowed: it must
+ * outlive the serving, and be freed after ahpa_server_stop() and before
+ * ahpa_server_free() (freeing it wakes the parked requests). Also exports
+ * its counters on /metrics. Call before start. */
+void ahpa_server_use_auth(struct ahpa_server *s, struct ahpa_auth *a);
+/* Fits ahpa_auth_options.cas_changed (server as ctx): new TLS handshakes
+ * advertise the new client CA bundle. */
+void ahpa_server_client_cas_changed(void *server, const char *ca_pem);
+
 /* --- own metrics ------------------------------------------------------ */
 
 /* Appends Prometheus text exposition (with # HELP and # TYPE lines) for

@@ -116,6 +116,24 @@ struct ahpa_config {
     char *timezone;
     char *ahpa_usage_query;
     char *ahpa_replicas_query;
+    /* authentication and authorization (k8s.io/apiserver's delegating flags) */
+    char *authorization_mode;               /* Webhook | AlwaysAllow */
+    char *authentication_kubeconfig;
+    char *authorization_kubeconfig;
+    bool authentication_skip_lookup;
+    bool authentication_tolerate_lookup_failure;
+    int64_t authentication_token_webhook_cache_ttl_ms;
+    struct ahpa_strlist api_audiences;
+    bool anonymous_auth;
+    char *client_ca_file;
+    char *requestheader_client_ca_file;
+    struct ahpa_strlist requestheader_allowed_names;
+    struct ahpa_strlist requestheader_username_headers;
+    struct ahpa_strlist requestheader_group_headers;
+    struct ahpa_strlist requestheader_extra_headers_prefix;
+    struct ahpa_strlist authorization_always_allow_paths;
+    int64_t authorization_webhook_cache_authorized_ttl_ms;
+    int64_t authorization_webhook_cache_unauthorized_ttl_ms;
     /* API groups */
     bool enable_custom_metrics;
     bool enable_external_metrics;

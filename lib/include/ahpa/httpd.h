@@ -68,6 +68,8 @@ struct ahpa_httpd_request {
     bool body_too_large;       /* the body passed the cap and was dropped */
     const char *remote_addr;   /* "127.0.0.1" */
     int64_t start_ns;          /* monotonic */
+    void *app;                 /* the handler's own; NULL at first, kept across
+                                  the calls of one request (see park) */
     void *conn_;               /* private */
 };
 
@@ -91,6 +93,11 @@ typedef void ahpa_httpd_query_fn(void *ctx, const char *key, const char *value);
 /* Calls fn for every query parameter in order; value may be NULL. */
 void ahpa_httpd_request_query_foreach(const struct ahpa_httpd_request *req,
                                       ahpa_httpd_query_fn *fn, void *ctx);
+
+typedef void ahpa_httpd_header_fn(void *ctx, const char *name, const char *value);
+/* Calls fn for every request header in order, repeated ones included. */
+void ahpa_httpd_request_header_foreach(const struct ahpa_httpd_request *req,
+                                       ahpa_httpd_header_fn *fn, void *ctx);
 
 /* Adds a response header; name and value are copied into the arena. */
 void ahpa_httpd_response_header(struct ahpa_httpd_request *req,
@@ -143,6 +150,54 @@ typedef void ahpa_httpd_free_fn(void *arg);
  * the server is stopping: arg stays the caller's, who answers (503). */
 int ahpa_httpd_defer(struct ahpa_httpd_request *req, ahpa_httpd_work_fn *fn,
                      ahpa_httpd_free_fn *free_fn, void *arg);
+
+/* --- parking: waiting on another thread without holding one ------------ */
+
+/* A parked request waits for ahpa_httpd_wake() from any thread (an
+ * authentication review answered, say): its connection is suspended, the
+ * request thread serves others. When woken, the handler is called again
+ * for the same request (same arena, headers, req->app) on a request
+ * thread, and ahpa_httpd_request_woken() returns the parked arg during
+ * that call. The handler may then answer, park again or defer (at most
+ * AHPA_HTTPD_MAX_PARKS parks per request). A wake before the handler has
+ * returned is fine: the handler is then called again at once.
+ *
+ * Parked requests count as deferred ones (opt.max_deferred). On stop they
+ * are answered 503 like deferred jobs; a later wake is harmless. */
+#define AHPA_HTTPD_MAX_PARKS 4
+
+struct ahpa_httpd_waker;
+
+/* Called from the handler only. On success the handler must return
+ * without touching resp; arg then belongs to the request and is freed with
+ * free_fn (may be NULL) once both the waker has been used and the request
+ * is done with it. NULL when max_deferred requests wait, the server is
+ * stopping or the request parked too often: arg stays the caller's, who
+ * answers (503). */
+struct ahpa_httpd_waker *ahpa_httpd_park(struct ahpa_httpd_request *req, void *arg,
+                                         ahpa_httpd_free_fn *free_fn);
+/* Wakes the parked request; exactly once per waker, which is invalid
+ * afterwards. Any thread; never blocks beyond one lock. */
+void ahpa_httpd_wake(struct ahpa_httpd_waker *w);
+/* The arg of the park that woke this call of the handler, else NULL.
+ * Borrowed for the handler's call. */
+void *ahpa_httpd_request_woken(const struct ahpa_httpd_request *req);
+
+/* --- client certificates ---------------------------------------------- */
+
+/* New TLS handshakes request (never require) a client certificate and
+ * advertise the subjects of ca_pem (one or more PEM certificates) as the
+ * acceptable issuers; NULL or "" stops requesting one. Open connections
+ * keep what their handshake used. Nothing is verified here: the caller
+ * verifies ahpa_httpd_request_peer_chain() against whichever CA it means.
+ * On error the previous setting stays. Thread-safe. */
+int ahpa_httpd_set_client_cas(struct ahpa_httpd *h, const char *ca_pem, struct ahpa_error *err);
+
+/* The chain the client sent in its handshake, leaf first, DER, not
+ * verified: fills der[i], len[i] for i < max and returns how many the
+ * client sent (0: none, or plain HTTP). Borrowed like the request. */
+size_t ahpa_httpd_request_peer_chain(const struct ahpa_httpd_request *req,
+                                     const unsigned char **der, size_t *len, size_t max);
 
 struct ahpa_httpd_stats {
     unsigned inflight;          /* on request threads */
