@@ -39,12 +39,13 @@ static void input_for(const struct run *r, const struct cli_opts *o, size_t t, i
 
 int run_policies(struct run *r, const struct cli_opts *o, char *errbuf, size_t errlen)
 {
-    struct ahpa_planner_policy *pol = ahpa_planner_policy_new();
+    struct ahpa_planner_policy *pol[POL_COUNT];
     struct ahpa_planner_policy_cfg cfg = {
         .step_s = r->step_s, .history_s = (int64_t)(o->history_days * 86400.0),
         .startup_s = r->sim.startup_s, .quantile = o->q};
     double *rep[POL_COUNT];
     for (int k = 0; k < POL_COUNT; k++) {
+        pol[k] = ahpa_planner_policy_new();
         rep[k] = ahpa_malloc(r->n * sizeof(double));
         r->pol[k] = ahpa_malloc(r->n * sizeof(int64_t));
         for (size_t t = 0; t < r->ts; t++)
@@ -71,7 +72,7 @@ int run_policies(struct run *r, const struct cli_opts *o, char *errbuf, size_t e
             struct ahpa_planner_input in;
             struct ahpa_planner_result res;
             input_for(r, o, t, k, rep[k], &in);
-            rc = ahpa_planner_policy_plan(pol, &cfg, &u, &rv, b, &in, &res, &err);
+            rc = ahpa_planner_policy_plan(pol[k], &cfg, &u, &rv, b, &in, &res, &err);
             if (rc == 0) {
                 r->pol[k][t] = res.final;
                 if (k == POL_AUTO)
@@ -81,8 +82,9 @@ int run_policies(struct run *r, const struct cli_opts *o, char *errbuf, size_t e
     }
     if (rc)
         snprintf(errbuf, errlen, "planner: %s", ahpa_error_message(&err, rc));
-    for (int k = 0; k < POL_COUNT; k++)
+    for (int k = 0; k < POL_COUNT; k++) {
         free(rep[k]);
-    ahpa_planner_policy_free(pol);
+        ahpa_planner_policy_free(pol[k]);
+    }
     return rc;
 }

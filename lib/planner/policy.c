@@ -33,13 +33,19 @@ struct ahpa_planner_policy {
     int64_t boundary_s, step_s, history_s, startup_s, forward_s, window_s;
     double quantile, target, tolerance;
     int32_t min_replicas, max_replicas;
+    enum ahpa_planner_strategy strategy;
     struct ahpa_forecast_model *model;
     bool model_ok;
     int64_t fed_until_s;   /* last sample the model has seen */
-    /* q-forecast peak over [t, t + K steps] issued at t (NaN: unknown) */
-    double *peak;
+    /* Per step from peak_t0_s: the q-forecast peak over [t, t + K steps]
+     * issued at t (NaN: unknown), the raw plan and its demand in pods
+     * (ahpa_planner_hold_step), and the stabilised plan (-1: none). The
+     * chain of stabilised plans runs from the first step to chain_next_s
+     * (excluded); the step in progress is never recorded. */
+    double *peak, *dem;
+    int32_t *raw, *held;
     size_t npeak, cap;
-    int64_t peak_t0_s;
+    int64_t peak_t0_s, chain_next_s;
     struct ahpa_planner_gate gate;
 };
 
@@ -55,6 +61,9 @@ void ahpa_planner_policy_free(struct ahpa_planner_policy *p)
         return;
     ahpa_forecast_free(p->model);
     free(p->peak);
+    free(p->dem);
+    free(p->raw);
+    free(p->held);
     free(p);
 }
 
@@ -68,17 +77,24 @@ static double view_at(const struct ahpa_planner_view *v, int64_t step, int64_t t
     return i < v->n ? v->v[i] : NAN;
 }
 
-static void peak_put(struct ahpa_planner_policy *p, int64_t t, double v)
+/* Index of step t in the per-step arrays, growing them (new steps
+ * unknown); -1 for a step before them. */
+static int64_t slot(struct ahpa_planner_policy *p, int64_t t)
 {
-    if (p->npeak == 0)
+    if (p->npeak == 0) {
         p->peak_t0_s = t;
+        p->chain_next_s = t;
+    }
     int64_t idx = (t - p->peak_t0_s) / p->step_s;
     if (idx < 0)
-        return;
+        return -1;
     if ((size_t)idx >= PEAKS_MAX) { /* drop the older half */
-        size_t drop = p->npeak / 2;
-        memmove(p->peak, p->peak + drop, (p->npeak - drop) * sizeof(double));
-        p->npeak -= drop;
+        size_t drop = p->npeak / 2, keep = p->npeak - drop;
+        memmove(p->peak, p->peak + drop, keep * sizeof(double));
+        memmove(p->dem, p->dem + drop, keep * sizeof(double));
+        memmove(p->raw, p->raw + drop, keep * sizeof(int32_t));
+        memmove(p->held, p->held + drop, keep * sizeof(int32_t));
+        p->npeak = keep;
         p->peak_t0_s += (int64_t)drop * p->step_s;
         idx -= (int64_t)drop;
     }
@@ -86,10 +102,23 @@ static void peak_put(struct ahpa_planner_policy *p, int64_t t, double v)
         if (p->npeak == p->cap) {
             p->cap = p->cap ? 2 * p->cap : 2048;
             p->peak = ahpa_reallocarray(p->peak, p->cap, sizeof(double));
+            p->dem = ahpa_reallocarray(p->dem, p->cap, sizeof(double));
+            p->raw = ahpa_reallocarray(p->raw, p->cap, sizeof(int32_t));
+            p->held = ahpa_reallocarray(p->held, p->cap, sizeof(int32_t));
         }
-        p->peak[p->npeak++] = NAN;
+        p->peak[p->npeak] = NAN;
+        p->dem[p->npeak] = -INFINITY;
+        p->raw[p->npeak] = p->held[p->npeak] = -1;
+        p->npeak++;
     }
-    p->peak[idx] = v;
+    return idx;
+}
+
+static void peak_put(struct ahpa_planner_policy *p, int64_t t, double v)
+{
+    int64_t i = slot(p, t);
+    if (i >= 0)
+        p->peak[i] = v;
 }
 
 static double peak_get(const struct ahpa_planner_policy *p, int64_t t)
@@ -136,6 +165,7 @@ static void replay(struct ahpa_planner_policy *p, const double *v, size_t n, siz
     struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
     int32_t *needed = ahpa_malloc(3 * d * sizeof(int32_t));
     int32_t *pro = needed + d, *react = pro + d;
+    double *pro_dem = ahpa_malloc(d * sizeof(double));
     p->gate = (struct ahpa_planner_gate){.choice = AHPA_PLANNER_GATE_COMBINED};
     if (ahpa_forecast_fit(m, v, from, t0, p->step_s, NULL) == 0) {
         for (size_t i = 0; i < d; i++) {
@@ -144,6 +174,7 @@ static void replay(struct ahpa_planner_policy *p, const double *v, size_t n, siz
             ahpa_forecast_update(m, isfinite(v[from + i]) ? v[from + i] : NAN, NULL);
             needed[i] = isfinite(v[from + i]) ? pods_clamped(p, v[from + i]) : -1;
             pro[i] = isfinite(pk) ? pods_clamped(p, pk) : -1;
+            pro_dem[i] = pk / p->target;
         }
         double first = v[from > 0 ? from - 1 : 0];
         ahpa_planner_hpa_series(v + from, d, p->target, p->tolerance,
@@ -151,11 +182,12 @@ static void replay(struct ahpa_planner_policy *p, const double *v, size_t n, siz
                                 isfinite(first) ? pods_clamped(p, first) : p->min_replicas,
                                 p->min_replicas, p->max_replicas, react);
         size_t startup = (size_t)((p->startup_s + p->step_s - 1) / p->step_s);
-        ahpa_planner_gate_decide(needed, pro, react, d,
+        ahpa_planner_gate_decide(needed, pro, pro_dem, react, d,
                                  ahpa_planner_window_steps(p->window_s, p->step_s), startup,
-                                 p->quantile, &p->gate);
+                                 p->quantile, p->tolerance, &p->gate);
     }
     free(needed);
+    free(pro_dem);
     ahpa_forecast_free(m);
 }
 
@@ -217,7 +249,7 @@ static bool same_key(const struct ahpa_planner_policy *p, const struct ahpa_plan
            p->forward_s == in->scale_up_forward_s && p->window_s == in->stabilization_s &&
            p->quantile == c->quantile && p->target == in->target &&
            p->tolerance == in->tolerance && p->min_replicas == in->min_replicas &&
-           p->max_replicas == in->max_replicas;
+           p->max_replicas == in->max_replicas && p->strategy == in->strategy;
 }
 
 static void set_key(struct ahpa_planner_policy *p, const struct ahpa_planner_policy_cfg *c,
@@ -234,6 +266,7 @@ static void set_key(struct ahpa_planner_policy *p, const struct ahpa_planner_pol
     p->tolerance = in->tolerance;
     p->min_replicas = in->min_replicas;
     p->max_replicas = in->max_replicas;
+    p->strategy = in->strategy;
 }
 
 /* ---- one decision ---------------------------------------------------- */
@@ -279,34 +312,72 @@ static int32_t combine(enum ahpa_planner_gate_choice g, int32_t pro, int32_t rea
     return pro > react ? pro : react;
 }
 
-/* Highest raw plan of the steps before `end` within the window, the
- * reactive terms alone likewise, and when the newest step carrying the
- * highest plan leaves the window. */
-static void window_max(const struct ahpa_planner_policy *p, const struct ahpa_planner_view *u,
-                       const struct ahpa_planner_view *r, const struct ahpa_planner_input *in,
-                       enum ahpa_planner_gate_choice g, int64_t end, int32_t *held,
-                       int32_t *held_reactive, int64_t *until)
+/* The raw plan of step t and its demand in pods from the two terms
+ * (either may be unknown: pro < 0, react < 0). */
+static void raw_plan(enum ahpa_planner_gate_choice g, int32_t pro, double pro_dem, int32_t react,
+                     int32_t *raw, double *dem)
 {
-    size_t w = ahpa_planner_window_steps(in->stabilization_s, p->step_s);
-    *held = *held_reactive = -1;
-    *until = 0;
-    for (size_t j = 1; j < w; j++) {
-        int64_t s = end - (int64_t)j * p->step_s;
-        double rep = view_at(r, p->step_s, s);
-        int32_t react = -1;
-        if (rep >= 0 && rep <= INT32_MAX)
-            react = hpa_raw(view_at(u, p->step_s, s), (int32_t)nearbyint(rep), in->target,
-                            in->tolerance, NULL);
-        double pk = g == AHPA_PLANNER_GATE_REACTIVE ? NAN : peak_get(p, s);
-        int32_t pro = isfinite(pk) ? ahpa_planner__pods_for(pk / in->target) : -1;
-        int32_t raw = combine(g, pro, react);
-        if (raw > *held) {
-            *held = raw;
-            *until = s + (int64_t)w * p->step_s;
-        }
-        if (react > *held_reactive)
-            *held_reactive = react;
+    *raw = combine(g, pro, react);
+    *dem = -INFINITY;
+    if (pro >= 0 && g != AHPA_PLANNER_GATE_REACTIVE)
+        *dem = pro_dem;
+    if (react >= 0 && (*dem < (double)react) &&
+        (pro < 0 || g != AHPA_PLANNER_GATE_PROACTIVE))
+        *dem = (double)react;
+}
+
+/* The reactive term of a past step from the history (-1: unknown). */
+static int32_t react_at(const struct ahpa_planner_policy *p, const struct ahpa_planner_view *u,
+                        const struct ahpa_planner_view *r, int64_t s)
+{
+    double rep = view_at(r, p->step_s, s);
+    if (!(rep >= 0 && rep <= INT32_MAX))
+        return -1;
+    return hpa_raw(view_at(u, p->step_s, s), (int32_t)nearbyint(rep), p->target, p->tolerance,
+                   NULL);
+}
+
+/* Stabilised plan of slot i from the one before (demand NULL for the
+ * reactive choice: the stock HPA's window alone). */
+static int32_t hold_at(const struct ahpa_planner_policy *p, enum ahpa_planner_gate_choice g,
+                       size_t i)
+{
+    int32_t prev = i > 0 ? p->held[i - 1] : -1;
+    size_t w = ahpa_planner_window_steps(p->window_s, p->step_s);
+    return ahpa_planner_hold_step(prev, p->raw, g == AHPA_PLANNER_GATE_REACTIVE ? NULL : p->dem,
+                                  i, w, p->tolerance);
+}
+
+/* Extends the chain of stabilised plans over the settled steps before
+ * `end`, from the history only. */
+static void chain(struct ahpa_planner_policy *p, const struct ahpa_planner_view *u,
+                  const struct ahpa_planner_view *r, enum ahpa_planner_gate_choice g, int64_t end)
+{
+    for (int64_t s = p->chain_next_s; s < end && p->npeak > 0; s += p->step_s) {
+        int64_t i = slot(p, s);
+        if (i < 0)
+            continue;
+        double pk = g == AHPA_PLANNER_GATE_REACTIVE ? NAN : p->peak[i];
+        int32_t pro = isfinite(pk) ? ahpa_planner__pods_for(pk / p->target) : -1;
+        raw_plan(g, pro, pk / p->target, react_at(p, u, r, s), &p->raw[i], &p->dem[i]);
+        p->held[i] = hold_at(p, g, (size_t)i);
+        p->chain_next_s = s + p->step_s;
     }
+}
+
+/* The reactive terms of the window before `end`, highest (the stock
+ * HPA's stabilisation). */
+static int32_t react_window(const struct ahpa_planner_policy *p, const struct ahpa_planner_view *u,
+                            const struct ahpa_planner_view *r, int64_t end)
+{
+    size_t w = ahpa_planner_window_steps(p->window_s, p->step_s);
+    int32_t best = -1;
+    for (size_t j = 1; j < w; j++) {
+        int32_t x = react_at(p, u, r, end - (int64_t)j * p->step_s);
+        if (x > best)
+            best = x;
+    }
+    return best;
 }
 
 static void say_gate(const struct ahpa_planner_policy *p, const struct ahpa_planner_input *in,
@@ -325,8 +396,10 @@ static void say_gate(const struct ahpa_planner_policy *p, const struct ahpa_plan
                                p->gate.under[AHPA_PLANNER_GATE_COMBINED]);
 }
 
-/* Terms, choice and stabilisation of the step `end`. */
-static void decide(const struct ahpa_planner_policy *p, const struct ahpa_planner_view *u,
+/* Terms, choice and stabilisation of the step `end` (its slot holds this
+ * step's raw plan until the step settles and the chain recomputes it from
+ * the history). */
+static void decide(struct ahpa_planner_policy *p, const struct ahpa_planner_view *u,
                    const struct ahpa_planner_view *rep, const struct ahpa_planner_input *in,
                    int64_t end, struct ahpa_planner_result *r)
 {
@@ -344,37 +417,37 @@ static void decide(const struct ahpa_planner_policy *p, const struct ahpa_planne
     if (r->reactive_raw < 0)
         r->flags |= AHPA_PLANNER_F_USAGE_UNKNOWN;
     int32_t react_now = r->reactive_raw >= 0 ? r->reactive_raw : in->current_replicas;
-    int32_t held, held_react;
-    int64_t until;
-    window_max(p, u, rep, in, g, end, &held, &held_react, &until);
-    r->reactive = held_react > react_now ? held_react : react_now;
-    int32_t raw = combine(g, r->proactive, react_now);
-    bool pro_wins = r->proactive >= 0 && raw == r->proactive &&
-                    (g != AHPA_PLANNER_GATE_REACTIVE) &&
+    int32_t held_react = react_window(p, u, rep, end);
+    int32_t raw;
+    double dem;
+    raw_plan(g, g == AHPA_PLANNER_GATE_REACTIVE ? -1 : r->proactive,
+             r->forecast_peak / in->target, react_now, &raw, &dem);
+    int32_t held = raw;
+    int64_t i = slot(p, end);
+    if (i >= 0) {
+        p->raw[i] = raw;
+        p->dem[i] = dem;
+        held = hold_at(p, g, (size_t)i);
+    }
+    bool pro_wins = g != AHPA_PLANNER_GATE_REACTIVE && r->proactive >= 0 &&
                     (g == AHPA_PLANNER_GATE_PROACTIVE || r->proactive >= react_now);
     say_gate(p, in, r);
     if (g != AHPA_PLANNER_GATE_REACTIVE && r->proactive < 0)
         ahpa_planner__text_add(r, "no forecast, falling back to reactive: ");
-    if (pro_wins) {
+    r->reactive = react_now;
+    if (pro_wins)
         ahpa_planner__say_proactive(in, r);
-    } else {
-        unsigned keep = r->flags;
-        r->flags &= ~AHPA_PLANNER_F_STABILIZED;
-        r->reactive = react_now; /* the text speaks of this step's term */
+    else
         ahpa_planner__say_reactive(in, r);
-        r->reactive = held_react > react_now ? held_react : react_now;
-        r->flags = keep;
-    }
+    r->reactive = held_react > react_now ? held_react : react_now;
     r->unclamped = raw;
     if (held > raw) {
-        char when[AHPA_RFC3339_MAX];
-        ahpa_time_format_rfc3339(until, when);
         r->flags |= AHPA_PLANNER_F_STABILIZED;
         r->reason = AHPA_PLANNER_R_STABILIZED;
-        r->held_until_s = until;
         r->unclamped = held;
-        ahpa_planner__text_add(r, "; scale-down to %d held by stabilisation window until %s "
-                               "-> %d pods", (int)raw, when, (int)held);
+        ahpa_planner__text_add(r, "; scale-down to %d held (stabilisation window %llds, "
+                               "tolerance %.0f%%) -> %d pods", (int)raw,
+                               (long long)in->stabilization_s, in->tolerance * 100, (int)held);
     }
 }
 
@@ -402,6 +475,7 @@ int ahpa_planner_policy_plan(struct ahpa_planner_policy *p,
     }
     int64_t end = ahpa_floor_div(in->now_s, cfg->step_s) * cfg->step_s;
     advance(p, usage, end);
+    chain(p, usage, replicas, choice_of(p, in->strategy), end);
     struct ahpa_planner_result r;
     memset(&r, 0, sizeof(r));
     decide(p, usage, replicas, in, end, &r);

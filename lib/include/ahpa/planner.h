@@ -209,22 +209,41 @@ enum ahpa_planner_gate_choice {
 /* "combined", "proactive", "reactive". */
 const char *ahpa_planner_gate_name(enum ahpa_planner_gate_choice g);
 
-/* The gate's measurement: per candidate, the replayed steps under-provisioned
- * and the pod-steps (ready pods summed over the steps). */
+/* The gate's measurement on the replay, per candidate (indexed by the
+ * choice): steps under-provisioned, their depth and the idle pods
+ * (pod-steps), ready pods summed, changes of the plan, and the loss. */
 struct ahpa_planner_gate {
     enum ahpa_planner_gate_choice choice;
     bool measured;          /* false: too little history, choice = combined */
     size_t steps;           /* replayed steps scored */
-    double slack;           /* under-provisioned steps counted as a tie */
     double under[AHPA_PLANNER_GATE_COUNT];
+    double under_depth[AHPA_PLANNER_GATE_COUNT];
+    double over_depth[AHPA_PLANNER_GATE_COUNT];
     double pod_steps[AHPA_PLANNER_GATE_COUNT];
-    double actions[AHPA_PLANNER_GATE_COUNT]; /* changes of the plan */
+    double actions[AHPA_PLANNER_GATE_COUNT];
+    double loss[AHPA_PLANNER_GATE_COUNT];
 };
 
-/* Stabilisation of a plan series: out[i] = max(raw[j], j in (i - w, i]),
- * raw values < 0 (unknown) ignored (out[i] = -1 when all are). w >= 1
- * steps. out may not alias raw. */
-void ahpa_planner_stabilize(const int32_t *raw, size_t n, size_t w, int32_t *out);
+/* One step of the stabilised plan (hysteresis and the scale-down window):
+ * raw[j] are the raw plans (pods, < 0 unknown) and demand[j] the pods'
+ * worth of load behind them (e.g. forecast / target) of steps j <= i; the
+ * window is (i - w, i] (w >= 1 steps); prev is the stabilised plan of
+ * step i - 1 (< 0: none). With H the highest raw plan and D the highest
+ * demand in the window:
+ *   H >= prev                    -> H   (scale up at once, or hold)
+ *   D > (prev - 1)(1 - tol)      -> prev (one pod fewer would not keep
+ *                                        the tolerance's headroom)
+ *   otherwise                    -> max(H, needed(D)), at most prev
+ *                                   (down to what the window needs).
+ * demand NULL: the window alone (-> H), the stock HPA's rule. An unknown
+ * raw[i] holds prev. */
+int32_t ahpa_planner_hold_step(int32_t prev, const int32_t *raw, const double *demand,
+                               size_t i, size_t w, double tolerance);
+
+/* ahpa_planner_hold_step over a series from no previous plan: out[i] for
+ * i in [0, n); out may not alias raw. */
+void ahpa_planner_hold(const int32_t *raw, const double *demand, size_t n, size_t w,
+                       double tolerance, int32_t *out);
 
 /* Steps of a stabilisation window: ceil(window_s / step_s), at least 1. */
 size_t ahpa_planner_window_steps(int64_t window_s, int64_t step_s);
@@ -237,18 +256,21 @@ void ahpa_planner_hpa_series(const double *usage, size_t n, double target, doubl
                              size_t w, int32_t initial, int32_t min_replicas,
                              int32_t max_replicas, int32_t *out);
 
-/* The gate rule on a replay (n steps; arrays caller-owned, pods per step,
- * needed < 0 = not scored): each candidate's plan is stabilised over w
- * steps (the reactive one is already), its pods become ready `startup`
- * steps later (scale-downs at once), and it is scored against needed.
- * Choice: the cheapest (fewest pod-steps) candidate among those whose
- * under-provisioned steps are within `slack` = sqrt(m q (1 - q)) of the
- * fewest, m the scored steps (the binomial spread of the count a
- * calibrated q-plan misses; smaller differences are noise); ties go to
- * reactive, then proactive. Fills *out; pure. */
+/* The gate rule on a replay (n steps; arrays caller-owned; pods per step,
+ * < 0 unknown / not scored): needed (the load's pods), proactive and its
+ * demand (forecast / target), reactive (the stock HPA's plan). Candidates:
+ * reactive as given; proactive (reactive where it is unknown) and
+ * combined (max of both) stabilised by ahpa_planner_hold() over w steps.
+ * Each plan's pods become ready `startup` steps later (scale-downs at
+ * once) and are scored against needed. Choice: the least loss
+ *   q * under-provisioned pod-steps + (1 - q) * idle pod-steps,
+ * the pinball loss of the capacity at the AHPA's own quantile (q = 0.95
+ * prices a missing pod-step at 19 idle ones); ties go to reactive, then
+ * proactive. Pure; fills *out. */
 void ahpa_planner_gate_decide(const int32_t *needed, const int32_t *proactive,
-                              const int32_t *reactive, size_t n, size_t w, size_t startup,
-                              double q, struct ahpa_planner_gate *out);
+                              const double *pro_demand, const int32_t *reactive, size_t n,
+                              size_t w, size_t startup, double q, double tolerance,
+                              struct ahpa_planner_gate *out);
 
 /* Refit boundary in force at t: multiples of refit_s shifted by offset_s,
  * floored to the step. */
