@@ -6,10 +6,12 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ahpa/error.h"
+#include "ahpa/mem.h"
 #include "ahpa/timefmt.h"
 #include "planner_int.h"
 
@@ -376,5 +378,48 @@ int ahpa_planner_series(const double *forecast, size_t n, int64_t step_s,
         int32_t p = ahpa_planner__pods_for(peak / target);
         out[i] = p < r.min_replicas ? r.min_replicas : p > r.max_replicas ? r.max_replicas : p;
     }
+    return 0;
+}
+
+int ahpa_planner_series_stable(const double *forecast, size_t n, int64_t step_s,
+                               int64_t scale_up_forward_s, double target, int64_t window_s,
+                               double tolerance, int32_t min_replicas, int32_t max_replicas,
+                               const int32_t *bound_min, const int32_t *bound_max, int32_t *out,
+                               struct ahpa_error *err)
+{
+    int rc = ahpa_planner_series(forecast, n, step_s, scale_up_forward_s, target, min_replicas,
+                                 max_replicas, bound_min, bound_max, out, err);
+    if (rc < 0 || n == 0)
+        return rc;
+    if (!(tolerance >= 0 && tolerance < 1) || window_s < 0)
+        return ahpa_error_set(err, AHPA_EINVAL, "planner: bad window or tolerance");
+    int32_t *raw = ahpa_malloc(2 * n * sizeof(int32_t));
+    int32_t *held = raw + n;
+    double *dem = ahpa_malloc(n * sizeof(double));
+    size_t k = (size_t)((scale_up_forward_s + step_s - 1) / step_s);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = k < n - i - 1 ? k + 1 : n - i;
+        double peak = ahpa_planner__peak_of(forecast + i, len);
+        raw[i] = isnan(peak) ? -1 : ahpa_planner__pods_for(peak / target);
+        dem[i] = isnan(peak) ? -INFINITY : peak / target;
+    }
+    ahpa_planner_hold(raw, dem, n, ahpa_planner_window_steps(window_s, step_s), tolerance, held);
+    struct ahpa_planner_input in;
+    ahpa_planner_input_init(&in);
+    in.min_replicas = min_replicas;
+    in.max_replicas = max_replicas;
+    for (size_t i = 0; i < n; i++) {
+        if (out[i] < 0 || held[i] < 0)
+            continue;
+        struct ahpa_planner_result r;
+        bool min_b, max_b;
+        memset(&r, 0, sizeof(r));
+        limits(&in, bound_min ? bound_min[i] : AHPA_CRON_UNSET,
+               bound_max ? bound_max[i] : AHPA_CRON_UNSET, &r, &min_b, &max_b);
+        int32_t p = held[i];
+        out[i] = p < r.min_replicas ? r.min_replicas : p > r.max_replicas ? r.max_replicas : p;
+    }
+    free(raw);
+    free(dem);
     return 0;
 }

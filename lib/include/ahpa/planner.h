@@ -171,6 +171,19 @@ int ahpa_planner_series(const double *forecast, size_t n, int64_t step_s,
                         const int32_t *bound_min, const int32_t *bound_max,
                         int32_t *out, struct ahpa_error *err);
 
+/* The stabilised plan over a whole forecast (the "Predicted pods" line of
+ * the observer page): the raw plans of ahpa_planner_series (before the
+ * limits) with their demands (peak / target), stabilised by
+ * ahpa_planner_hold() over window_s (hysteresis with `tolerance`), then
+ * clamped per step as ahpa_planner_series does. Same arguments and
+ * errors otherwise; -1 where the forecast is unknown (the hold carries
+ * over it). Cost O(n * (k + w)). */
+int ahpa_planner_series_stable(const double *forecast, size_t n, int64_t step_s,
+                               int64_t scale_up_forward_s, double target, int64_t window_s,
+                               double tolerance, int32_t min_replicas, int32_t max_replicas,
+                               const int32_t *bound_min, const int32_t *bound_max, int32_t *out,
+                               struct ahpa_error *err);
+
 /* ---- the policy: one decision per step, from the history ------------
  *
  * ahpa_planner_policy_plan() is the whole decision the controller and

@@ -115,6 +115,28 @@ START_TEST(gate_picks_the_least_loss)
 }
 END_TEST
 
+START_TEST(series_stable_holds_the_descent)
+{
+    /* forward 60 s = 1 step: raw = needed(max(f[i], f[i+1])) / 20 =
+     * 5 5 2 2 2 2 2 2 (demand 5 5 2 ...); window 180 s = 3 steps: the 5 of
+     * step 1 stays in the windows of steps 1..3; at step 4 the window
+     * [2, 4] says 2 and 2 <= (5 - 1) * 0.9: down to 2. */
+    double f[] = {100, 100, 40, 40, 40, 40, 40, 40};
+    int32_t out[8];
+    ck_assert_int_eq(ahpa_planner_series(f, 8, 60, 60, 20, 1, 10, NULL, NULL, out, NULL), 0);
+    assert_series(out, (int32_t[]){5, 5, 2, 2, 2, 2, 2, 2}, 8);
+    ck_assert_int_eq(ahpa_planner_series_stable(f, 8, 60, 60, 20, 180, 0.1, 1, 10, NULL, NULL,
+                                                out, NULL), 0);
+    assert_series(out, (int32_t[]){5, 5, 5, 5, 2, 2, 2, 2}, 8);
+    /* the limits still clamp: max 4 */
+    ck_assert_int_eq(ahpa_planner_series_stable(f, 8, 60, 60, 20, 180, 0.1, 1, 4, NULL, NULL,
+                                                out, NULL), 0);
+    assert_series(out, (int32_t[]){4, 4, 4, 4, 2, 2, 2, 2}, 8);
+    ck_assert_int_eq(ahpa_planner_series_stable(f, 8, 60, 60, 20, 180, 1.5, 1, 4, NULL, NULL,
+                                                out, NULL), -AHPA_EINVAL);
+}
+END_TEST
+
 START_TEST(refit_boundaries)
 {
     /* floor((10000 - 100) / 3600) = 2 -> 7300, floored to the step: 7260 */
@@ -292,6 +314,7 @@ void planner_policy_tests(TCase *tc)
     tcase_add_test(tc, hold_keeps_the_tolerance_headroom);
     tcase_add_test(tc, hpa_series_by_hand);
     tcase_add_test(tc, gate_picks_the_least_loss);
+    tcase_add_test(tc, series_stable_holds_the_descent);
     tcase_add_test(tc, refit_boundaries);
     tcase_add_test(tc, policy_does_not_depend_on_uptime);
     tcase_add_test(tc, policy_reactive_is_the_stock_hpa);
