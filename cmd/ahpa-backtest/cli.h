@@ -9,6 +9,8 @@
 #include "ahpa/backtest.h"
 
 enum { M_ENGINE, M_SNAIVE, M_HOLTWINTERS, M_MAXVALUE, M_COUNT };
+/* The adapter's policies, run through the planner (policy.c). */
+enum { POL_REACTIVE, POL_PROACTIVE, POL_AUTO, POL_COUNT };
 
 struct cli_opts {
     const char *input;
@@ -26,9 +28,11 @@ struct cli_opts {
     int64_t refit_s;
     bool methods[M_COUNT];
     bool json;
-    bool auto_fallback;      /* auto = reactive unless the engine's season
-                                is significant and gains auto_min_gain */
-    double auto_min_gain;
+    int64_t refit_offset_s;  /* refit boundaries at k * refit + offset */
+    int64_t stabilization_s; /* scale-down stabilisation window */
+    int64_t observed_replicas; /* >= 0: the replica count the planner sees
+                                  (as a controller would observe it); -1:
+                                  each policy's own previous plan */
     int64_t min_replicas;
     int64_t max_replicas;
 };
@@ -39,8 +43,8 @@ struct method_result {
     double *point;           /* forecast for t issued at t - lead */
     double *quant;
     int64_t *pro;            /* proactive desired at t */
-    int64_t *aut;            /* auto desired at t */
-    unsigned char *gate;     /* forecast trusted by auto at t */
+    int64_t *aut;            /* auto desired at t (baselines: max(pro,
+                                reactive); engine: the planner's auto) */
     struct ahpa_backtest_accuracy acc;
     struct ahpa_backtest_capacity cap_pro, cap_auto;
     bool seasonal;           /* engine: period found at the last fit */
@@ -60,7 +64,9 @@ struct run {
     size_t hist;             /* steps of history per fit */
     size_t refit;            /* steps between fits */
     struct ahpa_backtest_sim sim;
-    int64_t *needed, *reactive;
+    int64_t *needed, *reactive; /* reactive: the planner's (= r->pol[0]) */
+    int64_t *pol[POL_COUNT];  /* the planner's plans, test steps */
+    unsigned char *pol_gate;  /* auto's gate at t (enum ahpa_planner_gate_choice) */
     struct ahpa_backtest_capacity cap_oracle, cap_reactive;
     struct method_result m[M_COUNT];
 };
@@ -69,5 +75,6 @@ const char *method_name(int m);
 int run_method(struct run *r, const struct cli_opts *o, int m, char *errbuf,
                size_t errlen);
 void run_dispose(struct run *r);
+int run_policies(struct run *r, const struct cli_opts *o, char *errbuf, size_t errlen);
 
 #endif

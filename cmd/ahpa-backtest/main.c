@@ -12,6 +12,7 @@
 #include "ahpa/httpc.h"
 #include "ahpa/prom.h"
 #include "ahpa/mem.h"
+#include "ahpa/planner.h"
 #include "ahpa/series.h"
 #include "ahpa/str.h"
 #include "ahpa/timefmt.h"
@@ -39,10 +40,10 @@ static void usage(FILE *f)
         "  --refit S               seconds between refits, updates in between (3600)\n"
         "  --method M              engine|snaive|holtwinters|maxvalue|all (default all)\n"
         "  --min-replicas N        (default 1)   --max-replicas N (default none)\n"
-        "  --auto-min-gain G       auto follows the engine's plan only while its season\n"
-        "                          is significant and cuts the error by G (0.15);\n"
-        "                          otherwise auto = reactive\n"
-        "  --no-auto-fallback      auto = max(proactive, reactive) always\n"
+        "  --stabilization-window S  scale-down stabilisation of the plans (300)\n"
+        "  --refit-offset S        refit boundaries at k * refit + S (0)\n"
+        "  --observed-replicas N   the planner sees N current replicas (default: each\n"
+        "                          policy's own previous plan)\n"
         "  --json                  JSON instead of tables\n"
         "  --output-plan FILE      per test step: timestamp,actual,forecast_point,\n"
         "                          forecast_q,desired_reactive,desired_proactive,desired_auto\n"
@@ -79,13 +80,13 @@ static int set_method(struct cli_opts *o, const char *s)
 }
 
 enum { O_STEP = 256, O_Q, O_FWD, O_STARTUP, O_TARGET, O_TEST, O_HIST, O_REFIT,
-       O_METHOD, O_JSON, O_PLAN, O_MIN, O_MAX, O_FALLBACK, O_PROM, O_QUERY, O_START, O_END,
-       O_MINGAIN };
+       O_METHOD, O_JSON, O_PLAN, O_MIN, O_MAX, O_PROM, O_QUERY, O_START, O_END,
+       O_STAB, O_OFFSET, O_OBSERVED };
 
 static int handle_opt(struct cli_opts *o, int c, const char *arg)
 {
     double v = 0;
-    if (c != O_METHOD && c != O_JSON && c != O_PLAN && c != O_FALLBACK && c != O_PROM &&
+    if (c != O_METHOD && c != O_JSON && c != O_PLAN && c != O_PROM &&
         c != O_QUERY && c != O_START && c != O_END && c != 'i' && parse_num("option", arg, &v))
         return -1;
     switch (c) {
@@ -102,8 +103,9 @@ static int handle_opt(struct cli_opts *o, int c, const char *arg)
     case O_MAX: o->max_replicas = (int64_t)v; break;
     case O_METHOD: return set_method(o, arg);
     case O_JSON: o->json = true; break;
-    case O_FALLBACK: o->auto_fallback = false; break;
-    case O_MINGAIN: o->auto_min_gain = v; break;
+    case O_STAB: o->stabilization_s = (int64_t)v; break;
+    case O_OFFSET: o->refit_offset_s = (int64_t)v; break;
+    case O_OBSERVED: o->observed_replicas = (int64_t)v; break;
     case O_PLAN: o->output_plan = arg; break;
     case O_PROM: o->prom_url = arg; break;
     case O_QUERY: o->query = arg; break;
@@ -127,6 +129,10 @@ static int check_opts(const struct cli_opts *o)
         bad = "--quantile must be in (0, 1) or (0, 100)";
     else if (o->step_s < 0 || o->forward_s < 0 || o->refit_s < 0)
         bad = "--step, --scale-up-forward and --refit must not be negative";
+    else if (o->stabilization_s < 0 || o->stabilization_s > 3600)
+        bad = "--stabilization-window must be within [0, 3600]";
+    else if (o->observed_replicas > INT32_MAX)
+        bad = "--observed-replicas too large";
     else if (o->target < 0)
         bad = "--target must be positive";
     else if (!(o->test_days > 0) || !(o->history_days > 0))
@@ -153,15 +159,17 @@ static int parse_args(int argc, char **argv, struct cli_opts *o)
         {"output-plan", required_argument, 0, O_PLAN},
         {"min-replicas", required_argument, 0, O_MIN},
         {"max-replicas", required_argument, 0, O_MAX},
-        {"no-auto-fallback", no_argument, 0, O_FALLBACK},
-        {"auto-min-gain", required_argument, 0, O_MINGAIN},
+        {"stabilization-window", required_argument, 0, O_STAB},
+        {"refit-offset", required_argument, 0, O_OFFSET},
+        {"observed-replicas", required_argument, 0, O_OBSERVED},
         {"prometheus-url", required_argument, 0, O_PROM},
         {"query", required_argument, 0, O_QUERY}, {"start", required_argument, 0, O_START},
         {"end", required_argument, 0, O_END}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     *o = (struct cli_opts){.q = 0.95, .forward_s = 180, .startup_s = -1, .test_days = 2,
                            .history_days = 7, .refit_s = 3600, .min_replicas = 1,
-                           .auto_fallback = true, .auto_min_gain = 0.15};
+                           .stabilization_s = AHPA_PLANNER_STABILIZATION_S,
+                           .observed_replicas = -1};
     set_method(o, "all");
     int c;
     while ((c = getopt_long(argc, argv, "i:h", lo, NULL)) != -1) {
@@ -351,15 +359,13 @@ static int setup_run(struct run *r, const struct cli_opts *o, const struct ahpa_
     return 0;
 }
 
+/* Oracle and reactive HPA; the reactive plan is the planner's. */
 static void simulate_fixed(struct run *r)
 {
-    size_t nt = r->n - r->ts, warm = r->ts >= 10 ? 10 : r->ts;
+    size_t nt = r->n - r->ts;
     r->needed = ahpa_malloc(r->n * sizeof(int64_t));
-    r->reactive = ahpa_malloc(r->n * sizeof(int64_t));
     ahpa_backtest_needed(&r->sim, r->y, r->n, r->needed);
-    size_t w0 = r->ts - warm;
-    ahpa_backtest_reactive(&r->sim, r->y + w0, r->n - w0,
-                           ahpa_backtest_pods(&r->sim, r->y[w0]), r->reactive + w0);
+    r->reactive = r->pol[POL_REACTIVE];
     ahpa_backtest_simulate(&r->sim, r->needed + r->ts, r->needed + r->ts, nt, NULL,
                            &r->cap_oracle);
     ahpa_backtest_simulate(&r->sim, r->reactive + r->ts, r->needed + r->ts, nt, NULL,
@@ -387,8 +393,14 @@ int main(int argc, char **argv)
         ahpa_series_dispose(&s);
         return 1;
     }
-    simulate_fixed(&r);
     char msg[512];
+    if (run_policies(&r, &o, msg, sizeof(msg))) {
+        fprintf(stderr, "ahpa-backtest: %s\n", msg);
+        run_dispose(&r);
+        ahpa_series_dispose(&s);
+        return 1;
+    }
+    simulate_fixed(&r);
     for (int m = 0; m < M_COUNT && status == 0; m++)
         if (o.methods[m] && run_method(&r, &o, m, msg, sizeof(msg))) {
             fprintf(stderr, "ahpa-backtest: %s\n", msg);

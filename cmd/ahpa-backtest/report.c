@@ -45,6 +45,26 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* Share of the test steps auto spent under each choice of the gate, and
+ * the commonest. */
+static void print_gate(const struct run *r, FILE *f)
+{
+    double share[3] = {0, 0, 0};
+    size_t nt = r->n - r->ts;
+    for (size_t t = r->ts; t < r->n; t++)
+        if (r->pol_gate[t] < 3)
+            share[r->pol_gate[t]] += 1.0 / (double)nt;
+    static const char *const names[3] = {"combined", "proactive", "reactive"};
+    int best = 0;
+    for (int g = 1; g < 3; g++)
+        if (share[g] > share[best])
+            best = g;
+    fprintf(f, "\"gate\":\"%s\",\"gate_share\":{", names[best]);
+    for (int g = 0; g < 3; g++)
+        jnum(f, names[g], share[g], g == 2);
+    fprintf(f, "},");
+}
+
 static void print_json(const struct run *r, const struct cli_opts *o, FILE *f)
 {
     double orc = r->cap_oracle.pod_hours;
@@ -70,6 +90,7 @@ static void print_json(const struct run *r, const struct cli_opts *o, FILE *f)
         if (m == M_ENGINE) {
             jnum(f, "seasonal_gain", mr->seasonal_gain, 0);
             jnum(f, "period_acf", mr->period_acf, 0);
+            print_gate(r, f);
         }
         jnum(f, "pinball", mr->acc.pinball, 0);
         jnum(f, "pinball_scaled", mr->acc.pinball_scaled, 0);

@@ -85,29 +85,15 @@ static void alloc_result(struct method_result *mr, size_t n)
     mr->quant = ahpa_malloc(n * sizeof(double));
     mr->pro = ahpa_malloc(n * sizeof(int64_t));
     mr->aut = ahpa_malloc(n * sizeof(int64_t));
-    mr->gate = ahpa_calloc(n, 1);
     for (size_t i = 0; i < n; i++)
         mr->point[i] = mr->quant[i] = NAN;
 }
 
-/* Issues forecasts at every origin from ts - lead to n - 1. */
-/* Whether auto may use this forecaster's plan (engine: a significant
- * season that cuts the replayed error by at least auto_min_gain). */
-static unsigned char trusted(const struct fc *f, const struct cli_opts *o)
-{
-    if (!o->auto_fallback)
-        return 1;
-    if (f->kind != M_ENGINE)
-        return f->period > 1;
-    struct ahpa_forecast_info info;
-    ahpa_forecast_describe(f->eng, &info);
-    return info.seasonal && info.seasonal_gain >= o->auto_min_gain;
-}
-
+/* Issues forecasts at every origin from ts - lead to n - 1: accuracy, and
+ * the proactive plans of the baselines. */
 static int roll(struct run *r, const struct cli_opts *o, struct fc *f,
                 struct method_result *mr, struct ahpa_error *err)
 {
-    unsigned char gate = 0;
     double prev_next = NAN; /* q-forecast for orig issued at orig - 1 */
     size_t first = r->ts - r->lead, last_fit = 0;
     double *p = ahpa_malloc(r->lead * sizeof(double));
@@ -121,8 +107,6 @@ static int roll(struct run *r, const struct cli_opts *o, struct fc *f,
             mr->fit_ms += now_ms() - t;
             mr->fits++;
             last_fit = orig;
-            if (rc == 0)
-                gate = trusted(f, o);
         } else {
             rc = fc_update(f, r->y[orig], err);
         }
@@ -152,7 +136,6 @@ static int roll(struct run *r, const struct cli_opts *o, struct fc *f,
         prev_next = u[0];
         if (orig >= r->ts) {
             mr->pro[orig] = known ? ahpa_backtest_pods(&r->sim, mx) : r->reactive[orig];
-            mr->gate[orig] = gate;
         }
     }
     free(p);
@@ -194,8 +177,12 @@ int run_method(struct run *r, const struct cli_opts *o, int m, char *errbuf,
                         ahpa_backtest_mae_scale(r->y, r->ts, lag),
                         ahpa_backtest_mae_scale(r->y, r->ts, 1), &mr->acc);
     for (size_t t = r->ts; t < r->n; t++) {
-        int64_t a = mr->pro[t] > r->reactive[t] ? mr->pro[t] : r->reactive[t];
-        mr->aut[t] = mr->gate[t] ? a : r->reactive[t];
+        if (m == M_ENGINE) { /* the adapter's own policies */
+            mr->pro[t] = r->pol[POL_PROACTIVE][t];
+            mr->aut[t] = r->pol[POL_AUTO][t];
+        } else {
+            mr->aut[t] = mr->pro[t] > r->reactive[t] ? mr->pro[t] : r->reactive[t];
+        }
     }
     ahpa_backtest_simulate(&r->sim, mr->pro + r->ts, r->needed + r->ts, nt, NULL,
                            &mr->cap_pro);
@@ -212,8 +199,9 @@ void run_dispose(struct run *r)
         free(r->m[m].quant);
         free(r->m[m].pro);
         free(r->m[m].aut);
-        free(r->m[m].gate);
     }
+    for (int k = 0; k < POL_COUNT; k++)
+        free(r->pol[k]);
+    free(r->pol_gate);
     free(r->needed);
-    free(r->reactive);
 }

@@ -51,6 +51,7 @@ struct ahpa_controller__workload {
     struct ahpa_controller__ring usage, replicas;
     struct ahpa_controller__ring pred_point, pred_upper; /* issued F earlier */
     struct ahpa_forecast_model *model;
+    struct ahpa_planner_policy *policy; /* the planner's cache; NULL: none yet */
     int64_t fit_boundary_s;          /* refit boundary of the fit; 0: never */
     int64_t fed_until_s;             /* last sample the model has seen */
     int64_t fetched_until_s;         /* last step fetched; 0: never */

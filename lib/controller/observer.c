@@ -66,7 +66,8 @@ static void predictions(const struct ahpa_controller__workload *w, int64_t step,
     }
 }
 
-/* Predicted pods for every predicted step, with the bounds in force. */
+/* Predicted pods for every predicted step: the stabilised plan, with the
+ * bounds in force. */
 static void predicted_pods(const struct ahpa_controller *c, const struct ahpa_obj *o,
                            const struct ahpa_obj_metric *m, const struct series *pred,
                            int64_t step, struct series *out)
@@ -81,8 +82,10 @@ static void predicted_pods(const struct ahpa_controller *c, const struct ahpa_ob
         bmax = ahpa_calloc(pred->n, sizeof(int32_t));
         ahpa_cron_bounds_fill(o->bounds, c->opt.zone, pred->t[0], step, pred->n, bmin, bmax);
     }
-    if (ahpa_planner_series(pred->v2, pred->n, step, o->scale_up_forward_s, m->target,
-                            o->min_replicas, o->max_replicas, bmin, bmax, pods, NULL) == 0) {
+    if (ahpa_planner_series_stable(pred->v2, pred->n, step, o->scale_up_forward_s, m->target,
+                                   o->scale_down_stabilization_s, AHPA_PLANNER_TOLERANCE,
+                                   o->min_replicas, o->max_replicas, bmin, bmax, pods,
+                                   NULL) == 0) {
         for (size_t i = 0; i < pred->n; i++) {
             out->t[out->n] = pred->t[i];
             out->v[out->n++] = pods[i] >= 0 ? pods[i] : NAN;

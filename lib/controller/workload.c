@@ -79,11 +79,6 @@ static double ring_get(const struct ahpa_controller__ring *r, int64_t step, int6
     return idx < r->n ? r->v[idx] : NAN;
 }
 
-static int64_t ring_last_t(const struct ahpa_controller__ring *r, int64_t step)
-{
-    return r->n ? r->t0_s + (int64_t)(r->n - 1) * step : 0;
-}
-
 /* --- lifecycle ------------------------------------------------------------------- */
 
 static void workload_destroy(void *obj)
@@ -94,6 +89,7 @@ static void workload_destroy(void *obj)
     ring_dispose(&w->pred_point);
     ring_dispose(&w->pred_upper);
     ahpa_forecast_free(w->model);
+    ahpa_planner_policy_free(w->policy);
     free(w->future_point);
     free(w->future_upper);
     ahpa_obj_free(w->obj);
@@ -434,39 +430,6 @@ static void check_inputs(struct ahpa_controller *c, struct ahpa_controller__work
     }
 }
 
-/* The scale-down stabilisation window's recommendations, rebuilt from the
- * history at every cycle rather than carried from one cycle to the next:
- * one reactive recommendation per step of the window before the current
- * sample, from that step's usage and replicas. A restarted process, or a
- * second replica, then holds a scale-down exactly as a long-running one
- * does. Steps with unknown usage or replicas recommend nothing. */
-static void stabilization_from_history(const struct ahpa_controller *c,
-                                       const struct ahpa_controller__workload *w,
-                                       const struct ahpa_planner_input *now_in,
-                                       struct ahpa_planner_state *st)
-{
-    const int64_t step = c->opt.step_s;
-    ahpa_planner_state_init(st);
-    int64_t last = ring_last_t(&w->usage, step);
-    int64_t from = now_in->now_s - now_in->stabilization_s;
-    from = ahpa_floor_div(from, step) * step + step;
-    for (int64_t t = from; t < last && t <= now_in->now_s; t += step) {
-        double u = ring_get(&w->usage, step, t), r = ring_get(&w->replicas, step, t);
-        if (!isfinite(u) || u < 0 || !(r >= 0 && r <= AHPA_CONTROLLER_MAX_REPLICAS))
-            continue;
-        struct ahpa_planner_input in = *now_in;
-        in.now_s = t;
-        in.strategy = AHPA_PLANNER_REACTIVE;
-        in.usage = u;
-        in.current_replicas = (int32_t)nearbyint(r);
-        in.forecast = NULL;
-        in.forecast_n = 0;
-        in.bounds = NULL;
-        struct ahpa_planner_result ignored;
-        ahpa_planner_plan(&in, st, &ignored, NULL);
-    }
-}
-
 static void plan_now(struct ahpa_controller *c, struct ahpa_controller__workload *w, int64_t now,
                      struct ahpa_controller_plan *p, char *error, size_t error_size)
 {
@@ -519,10 +482,18 @@ static void plan_now(struct ahpa_controller *c, struct ahpa_controller__workload
         in.bounds = &bounds;
     }
     in.stabilization_s = o->scale_down_stabilization_s;
-    struct ahpa_planner_state recent_recs;
-    stabilization_from_history(c, w, &in, &recent_recs);
+    /* The planner decides from the history (its cache is rebuilt at each
+     * refit boundary, so the plan does not depend on uptime). */
+    if (w->policy == NULL)
+        w->policy = ahpa_planner_policy_new();
+    struct ahpa_planner_policy_cfg cfg = {.step_s = step, .history_s = c->opt.history_s,
+                                          .quantile = o->quantile};
+    struct ahpa_planner_view uv = {w->usage.v, w->usage.n, w->usage.t0_s};
+    struct ahpa_planner_view rv = {w->replicas.v, w->replicas.n, w->replicas.t0_s};
+    int64_t settled = now - now % step - step;
     struct ahpa_error err = {0};
-    if (ahpa_planner_plan(&in, &recent_recs, &p->plan, &err) == 0) {
+    if (ahpa_planner_policy_plan(w->policy, &cfg, &uv, &rv, refit_boundary(c, w, settled), &in,
+                                 &p->plan, &err) == 0) {
         p->planned = true;
         p->predicted_peak = p->plan.forecast_peak;
     } else {

@@ -6,11 +6,15 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ahpa/error.h"
+#include "ahpa/mem.h"
 #include "ahpa/timefmt.h"
+#include "planner_int.h"
+
 
 static const char *const strategy_names[] = {"observer", "auto", "proactive", "reactive"};
 
@@ -60,7 +64,7 @@ void ahpa_planner_input_init(struct ahpa_planner_input *in)
 
 /* ceil(x) as a pod count, forgiving rounding noise just above an integer
  * and saturating at INT32_MAX. */
-static int32_t pods_for(double x)
+int32_t ahpa_planner__pods_for(double x)
 {
     if (!(x > 0))
         return 0;
@@ -71,10 +75,7 @@ static int32_t pods_for(double x)
 }
 
 /* Appends to the reason text (truncating silently at the end). */
-static void text_add(struct ahpa_planner_result *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void text_add(struct ahpa_planner_result *r, const char *fmt, ...)
+void ahpa_planner__text_add(struct ahpa_planner_result *r, const char *fmt, ...)
 {
     size_t len = strlen(r->text);
     if (len + 1 >= sizeof(r->text))
@@ -85,7 +86,7 @@ static void text_add(struct ahpa_planner_result *r, const char *fmt, ...)
     va_end(ap);
 }
 
-static int check_input(const struct ahpa_planner_input *in, struct ahpa_error *err)
+int ahpa_planner__check_input(const struct ahpa_planner_input *in, struct ahpa_error *err)
 {
     if (!(in->target > 0) || !isfinite(in->target))
         return ahpa_error_set(err, AHPA_EINVAL, "planner: target must be > 0, got %g",
@@ -106,7 +107,7 @@ static int check_input(const struct ahpa_planner_input *in, struct ahpa_error *e
 }
 
 /* Highest non-NaN value of v[0..n), NaN when none. */
-static double peak_of(const double *v, size_t n)
+double ahpa_planner__peak_of(const double *v, size_t n)
 {
     double peak = NAN;
     for (size_t i = 0; v != NULL && i < n; i++)
@@ -155,13 +156,13 @@ static int32_t state_max(const struct ahpa_planner_state *s, int64_t window_s,
 
 static void plan_proactive(const struct ahpa_planner_input *in, struct ahpa_planner_result *r)
 {
-    r->forecast_peak = peak_of(in->forecast, in->forecast_n);
+    r->forecast_peak = ahpa_planner__peak_of(in->forecast, in->forecast_n);
     if (isnan(r->forecast_peak)) {
         r->proactive = -1;
         r->flags |= AHPA_PLANNER_F_NO_FORECAST;
         return;
     }
-    r->proactive = pods_for(r->forecast_peak / in->target);
+    r->proactive = ahpa_planner__pods_for(r->forecast_peak / in->target);
 }
 
 static void plan_reactive(const struct ahpa_planner_input *in, struct ahpa_planner_state *s,
@@ -176,14 +177,14 @@ static void plan_reactive(const struct ahpa_planner_input *in, struct ahpa_plann
     }
     if (cur == 0) {
         r->flags |= AHPA_PLANNER_F_FROM_ZERO;
-        r->reactive_raw = pods_for(in->usage / in->target);
+        r->reactive_raw = ahpa_planner__pods_for(in->usage / in->target);
     } else {
         double ratio = in->usage / cur / in->target;
         if (fabs(ratio - 1.0) <= in->tolerance) {
             r->flags |= AHPA_PLANNER_F_TOLERANCE;
             r->reactive_raw = cur;
         } else {
-            r->reactive_raw = pods_for(in->usage / in->target);
+            r->reactive_raw = ahpa_planner__pods_for(in->usage / in->target);
         }
     }
     r->reactive = r->reactive_raw;
@@ -201,37 +202,37 @@ static void plan_reactive(const struct ahpa_planner_input *in, struct ahpa_plann
 
 /* ---- reasons -------------------------------------------------------- */
 
-static void say_proactive(const struct ahpa_planner_input *in, struct ahpa_planner_result *r)
+void ahpa_planner__say_proactive(const struct ahpa_planner_input *in, struct ahpa_planner_result *r)
 {
     r->reason = AHPA_PLANNER_R_PROACTIVE;
-    text_add(r, "proactive forecast %.4g%s over next %llds / target %.4g%s -> %d pods",
+    ahpa_planner__text_add(r, "proactive forecast %.4g%s over next %llds / target %.4g%s -> %d pods",
              r->forecast_peak, in->unit, (long long)in->scale_up_forward_s, in->target, in->unit,
              (int)r->proactive);
 }
 
-static void say_reactive(const struct ahpa_planner_input *in, struct ahpa_planner_result *r)
+void ahpa_planner__say_reactive(const struct ahpa_planner_input *in, struct ahpa_planner_result *r)
 {
     int32_t cur = in->current_replicas;
     if (r->flags & AHPA_PLANNER_F_USAGE_UNKNOWN) {
         r->reason = AHPA_PLANNER_R_USAGE_UNKNOWN;
-        text_add(r, "usage unknown, holding %d pods", (int)cur);
+        ahpa_planner__text_add(r, "usage unknown, holding %d pods", (int)cur);
     } else if (r->flags & AHPA_PLANNER_F_STABILIZED) {
         char when[AHPA_RFC3339_MAX];
         ahpa_time_format_rfc3339(r->held_until_s, when);
         r->reason = AHPA_PLANNER_R_STABILIZED;
-        text_add(r, "scale-down to %d held by stabilisation window until %s -> %d pods",
+        ahpa_planner__text_add(r, "scale-down to %d held by stabilisation window until %s -> %d pods",
                  (int)r->reactive_raw, when, (int)r->reactive);
     } else if (r->flags & AHPA_PLANNER_F_TOLERANCE) {
         r->reason = AHPA_PLANNER_R_TOLERANCE;
-        text_add(r, "reactive usage %.4g%s per pod within %.0f%% of target %.4g%s, keeping %d pods",
+        ahpa_planner__text_add(r, "reactive usage %.4g%s per pod within %.0f%% of target %.4g%s, keeping %d pods",
                  in->usage / cur, in->unit, in->tolerance * 100, in->target, in->unit, (int)cur);
     } else if (cur == 0) {
         r->reason = AHPA_PLANNER_R_REACTIVE;
-        text_add(r, "reactive usage %.4g%s in total from 0 pods / target %.4g%s -> %d pods",
+        ahpa_planner__text_add(r, "reactive usage %.4g%s in total from 0 pods / target %.4g%s -> %d pods",
                  in->usage, in->unit, in->target, in->unit, (int)r->reactive);
     } else {
         r->reason = AHPA_PLANNER_R_REACTIVE;
-        text_add(r, "reactive usage %.4g%s per pod on %d pods / target %.4g%s -> %d pods",
+        ahpa_planner__text_add(r, "reactive usage %.4g%s per pod on %d pods / target %.4g%s -> %d pods",
                  in->usage / cur, in->unit, (int)cur, in->target, in->unit, (int)r->reactive);
     }
 }
@@ -243,16 +244,16 @@ static void choose(const struct ahpa_planner_input *in, struct ahpa_planner_resu
     if (in->strategy == AHPA_PLANNER_OBSERVER)
         r->flags |= AHPA_PLANNER_F_NOT_APPLIED;
     if (in->strategy != AHPA_PLANNER_REACTIVE && !have_forecast)
-        text_add(r, "no forecast, falling back to reactive: ");
+        ahpa_planner__text_add(r, "no forecast, falling back to reactive: ");
     bool proactive_wins =
         have_forecast && (in->strategy == AHPA_PLANNER_PROACTIVE ||
                           (in->strategy != AHPA_PLANNER_REACTIVE && r->proactive >= r->reactive));
     if (proactive_wins) {
         r->unclamped = r->proactive;
-        say_proactive(in, r);
+        ahpa_planner__say_proactive(in, r);
     } else {
         r->unclamped = r->reactive;
-        say_reactive(in, r);
+        ahpa_planner__say_reactive(in, r);
     }
 }
 
@@ -277,7 +278,7 @@ static void limits(const struct ahpa_planner_input *in, int32_t bmin, int32_t bm
     }
 }
 
-static void clamp(const struct ahpa_planner_input *in, struct ahpa_planner_result *r)
+void ahpa_planner__clamp(const struct ahpa_planner_input *in, struct ahpa_planner_result *r)
 {
     const struct ahpa_cron_in_force *b = in->bounds;
     bool min_b, max_b;
@@ -288,21 +289,21 @@ static void clamp(const struct ahpa_planner_input *in, struct ahpa_planner_resul
         r->final = r->min_replicas;
         r->reason = min_b ? AHPA_PLANNER_R_BOUND_MIN : AHPA_PLANNER_R_MIN;
         if (min_b)
-            text_add(r, "; clamped by bound '%s' min %d", b->min_cron, (int)r->final);
+            ahpa_planner__text_add(r, "; clamped by bound '%s' min %d", b->min_cron, (int)r->final);
         else
-            text_add(r, "; clamped by minReplicas %d", (int)r->final);
+            ahpa_planner__text_add(r, "; clamped by minReplicas %d", (int)r->final);
     } else if (r->final > r->max_replicas) {
         r->final = r->max_replicas;
         r->reason = max_b ? AHPA_PLANNER_R_BOUND_MAX : AHPA_PLANNER_R_MAX;
         if (max_b)
-            text_add(r, "; clamped by bound '%s' max %d", b->max_cron, (int)r->final);
+            ahpa_planner__text_add(r, "; clamped by bound '%s' max %d", b->max_cron, (int)r->final);
         else
-            text_add(r, "; clamped by maxReplicas %d", (int)r->final);
+            ahpa_planner__text_add(r, "; clamped by maxReplicas %d", (int)r->final);
     }
     if (r->final != r->unclamped)
         r->flags |= AHPA_PLANNER_F_CLAMPED;
     if (r->flags & AHPA_PLANNER_F_CONFLICT)
-        text_add(r, " (bound min above max: max wins)");
+        ahpa_planner__text_add(r, " (bound min above max: max wins)");
 }
 
 int ahpa_planner_plan(const struct ahpa_planner_input *in, struct ahpa_planner_state *state,
@@ -310,15 +311,16 @@ int ahpa_planner_plan(const struct ahpa_planner_input *in, struct ahpa_planner_s
 {
     if (in == NULL || out == NULL)
         return ahpa_error_set(err, AHPA_EINVAL, "planner: no input");
-    int rc = check_input(in, err);
+    int rc = ahpa_planner__check_input(in, err);
     if (rc < 0)
         return rc;
     struct ahpa_planner_result r;
     memset(&r, 0, sizeof(r));
+    r.gate = -1;
     plan_proactive(in, &r);
     plan_reactive(in, state, &r);
     choose(in, &r);
-    clamp(in, &r);
+    ahpa_planner__clamp(in, &r);
     *out = r;
     return 0;
 }
@@ -357,13 +359,13 @@ int ahpa_planner_series(const double *forecast, size_t n, int64_t step_s,
     in.max_replicas = max_replicas;
     in.current_replicas = 0;
     in.usage = 0;
-    int rc = check_input(&in, err);
+    int rc = ahpa_planner__check_input(&in, err);
     if (rc < 0)
         return rc;
     size_t k = (size_t)((scale_up_forward_s + step_s - 1) / step_s);
     for (size_t i = 0; i < n; i++) {
         size_t len = k < n - i - 1 ? k + 1 : n - i;
-        double peak = peak_of(forecast + i, len);
+        double peak = ahpa_planner__peak_of(forecast + i, len);
         if (isnan(peak)) {
             out[i] = -1;
             continue;
@@ -373,8 +375,51 @@ int ahpa_planner_series(const double *forecast, size_t n, int64_t step_s,
         memset(&r, 0, sizeof(r));
         limits(&in, bound_min ? bound_min[i] : AHPA_CRON_UNSET,
                bound_max ? bound_max[i] : AHPA_CRON_UNSET, &r, &min_b, &max_b);
-        int32_t p = pods_for(peak / target);
+        int32_t p = ahpa_planner__pods_for(peak / target);
         out[i] = p < r.min_replicas ? r.min_replicas : p > r.max_replicas ? r.max_replicas : p;
     }
+    return 0;
+}
+
+int ahpa_planner_series_stable(const double *forecast, size_t n, int64_t step_s,
+                               int64_t scale_up_forward_s, double target, int64_t window_s,
+                               double tolerance, int32_t min_replicas, int32_t max_replicas,
+                               const int32_t *bound_min, const int32_t *bound_max, int32_t *out,
+                               struct ahpa_error *err)
+{
+    int rc = ahpa_planner_series(forecast, n, step_s, scale_up_forward_s, target, min_replicas,
+                                 max_replicas, bound_min, bound_max, out, err);
+    if (rc < 0 || n == 0)
+        return rc;
+    if (!(tolerance >= 0 && tolerance < 1) || window_s < 0)
+        return ahpa_error_set(err, AHPA_EINVAL, "planner: bad window or tolerance");
+    int32_t *raw = ahpa_malloc(2 * n * sizeof(int32_t));
+    int32_t *held = raw + n;
+    double *dem = ahpa_malloc(n * sizeof(double));
+    size_t k = (size_t)((scale_up_forward_s + step_s - 1) / step_s);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = k < n - i - 1 ? k + 1 : n - i;
+        double peak = ahpa_planner__peak_of(forecast + i, len);
+        raw[i] = isnan(peak) ? -1 : ahpa_planner__pods_for(peak / target);
+        dem[i] = isnan(peak) ? -INFINITY : peak / target;
+    }
+    ahpa_planner_hold(raw, dem, n, ahpa_planner_window_steps(window_s, step_s), tolerance, held);
+    struct ahpa_planner_input in;
+    ahpa_planner_input_init(&in);
+    in.min_replicas = min_replicas;
+    in.max_replicas = max_replicas;
+    for (size_t i = 0; i < n; i++) {
+        if (out[i] < 0 || held[i] < 0)
+            continue;
+        struct ahpa_planner_result r;
+        bool min_b, max_b;
+        memset(&r, 0, sizeof(r));
+        limits(&in, bound_min ? bound_min[i] : AHPA_CRON_UNSET,
+               bound_max ? bound_max[i] : AHPA_CRON_UNSET, &r, &min_b, &max_b);
+        int32_t p = held[i];
+        out[i] = p < r.min_replicas ? r.min_replicas : p > r.max_replicas ? r.max_replicas : p;
+    }
+    free(raw);
+    free(dem);
     return 0;
 }

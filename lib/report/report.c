@@ -320,7 +320,8 @@ static void pods_panel(struct ahpa_buf *b, const struct ahpa_report_input *in, i
 {
     char sub[640];
     snprintf(sub, sizeof(sub), "Replicas of the scale target: actual, and as planned from the "
-             "forecast (the last %s and the next 24 h). Times in %s.", hist, tz_label(in));
+             "forecast, stabilised (scale-up at once, scale-down after the stabilisation "
+             "window; the last %s and the next 24 h). Times in %s.", hist, tz_label(in));
     stat_part(sub, sizeof(sub), "Most pods measured",
               series_max(in->pods_actual_t, in->pods_actual, in->n_pods_actual, t0 - 1,
                          in->now_s), "");

@@ -1,6 +1,6 @@
 """Recomputes ahpa-backtest's capacity figures from the input series and the
 plan CSV with an implementation of its own (the stock HPA and the startup
-delay, as lib/include/ahpa/backtest.h states them) and checks the JSON
+delay, as lib/include/ahpa/planner.h and backtest.h state them) and checks the JSON
 against it.
 
     check_policies.py INPUT.csv OUT.json PLAN.csv TARGET STARTUP_S
@@ -30,15 +30,20 @@ def pods(v):
 needed = [pods(v) for v in y[ts:]]
 
 
-def hpa(ys, initial):
-    """Stock HPA: 10 % tolerance, highest recommendation of 300 s."""
-    win = 300 // step + 1
-    rec, out_, cur = [], [], initial
+def hpa(ys, before):
+    """Stock HPA as the planner runs it: the raw recommendation of a step is
+    the current replicas within the 10 % tolerance band, else pods(load);
+    the plan is the highest raw recommendation of the steps in the last
+    300 s, (t - 300, t]. Before the test the replicas are pods(load); then
+    the current replicas of a step are the previous step's plan."""
+    win = -(-300 // step)
+    rec = [pods(v) for v in before]  # within tolerance of itself
+    rep, out_ = pods(before[-1]), []
     for v in ys:
-        ratio = v / (cur * target)
-        rec.append(cur if abs(ratio - 1.0) <= 0.1 else pods(v))
-        cur = max(rec[-win:])
-        out_.append(cur)
+        ratio = v / (rep * target)
+        rec.append(rep if abs(ratio - 1.0) <= 0.1 else pods(v))
+        rep = max(rec[-win:])
+        out_.append(rep)
     return out_
 
 
@@ -58,8 +63,7 @@ def near(got, want, what):
     assert abs(got - want) <= 1e-4 * max(1.0, abs(want)), f"{what}: {got} != {want}"
 
 
-warm = 10
-reactive = hpa(y[ts - warm:], pods(y[ts - warm]))[warm:]
+reactive = hpa(y[ts:], y[:ts])
 assert [int(p["desired_reactive"]) for p in plan_rows] == reactive, "reactive plan differs"
 for p, v in zip(plan_rows, y[ts:]):
     near(float(p["actual"]), v, "actual")

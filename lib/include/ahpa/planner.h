@@ -136,6 +136,9 @@ struct ahpa_planner_result {
     unsigned flags;         /* AHPA_PLANNER_F_* */
     char text[AHPA_PLANNER_TEXT_MAX]; /* one line, e.g. "proactive forecast
         183% over next 180s / target 20% -> 10 pods" */
+    int gate;               /* ahpa_planner_policy_plan(): the gate's
+                               choice (enum ahpa_planner_gate_choice), -1
+                               from ahpa_planner_plan() */
 };
 
 /* One planning cycle. `state` (may be NULL: no stabilisation, scale-down
@@ -167,5 +170,159 @@ int ahpa_planner_series(const double *forecast, size_t n, int64_t step_s,
                         int32_t min_replicas, int32_t max_replicas,
                         const int32_t *bound_min, const int32_t *bound_max,
                         int32_t *out, struct ahpa_error *err);
+
+/* The stabilised plan over a whole forecast (the "Predicted pods" line of
+ * the observer page): the raw plans of ahpa_planner_series (before the
+ * limits) with their demands (peak / target), stabilised by
+ * ahpa_planner_hold() over window_s (hysteresis with `tolerance`), then
+ * clamped per step as ahpa_planner_series does. Same arguments and
+ * errors otherwise; -1 where the forecast is unknown (the hold carries
+ * over it). Cost O(n * (k + w)). */
+int ahpa_planner_series_stable(const double *forecast, size_t n, int64_t step_s,
+                               int64_t scale_up_forward_s, double target, int64_t window_s,
+                               double tolerance, int32_t min_replicas, int32_t max_replicas,
+                               const int32_t *bound_min, const int32_t *bound_max, int32_t *out,
+                               struct ahpa_error *err);
+
+/* ---- the policy: one decision per step, from the history ------------
+ *
+ * ahpa_planner_policy_plan() is the whole decision the controller and
+ * ahpa-backtest both run, one step at a time:
+ *
+ *   forecast   the policy's own engine model, fitted on the usage of
+ *              [b - history_s, b] at each refit boundary b, then fed the
+ *              settled samples one by one (the sample of the step in
+ *              progress is seen by the reactive term only);
+ *   proactive  needed(highest q-forecast over the steps [s, s + K]),
+ *              K = ceil(scaleUpForward / step) >= 1, issued at step s;
+ *   reactive   the stock HPA's raw recommendation at s (tolerance band);
+ *   gate       which of proactive, reactive or max(both) ("combined") auto
+ *              follows, decided at each boundary b by a replay of the last
+ *              day before b (lib/forecast/README.md, "The gate");
+ *   raw(s)     the gate's choice of the two terms at step s (strategy
+ *              reactive: reactive; proactive: proactive; auto, observer:
+ *              the gate's);
+ *   final      max of raw(s) over the steps s in (now - window, now]
+ *              (window = stabilizationWindowSeconds): scale-up at once,
+ *              scale-down only once the raw plans have stayed lower for
+ *              the window; then clamped as ahpa_planner_plan() does.
+ *
+ * Everything the policy keeps (the model, the gate, the proactive plans of
+ * past steps) is rebuilt at each boundary from the history alone, so a
+ * process that has run for days and one started a minute ago publish the
+ * same plan from the same data. */
+
+enum ahpa_planner_gate_choice {
+    AHPA_PLANNER_GATE_COMBINED,  /* max(proactive, reactive) */
+    AHPA_PLANNER_GATE_PROACTIVE,
+    AHPA_PLANNER_GATE_REACTIVE,
+    AHPA_PLANNER_GATE_COUNT
+};
+
+/* "combined", "proactive", "reactive". */
+const char *ahpa_planner_gate_name(enum ahpa_planner_gate_choice g);
+
+/* The gate's measurement on the replay, per candidate (indexed by the
+ * choice): steps under-provisioned, their depth and the idle pods
+ * (pod-steps), ready pods summed, changes of the plan, and the loss. */
+struct ahpa_planner_gate {
+    enum ahpa_planner_gate_choice choice;
+    bool measured;          /* false: too little history, choice = combined */
+    size_t steps;           /* replayed steps scored */
+    double under[AHPA_PLANNER_GATE_COUNT];
+    double under_depth[AHPA_PLANNER_GATE_COUNT];
+    double over_depth[AHPA_PLANNER_GATE_COUNT];
+    double pod_steps[AHPA_PLANNER_GATE_COUNT];
+    double actions[AHPA_PLANNER_GATE_COUNT];
+    double loss[AHPA_PLANNER_GATE_COUNT];
+};
+
+/* One step of the stabilised plan (hysteresis and the scale-down window):
+ * raw[j] are the raw plans (pods, < 0 unknown) and demand[j] the pods'
+ * worth of load behind them (e.g. forecast / target) of steps j <= i; the
+ * window is (i - w, i] (w >= 1 steps); prev is the stabilised plan of
+ * step i - 1 (< 0: none). With H the highest raw plan and D the highest
+ * demand in the window:
+ *   H >= prev                    -> H   (scale up at once, or hold)
+ *   D > (prev - 1)(1 - tol)      -> prev (one pod fewer would not keep
+ *                                        the tolerance's headroom)
+ *   otherwise                    -> max(H, needed(D)), at most prev
+ *                                   (down to what the window needs).
+ * demand NULL: the window alone (-> H), the stock HPA's rule. An unknown
+ * raw[i] holds prev. */
+int32_t ahpa_planner_hold_step(int32_t prev, const int32_t *raw, const double *demand,
+                               size_t i, size_t w, double tolerance);
+
+/* ahpa_planner_hold_step over a series from no previous plan: out[i] for
+ * i in [0, n); out may not alias raw. */
+void ahpa_planner_hold(const int32_t *raw, const double *demand, size_t n, size_t w,
+                       double tolerance, int32_t *out);
+
+/* Steps of a stabilisation window: ceil(window_s / step_s), at least 1. */
+size_t ahpa_planner_window_steps(int64_t window_s, int64_t step_s);
+
+/* The stock HPA on a usage series with its own replicas as the current
+ * ones (tolerance band, then the stabilisation of w steps), starting from
+ * `initial` replicas; NaN usage keeps the last recommendation. Pods per
+ * ahpa_planner_plan()'s needed(), clamped to [min, max]. */
+void ahpa_planner_hpa_series(const double *usage, size_t n, double target, double tolerance,
+                             size_t w, int32_t initial, int32_t min_replicas,
+                             int32_t max_replicas, int32_t *out);
+
+/* The gate rule on a replay (n steps; arrays caller-owned; pods per step,
+ * < 0 unknown / not scored): needed (the load's pods), proactive and its
+ * demand (forecast / target), reactive (the stock HPA's plan). Candidates:
+ * reactive as given; proactive (reactive where it is unknown) and
+ * combined (max of both) stabilised by ahpa_planner_hold() over w steps.
+ * Each plan's pods become ready `startup` steps later (scale-downs at
+ * once) and are scored against needed. Choice: the least loss
+ *   q * under-provisioned pod-steps + (1 - q) * idle pod-steps,
+ * the pinball loss of the capacity at the AHPA's own quantile (q = 0.95
+ * prices a missing pod-step at 19 idle ones); ties go to reactive, then
+ * proactive. Pure; fills *out. */
+void ahpa_planner_gate_decide(const int32_t *needed, const int32_t *proactive,
+                              const double *pro_demand, const int32_t *reactive, size_t n,
+                              size_t w, size_t startup, double q, double tolerance,
+                              struct ahpa_planner_gate *out);
+
+/* Refit boundary in force at t: multiples of refit_s shifted by offset_s,
+ * floored to the step. */
+int64_t ahpa_planner_refit_boundary(int64_t t, int64_t refit_s, int64_t offset_s,
+                                    int64_t step_s);
+
+/* A per-step series: v[i] at t0_s + i * step (NaN = missing). Borrowed. */
+struct ahpa_planner_view {
+    const double *v;
+    size_t n;
+    int64_t t0_s;
+};
+
+struct ahpa_planner_policy_cfg {
+    int64_t step_s;        /* of the views, [15, 3600] */
+    int64_t history_s;     /* each fit sees [b - history_s, b] */
+    int64_t startup_s;     /* pod start-up for the gate; <= 0: scaleUpForward */
+    double quantile;       /* q in (0, 1) */
+};
+
+/* The policy's cache of one workload (the model, the gate, past proactive
+ * plans); a function of the history and the boundary only. Never NULL. */
+struct ahpa_planner_policy;
+struct ahpa_planner_policy *ahpa_planner_policy_new(void);
+void ahpa_planner_policy_free(struct ahpa_planner_policy *p);
+
+/* One decision at in->now_s (the step in progress: floor(now / step)).
+ * `usage` and `replicas` are the observed history up to now (replicas may
+ * have n == 0: then only in->current_replicas is known); `boundary_s` the
+ * refit boundary in force. in->forecast is ignored (the policy forecasts
+ * with its own model); the other fields as for ahpa_planner_plan(), with
+ * in->stabilization_s the window of the final plan. out->gate holds the
+ * gate in force. Errors: those of ahpa_planner_plan(), -AHPA_EINVAL for a
+ * bad cfg. Not thread-safe on one policy. */
+int ahpa_planner_policy_plan(struct ahpa_planner_policy *p,
+                             const struct ahpa_planner_policy_cfg *cfg,
+                             const struct ahpa_planner_view *usage,
+                             const struct ahpa_planner_view *replicas, int64_t boundary_s,
+                             const struct ahpa_planner_input *in,
+                             struct ahpa_planner_result *out, struct ahpa_error *err);
 
 #endif

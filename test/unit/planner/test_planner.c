@@ -9,6 +9,8 @@
 #include "ahpa/planner.h"
 #include "unit.h"
 
+void planner_policy_tests(TCase *tc); /* test_policy.c */
+
 #define T0 INT64_C(1647248400) /* Monday 2022-03-14 09:00 UTC */
 
 static struct ahpa_planner_input base_input(enum ahpa_planner_strategy s)
@@ -526,6 +528,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, forecast_window_slicing);
     tcase_add_test(tc, series_of_predicted_pods);
     tcase_add_test(tc, series_with_seed_bounds_over_a_day);
+    planner_policy_tests(tc);
     suite_add_tcase(s, tc);
     return s;
 }
