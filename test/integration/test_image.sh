@@ -63,7 +63,8 @@ ahpa_contains "chroot: ahpa-backtest --help" "$out" "--input"
 
 port=$(ahpa_free_port)
 chroot --userspec=65532:65532 "$R" /usr/local/bin/ahpa-metrics-adapter --bind-address=127.0.0.1 \
-    --secure-port="$port" --cert-dir=/tmp/certs --timezone=Asia/Shanghai >"$T/adapter.log" 2>&1 &
+    --secure-port="$port" --cert-dir=/tmp/certs --timezone=Asia/Shanghai \
+    --authorization-mode=AlwaysAllow >"$T/adapter.log" 2>&1 &
 ahpa_track $!
 ok=$(ahpa_wait_for 10 curl -sf --cacert "$R/tmp/certs/ca.crt" "https://127.0.0.1:$port/healthz" && echo yes)
 ahpa_equals "the image's adapter serves /healthz on 127.0.0.1 as user 65532" "$ok" yes
