@@ -33,7 +33,7 @@ struct ahpa_planner_policy {
     int64_t boundary_s, step_s, history_s, startup_s, forward_s, window_s;
     double quantile, target, tolerance;
     int32_t min_replicas, max_replicas;
-    enum ahpa_planner_strategy strategy;
+    enum ahpa_planner_strategy strategy; /* of the chain of stabilised plans */
     struct ahpa_forecast_model *model;
     bool model_ok;
     int64_t fed_until_s;   /* last sample the model has seen */
@@ -249,7 +249,7 @@ static bool same_key(const struct ahpa_planner_policy *p, const struct ahpa_plan
            p->forward_s == in->scale_up_forward_s && p->window_s == in->stabilization_s &&
            p->quantile == c->quantile && p->target == in->target &&
            p->tolerance == in->tolerance && p->min_replicas == in->min_replicas &&
-           p->max_replicas == in->max_replicas && p->strategy == in->strategy;
+           p->max_replicas == in->max_replicas;
 }
 
 static void set_key(struct ahpa_planner_policy *p, const struct ahpa_planner_policy_cfg *c,
@@ -266,7 +266,6 @@ static void set_key(struct ahpa_planner_policy *p, const struct ahpa_planner_pol
     p->tolerance = in->tolerance;
     p->min_replicas = in->min_replicas;
     p->max_replicas = in->max_replicas;
-    p->strategy = in->strategy;
 }
 
 /* ---- one decision ---------------------------------------------------- */
@@ -472,6 +471,11 @@ int ahpa_planner_policy_plan(struct ahpa_planner_policy *p,
     if (!same_key(p, cfg, startup, boundary_s, in)) {
         set_key(p, cfg, startup, boundary_s, in);
         rebuild(p, usage);
+        p->strategy = in->strategy;
+    }
+    if (p->strategy != in->strategy) { /* the chain only: from its first step */
+        p->strategy = in->strategy;
+        p->chain_next_s = p->peak_t0_s;
     }
     int64_t end = ahpa_floor_div(in->now_s, cfg->step_s) * cfg->step_s;
     advance(p, usage, end);

@@ -207,6 +207,7 @@ START_TEST(policy_does_not_depend_on_uptime)
         rep[i] = 6;
     struct ahpa_planner_policy *old = ahpa_planner_policy_new();
     struct ahpa_planner_policy *sparse = ahpa_planner_policy_new();
+    struct ahpa_planner_policy *flip = ahpa_planner_policy_new(); /* strategy edited */
     size_t from = 3 * 1440, to = 3 * 1440 + 300;
     int changes = 0, prev = -1, stabilised = 0;
     for (size_t t = from; t < to; t++) {
@@ -222,6 +223,11 @@ START_TEST(policy_does_not_depend_on_uptime)
         ck_assert_str_eq(a.text, b.text);
         ck_assert(memcmp(&a.forecast_peak, &b.forecast_peak, sizeof(double)) == 0);
         ahpa_planner_policy_free(fresh);
+        plan_at(flip, y, rep, t, t % 2 ? AHPA_PLANNER_REACTIVE : AHPA_PLANNER_AUTO, &b);
+        if (t % 2 == 0) {
+            ck_assert_int_eq(a.final, b.final);
+            ck_assert_str_eq(a.text, b.text);
+        }
         if (t % 7 == 0) {
             plan_at(sparse, y, rep, t, AHPA_PLANNER_AUTO, &b);
             ck_assert_int_eq(a.final, b.final);
@@ -236,6 +242,7 @@ START_TEST(policy_does_not_depend_on_uptime)
     ck_assert_int_gt(stabilised, 0);
     ahpa_planner_policy_free(old);
     ahpa_planner_policy_free(sparse);
+    ahpa_planner_policy_free(flip);
     free(rep);
     free(y);
 }
