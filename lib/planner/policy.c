@@ -387,8 +387,8 @@ static void say_gate(const struct ahpa_planner_policy *p, const struct ahpa_plan
     if (!p->gate.measured)
         ahpa_planner__text_add(r, "gate combined (too little history to measure): ");
     else
-        ahpa_planner__text_add(r, "gate %s (last %zu steps under-provisioned: proactive %.0f, "
-                               "reactive %.0f, combined %.0f): ",
+        ahpa_planner__text_add(r, "gate %s (steps short of %zu replayed: proactive %.0f, "
+                               "reactive %.0f, max %.0f): ",
                                ahpa_planner_gate_name(p->gate.choice), p->gate.steps,
                                p->gate.under[AHPA_PLANNER_GATE_PROACTIVE],
                                p->gate.under[AHPA_PLANNER_GATE_REACTIVE],
@@ -444,8 +444,8 @@ static void decide(struct ahpa_planner_policy *p, const struct ahpa_planner_view
         r->flags |= AHPA_PLANNER_F_STABILIZED;
         r->reason = AHPA_PLANNER_R_STABILIZED;
         r->unclamped = held;
-        ahpa_planner__text_add(r, "; scale-down to %d held (stabilisation window %llds, "
-                               "tolerance %.0f%%) -> %d pods", (int)raw,
+        ahpa_planner__text_add(r, "; down to %d held (window %llds, tolerance %.0f%%) -> %d pods",
+                               (int)raw,
                                (long long)in->stabilization_s, in->tolerance * 100, (int)held);
     }
 }
@@ -462,7 +462,10 @@ int ahpa_planner_policy_plan(struct ahpa_planner_policy *p,
     if (cfg->step_s < AHPA_FORECAST_MIN_STEP_S || cfg->step_s > AHPA_FORECAST_MAX_STEP_S ||
         cfg->history_s < cfg->step_s || !(cfg->quantile > 0 && cfg->quantile < 1) ||
         (usage->n > 0 && usage->v == NULL) || in->scale_up_forward_s < 0 ||
-        (replicas != NULL && replicas->n > 0 && replicas->v == NULL))
+        (replicas != NULL && replicas->n > 0 && replicas->v == NULL) ||
+        (usage->n > 0 && ahpa_floor_div(usage->t0_s, cfg->step_s) * cfg->step_s != usage->t0_s) ||
+        (replicas != NULL && replicas->n > 0 &&
+         ahpa_floor_div(replicas->t0_s, cfg->step_s) * cfg->step_s != replicas->t0_s))
         return ahpa_error_set(err, AHPA_EINVAL, "planner: bad policy configuration");
     int rc = ahpa_planner__check_input(in, err);
     if (rc < 0)

@@ -302,6 +302,9 @@ START_TEST(policy_bad_input)
     ck_assert_int_eq(ahpa_planner_policy_plan(p, &cfg, &u, NULL, T_START, &in, &r, &err),
                      -AHPA_EINVAL);
     cfg.step_s = STEP;
+    struct ahpa_planner_view off = {y, 3, T_START + 1}; /* off the 60 s grid */
+    ck_assert_int_eq(ahpa_planner_policy_plan(p, &cfg, &off, NULL, T_START, &in, &r, &err),
+                     -AHPA_EINVAL);
     cfg.quantile = 1.5;
     ck_assert_int_eq(ahpa_planner_policy_plan(p, &cfg, &u, NULL, T_START, &in, &r, &err),
                      -AHPA_EINVAL);
