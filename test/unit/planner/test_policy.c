@@ -235,6 +235,11 @@ START_TEST(policy_does_not_depend_on_uptime)
         }
         changes += prev >= 0 && a.final != prev;
         stabilised += (a.flags & AHPA_PLANNER_F_STABILIZED) != 0;
+        /* the reason names the gate and its measurement, and any hold */
+        ck_assert_msg(strncmp(a.text, "gate ", 5) == 0 && strstr(a.text, " replayed: ") != NULL,
+                      "%s", a.text);
+        ck_assert(!(a.flags & AHPA_PLANNER_F_STABILIZED) || strstr(a.text, " held (window 300s"));
+        ck_assert_uint_lt(strlen(a.text), AHPA_PLANNER_TEXT_MAX - 1);
         prev = a.final;
     }
     /* 5 hours of a rising then falling day: the plan moved, and was held */
