@@ -178,7 +178,7 @@ static void replay(struct ahpa_planner_policy *p, const double *v, size_t n, siz
         }
         double first = v[from > 0 ? from - 1 : 0];
         ahpa_planner_hpa_series(v + from, d, p->target, p->tolerance,
-                                ahpa_planner_window_steps(AHPA_PLANNER_STABILIZATION_S, p->step_s),
+                                ahpa_planner_window_steps(p->window_s, p->step_s),
                                 isfinite(first) ? pods_clamped(p, first) : p->min_replicas,
                                 p->min_replicas, p->max_replicas, react);
         size_t startup = (size_t)((p->startup_s + p->step_s - 1) / p->step_s);
