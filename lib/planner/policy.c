@@ -47,6 +47,8 @@ struct ahpa_planner_policy {
     size_t npeak, cap;
     int64_t peak_t0_s, chain_next_s;
     struct ahpa_planner_gate gate;
+    double *q;             /* forecast scratch of issue() */
+    size_t qcap;
 };
 
 struct ahpa_planner_policy *ahpa_planner_policy_new(void)
@@ -64,6 +66,7 @@ void ahpa_planner_policy_free(struct ahpa_planner_policy *p)
     free(p->dem);
     free(p->raw);
     free(p->held);
+    free(p->q);
     free(p);
 }
 
@@ -136,16 +139,20 @@ static size_t lead_steps(const struct ahpa_planner_policy *p)
 }
 
 /* The peak of the q-forecast over the next K + 1 steps of a model fed up
- * to the step before; NaN when the model has no forecast. */
-static double issue(const struct ahpa_planner_policy *p, const struct ahpa_forecast_model *m)
+ * to the step before (at most the engine's 24 h); NaN when the model has
+ * no forecast. */
+static double issue(struct ahpa_planner_policy *p, const struct ahpa_forecast_model *m)
 {
-    double q[65];
-    size_t k = lead_steps(p) + 1;
-    if (k > 65)
-        k = 65;
-    if (ahpa_forecast_predict(m, k, p->quantile, NULL, q, NULL) != 0)
+    size_t k = lead_steps(p) + 1, kmax = (size_t)(AHPA_FORECAST_MAX_HORIZON_S / p->step_s);
+    if (k > kmax)
+        k = kmax;
+    if (k > p->qcap) {
+        p->q = ahpa_reallocarray(p->q, k, sizeof(double));
+        p->qcap = k;
+    }
+    if (ahpa_forecast_predict(m, k, p->quantile, NULL, p->q, NULL) != 0)
         return NAN;
-    return ahpa_planner__peak_of(q, k);
+    return ahpa_planner__peak_of(p->q, k);
 }
 
 /* ---- rebuild at a boundary ----------------------------------------- */

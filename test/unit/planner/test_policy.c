@@ -295,6 +295,35 @@ START_TEST(policy_reactive_is_the_stock_hpa)
 }
 END_TEST
 
+/* A long scaleUpForward (2 h = 121 forecast steps) is planned over its
+ * whole window: the peak is at least that of the 3-minute window. */
+START_TEST(policy_long_forward)
+{
+    double *y = daily_series();
+    double *rep = malloc(N * sizeof(double));
+    for (size_t i = 0; i < N; i++)
+        rep[i] = 6;
+    struct ahpa_planner_policy_cfg cfg = {.step_s = STEP, .history_s = 2 * 86400,
+                                          .quantile = 0.95};
+    size_t t = 3 * 1440 + 100; /* a rising morning: 134 now, 166 in 2 h */
+    struct ahpa_planner_view u = {y, t + 1, T_START}, rv = {rep, t + 1, T_START};
+    int64_t b = ahpa_planner_refit_boundary(T_START + (int64_t)(t - 1) * STEP, 3600, 0, STEP);
+    struct ahpa_planner_result shortr, longr;
+    struct ahpa_planner_input in = policy_input(y, t, AHPA_PLANNER_PROACTIVE, 6);
+    struct ahpa_planner_policy *p = ahpa_planner_policy_new();
+    ck_assert_int_eq(ahpa_planner_policy_plan(p, &cfg, &u, &rv, b, &in, &shortr, NULL), 0);
+    in.scale_up_forward_s = 7200;
+    ck_assert_int_eq(ahpa_planner_policy_plan(p, &cfg, &u, &rv, b, &in, &longr, NULL), 0);
+    ck_assert(isfinite(shortr.forecast_peak) && isfinite(longr.forecast_peak));
+    ck_assert_msg(longr.forecast_peak > shortr.forecast_peak + 5, "%g vs %g",
+                  longr.forecast_peak, shortr.forecast_peak);
+    ck_assert_int_gt(longr.proactive, shortr.proactive);
+    ahpa_planner_policy_free(p);
+    free(rep);
+    free(y);
+}
+END_TEST
+
 START_TEST(policy_bad_input)
 {
     struct ahpa_planner_policy *p = ahpa_planner_policy_new();
@@ -333,5 +362,6 @@ void planner_policy_tests(TCase *tc)
     tcase_add_test(tc, refit_boundaries);
     tcase_add_test(tc, policy_does_not_depend_on_uptime);
     tcase_add_test(tc, policy_reactive_is_the_stock_hpa);
+    tcase_add_test(tc, policy_long_forward);
     tcase_add_test(tc, policy_bad_input);
 }
