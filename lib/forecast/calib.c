@@ -386,6 +386,25 @@ static void fill_missing(struct ahpa_forecast_model *m)
     }
 }
 
+/* A season estimated on the scored cycles too fits them better than it
+ * will fit the next one: with c cycles behind each phase's estimate (a
+ * mean, in effect, for small c), the in-sample error variance is
+ * sigma^2 (1 - 1/c) and the next cycle's sigma^2 (1 + 1/c). The seasonal
+ * leads' error quantiles are widened by the square root of the ratio
+ * (1.73 for two cycles, 1.41 for three); derived, not fitted. */
+static void widen_in_sample(struct ahpa_forecast_model *m, size_t n)
+{
+    size_t c = m->period ? n / m->period : 0;
+    double f = c >= 2 ? sqrt((double)(c + 1) / (double)(c - 1)) : sqrt(3.0);
+    for (size_t j = 0; j < m->nleads; j++) {
+        struct fc_lead *L = &m->leads[j];
+        if (!L->seasonal || !L->nerr)
+            continue;
+        for (int g = 0; g < FC_NGRID; g++)
+            L->q[g] = (float)(L->q[g] * f);
+    }
+}
+
 int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
                              size_t n, size_t phase0, const float *season_replay,
                              size_t s0, int in_sample, double *work)
@@ -414,6 +433,8 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
         }
         calib += m->leads[j].nerr;
     }
+    if (in_sample)
+        widen_in_sample(m, n);
     fill_missing(m);
     m->seasonal_gain = sum[1] > 0 ? 1.0 - sum[0] / sum[1] : 0.0;
     m->calib_samples = calib;

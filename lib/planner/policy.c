@@ -33,7 +33,7 @@ struct ahpa_planner_policy {
     int64_t boundary_s, step_s, history_s, startup_s, forward_s, window_s;
     double quantile, target, tolerance;
     int32_t min_replicas, max_replicas;
-    enum ahpa_planner_strategy strategy;
+    enum ahpa_planner_strategy strategy; /* of the chain of stabilised plans */
     struct ahpa_forecast_model *model;
     bool model_ok;
     int64_t fed_until_s;   /* last sample the model has seen */
@@ -47,6 +47,8 @@ struct ahpa_planner_policy {
     size_t npeak, cap;
     int64_t peak_t0_s, chain_next_s;
     struct ahpa_planner_gate gate;
+    double *q;             /* forecast scratch of issue() */
+    size_t qcap;
 };
 
 struct ahpa_planner_policy *ahpa_planner_policy_new(void)
@@ -64,6 +66,7 @@ void ahpa_planner_policy_free(struct ahpa_planner_policy *p)
     free(p->dem);
     free(p->raw);
     free(p->held);
+    free(p->q);
     free(p);
 }
 
@@ -136,16 +139,20 @@ static size_t lead_steps(const struct ahpa_planner_policy *p)
 }
 
 /* The peak of the q-forecast over the next K + 1 steps of a model fed up
- * to the step before; NaN when the model has no forecast. */
-static double issue(const struct ahpa_planner_policy *p, const struct ahpa_forecast_model *m)
+ * to the step before (at most the engine's 24 h); NaN when the model has
+ * no forecast. */
+static double issue(struct ahpa_planner_policy *p, const struct ahpa_forecast_model *m)
 {
-    double q[65];
-    size_t k = lead_steps(p) + 1;
-    if (k > 65)
-        k = 65;
-    if (ahpa_forecast_predict(m, k, p->quantile, NULL, q, NULL) != 0)
+    size_t k = lead_steps(p) + 1, kmax = (size_t)(AHPA_FORECAST_MAX_HORIZON_S / p->step_s);
+    if (k > kmax)
+        k = kmax;
+    if (k > p->qcap) {
+        p->q = ahpa_reallocarray(p->q, k, sizeof(double));
+        p->qcap = k;
+    }
+    if (ahpa_forecast_predict(m, k, p->quantile, NULL, p->q, NULL) != 0)
         return NAN;
-    return ahpa_planner__peak_of(q, k);
+    return ahpa_planner__peak_of(p->q, k);
 }
 
 /* ---- rebuild at a boundary ----------------------------------------- */
@@ -178,7 +185,7 @@ static void replay(struct ahpa_planner_policy *p, const double *v, size_t n, siz
         }
         double first = v[from > 0 ? from - 1 : 0];
         ahpa_planner_hpa_series(v + from, d, p->target, p->tolerance,
-                                ahpa_planner_window_steps(AHPA_PLANNER_STABILIZATION_S, p->step_s),
+                                ahpa_planner_window_steps(p->window_s, p->step_s),
                                 isfinite(first) ? pods_clamped(p, first) : p->min_replicas,
                                 p->min_replicas, p->max_replicas, react);
         size_t startup = (size_t)((p->startup_s + p->step_s - 1) / p->step_s);
@@ -249,7 +256,7 @@ static bool same_key(const struct ahpa_planner_policy *p, const struct ahpa_plan
            p->forward_s == in->scale_up_forward_s && p->window_s == in->stabilization_s &&
            p->quantile == c->quantile && p->target == in->target &&
            p->tolerance == in->tolerance && p->min_replicas == in->min_replicas &&
-           p->max_replicas == in->max_replicas && p->strategy == in->strategy;
+           p->max_replicas == in->max_replicas;
 }
 
 static void set_key(struct ahpa_planner_policy *p, const struct ahpa_planner_policy_cfg *c,
@@ -266,7 +273,6 @@ static void set_key(struct ahpa_planner_policy *p, const struct ahpa_planner_pol
     p->tolerance = in->tolerance;
     p->min_replicas = in->min_replicas;
     p->max_replicas = in->max_replicas;
-    p->strategy = in->strategy;
 }
 
 /* ---- one decision ---------------------------------------------------- */
@@ -388,8 +394,8 @@ static void say_gate(const struct ahpa_planner_policy *p, const struct ahpa_plan
     if (!p->gate.measured)
         ahpa_planner__text_add(r, "gate combined (too little history to measure): ");
     else
-        ahpa_planner__text_add(r, "gate %s (last %zu steps under-provisioned: proactive %.0f, "
-                               "reactive %.0f, combined %.0f): ",
+        ahpa_planner__text_add(r, "gate %s (steps short of %zu replayed: proactive %.0f, "
+                               "reactive %.0f, max %.0f): ",
                                ahpa_planner_gate_name(p->gate.choice), p->gate.steps,
                                p->gate.under[AHPA_PLANNER_GATE_PROACTIVE],
                                p->gate.under[AHPA_PLANNER_GATE_REACTIVE],
@@ -445,8 +451,8 @@ static void decide(struct ahpa_planner_policy *p, const struct ahpa_planner_view
         r->flags |= AHPA_PLANNER_F_STABILIZED;
         r->reason = AHPA_PLANNER_R_STABILIZED;
         r->unclamped = held;
-        ahpa_planner__text_add(r, "; scale-down to %d held (stabilisation window %llds, "
-                               "tolerance %.0f%%) -> %d pods", (int)raw,
+        ahpa_planner__text_add(r, "; down to %d held (window %llds, tolerance %.0f%%) -> %d pods",
+                               (int)raw,
                                (long long)in->stabilization_s, in->tolerance * 100, (int)held);
     }
 }
@@ -463,7 +469,10 @@ int ahpa_planner_policy_plan(struct ahpa_planner_policy *p,
     if (cfg->step_s < AHPA_FORECAST_MIN_STEP_S || cfg->step_s > AHPA_FORECAST_MAX_STEP_S ||
         cfg->history_s < cfg->step_s || !(cfg->quantile > 0 && cfg->quantile < 1) ||
         (usage->n > 0 && usage->v == NULL) || in->scale_up_forward_s < 0 ||
-        (replicas != NULL && replicas->n > 0 && replicas->v == NULL))
+        (replicas != NULL && replicas->n > 0 && replicas->v == NULL) ||
+        (usage->n > 0 && ahpa_floor_div(usage->t0_s, cfg->step_s) * cfg->step_s != usage->t0_s) ||
+        (replicas != NULL && replicas->n > 0 &&
+         ahpa_floor_div(replicas->t0_s, cfg->step_s) * cfg->step_s != replicas->t0_s))
         return ahpa_error_set(err, AHPA_EINVAL, "planner: bad policy configuration");
     int rc = ahpa_planner__check_input(in, err);
     if (rc < 0)
@@ -472,6 +481,11 @@ int ahpa_planner_policy_plan(struct ahpa_planner_policy *p,
     if (!same_key(p, cfg, startup, boundary_s, in)) {
         set_key(p, cfg, startup, boundary_s, in);
         rebuild(p, usage);
+        p->strategy = in->strategy;
+    }
+    if (p->strategy != in->strategy) { /* the chain only: from its first step */
+        p->strategy = in->strategy;
+        p->chain_next_s = p->peak_t0_s;
     }
     int64_t end = ahpa_floor_div(in->now_s, cfg->step_s) * cfg->step_s;
     advance(p, usage, end);

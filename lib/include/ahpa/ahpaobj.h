@@ -38,7 +38,9 @@
  *       scaleUpForward: seconds (a pod's cold start), integer 0..86400,
  *                 default 180 (same source; also the seed's value)
  *     stabilizationWindowSeconds: integer 0..3600, the top-level
- *                 scale-down cooling time of AHPA examples
+ *                 scale-down cooling time of AHPA examples: the window
+ *                 of the planner's stabilised plan (ahpa/planner.h,
+ *                 ahpa_planner_policy_plan), proactive and reactive alike
  *     behavior.scaleDown.stabilizationWindowSeconds: the same in the HPA
  *                 v2 shape; when both are given, behavior wins.
  *                 Default 300 (AHPA_PLANNER_STABILIZATION_S).

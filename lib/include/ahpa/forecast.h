@@ -159,9 +159,9 @@ int ahpa_forecast_predict(const struct ahpa_forecast_model *m,
                           double *quant, struct ahpa_error *err);
 
 /* Describes the fitted model (zeroed info with method NONE before fit).
- * A planner may trust the forecast for proactive scaling when `seasonal` and
- * seasonal_gain >= 0.15, and fall back to reactive scaling otherwise: that is
- * the auto rule ahpa-backtest evaluates. */
+ * Whether auto follows the forecast is not decided from these figures but
+ * by the planner's gate, measured on a replay at the leads the plan uses
+ * (ahpa/planner.h, lib/forecast/README.md "The gate"). */
 void ahpa_forecast_describe(const struct ahpa_forecast_model *m,
                             struct ahpa_forecast_info *info);
 

@@ -290,7 +290,9 @@ void ahpa_planner_gate_decide(const int32_t *needed, const int32_t *proactive,
 int64_t ahpa_planner_refit_boundary(int64_t t, int64_t refit_s, int64_t offset_s,
                                     int64_t step_s);
 
-/* A per-step series: v[i] at t0_s + i * step (NaN = missing). Borrowed. */
+/* A per-step series: v[i] at t0_s + i * step (NaN = missing), t0_s a
+ * multiple of the step (the grid refit boundaries and plans use).
+ * Borrowed. */
 struct ahpa_planner_view {
     const double *v;
     size_t n;
@@ -316,8 +318,10 @@ void ahpa_planner_policy_free(struct ahpa_planner_policy *p);
  * refit boundary in force. in->forecast is ignored (the policy forecasts
  * with its own model); the other fields as for ahpa_planner_plan(), with
  * in->stabilization_s the window of the final plan. out->gate holds the
- * gate in force. Errors: those of ahpa_planner_plan(), -AHPA_EINVAL for a
- * bad cfg. Not thread-safe on one policy. */
+ * gate in force. in->stabilization_s 0 leaves the tolerance hysteresis
+ * alone (as the HPA keeps its tolerance band without a window). Errors:
+ * those of ahpa_planner_plan(), -AHPA_EINVAL for a bad cfg or a view off
+ * the step grid. Not thread-safe on one policy. */
 int ahpa_planner_policy_plan(struct ahpa_planner_policy *p,
                              const struct ahpa_planner_policy_cfg *cfg,
                              const struct ahpa_planner_view *usage,

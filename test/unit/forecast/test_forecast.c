@@ -135,6 +135,53 @@ START_TEST(seasonal_coverage_holds)
 }
 END_TEST
 
+/* A season from two cycles only is estimated on the scored cycles too
+ * (in sample): its quantiles are widened for the next cycle, which must
+ * still be covered at q (without the widening: about 0.91). */
+START_TEST(in_sample_season_coverage)
+{
+    size_t n = 2 * 1440;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 5;
+    for (size_t i = 0; i < n; i++)
+        x[i] = daily(i, &rng);
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 60, NULL), 0);
+    struct ahpa_forecast_info info;
+    ahpa_forecast_describe(m, &info);
+    ck_assert_uint_eq(info.period_steps, 1440);
+    double c = coverage(m, daily, n, 1440, 3, 0.95, &rng);
+    ck_assert_msg(c > 0.93 && c < 0.995, "coverage %g", c);
+    free(x);
+    ahpa_forecast_free(m);
+}
+END_TEST
+
+/* Daily sine at 5-minute steps (288 a day), noise sd 1. */
+static double daily5(size_t i, uint64_t *rng)
+{
+    return 50.0 + 10.0 * sin(6.283185307179586 * (double)(i % 288) / 288.0) + tf_normal(rng);
+}
+
+/* Calibration at every step size: 7 days at 5 minutes, a lead of one step
+ * (scaleUpForward 180 s), covered at q like the 1-minute case. */
+START_TEST(five_minute_coverage_holds)
+{
+    size_t n = 7 * 288;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 11;
+    for (size_t i = 0; i < n; i++)
+        x[i] = daily5(i, &rng);
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    ck_assert_int_eq(ahpa_forecast_fit(m, x, n, 0, 300, NULL), 0);
+    double c = coverage(m, daily5, n, 2 * 288, 1, 0.95, &rng);
+    /* 576 fresh samples: binomial sd 0.009 */
+    ck_assert_msg(c > 0.92 && c < 0.98, "coverage %g", c);
+    free(x);
+    ahpa_forecast_free(m);
+}
+END_TEST
+
 START_TEST(deterministic)
 {
     size_t n = 3 * 1440;
@@ -393,6 +440,8 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, daily_period_found_and_recovered);
     tcase_add_test(tc, noise_is_not_a_period_and_is_calibrated);
     tcase_add_test(tc, seasonal_coverage_holds);
+    tcase_add_test(tc, in_sample_season_coverage);
+    tcase_add_test(tc, five_minute_coverage_holds);
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, little_history_and_edges);
     tcase_add_test(tc, negative_and_level_shift);

@@ -207,6 +207,7 @@ START_TEST(policy_does_not_depend_on_uptime)
         rep[i] = 6;
     struct ahpa_planner_policy *old = ahpa_planner_policy_new();
     struct ahpa_planner_policy *sparse = ahpa_planner_policy_new();
+    struct ahpa_planner_policy *flip = ahpa_planner_policy_new(); /* strategy edited */
     size_t from = 3 * 1440, to = 3 * 1440 + 300;
     int changes = 0, prev = -1, stabilised = 0;
     for (size_t t = from; t < to; t++) {
@@ -222,6 +223,11 @@ START_TEST(policy_does_not_depend_on_uptime)
         ck_assert_str_eq(a.text, b.text);
         ck_assert(memcmp(&a.forecast_peak, &b.forecast_peak, sizeof(double)) == 0);
         ahpa_planner_policy_free(fresh);
+        plan_at(flip, y, rep, t, t % 2 ? AHPA_PLANNER_REACTIVE : AHPA_PLANNER_AUTO, &b);
+        if (t % 2 == 0) {
+            ck_assert_int_eq(a.final, b.final);
+            ck_assert_str_eq(a.text, b.text);
+        }
         if (t % 7 == 0) {
             plan_at(sparse, y, rep, t, AHPA_PLANNER_AUTO, &b);
             ck_assert_int_eq(a.final, b.final);
@@ -229,6 +235,11 @@ START_TEST(policy_does_not_depend_on_uptime)
         }
         changes += prev >= 0 && a.final != prev;
         stabilised += (a.flags & AHPA_PLANNER_F_STABILIZED) != 0;
+        /* the reason names the gate and its measurement, and any hold */
+        ck_assert_msg(strncmp(a.text, "gate ", 5) == 0 && strstr(a.text, " replayed: ") != NULL,
+                      "%s", a.text);
+        ck_assert(!(a.flags & AHPA_PLANNER_F_STABILIZED) || strstr(a.text, " held (window 300s"));
+        ck_assert_uint_lt(strlen(a.text), AHPA_PLANNER_TEXT_MAX - 1);
         prev = a.final;
     }
     /* 5 hours of a rising then falling day: the plan moved, and was held */
@@ -236,6 +247,7 @@ START_TEST(policy_does_not_depend_on_uptime)
     ck_assert_int_gt(stabilised, 0);
     ahpa_planner_policy_free(old);
     ahpa_planner_policy_free(sparse);
+    ahpa_planner_policy_free(flip);
     free(rep);
     free(y);
 }
@@ -283,6 +295,35 @@ START_TEST(policy_reactive_is_the_stock_hpa)
 }
 END_TEST
 
+/* A long scaleUpForward (2 h = 121 forecast steps) is planned over its
+ * whole window: the peak is at least that of the 3-minute window. */
+START_TEST(policy_long_forward)
+{
+    double *y = daily_series();
+    double *rep = malloc(N * sizeof(double));
+    for (size_t i = 0; i < N; i++)
+        rep[i] = 6;
+    struct ahpa_planner_policy_cfg cfg = {.step_s = STEP, .history_s = 2 * 86400,
+                                          .quantile = 0.95};
+    size_t t = 3 * 1440 + 100; /* a rising morning: 134 now, 166 in 2 h */
+    struct ahpa_planner_view u = {y, t + 1, T_START}, rv = {rep, t + 1, T_START};
+    int64_t b = ahpa_planner_refit_boundary(T_START + (int64_t)(t - 1) * STEP, 3600, 0, STEP);
+    struct ahpa_planner_result shortr, longr;
+    struct ahpa_planner_input in = policy_input(y, t, AHPA_PLANNER_PROACTIVE, 6);
+    struct ahpa_planner_policy *p = ahpa_planner_policy_new();
+    ck_assert_int_eq(ahpa_planner_policy_plan(p, &cfg, &u, &rv, b, &in, &shortr, NULL), 0);
+    in.scale_up_forward_s = 7200;
+    ck_assert_int_eq(ahpa_planner_policy_plan(p, &cfg, &u, &rv, b, &in, &longr, NULL), 0);
+    ck_assert(isfinite(shortr.forecast_peak) && isfinite(longr.forecast_peak));
+    ck_assert_msg(longr.forecast_peak > shortr.forecast_peak + 5, "%g vs %g",
+                  longr.forecast_peak, shortr.forecast_peak);
+    ck_assert_int_gt(longr.proactive, shortr.proactive);
+    ahpa_planner_policy_free(p);
+    free(rep);
+    free(y);
+}
+END_TEST
+
 START_TEST(policy_bad_input)
 {
     struct ahpa_planner_policy *p = ahpa_planner_policy_new();
@@ -295,6 +336,9 @@ START_TEST(policy_bad_input)
     ck_assert_int_eq(ahpa_planner_policy_plan(p, &cfg, &u, NULL, T_START, &in, &r, &err),
                      -AHPA_EINVAL);
     cfg.step_s = STEP;
+    struct ahpa_planner_view off = {y, 3, T_START + 1}; /* off the 60 s grid */
+    ck_assert_int_eq(ahpa_planner_policy_plan(p, &cfg, &off, NULL, T_START, &in, &r, &err),
+                     -AHPA_EINVAL);
     cfg.quantile = 1.5;
     ck_assert_int_eq(ahpa_planner_policy_plan(p, &cfg, &u, NULL, T_START, &in, &r, &err),
                      -AHPA_EINVAL);
@@ -318,5 +362,6 @@ void planner_policy_tests(TCase *tc)
     tcase_add_test(tc, refit_boundaries);
     tcase_add_test(tc, policy_does_not_depend_on_uptime);
     tcase_add_test(tc, policy_reactive_is_the_stock_hpa);
+    tcase_add_test(tc, policy_long_forward);
     tcase_add_test(tc, policy_bad_input);
 }
