@@ -68,13 +68,25 @@ render() { # NAME DIR
 render self-signed "$M/overlays/self-signed"
 render cert-manager "$M/overlays/cert-manager"
 mkdir -p "$T/repo/with-components" "$T/repo/no-external"
+# The README's own overlay (step 3), as written there.
 cat >"$T/repo/with-components/kustomization.yaml" <<'YAML'
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
-resources: [../manifests/overlays/self-signed]
+resources:
+- ../manifests/overlays/self-signed
 components:
 - ../manifests/components/prometheus-token
 - ../manifests/components/service-monitor
+images:
+- name: ahpa-metrics-adapter
+  newName: REGISTRY/ahpa-metrics-adapter
+  newTag: 0.1.0
+patches:
+- target: {kind: Deployment, name: ahpa-metrics-adapter}
+  patch: |-
+    - op: add
+      path: /spec/template/spec/containers/0/args/-
+      value: --prometheus-header=X-Scope-OrgID=tenant-a
 YAML
 cat >"$T/repo/no-external/kustomization.yaml" <<'YAML'
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -130,6 +142,14 @@ served=$(curl -sf --cacert "$T/secret/ca.crt" --resolve "$SVC_DNS:$port:127.0.0.
     python3 -c 'import json,sys; print(",".join(v["groupVersion"] for g in json.load(sys.stdin)["groups"] for v in g["versions"]))')
 ahpa_contains "the adapter serves its group-versions" "$served" "metrics.alibabacloud.com/v1beta1"
 if [ -z "$served" ]; then cat "$T/adapter1.log"; fi
+# They run with the Deployment's 15 s shutdown delay: during it /readyz
+# fails at once (endpoints drop the pod); a second signal ends them.
+kill -TERM $pids 2>/dev/null
+ahpa_check "after SIGTERM a replica's /readyz fails at once, as the delay intends" \
+    ahpa_wait_for 3 sh -c "! curl -sf --cacert '$T/secret/ca.crt' --resolve '$SVC_DNS:$port:127.0.0.1' 'https://$SVC_DNS:$port/readyz'"
+ahpa_equals "... while it still serves requests" "$(curl -s --cacert "$T/secret/ca.crt" \
+    --resolve "$SVC_DNS:$port:127.0.0.1" "https://$SVC_DNS:$port/livez")" ok
+kill -TERM $pids 2>/dev/null
 for pid in $pids; do ahpa_stop_pid "$pid"; done
 no_external=$(echo "$served" | tr , '\n' | grep -v '^external\.metrics' | paste -sd,)
 
@@ -153,6 +173,12 @@ run_check "no-external-metrics: objects" objects "$T/no-external.yaml" --help-te
     --served "$no_external" --route cert-manager
 ahpa_contains "no-external-metrics turns the group off" "$(cat "$T/no-external.yaml")" \
     "--enable-external-metrics=false"
+version=$(sed -n 's/^project(ahpa-metrics-adapter VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+ahpa_contains "the Deployment's image is image/build.sh's default tag" "$(cat "$T/self-signed.yaml")" \
+    "image: ahpa-metrics-adapter:$version"
+ahpa_contains "the README's overlay sets the image" "$(cat "$T/with-components.yaml")" \
+    "image: REGISTRY/ahpa-metrics-adapter:$version"
+ahpa_contains "... and adds a flag" "$(cat "$T/with-components.yaml")" "--prometheus-header=X-Scope-OrgID=tenant-a"
 ahpa_contains "prometheus-token mounts the token from a Secret" "$(cat "$T/with-components.yaml")" \
     "secretName: ahpa-metrics-adapter-prometheus-token"
 for r in self-signed cert-manager with-components; do
