@@ -112,8 +112,9 @@ def check_objects(docs, args):
         if d["kind"] not in CLUSTER_SCOPED and md.get("namespace") != OWN_NS:
             fail("%s is in %s (namespace %r)" % (what, OWN_NS, md.get("namespace")))
     ok("%d objects, each with apiVersion, kind and name, namespaced ones in %s" % (len(docs), OWN_NS))
-    check(find(docs, "CustomResourceDefinition",
-               "advancedhorizontalpodautoscalers.autoscaling.alibabacloud.com"), "the AHPA CRD is there")
+    crds = find(docs, "CustomResourceDefinition", "advancedhorizontalpodautoscalers.autoscaling.alibabacloud.com")
+    if check(len(crds) == 1, "the AHPA CRD is there"):
+        check_crd(crds[0])
     check(find(docs, "ServiceAccount", SA[1]), "the ServiceAccount is there")
 
     deps = find(docs, "Deployment", "ahpa-metrics-adapter")
@@ -209,6 +210,45 @@ def check_objects(docs, args):
           "a PodDisruptionBudget keeps at least one replica")
 
     check_apiservices(docs, args, svcs[0] if svcs else None)
+
+
+def check_crd(crd):
+    """The CRD carries the parser's cross-field rules as CEL, and its status
+    the subresource and a map list of conditions."""
+    v = crd["spec"]["versions"][0]
+    schema = v["schema"]["openAPIV3Schema"]
+    rules = []
+
+    def walk(node, path):
+        for r in node.get("x-kubernetes-validations") or []:
+            rules.append((path, r.get("rule", "")))
+        for k, sub in (node.get("properties") or {}).items():
+            walk(sub, path + "." + k)
+        if "items" in node:
+            walk(node["items"], path + "[]")
+    walk(schema, "")
+    want = {
+        ".spec": "self.maxReplicas >= self.minReplicas",
+        ".spec.metrics[]": "has(self.resource) : has(self.external)",
+        ".spec.metrics[].resource.target": "has(self.averageUtilization) : has(self.averageValue)",
+        ".spec.metrics[].external.target": "has(self.value) : has(self.averageValue)",
+        ".spec.prediction.quantile": "self != 1.0",
+        ".spec.instanceBounds[].bounds[]": "self.maxReplicas >= self.minReplicas",
+    }
+    for path, frag in want.items():
+        check(any(p == path and frag in r for p, r in rules), "CRD CEL rule at %s: %s" % (path, frag))
+    for path, r in rules:
+        check(r.count("(") == r.count(")") and '"' not in r.replace('"Resource"', "").replace(
+            '"Utilization"', "").replace('"Value"', ""), "CEL rule at %s is balanced and quotes only enum values" % path)
+    st = schema["properties"]["status"]["properties"]
+    check(v.get("subresources", {}).get("status") == {}, "the CRD has the status subresource")
+    check(st["conditions"].get("x-kubernetes-list-type") == "map"
+          and st["conditions"].get("x-kubernetes-list-map-keys") == ["type"]
+          and "type" in st["conditions"]["items"].get("required", []),
+          "status.conditions is a map list keyed by type")
+    for f in ("currentReplicas", "desiredReplicas", "proactiveReplicas", "reactiveReplicas", "currentMetric",
+              "minPods", "maxPods", "lastScaleTime", "observedGeneration", "conditions"):
+        check(f in st, "the status schema keeps %s (the controller writes it)" % f)
 
 
 def parse_seconds(s):
