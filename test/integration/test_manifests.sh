@@ -12,7 +12,10 @@
 #     each of the three can fail;
 #   - two adapters run with the rendered Deployment's own arguments and the
 #     rendered Secret's certificate, and the APIServices' caBundle verifies
-#     both as the kube-aggregator does (ServerName <svc>.<ns>.svc);
+#     both as the kube-aggregator does (ServerName <svc>.<ns>.svc), from a
+#     Secret volume laid out as the kubelet does; make-certs.sh renews the
+#     certificate, the volume's ..data swaps, and both replicas serve the
+#     new one without a restart, still verified by the same caBundle;
 #   - `kubectl apply -k` of each overlay into the test apiserver accepts
 #     every object, and the caBundle stored there verifies the stored
 #     Secret's certificate; then the seed's ConfigMap and AHPA, and
@@ -117,15 +120,30 @@ for a in c["args"]:
 print("--bind-address=127.0.0.1")
 PY
 }
-mkdir -p "$T/secret"
+mkdir -p "$T/rendered"
 # The Secret and caBundles as rendered (also the objects check below).
-$CHECK objects "$T/self-signed.yaml" --help-text "$T/help.txt" --served x --out-dir "$T/secret" >/dev/null
+$CHECK objects "$T/self-signed.yaml" --help-text "$T/help.txt" --served x --out-dir "$T/rendered" >/dev/null
+# The Secret volume as the kubelet lays it out (atomic writer): files are
+# links through ..data to a timestamped directory, and an update swaps
+# ..data in one rename.
+kubelet_volume() { # VOLUME-DIR SOURCE-DIR VERSION
+    local vol=$1 from=$2 v="..$3" old f
+    mkdir -p "$vol/$v"
+    for f in tls.crt tls.key ca.crt; do cp "$from/$f" "$vol/$v/$f"; done
+    old=$(readlink "$vol/..data" 2>/dev/null)
+    ln -sfn "$v" "$vol/..data_tmp" && mv -T "$vol/..data_tmp" "$vol/..data"
+    for f in tls.crt tls.key ca.crt; do [ -L "$vol/$f" ] || ln -s "..data/$f" "$vol/$f"; done
+    if [ -n "$old" ]; then rm -rf "${vol:?}/$old"; fi
+}
+kubelet_volume "$T/secret" "$T/rendered" 1
+cp "$T/rendered/"v*.pem "$T/secret/"
 prom_port=$(ahpa_free_port)
 pids=""
 ports=""
 for replica in 1 2; do
     port=$(ahpa_free_port)
     mapfile -t args < <(deployment_args "$T/self-signed.yaml" "$T/secret" "$port" "http://127.0.0.1:$prom_port")
+    args+=(--tls-reload-interval=1s)   # (10 s in the Deployment: the default)
     "$AHPA_ADAPTER" "${args[@]}" >"$T/adapter$replica.log" 2>&1 &
     pid=$!
     ahpa_track "$pid"
@@ -142,6 +160,26 @@ served=$(curl -sf --cacert "$T/secret/ca.crt" --resolve "$SVC_DNS:$port:127.0.0.
     python3 -c 'import json,sys; print(",".join(v["groupVersion"] for g in json.load(sys.stdin)["groups"] for v in g["versions"]))')
 ahpa_contains "the adapter serves its group-versions" "$served" "metrics.alibabacloud.com/v1beta1"
 if [ -z "$served" ]; then cat "$T/adapter1.log"; fi
+# make-certs.sh again (same CA), the Secret updated, the kubelet swapping
+# ..data: both replicas serve the new certificate without a restart, and
+# the caBundle already in the APIServices still verifies them.
+served_fp() { # PORT: SHA-256 fingerprint of the certificate served as the Service's name
+    openssl s_client -connect "127.0.0.1:$1" -servername "$SVC_DNS" </dev/null 2>/dev/null |
+        openssl x509 -noout -fingerprint -sha256 2>/dev/null
+}
+fp_is() { [ "$(served_fp "$1")" = "$2" ]; }
+mkdir -p "$T/renew"
+cp "$C/ca.crt" "$C/ca.key" "$T/renew/"
+"$M/overlays/self-signed/make-certs.sh" --out "$T/renew" >/dev/null 2>&1
+new_fp=$(openssl x509 -in "$T/renew/tls.crt" -noout -fingerprint -sha256)
+kubelet_volume "$T/secret" "$T/renew" 2
+for p in $ports; do
+    ahpa_check "replica on port $p serves the renewed certificate (kubelet's ..data swap)" \
+        ahpa_wait_for 10 fp_is "$p" "$new_fp"
+    ahpa_check "... still verified by the caBundle applied before" \
+        curl -sf --cacert "$T/secret/v1beta1.custom.metrics.k8s.io.pem" \
+        --resolve "$SVC_DNS:$p:127.0.0.1" "https://$SVC_DNS:$p/readyz" -o /dev/null
+done
 # They run with the Deployment's 15 s shutdown delay: during it /readyz
 # fails at once (endpoints drop the pod); a second signal ends them.
 kill -TERM $pids 2>/dev/null
