@@ -165,8 +165,8 @@ def check_objects(docs, args):
     check(delay + timeout < grace, "shutdown delay %gs + timeout %gs < terminationGracePeriodSeconds %s"
           % (delay, timeout, grace))
     if "leader-elect" in flags:
-        le = names.get("leader-elect", flags["leader-elect"])
-        check(le in ("true", ""), "leader election is on (--leader-elect %s)" % le)
+        le = (names["leader-elect"] or "true") if "leader-elect" in names else flags["leader-elect"]
+        check(le == "true", "leader election is on (--leader-elect %s)" % le)
     else:
         print("note: this build has no --leader-elect flag yet: nothing to turn on")
     # Prometheus from the seed's ConfigMap (or a flag patched in).
