@@ -63,9 +63,15 @@ ahpa_contains "chroot: ahpa-metrics-adapter --help" "$out" "--prometheus-url"
 out=$(chroot --userspec=65532:65532 "$R" /usr/local/bin/ahpa-backtest --help 2>&1)
 ahpa_contains "chroot: ahpa-backtest --help" "$out" "--input"
 
+# No cluster here to review requests: an adapter with delegated
+# authorization refuses to start standalone unless told to allow all.
+standalone=""
+if chroot "$R" /usr/local/bin/ahpa-metrics-adapter --help 2>&1 | grep -q -- '--authorization-mode'; then
+    standalone=--authorization-mode=AlwaysAllow
+fi
 port=$(ahpa_free_port)
 chroot --userspec=65532:65532 "$R" /usr/local/bin/ahpa-metrics-adapter --bind-address=127.0.0.1 \
-    --secure-port="$port" --cert-dir=/tmp/certs --timezone=Asia/Shanghai >"$T/adapter.log" 2>&1 &
+    --secure-port="$port" --cert-dir=/tmp/certs --timezone=Asia/Shanghai $standalone >"$T/adapter.log" 2>&1 &
 ahpa_track $!
 ok=$(ahpa_wait_for 10 curl -sf --cacert "$R/tmp/certs/ca.crt" "https://127.0.0.1:$port/healthz" && echo yes)
 ahpa_equals "the image's adapter serves /healthz on 127.0.0.1 as user 65532" "$ok" yes
@@ -92,7 +98,7 @@ chmod 0644 "$T/serving/tls.key"   # readable by 65532, as the Secret's 0440 + fs
 port2=$(ahpa_free_port)
 unshare --mount --propagation private sh -c '
     set -e
-    R=$1 S=$2 port=$3
+    R=$1 S=$2 port=$3 standalone=$4
     mount --bind "$R" "$R"
     mount -o remount,bind,ro "$R"
     mount -t tmpfs -o size=16m,mode=1777 tmpfs "$R/tmp"
@@ -100,8 +106,9 @@ unshare --mount --propagation private sh -c '
     mount -o remount,bind,ro "$R/var/run/serving-cert"
     exec chroot --userspec=65532:65532 "$R" /usr/local/bin/ahpa-metrics-adapter \
         --bind-address=127.0.0.1 --secure-port="$port" \
-        --tls-cert-file=/var/run/serving-cert/tls.crt --tls-private-key-file=/var/run/serving-cert/tls.key
-' sh "$R" "$T/serving" "$port2" >"$T/adapter-ro.log" 2>&1 &
+        --tls-cert-file=/var/run/serving-cert/tls.crt --tls-private-key-file=/var/run/serving-cert/tls.key \
+        $standalone
+' sh "$R" "$T/serving" "$port2" "$standalone" >"$T/adapter-ro.log" 2>&1 &
 ahpa_track $!
 ahpa_check "read-only root filesystem, certificate from a read-only mount: /readyz" \
     ahpa_wait_for 10 curl -sf --cacert "$T/serving/ca.crt" "https://127.0.0.1:$port2/readyz"

@@ -144,6 +144,9 @@ for replica in 1 2; do
     port=$(ahpa_free_port)
     mapfile -t args < <(deployment_args "$T/self-signed.yaml" "$T/secret" "$port" "http://127.0.0.1:$prom_port")
     args+=(--tls-reload-interval=1s)   # (10 s in the Deployment: the default)
+    # No cluster here to review requests: an adapter with delegated
+    # authorization refuses to start standalone unless told to allow all.
+    if grep -q -- '--authorization-mode' "$T/help.txt"; then args+=(--authorization-mode=AlwaysAllow); fi
     "$AHPA_ADAPTER" "${args[@]}" >"$T/adapter$replica.log" 2>&1 &
     pid=$!
     ahpa_track "$pid"
