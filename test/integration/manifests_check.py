@@ -294,11 +294,30 @@ def check_apiservices(docs, args, svc):
             dns = set(certs[0]["spec"].get("dnsNames") or [])
             want = {"%s.%s.svc" % (svc["metadata"]["name"], svc["metadata"]["namespace"])} if svc else set()
             check(want <= dns, "the Certificate names the Service (%s)" % sorted(want))
+            check("server auth" in (certs[0]["spec"].get("usages") or ["server auth"]),
+                  "the Certificate may serve TLS")
+            # Its issuer chain: a CA issuer whose CA Certificate is issued by a
+            # self-signed issuer, all in the same namespace.
+            ns = certs[0]["metadata"].get("namespace")
+            ref = certs[0]["spec"].get("issuerRef") or {}
+            issuers = [d for d in find(docs, ref.get("kind", "Issuer"), ref.get("name"))
+                       if d["metadata"].get("namespace") == ns]
+            ca_secret = ((issuers[0]["spec"].get("ca") or {}).get("secretName")) if issuers else None
+            ca_certs = [d for d in find(docs, "Certificate") if d["spec"].get("secretName") == ca_secret]
+            check(len(issuers) == 1 and ca_secret and len(ca_certs) == 1 and ca_certs[0]["spec"].get("isCA"),
+                  "the serving Certificate's issuer is a CA issuer backed by a CA Certificate")
+            if ca_certs:
+                cref = ca_certs[0]["spec"].get("issuerRef") or {}
+                roots = [d for d in find(docs, cref.get("kind", "Issuer"), cref.get("name"))
+                         if d["metadata"].get("namespace") == ns]
+                check(len(roots) == 1 and "selfSigned" in roots[0]["spec"], "the CA Certificate is self-signed")
     else:
         secrets = [d for d in find(docs, "Secret", SECRET)]
         if check(len(secrets) == 1, "the overlay makes Secret %s" % SECRET):
             data = secrets[0].get("data") or {}
             check(all(data.get(k) for k in ("tls.crt", "tls.key", "ca.crt")), "the Secret has tls.crt, tls.key, ca.crt")
+            check(set(data) == {"tls.crt", "tls.key", "ca.crt"}, "... and nothing else (the CA's key stays out)")
+            check(secrets[0].get("type") == "kubernetes.io/tls", "the Secret is of type kubernetes.io/tls")
             if args.out_dir:
                 for k in ("tls.crt", "tls.key", "ca.crt"):
                     with open(os.path.join(args.out_dir, k), "wb") as f:
