@@ -37,8 +37,9 @@ if [ ! -f "$build_dir/CMakeCache.txt" ]; then
 fi
 cmake --build "$build_dir" -j"$(nproc 2>/dev/null || echo 2)" --target ahpa-metrics-adapter ahpa-backtest >/dev/null
 bins=("$build_dir/cmd/ahpa-metrics-adapter/ahpa-metrics-adapter" "$build_dir/cmd/ahpa-backtest/ahpa-backtest")
-version=$("${bins[0]}" --version 2>/dev/null | head -1 | awk '{print $NF}' || true)
-[ -n "$version" ] || version=$(cd "$root" && git describe --tags --always 2>/dev/null || echo dev)
+# The project's version (CMakeLists.txt), as /version reports it.
+version=$(sed -n 's/^project(ahpa-metrics-adapter VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
+[ -n "$version" ] || version=dev
 [ -n "$tag" ] || tag="ahpa-metrics-adapter:$version"
 
 # 2. The root filesystem.

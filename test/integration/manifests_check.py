@@ -112,8 +112,9 @@ def check_objects(docs, args):
         if d["kind"] not in CLUSTER_SCOPED and md.get("namespace") != OWN_NS:
             fail("%s is in %s (namespace %r)" % (what, OWN_NS, md.get("namespace")))
     ok("%d objects, each with apiVersion, kind and name, namespaced ones in %s" % (len(docs), OWN_NS))
-    check(find(docs, "CustomResourceDefinition",
-               "advancedhorizontalpodautoscalers.autoscaling.alibabacloud.com"), "the AHPA CRD is there")
+    crds = find(docs, "CustomResourceDefinition", "advancedhorizontalpodautoscalers.autoscaling.alibabacloud.com")
+    if check(len(crds) == 1, "the AHPA CRD is there"):
+        check_crd(crds[0])
     check(find(docs, "ServiceAccount", SA[1]), "the ServiceAccount is there")
 
     deps = find(docs, "Deployment", "ahpa-metrics-adapter")
@@ -164,8 +165,8 @@ def check_objects(docs, args):
     check(delay + timeout < grace, "shutdown delay %gs + timeout %gs < terminationGracePeriodSeconds %s"
           % (delay, timeout, grace))
     if "leader-elect" in flags:
-        le = names.get("leader-elect", flags["leader-elect"])
-        check(le in ("true", ""), "leader election is on (--leader-elect %s)" % le)
+        le = (names["leader-elect"] or "true") if "leader-elect" in names else flags["leader-elect"]
+        check(le == "true", "leader election is on (--leader-elect %s)" % le)
     else:
         print("note: this build has no --leader-elect flag yet: nothing to turn on")
     # Prometheus from the seed's ConfigMap (or a flag patched in).
@@ -211,6 +212,45 @@ def check_objects(docs, args):
     check_apiservices(docs, args, svcs[0] if svcs else None)
 
 
+def check_crd(crd):
+    """The CRD carries the parser's cross-field rules as CEL, and its status
+    the subresource and a map list of conditions."""
+    v = crd["spec"]["versions"][0]
+    schema = v["schema"]["openAPIV3Schema"]
+    rules = []
+
+    def walk(node, path):
+        for r in node.get("x-kubernetes-validations") or []:
+            rules.append((path, r.get("rule", "")))
+        for k, sub in (node.get("properties") or {}).items():
+            walk(sub, path + "." + k)
+        if "items" in node:
+            walk(node["items"], path + "[]")
+    walk(schema, "")
+    want = {
+        ".spec": "self.maxReplicas >= self.minReplicas",
+        ".spec.metrics[]": "has(self.resource) : has(self.external)",
+        ".spec.metrics[].resource.target": "has(self.averageUtilization) : has(self.averageValue)",
+        ".spec.metrics[].external.target": "has(self.value) : has(self.averageValue)",
+        ".spec.prediction.quantile": "self != 1.0",
+        ".spec.instanceBounds[].bounds[]": "self.maxReplicas >= self.minReplicas",
+    }
+    for path, frag in want.items():
+        check(any(p == path and frag in r for p, r in rules), "CRD CEL rule at %s: %s" % (path, frag))
+    for path, r in rules:
+        check(r.count("(") == r.count(")") and '"' not in r.replace('"Resource"', "").replace(
+            '"Utilization"', "").replace('"Value"', ""), "CEL rule at %s is balanced and quotes only enum values" % path)
+    st = schema["properties"]["status"]["properties"]
+    check(v.get("subresources", {}).get("status") == {}, "the CRD has the status subresource")
+    check(st["conditions"].get("x-kubernetes-list-type") == "map"
+          and st["conditions"].get("x-kubernetes-list-map-keys") == ["type"]
+          and "type" in st["conditions"]["items"].get("required", []),
+          "status.conditions is a map list keyed by type")
+    for f in ("currentReplicas", "desiredReplicas", "proactiveReplicas", "reactiveReplicas", "currentMetric",
+              "minPods", "maxPods", "lastScaleTime", "observedGeneration", "conditions"):
+        check(f in st, "the status schema keeps %s (the controller writes it)" % f)
+
+
 def parse_seconds(s):
     total, n = 0.0, ""
     for m in re.finditer(r"([0-9.]+)(ms|s|m|h)", s or ""):
@@ -254,11 +294,30 @@ def check_apiservices(docs, args, svc):
             dns = set(certs[0]["spec"].get("dnsNames") or [])
             want = {"%s.%s.svc" % (svc["metadata"]["name"], svc["metadata"]["namespace"])} if svc else set()
             check(want <= dns, "the Certificate names the Service (%s)" % sorted(want))
+            check("server auth" in (certs[0]["spec"].get("usages") or ["server auth"]),
+                  "the Certificate may serve TLS")
+            # Its issuer chain: a CA issuer whose CA Certificate is issued by a
+            # self-signed issuer, all in the same namespace.
+            ns = certs[0]["metadata"].get("namespace")
+            ref = certs[0]["spec"].get("issuerRef") or {}
+            issuers = [d for d in find(docs, ref.get("kind", "Issuer"), ref.get("name"))
+                       if d["metadata"].get("namespace") == ns]
+            ca_secret = ((issuers[0]["spec"].get("ca") or {}).get("secretName")) if issuers else None
+            ca_certs = [d for d in find(docs, "Certificate") if d["spec"].get("secretName") == ca_secret]
+            check(len(issuers) == 1 and ca_secret and len(ca_certs) == 1 and ca_certs[0]["spec"].get("isCA"),
+                  "the serving Certificate's issuer is a CA issuer backed by a CA Certificate")
+            if ca_certs:
+                cref = ca_certs[0]["spec"].get("issuerRef") or {}
+                roots = [d for d in find(docs, cref.get("kind", "Issuer"), cref.get("name"))
+                         if d["metadata"].get("namespace") == ns]
+                check(len(roots) == 1 and "selfSigned" in roots[0]["spec"], "the CA Certificate is self-signed")
     else:
         secrets = [d for d in find(docs, "Secret", SECRET)]
         if check(len(secrets) == 1, "the overlay makes Secret %s" % SECRET):
             data = secrets[0].get("data") or {}
             check(all(data.get(k) for k in ("tls.crt", "tls.key", "ca.crt")), "the Secret has tls.crt, tls.key, ca.crt")
+            check(set(data) == {"tls.crt", "tls.key", "ca.crt"}, "... and nothing else (the CA's key stays out)")
+            check(secrets[0].get("type") == "kubernetes.io/tls", "the Secret is of type kubernetes.io/tls")
             if args.out_dir:
                 for k in ("tls.crt", "tls.key", "ca.crt"):
                     with open(os.path.join(args.out_dir, k), "wb") as f:

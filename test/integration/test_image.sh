@@ -4,7 +4,9 @@
 # its filesystem, exported from a created (never started) container, runs
 # the adapter with chroot as the image's non-root user: --help, then serving
 # /healthz, /readyz and /version on 127.0.0.1 with a certificate it generates
-# in the image's /tmp and an IANA --timezone from the image's zoneinfo. No
+# in the image's /tmp and an IANA --timezone from the image's zoneinfo; then
+# as the Deployment runs it (read-only root, tmpfs /tmp, the certificate
+# from a read-only mount) in a mount namespace of its own. No
 # library comes from the host: chroot sees only the image. Containers cannot
 # be started on this machine (crun cannot set rlimits here), so chroot stands
 # in for the runtime; in a cluster the kubelet runs the same files.
@@ -61,10 +63,12 @@ ahpa_contains "chroot: ahpa-metrics-adapter --help" "$out" "--prometheus-url"
 out=$(chroot --userspec=65532:65532 "$R" /usr/local/bin/ahpa-backtest --help 2>&1)
 ahpa_contains "chroot: ahpa-backtest --help" "$out" "--input"
 
+# No cluster here to review requests: an adapter with delegated
+# authorization refuses to start standalone unless told to allow all.
+standalone=--authorization-mode=AlwaysAllow
 port=$(ahpa_free_port)
 chroot --userspec=65532:65532 "$R" /usr/local/bin/ahpa-metrics-adapter --bind-address=127.0.0.1 \
-    --secure-port="$port" --cert-dir=/tmp/certs --timezone=Asia/Shanghai \
-    --authorization-mode=AlwaysAllow >"$T/adapter.log" 2>&1 &
+    --secure-port="$port" --cert-dir=/tmp/certs --timezone=Asia/Shanghai $standalone >"$T/adapter.log" 2>&1 &
 ahpa_track $!
 ok=$(ahpa_wait_for 10 curl -sf --cacert "$R/tmp/certs/ca.crt" "https://127.0.0.1:$port/healthz" && echo yes)
 ahpa_equals "the image's adapter serves /healthz on 127.0.0.1 as user 65532" "$ok" yes
@@ -74,4 +78,38 @@ ahpa_equals "/readyz" "$(curl -s --cacert "$R/tmp/certs/ca.crt" "https://127.0.0
 ahpa_contains "/version" "$(curl -s --cacert "$R/tmp/certs/ca.crt" "https://127.0.0.1:$port/version")" \
     '"gitVersion"'
 ahpa_equals "the generated certificate belongs to the non-root user" "$(stat -c %u "$R/tmp/certs/ca.crt")" 65532
+
+# As the Deployment runs it: root filesystem read-only, a small tmpfs on
+# /tmp, the serving certificate mounted read-only from elsewhere (the
+# Secret), --tls-cert-file/--tls-private-key-file. A mount namespace of its
+# own keeps the mounts away from the machine and ends with the process.
+mkdir -p "$T/serving" "$R/var/run/serving-cert"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=ahpa-test-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" -keyout "$T/serving/ca.key" -out "$T/serving/ca.crt" >/dev/null 2>&1
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$T/serving/tls.key" -out "$T/serving/tls.csr" >/dev/null 2>&1
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$T/serving/ext.cnf"
+openssl x509 -req -in "$T/serving/tls.csr" -CA "$T/serving/ca.crt" -CAkey "$T/serving/ca.key" \
+    -CAcreateserial -days 1 -extfile "$T/serving/ext.cnf" -out "$T/serving/tls.crt" >/dev/null 2>&1
+chmod 0644 "$T/serving/tls.key"   # readable by 65532, as the Secret's 0440 + fsGroup makes it
+port2=$(ahpa_free_port)
+unshare --mount --propagation private sh -c '
+    set -e
+    R=$1 S=$2 port=$3 standalone=$4
+    mount --bind "$R" "$R"
+    mount -o remount,bind,ro "$R"
+    mount -t tmpfs -o size=16m,mode=1777 tmpfs "$R/tmp"
+    mount --bind "$S" "$R/var/run/serving-cert"
+    mount -o remount,bind,ro "$R/var/run/serving-cert"
+    exec chroot --userspec=65532:65532 "$R" /usr/local/bin/ahpa-metrics-adapter \
+        --bind-address=127.0.0.1 --secure-port="$port" \
+        --tls-cert-file=/var/run/serving-cert/tls.crt --tls-private-key-file=/var/run/serving-cert/tls.key \
+        $standalone
+' sh "$R" "$T/serving" "$port2" "$standalone" >"$T/adapter-ro.log" 2>&1 &
+ahpa_track $!
+ahpa_check "read-only root filesystem, certificate from a read-only mount: /readyz" \
+    ahpa_wait_for 10 curl -sf --cacert "$T/serving/ca.crt" "https://127.0.0.1:$port2/readyz"
+grep -qi 'read-only\|EROFS\|permission denied' "$T/adapter-ro.log"
+ahpa_check "... and nothing in its log about a write it could not make" test $? -ne 0
+[ -s "$T/adapter-ro.log" ] && grep -i 'error\|fail' "$T/adapter-ro.log" | head -5
 ahpa_finish

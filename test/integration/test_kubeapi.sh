@@ -69,7 +69,7 @@ ahpa_equals "deployments/scale is an autoscaling/v1 Scale" \
     "('autoscaling', 'v1', 'Scale')"
 
 # --- the seed's objects, applied as a user applies them ----------------------
-out=$(k apply -f "$src/manifests/crd/advancedhorizontalpodautoscalers.yaml" 2>&1)
+out=$(k apply -f "$src/manifests/crd/" 2>&1)
 ahpa_contains "kubectl apply the CRD" "$out" "advancedhorizontalpodautoscalers.autoscaling.alibabacloud.com created"
 out=$(kin apply -f - 2>&1 <<'YAML'
 apiVersion: apps/v1

@@ -12,7 +12,10 @@
 #     each of the three can fail;
 #   - two adapters run with the rendered Deployment's own arguments and the
 #     rendered Secret's certificate, and the APIServices' caBundle verifies
-#     both as the kube-aggregator does (ServerName <svc>.<ns>.svc);
+#     both as the kube-aggregator does (ServerName <svc>.<ns>.svc), from a
+#     Secret volume laid out as the kubelet does; make-certs.sh renews the
+#     certificate, the volume's ..data swaps, and both replicas serve the
+#     new one without a restart, still verified by the same caBundle;
 #   - `kubectl apply -k` of each overlay into the test apiserver accepts
 #     every object, and the caBundle stored there verifies the stored
 #     Secret's certificate; then the seed's ConfigMap and AHPA, and
@@ -68,13 +71,25 @@ render() { # NAME DIR
 render self-signed "$M/overlays/self-signed"
 render cert-manager "$M/overlays/cert-manager"
 mkdir -p "$T/repo/with-components" "$T/repo/no-external"
+# The README's own overlay (step 3), as written there.
 cat >"$T/repo/with-components/kustomization.yaml" <<'YAML'
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
-resources: [../manifests/overlays/self-signed]
+resources:
+- ../manifests/overlays/self-signed
 components:
 - ../manifests/components/prometheus-token
 - ../manifests/components/service-monitor
+images:
+- name: ahpa-metrics-adapter
+  newName: REGISTRY/ahpa-metrics-adapter
+  newTag: 0.1.0
+patches:
+- target: {kind: Deployment, name: ahpa-metrics-adapter}
+  patch: |-
+    - op: add
+      path: /spec/template/spec/containers/0/args/-
+      value: --prometheus-header=X-Scope-OrgID=tenant-a
 YAML
 cat >"$T/repo/no-external/kustomization.yaml" <<'YAML'
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -103,19 +118,35 @@ for a in c["args"]:
         a = "--secure-port=" + sys.argv[3]
     print(a)
 print("--bind-address=127.0.0.1")
-# No cluster here to review requests with (delegated authorization needs one).
-print("--authorization-mode=AlwaysAllow")
 PY
 }
-mkdir -p "$T/secret"
+mkdir -p "$T/rendered"
 # The Secret and caBundles as rendered (also the objects check below).
-$CHECK objects "$T/self-signed.yaml" --help-text "$T/help.txt" --served x --out-dir "$T/secret" >/dev/null
+$CHECK objects "$T/self-signed.yaml" --help-text "$T/help.txt" --served x --out-dir "$T/rendered" >/dev/null
+# The Secret volume as the kubelet lays it out (atomic writer): files are
+# links through ..data to a timestamped directory, and an update swaps
+# ..data in one rename.
+kubelet_volume() { # VOLUME-DIR SOURCE-DIR VERSION
+    local vol=$1 from=$2 v="..$3" old f
+    mkdir -p "$vol/$v"
+    for f in tls.crt tls.key ca.crt; do cp "$from/$f" "$vol/$v/$f"; done
+    old=$(readlink "$vol/..data" 2>/dev/null)
+    ln -sfn "$v" "$vol/..data_tmp" && mv -T "$vol/..data_tmp" "$vol/..data"
+    for f in tls.crt tls.key ca.crt; do [ -L "$vol/$f" ] || ln -s "..data/$f" "$vol/$f"; done
+    if [ -n "$old" ]; then rm -rf "${vol:?}/$old"; fi
+}
+kubelet_volume "$T/secret" "$T/rendered" 1
+cp "$T/rendered/"v*.pem "$T/secret/"
 prom_port=$(ahpa_free_port)
 pids=""
 ports=""
 for replica in 1 2; do
     port=$(ahpa_free_port)
     mapfile -t args < <(deployment_args "$T/self-signed.yaml" "$T/secret" "$port" "http://127.0.0.1:$prom_port")
+    args+=(--tls-reload-interval=1s)   # (10 s in the Deployment: the default)
+    # No cluster here to review requests: an adapter with delegated
+    # authorization refuses to start standalone unless told to allow all.
+    args+=(--authorization-mode=AlwaysAllow)
     "$AHPA_ADAPTER" "${args[@]}" >"$T/adapter$replica.log" 2>&1 &
     pid=$!
     ahpa_track "$pid"
@@ -132,6 +163,34 @@ served=$(curl -sf --cacert "$T/secret/ca.crt" --resolve "$SVC_DNS:$port:127.0.0.
     python3 -c 'import json,sys; print(",".join(v["groupVersion"] for g in json.load(sys.stdin)["groups"] for v in g["versions"]))')
 ahpa_contains "the adapter serves its group-versions" "$served" "metrics.alibabacloud.com/v1beta1"
 if [ -z "$served" ]; then cat "$T/adapter1.log"; fi
+# make-certs.sh again (same CA), the Secret updated, the kubelet swapping
+# ..data: both replicas serve the new certificate without a restart, and
+# the caBundle already in the APIServices still verifies them.
+served_fp() { # PORT: SHA-256 fingerprint of the certificate served as the Service's name
+    openssl s_client -connect "127.0.0.1:$1" -servername "$SVC_DNS" </dev/null 2>/dev/null |
+        openssl x509 -noout -fingerprint -sha256 2>/dev/null
+}
+fp_is() { [ "$(served_fp "$1")" = "$2" ]; }
+mkdir -p "$T/renew"
+cp "$C/ca.crt" "$C/ca.key" "$T/renew/"
+"$M/overlays/self-signed/make-certs.sh" --out "$T/renew" >/dev/null 2>&1
+new_fp=$(openssl x509 -in "$T/renew/tls.crt" -noout -fingerprint -sha256)
+kubelet_volume "$T/secret" "$T/renew" 2
+for p in $ports; do
+    ahpa_check "replica on port $p serves the renewed certificate (kubelet's ..data swap)" \
+        ahpa_wait_for 10 fp_is "$p" "$new_fp"
+    ahpa_check "... still verified by the caBundle applied before" \
+        curl -sf --cacert "$T/secret/v1beta1.custom.metrics.k8s.io.pem" \
+        --resolve "$SVC_DNS:$p:127.0.0.1" "https://$SVC_DNS:$p/readyz" -o /dev/null
+done
+# They run with the Deployment's 15 s shutdown delay: during it /readyz
+# fails at once (endpoints drop the pod); a second signal ends them.
+kill -TERM $pids 2>/dev/null
+ahpa_check "after SIGTERM a replica's /readyz fails at once, as the delay intends" \
+    ahpa_wait_for 3 sh -c "! curl -sf --cacert '$T/secret/ca.crt' --resolve '$SVC_DNS:$port:127.0.0.1' 'https://$SVC_DNS:$port/readyz'"
+ahpa_equals "... while it still serves requests" "$(curl -s --cacert "$T/secret/ca.crt" \
+    --resolve "$SVC_DNS:$port:127.0.0.1" "https://$SVC_DNS:$port/livez")" ok
+kill -TERM $pids 2>/dev/null
 for pid in $pids; do ahpa_stop_pid "$pid"; done
 no_external=$(echo "$served" | tr , '\n' | grep -v '^external\.metrics' | paste -sd,)
 
@@ -155,6 +214,12 @@ run_check "no-external-metrics: objects" objects "$T/no-external.yaml" --help-te
     --served "$no_external" --route cert-manager
 ahpa_contains "no-external-metrics turns the group off" "$(cat "$T/no-external.yaml")" \
     "--enable-external-metrics=false"
+version=$(sed -n 's/^project(ahpa-metrics-adapter VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+ahpa_contains "the Deployment's image is image/build.sh's default tag" "$(cat "$T/self-signed.yaml")" \
+    "image: ahpa-metrics-adapter:$version"
+ahpa_contains "the README's overlay sets the image" "$(cat "$T/with-components.yaml")" \
+    "image: REGISTRY/ahpa-metrics-adapter:$version"
+ahpa_contains "... and adds a flag" "$(cat "$T/with-components.yaml")" "--prometheus-header=X-Scope-OrgID=tenant-a"
 ahpa_contains "prometheus-token mounts the token from a Secret" "$(cat "$T/with-components.yaml")" \
     "secretName: ahpa-metrics-adapter-prometheus-token"
 for r in self-signed cert-manager with-components; do
@@ -186,7 +251,7 @@ PY
 }
 mutate "$T/self-signed.yaml" "$T/m1.yaml" '
 if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "ahpa-metrics-adapter":
-    d["rules"] = [r for r in d["rules"] if r["resources"] != ["pods"]]'
+    d["rules"] = [r for r in d["rules"] if r["resources"] != ["events"]]'
 must_fail "a call without a rule fails" rbac "$T/m1.yaml" --calls "$src/manifests/api-calls.txt"
 mutate "$T/self-signed.yaml" "$T/m2.yaml" '
 if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "ahpa-metrics-adapter":
@@ -272,6 +337,9 @@ apply_count() { # NAME ARGS...: applies, checks one line per rendered object
     ahpa_equals "kubectl apply $name: every object accepted ($want)" "$got" "$want"
     [ "$got" = "$want" ] || echo "$out" | grep -vE ' (created|configured|unchanged)$' | head -10
 }
+out=$(k apply -f "$M/crd/" 2>&1)
+ahpa_equals "kubectl apply -f manifests/crd/ applies the CRD alone (its Kustomization file is skipped)" "$out" \
+    "customresourcedefinition.apiextensions.k8s.io/advancedhorizontalpodautoscalers.autoscaling.alibabacloud.com created"
 # The install guide's commands, without cert-manager.
 k apply -f "$src/manifests/examples/application-intelligence.yaml" >/dev/null 2>&1
 apply_count self-signed -k "$M/overlays/self-signed"
