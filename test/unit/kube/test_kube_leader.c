@@ -186,6 +186,12 @@ START_TEST(acquires_renews_and_releases)
     ck_assert_int_le(st.since_renew_ms, RENEW_MS);
     char reason[256];
     ck_assert_int_eq(ahpa_leader_check(a.l, 0, reason, sizeof(reason)), 0);
+    /* A tolerance below minus the lease duration makes any renewal age too
+     * old: the failing side of the check, as a stuck elector would see it. */
+    ck_assert_int_eq(ahpa_leader_check(a.l, -LEASE_MS - 1, reason, sizeof(reason)),
+                     -AHPA_EUNAVAIL);
+    ck_assert_ptr_nonnull(strstr(reason, "failed election to renew leadership on lease "
+                                         "default/lease-basic"));
 
     struct ahpa_buf m;
     ahpa_buf_init(&m);
