@@ -168,6 +168,24 @@ START_TEST(status_of_an_invalid_object)
 }
 END_TEST
 
+START_TEST(kinds_to_resources)
+{
+    static const char *const cases[][2] = {
+        {"Deployment", "deployments"}, {"StatefulSet", "statefulsets"},
+        {"ReplicaSet", "replicasets"}, {"Policy", "policies"},
+        {"Gateway", "gateways"},       {"Ingress", "ingresses"},
+        {"Mesh", "meshes"},            {"Box", "boxes"},
+    };
+    char out[64];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ahpa_controller__guess_resource(cases[i][0], out, sizeof(out));
+        ck_assert_str_eq(out, cases[i][1]);
+    }
+    ahpa_controller__guess_resource("AVeryLongKindName", out, 8);
+    ck_assert_str_eq(out, ""); /* does not fit: nothing, never a cut name */
+}
+END_TEST
+
 /* --- objects from a canned apiserver ------------------------------------------------ */
 
 static _Thread_local char body[1 << 18];
@@ -233,7 +251,8 @@ static void ksetup(struct kfixture *f, int64_t interval_ms)
     free(url);
     struct ahpa_controller_options opt = {
         .prom = f->prom, .kube = f->kube, .history_s = 86400, .interval_ms = interval_ms,
-        .timezone_name = "UTC", .watch_timeout_s = 60, .watch_backoff_ms = 20};
+        .timezone_name = "UTC", .watch_timeout_s = 60, .watch_backoff_ms = 20,
+        .replicas_from_prometheus = true};
     f->c = ahpa_controller_new(&opt, &err);
     ck_assert_msg(f->c != NULL, "%s", err.msg);
 }
@@ -410,6 +429,7 @@ TCase *ahpa_controller_cluster_tcase(void)
     tcase_add_test(tc, status_of_a_plan);
     tcase_add_test(tc, unknown_is_removed_not_zero);
     tcase_add_test(tc, status_of_an_invalid_object);
+    tcase_add_test(tc, kinds_to_resources);
     tcase_add_test(tc, objects_from_the_cluster);
     tcase_add_test(tc, callbacks_wake_the_loop);
     return tc;
