@@ -201,7 +201,9 @@ static void write_one(struct ahpa_controller *c, const char *ns, const char *nam
     struct ahpa_kube_obj *obj = ahpa_kube_informer_get(k->inf, ns, name);
     if (obj == NULL)
         return; /* deleted meanwhile */
-    json_t *cur = json_incref(json_object_get(obj->json, "status"));
+    /* The store's JSON is read-only and never shared by reference: copy. */
+    json_t *st = json_object_get(obj->json, "status");
+    json_t *cur = st != NULL ? json_deep_copy(st) : NULL;
     ahpa_kube_obj_release(obj);
     for (int attempt = 0; attempt < STATUS_ATTEMPTS && !atomic_load(&c->stopping); attempt++) {
         json_t *want = fn(arg, cur, now_s);
