@@ -141,11 +141,19 @@ json_t *ahpa_controller__status_for_plan(const struct ahpa_controller_plan *p, c
     if (p->last_scale_s > 0)
         json_object_set_new(s, "lastScaleTime", time_string(p->last_scale_s));
     json_t *conds = json_array();
-    if (p->planned)
-        add_condition(conds, old, "Ready", true, "Planned", p->plan.text, now_s);
-    else
+    /* The message changes with the plan, not with every forecast value
+     * (those are in the predictionsobserver), so that a steady plan is
+     * not a status write per cycle. */
+    char msg[160];
+    if (p->planned) {
+        snprintf(msg, sizeof(msg), "%s plan: %d pods (proactive %d, reactive %d; limits %d..%d)",
+                 p->strategy ? p->strategy : "", (int)p->plan.final, (int)p->plan.proactive,
+                 (int)p->plan.reactive, (int)p->min_in_force, (int)p->max_in_force);
+        add_condition(conds, old, "Ready", true, "Planned", msg, now_s);
+    } else {
         add_condition(conds, old, "Ready", false, ahpa_controller_cause_name(p->cause), p->error,
                       now_s);
+    }
     able_to_predict(conds, old, p, now_s);
     json_object_set_new(s, "conditions", conds);
     return s;

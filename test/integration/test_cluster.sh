@@ -150,6 +150,16 @@ ahpa_check "a patched target is planned with at once" ahpa_wait_for 5 target40
 ahpa_equals "and TARGET(%) shows it" "$(k get ahpa fib-gpu --no-headers | awk '{print $5}')" 40
 ahpa_check "observedGeneration follows" ahpa_wait_for 5 sh -c \
     "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa fib-gpu -o jsonpath='{.status.observedGeneration}' </dev/null | grep -qx 2"
+# A 409 on the next status write: read again, retried, written.
+conflicts0=$(metrics | awk '/^ahpa_controller_status_conflicts_total/ {print $2}')
+admin -X POST -H 'Content-Type: application/json' \
+    --data-binary '{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Conflict","message":"injected conflict","code":409}' \
+    "$KUBEAPI_URL/-/test/inject?path=/apis/autoscaling.alibabacloud.com/v1beta1/namespaces/default/advancedhorizontalpodautoscalers/fib-gpu/status&method=PATCH&code=409&times=1" >/dev/null
+k patch ahpa fib-gpu --type=merge -p '{"spec":{"maxReplicas":90}}' >/dev/null
+ahpa_check "after an injected 409 the status is written anyway (MAXPODS 90)" ahpa_wait_for 5 sh -c \
+    "[ \"\$(HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa fib-gpu -o jsonpath='{.status.maxPods}' </dev/null)\" = 90 ]"
+ahpa_equals "one conflict counted" \
+    "$(metrics | awk '/^ahpa_controller_status_conflicts_total/ {print $2}')" "$((conflicts0 + 1))"
 # Bounds in force now: every day of the week, all day.
 k patch ahpa fib-gpu --type=merge -p "{\"spec\":{\"instanceBounds\":[{\"startTime\":\"2020-01-01 00:00:00\",\"endTime\":\"2099-01-01 00:00:00\",\"bounds\":[{\"cron\":\"* * ? * *\",\"minReplicas\":3,\"maxReplicas\":7}]}]}}" >/dev/null
 bounds() { [ "$(k get ahpa fib-gpu --no-headers | awk '{print $9, $10}')" = "3 7" ]; }

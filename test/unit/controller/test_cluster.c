@@ -29,6 +29,7 @@ static struct ahpa_controller_plan planned_plan(void)
     struct ahpa_controller_plan p = {0};
     p.ns = "default";
     p.name = "web";
+    p.strategy = "auto";
     p.error = "";
     p.t_s = 1700000000;
     p.generation = 3;
@@ -77,7 +78,8 @@ START_TEST(status_of_a_plan)
                      "2023-11-14T22:12:20Z");
     ck_assert_str_eq(cond(st, "Ready", "status"), "True");
     ck_assert_str_eq(cond(st, "Ready", "reason"), "Planned");
-    ck_assert_str_eq(cond(st, "Ready", "message"), "proactive -> 9 pods");
+    ck_assert_str_eq(cond(st, "Ready", "message"),
+                     "auto plan: 9 pods (proactive 9, reactive 8; limits 2..50)");
     ck_assert_str_eq(cond(st, "AbleToPredict", "status"), "True");
     ck_assert_str_eq(cond(st, "AbleToPredict", "reason"), "SeasonFound");
     ck_assert_str_eq(cond(st, "Ready", "lastTransitionTime"), "2023-11-14T22:13:20Z");
