@@ -51,7 +51,7 @@ with open(out, "w") as f:
         f.write("---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s-%05d, namespace: default, labels: "
                 "{app: %s}}\nspec: {containers: [{name: c, image: x}]}\n" % (app, p, app))
 PY
-bench_timed t_api ahpa_start_kubeapi "$T" --preload "$root/manifests/crd/advancedhorizontalpodautoscalers.yaml" \
+AHPA_KUBEAPI_START_TIMEOUT=600 bench_timed t_api ahpa_start_kubeapi "$T" --preload "$root/manifests/crd/advancedhorizontalpodautoscalers.yaml" \
     --preload "$T/objects.yaml" $(for f in "$T"/ahpa/*.yaml; do echo --preload "$f"; done)
 admin() { curl -sf --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }
 echo "test apiserver with $n AHPAs, $n Deployments, $pods pods: started in ${t_api}s; Prometheus data in ${t_fill}s"
