@@ -289,6 +289,10 @@ void ahpa_controller__write_statuses(struct ahpa_controller *c,
 {
     struct ahpa_controller__cluster *k = c->cluster;
     size_t left = s->n + k->nentries;
+    /* A cycle that ran past the next one's start still gets a quarter of
+     * an interval of writes, or its statuses would never be written. */
+    if (deadline_ms < wall_ms() + c->opt.interval_ms / 4)
+        deadline_ms = wall_ms() + c->opt.interval_ms / 4;
     for (size_t i = 0; i < s->n; i++, left--) {
         if (atomic_load(&c->stopping) || wall_ms() >= deadline_ms)
             goto deferred;

@@ -89,7 +89,10 @@ struct ahpa_controller_options {
  * proactiveReplicas, reactiveReplicas, currentReplicas, minPods, maxPods,
  * lastScaleTime, conditions Ready and AbleToPredict), retried on 409 at
  * most 3 times, through the kube client's limiter, and no longer than the
- * next cycle's start (what is left is written after that cycle). Unknown
+ * next cycle's start (but at least a quarter of an interval, for a cycle
+ * that ran past it); what is left is written after that cycle. Each
+ * cycle also reads every target's scale subresource through the same
+ * limiter: --kube-api-qps should exceed 2 x AHPAs / interval. Unknown
  * is never zero: a value the controller does not know is removed from the
  * status (the column shows <none>) and the conditions say why. */
 
