@@ -235,7 +235,14 @@ struct kfixture {
     struct ahpa_controller *c;
 };
 
+static void ksetup_ns(struct kfixture *f, int64_t interval_ms, const char *ns);
+
 static void ksetup(struct kfixture *f, int64_t interval_ms)
+{
+    ksetup_ns(f, interval_ms, NULL);
+}
+
+static void ksetup_ns(struct kfixture *f, int64_t interval_ms, const char *ns)
 {
     memset(f, 0, sizeof(*f));
     ahpa_httpc_global_init(NULL);
@@ -243,7 +250,12 @@ static void ksetup(struct kfixture *f, int64_t interval_ms)
     f->prom_url = testsrv_url(f->prom_srv, "");
     struct ahpa_prom_options po = {.url = f->prom_url, .timeout_ms = 5000};
     f->prom = ahpa_prom_client_new(&po, NULL);
-    f->api = fakeapi_start(AHPA_PATH, "AdvancedHorizontalPodAutoscaler");
+    char path[256];
+    if (ns != NULL)
+        snprintf(path, sizeof(path),
+                 "/apis/autoscaling.alibabacloud.com/v1beta1/namespaces/%s/"
+                 "advancedhorizontalpodautoscalers", ns);
+    f->api = fakeapi_start(ns != NULL ? path : AHPA_PATH, "AdvancedHorizontalPodAutoscaler");
     char *url = fakeapi_url(f->api);
     struct ahpa_kube_config cfg = {.server = url};
     struct ahpa_kube_options ko = {.qps = -1};
@@ -254,7 +266,7 @@ static void ksetup(struct kfixture *f, int64_t interval_ms)
     struct ahpa_controller_options opt = {
         .prom = f->prom, .kube = f->kube, .history_s = 86400, .interval_ms = interval_ms,
         .timezone_name = "UTC", .watch_timeout_s = 60, .watch_backoff_ms = 20,
-        .replicas_from_prometheus = true};
+        .replicas_from_prometheus = true, .watch_namespace = ns};
     f->c = ahpa_controller_new(&opt, &err);
     ck_assert_msg(f->c != NULL, "%s", err.msg);
 }
@@ -392,6 +404,25 @@ START_TEST(objects_from_the_cluster)
 }
 END_TEST
 
+/* --watch-namespace: the informer lists and watches that namespace's
+ * collection only (the canned apiserver serves no other path). */
+START_TEST(watch_namespace_scopes_the_informer)
+{
+    struct kfixture f;
+    ksetup_ns(&f, 60000, "team");
+    fakeapi_put(f.api, "team", "web", "{\"metrics\":[{\"type\":\"Resource\",\"resource\":"
+                "{\"name\":\"gpu\",\"target\":{\"type\":\"Utilization\","
+                "\"averageUtilization\":20}}}],\"maxReplicas\":5,\"scaleTargetRef\":"
+                "{\"kind\":\"Deployment\",\"name\":\"web\"}}");
+    struct ahpa_error err = {0};
+    ck_assert_int_eq(ahpa_controller_cycle(f.c, (int64_t)time(NULL) / 60 * 60, &err), 1);
+    struct ahpa_controller_snapshot *s = ahpa_controller_snapshot(f.c);
+    ck_assert_ptr_nonnull(ahpa_controller_snapshot_find(s, "team", "web"));
+    ahpa_controller_snapshot_release(s);
+    kteardown(&f);
+}
+END_TEST
+
 static double mono_s(void)
 {
     struct timespec ts;
@@ -434,5 +465,6 @@ TCase *ahpa_controller_cluster_tcase(void)
     tcase_add_test(tc, kinds_to_resources);
     tcase_add_test(tc, objects_from_the_cluster);
     tcase_add_test(tc, callbacks_wake_the_loop);
+    tcase_add_test(tc, watch_namespace_scopes_the_informer);
     return tc;
 }
