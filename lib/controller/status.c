@@ -288,7 +288,10 @@ void ahpa_controller__write_statuses(struct ahpa_controller *c,
                                      int64_t now_s, int64_t deadline_ms)
 {
     struct ahpa_controller__cluster *k = c->cluster;
-    size_t left = s->n + k->nentries;
+    size_t ninvalid = 0;
+    for (size_t i = 0; i < k->nentries; i++)
+        ninvalid += k->entries[i].error != NULL;
+    size_t left = s->n + ninvalid; /* objects not yet looked at */
     /* A cycle that ran past the next one's start still gets a quarter of
      * an interval of writes, or its statuses would never be written. */
     if (deadline_ms < wall_ms() + c->opt.interval_ms / 4)
@@ -298,7 +301,7 @@ void ahpa_controller__write_statuses(struct ahpa_controller *c,
             goto deferred;
         write_one(c, s->plans[i].ns, s->plans[i].name, want_plan, &s->plans[i], now_s);
     }
-    for (size_t i = 0; i < k->nentries; i++, left--) {
+    for (size_t i = 0; i < k->nentries; i++) {
         struct ahpa_controller__entry *e = &k->entries[i];
         if (e->error == NULL)
             continue;
@@ -306,9 +309,10 @@ void ahpa_controller__write_statuses(struct ahpa_controller *c,
             goto deferred;
         write_one(c, e->ns, e->name, want_invalid, e, now_s);
         invalid_event(c, e, now_s);
+        left--;
     }
     return;
 deferred:
     atomic_fetch_add(&k->status_deferred, left);
-    AHPA_LOG_V(1, "status writes: %zu objects left for after the next cycle", left);
+    AHPA_LOG_V(1, "status writes: %zu objects not looked at, left for after the next cycle", left);
 }
