@@ -88,6 +88,7 @@ struct ahpa_controller__cluster {
     size_t nentries;
     atomic_ullong status_writes, status_failures, status_conflicts, events;
     atomic_ullong status_deferred; /* left for after the next cycle (deadline) */
+    size_t write_cursor; /* where the last status pass ran out of time; loop thread */
 };
 
 struct ahpa_controller__snapshot_data {

@@ -288,31 +288,32 @@ void ahpa_controller__write_statuses(struct ahpa_controller *c,
                                      int64_t now_s, int64_t deadline_ms)
 {
     struct ahpa_controller__cluster *k = c->cluster;
-    size_t ninvalid = 0;
-    for (size_t i = 0; i < k->nentries; i++)
-        ninvalid += k->entries[i].error != NULL;
-    size_t left = s->n + ninvalid; /* objects not yet looked at */
     /* A cycle that ran past the next one's start still gets a quarter of
      * an interval of writes, or its statuses would never be written. */
     if (deadline_ms < wall_ms() + c->opt.interval_ms / 4)
         deadline_ms = wall_ms() + c->opt.interval_ms / 4;
-    for (size_t i = 0; i < s->n; i++, left--) {
-        if (atomic_load(&c->stopping) || wall_ms() >= deadline_ms)
-            goto deferred;
-        write_one(c, s->plans[i].ns, s->plans[i].name, want_plan, &s->plans[i], now_s);
-    }
-    for (size_t i = 0; i < k->nentries; i++) {
-        struct ahpa_controller__entry *e = &k->entries[i];
-        if (e->error == NULL)
+    /* Round robin: the plans, then the invalid objects, from where the
+     * last call ran out of time, so that the objects at the front (whose
+     * status changes every cycle) cannot starve those behind them. */
+    size_t total = s->n + k->nentries;
+    size_t start = total ? k->write_cursor % total : 0;
+    for (size_t j = 0; j < total; j++) {
+        size_t i = (start + j) % total;
+        struct ahpa_controller__entry *e = i >= s->n ? &k->entries[i - s->n] : NULL;
+        if (e != NULL && e->error == NULL)
             continue;
-        if (atomic_load(&c->stopping) || wall_ms() >= deadline_ms)
-            goto deferred;
-        write_one(c, e->ns, e->name, want_invalid, e, now_s);
-        invalid_event(c, e, now_s);
-        left--;
+        if (atomic_load(&c->stopping) || wall_ms() >= deadline_ms) {
+            k->write_cursor = i;
+            atomic_fetch_add(&k->status_deferred, total - j);
+            AHPA_LOG_V(1, "status writes: out of time, %zu objects left for after the next cycle",
+                       total - j);
+            return;
+        }
+        if (e == NULL) {
+            write_one(c, s->plans[i].ns, s->plans[i].name, want_plan, &s->plans[i], now_s);
+        } else {
+            write_one(c, e->ns, e->name, want_invalid, e, now_s);
+            invalid_event(c, e, now_s);
+        }
     }
-    return;
-deferred:
-    atomic_fetch_add(&k->status_deferred, left);
-    AHPA_LOG_V(1, "status writes: %zu objects not looked at, left for after the next cycle", left);
 }
