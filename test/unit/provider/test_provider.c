@@ -237,7 +237,18 @@ START_TEST(failures_keep_the_registry)
     char reason[256];
     ck_assert_int_lt(ahpa_provider_health(f.p, reason, sizeof(reason)), 0);
     atomic_store(&fail_all, 0);
+    /* The failure answers asks for its hold (the TTL, at most 1 s) without
+     * a query; then Prometheus is asked again. */
+    int before = atomic_load(&queries);
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), -AHPA_EUPSTREAM);
+    q.cached_only = true; /* a request thread gets it at once too */
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), -AHPA_EUPSTREAM);
+    q.cached_only = false;
+    ck_assert_int_eq(atomic_load(&queries), before);
+    struct timespec ts = {0, 150 * 1000000L};
+    nanosleep(&ts, NULL);
     ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), 0);
+    ck_assert_int_eq(atomic_load(&queries), before + 1);
     ahpa_provider_values_dispose(&v);
     teardown(&f);
 }
