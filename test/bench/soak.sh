@@ -108,10 +108,20 @@ cache_figures() {
     for m in ahpa_metrics_cache_entries ahpa_metrics_cache_bytes ahpa_metrics_cache_evictions_total \
              ahpa_metrics_cache_expirations_total ahpa_metrics_cache_malloc_trims_total \
              ahpa_api_response_cache_entries ahpa_api_response_cache_bytes \
-             ahpa_api_response_cache_evictions_total; do
+             ahpa_api_response_cache_evictions_total ahpa_malloc_in_use_bytes \
+             ahpa_malloc_free_bytes ahpa_malloc_arena_bytes; do
         out="$out ${m#ahpa_}=$(metric_or_na "$m")"
     done
     echo "${out# }"
+}
+
+# Where the resident memory is: the main heap, other anonymous mappings
+# (thread arenas, stacks, mmapped blocks) and files, in MiB.
+rss_breakdown() {
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { kind = ($6 == "[heap]") ? "heap" : ($6 == "" ? "anon" : ($6 ~ /^\[/ ? "other" : "file")) }
+         /^Rss:/ { r[kind] += $2 }
+         END { printf "heap %.1f, anonymous %.1f, files %.1f, other %.1f MiB\n", r["heap"]/1024, r["anon"]/1024, r["file"]/1024, r["other"]/1024 }' \
+        "/proc/$1/smaps"
 }
 
 queries0=$(metric_or_na ahpa_prometheus_request_duration_seconds_count)
@@ -191,6 +201,7 @@ fi
 
 # --- burst of unique selectors, then idle ---------------------------------------------
 rss_before=$(bench_rss_mib "$AHPA_PID")
+rss_before_breakdown=$(rss_breakdown "$AHPA_PID")
 bq0=$(metric_or_na ahpa_prometheus_request_duration_seconds_count)
 br0=$(metric_or_na apiserver_request_total)
 /usr/bin/python3 "$here/lib/cold_client.py" --adapter "$base" --ca "$AHPA_CA" --pod "$pod" \
@@ -215,3 +226,5 @@ if [[ $bq0 =~ ^[0-9.]+$ && $bq1 =~ ^[0-9.]+$ && $br1 =~ ^[0-9.]+$ ]]; then
 fi
 echo "caches at the end of the burst: $cache_at_end_of_burst"
 echo "caches after 60 s idle:        $(cache_figures)"
+echo "RSS before the burst: $rss_before_breakdown"
+echo "RSS after 60 s idle:  $(rss_breakdown "$AHPA_PID")"
