@@ -358,10 +358,7 @@ static double exported(struct ahpa_provider *p, const char *name)
     struct ahpa_buf b;
     ahpa_buf_init(&b);
     ahpa_provider_collect(p, &b);
-    char pat[128];
-    snprintf(pat, sizeof(pat), "\n%s ", name);
-    const char *at = strstr(ahpa_buf_cstr(&b), pat);
-    double v = at ? strtod(at + strlen(pat), NULL) : -1;
+    double v = ahpa_unit_prom_value(ahpa_buf_cstr(&b), name);
     ahpa_buf_dispose(&b);
     return v;
 }
