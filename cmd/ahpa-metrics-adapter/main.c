@@ -331,7 +331,8 @@ static int wait_for_signal(struct adapter *a, const sigset_t *set)
  *   glibc defaults                          20.0 -> 57.3 -> 40.7
  *   this (trim threshold 256 KiB, 4 arenas) 19.7 -> 48.9 -> 35.7
  *   1 arena                                 19.5 -> 53.9 -> 34.5
- *   1 arena, tcache_count=0 (the manifest)  18.7 -> 52.1 -> 25.6
+ *   1 arena, tcache_count=0 (the manifest)  18.7 -> 52.1 -> 25.6 (1-min soak),
+ *                                           18.6 -> 49.4 -> 18.6 (2-min soak)
  * GLIBC_TUNABLES or MALLOC_ARENA_MAX, when set, win. */
 static void tune_malloc(void)
 {
