@@ -4,6 +4,7 @@
  * indexed by route template, verb and code, so recording a request takes
  * no lock and the label sets stay bounded whatever clients send. */
 #include <dirent.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -196,6 +197,25 @@ static void write_process(const struct ahpa_api__metrics *m, struct ahpa_buf *ou
                     cpu_s, rss, vsize, fds, (unsigned long long)rl.rlim_cur, m->start_time_s);
 }
 
+/* glibc's view of the heap: what is in use and what it keeps free. RSS far
+ * above in-use bytes means freed memory not given back (fragmentation or
+ * arenas), not a leak. */
+static void write_malloc(struct ahpa_buf *out)
+{
+    struct mallinfo2 mi = mallinfo2();
+    ahpa_buf_printf(out,
+                    "# HELP ahpa_malloc_in_use_bytes Heap bytes allocated and not freed "
+                    "(glibc mallinfo2 uordblks + hblkhd).\n"
+                    "# TYPE ahpa_malloc_in_use_bytes gauge\nahpa_malloc_in_use_bytes %zu\n"
+                    "# HELP ahpa_malloc_free_bytes Heap bytes freed but kept by the allocator "
+                    "(fordblks; partly given back by malloc_trim).\n"
+                    "# TYPE ahpa_malloc_free_bytes gauge\nahpa_malloc_free_bytes %zu\n"
+                    "# HELP ahpa_malloc_arena_bytes Bytes of the allocator's arenas, free or "
+                    "not (arena).\n"
+                    "# TYPE ahpa_malloc_arena_bytes gauge\nahpa_malloc_arena_bytes %zu\n",
+                    mi.uordblks + mi.hblkhd, mi.fordblks, mi.arena);
+}
+
 void ahpa_api__serve_metrics(struct ahpa_server *s, struct ahpa_httpd_request *req,
                              struct ahpa_httpd_response *resp)
 {
@@ -215,6 +235,7 @@ void ahpa_api__serve_metrics(struct ahpa_server *s, struct ahpa_httpd_request *r
     write_requests(&s->metrics, out);
     write_latency(&s->metrics, out);
     write_process(&s->metrics, out);
+    write_malloc(out);
     if (s->provider != NULL)
         ahpa_api__respcache_collect(s->respcache, out);
     for (int i = 0; i < s->ncollectors; i++)

@@ -39,6 +39,7 @@
 #define REFRESH_BATCH 64 /* refreshes per maintenance pass */
 #define TRIM_MIN_BYTES ((size_t)1 << 20)
 #define TRIM_INTERVAL_MS 2000
+#define FAILURE_HOLD_MS 1000 /* a failure answers its key's asks this long */
 
 struct ahpa_provider__slot {
     struct ahpa_lru_node node;           /* in c->lru, by key */
@@ -52,6 +53,7 @@ struct ahpa_provider__slot {
     int last_rc;
     int last_err_code;
     char *last_err;                      /* message of the last failure */
+    int64_t failed_until_ms;             /* asks until then get last_err */
 };
 
 int64_t ahpa_provider__now_ms(void)
@@ -198,6 +200,12 @@ static bool fresh(const struct ahpa_provider__cache *c, const struct ahpa_provid
     return s->value != NULL && now - s->value->fetched_ms < c->ttl_ms;
 }
 
+/* A recent failure that answers asks until it expires (no fetch is on). */
+static bool held_failure(const struct ahpa_provider__slot *s, int64_t now)
+{
+    return !s->fetching && s->last_rc < 0 && now < s->failed_until_ms;
+}
+
 /* --- results copied to their own size ------------------------------------ */
 
 static size_t aligned(size_t n)
@@ -297,7 +305,8 @@ static void fetch_locked(struct ahpa_provider *p, struct ahpa_provider__slot *s)
     ahpa_prom_result_init(&v->result);
     struct ahpa_error err = {0};
     int rc = ahpa_prom_query(p->opt.prom, key, -1, &v->result, &err);
-    v->fetched_ms = ahpa_clock_mono_ms();
+    int64_t done = ahpa_clock_mono_ms();
+    v->fetched_ms = done;
     int64_t wall = ahpa_provider__now_ms();
     free(key);
     if (rc < 0) {
@@ -327,6 +336,8 @@ static void fetch_locked(struct ahpa_provider *p, struct ahpa_provider__slot *s)
         s->value = v;
     }
     record_failure(s, rc, &err);
+    if (rc < 0)
+        s->failed_until_ms = done + (c->ttl_ms < FAILURE_HOLD_MS ? c->ttl_ms : FAILURE_HOLD_MS);
     ahpa_lru_set_bytes(&c->lru, &s->node, slot_bytes(s));
     s->fetching = false;
     s->generation++;
@@ -344,7 +355,7 @@ int ahpa_provider__cache_query(struct ahpa_provider *p, const char *promql, bool
     bool created = false;
     struct ahpa_provider__slot *s =
         cached_only ? slot_find(c, promql) : slot_get(c, promql, &created);
-    if (s == NULL || (cached_only && !fresh(c, s, now))) {
+    if (s == NULL || (cached_only && !fresh(c, s, now) && !held_failure(s, now))) {
         /* The caller comes back from a worker, which asks again: this
          * was no ask of its own. */
         pthread_mutex_unlock(&c->lock);
@@ -352,7 +363,12 @@ int ahpa_provider__cache_query(struct ahpa_provider *p, const char *promql, bool
     }
     note_ask(c, s, now, !created);
     int rc = 0;
-    if (fresh(c, s, now)) {
+    if (!fresh(c, s, now) && held_failure(s, now)) {
+        /* Prometheus just failed this query: say so again rather than
+         * send every ask to a back end that is down. */
+        atomic_fetch_add(&c->held_failures, 1);
+        rc = s->last_rc;
+    } else if (fresh(c, s, now)) {
         atomic_fetch_add(&c->hits, 1);
     } else if (s->fetching) {
         atomic_fetch_add(&c->waits, 1);

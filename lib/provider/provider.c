@@ -168,6 +168,10 @@ void ahpa_provider_collect(void *provider, struct ahpa_buf *out)
             "Background refreshes of recently asked values.", atomic_load(&c->refreshes));
     counter(out, "ahpa_metrics_cache_evictions_total", "Entries evicted to bound the cache.",
             atomic_load(&c->evictions));
+    counter(out, "ahpa_metrics_cache_held_failures_total",
+            "Value requests answered with their query's failure of the last second instead of "
+            "asking a failing Prometheus again.",
+            atomic_load(&c->held_failures));
     counter(out, "ahpa_metrics_cache_expirations_total",
             "Entries dropped because nobody asked for them within four TTLs.",
             atomic_load(&c->expirations));

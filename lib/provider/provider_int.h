@@ -56,6 +56,7 @@ struct ahpa_provider__cache {
     int64_t ttl_ms;
     struct ahpa_mem_trimmer trimmer;
     atomic_ullong hits, misses, waits, refreshes, evictions, expirations, failures;
+    atomic_ullong held_failures; /* asks answered with a fetch's recent failure */
     atomic_size_t bytes, entries; /* as of the last change, for /metrics */
 };
 struct ahpa_provider {

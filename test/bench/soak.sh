@@ -20,6 +20,9 @@
 # by BURST_S seconds), 60 s idle, and the RSS before, at the peak and after.
 #
 #   test/bench/soak.sh [MINUTES] [OUTAGE_S] [BURST] [BURST_S]   (10 20 60000 300)
+#
+# SOAK_KEEP_LOG=FILE copies the adapter's log to FILE at the end (the
+# scratch directory is removed), for a look at what it wrote.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -39,6 +42,9 @@ bench_build "$root"
 AHPA_TMP=$(mktemp -d)
 soak_cleanup() {
     local status=$?
+    if [[ -n "${SOAK_KEEP_LOG:-}" && -n "${AHPA_LOG:-}" && -f "$AHPA_LOG" ]]; then
+        cp "$AHPA_LOG" "$SOAK_KEEP_LOG" && echo "adapter log kept in $SOAK_KEEP_LOG"
+    fi
     ahpa_prom_stop; ahpa_gpu_exporter_stop; ahpa_cleanup
     exit "$status"
 }
@@ -94,6 +100,28 @@ metric_or_na() {
     text=$(curl -sf --cacert "$AHPA_CA" "$base/metrics") || { echo "n/a"; return; }
     grep -qE "^$name(\{| )" <<<"$text" || { echo "not-exported"; return; }
     bench_metric "$name"
+}
+
+# The caches' size and evictions, on one line.
+cache_figures() {
+    local m out=""
+    for m in ahpa_metrics_cache_entries ahpa_metrics_cache_bytes ahpa_metrics_cache_evictions_total \
+             ahpa_metrics_cache_expirations_total ahpa_metrics_cache_malloc_trims_total \
+             ahpa_api_response_cache_entries ahpa_api_response_cache_bytes \
+             ahpa_api_response_cache_evictions_total ahpa_malloc_in_use_bytes \
+             ahpa_malloc_free_bytes ahpa_malloc_arena_bytes; do
+        out="$out ${m#ahpa_}=$(metric_or_na "$m")"
+    done
+    echo "${out# }"
+}
+
+# Where the resident memory is: the main heap, other anonymous mappings
+# (thread arenas, stacks, mmapped blocks) and files, in MiB.
+rss_breakdown() {
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { kind = ($6 == "[heap]") ? "heap" : ($6 == "" ? "anon" : ($6 ~ /^\[/ ? "other" : "file")) }
+         /^Rss:/ { r[kind] += $2 }
+         END { printf "heap %.1f, anonymous %.1f, files %.1f, other %.1f MiB\n", r["heap"]/1024, r["anon"]/1024, r["file"]/1024, r["other"]/1024 }' \
+        "/proc/$1/smaps"
 }
 
 queries0=$(metric_or_na ahpa_prometheus_request_duration_seconds_count)
@@ -173,6 +201,9 @@ fi
 
 # --- burst of unique selectors, then idle ---------------------------------------------
 rss_before=$(bench_rss_mib "$AHPA_PID")
+rss_before_breakdown=$(rss_breakdown "$AHPA_PID")
+bq0=$(metric_or_na ahpa_prometheus_request_duration_seconds_count)
+br0=$(metric_or_na apiserver_request_total)
 /usr/bin/python3 "$here/lib/cold_client.py" --adapter "$base" --ca "$AHPA_CA" --pod "$pod" \
     --count "$burst" --seconds "$burst_s" --connections 4 >"$AHPA_TMP/burst.txt" 2>&1 &
 burst_pid=$!
@@ -183,7 +214,17 @@ while kill -0 "$burst_pid" 2>/dev/null; do
     rss_peak=$(echo "if ($r > $rss_peak) $r else $rss_peak" | bc)
     sleep 2
 done
+bq1=$(metric_or_na ahpa_prometheus_request_duration_seconds_count)
+br1=$(metric_or_na apiserver_request_total)
+cache_at_end_of_burst=$(cache_figures)
 sleep 60
 rss_after=$(bench_rss_mib "$AHPA_PID")
 echo "burst: $(tail -n 1 "$AHPA_TMP/burst.txt")"
 echo "RSS before the burst $rss_before MiB, peak $rss_peak MiB, after 60 s idle $rss_after MiB"
+if [[ $bq0 =~ ^[0-9.]+$ && $bq1 =~ ^[0-9.]+$ && $br1 =~ ^[0-9.]+$ ]]; then
+    echo "burst: Prometheus queries per adapter request: $(printf '%.4f' "$(echo "($bq1 - $bq0) / ($br1 - $br0)" | bc -l)")"
+fi
+echo "caches at the end of the burst: $cache_at_end_of_burst"
+echo "caches after 60 s idle:        $(cache_figures)"
+echo "RSS before the burst: $rss_before_breakdown"
+echo "RSS after 60 s idle:  $(rss_breakdown "$AHPA_PID")"

@@ -4,6 +4,9 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Defined once per test/unit/<mod>/ directory. */
 Suite *ahpa_unit_suite(void);
@@ -17,5 +20,15 @@ Suite *ahpa_unit_suite(void);
                       "%s = %.17g, want %.17g +- %g", #got, ahpa_g_, ahpa_w_, \
                       ahpa_t_);                                               \
     } while (0)
+
+/* The value of the unlabelled sample `name` in Prometheus text exposition
+ * (-1 when there is none), for tests of /metrics collectors. */
+static inline double ahpa_unit_prom_value(const char *text, const char *name)
+{
+    char pat[160];
+    snprintf(pat, sizeof(pat), "\n%s ", name);
+    const char *at = strstr(text, pat);
+    return at ? strtod(at + strlen(pat), NULL) : -1;
+}
 
 #endif

@@ -152,6 +152,8 @@ START_TEST(metrics_count_requests)
     ck_assert(strstr(r.body, "le=\"+Inf\"} 3\n"));
     ck_assert(strstr(r.body, "apiserver_current_inflight_requests 1\n"));
     ck_assert(strstr(r.body, "process_open_fds "));
+    ck_assert(strstr(r.body, "\nahpa_malloc_in_use_bytes "));
+    ck_assert(strstr(r.body, "\nahpa_malloc_free_bytes "));
     ck_assert(strstr(r.headers, "text/plain; version=0.0.4"));
     test_reply_dispose(&r);
     test_server_stop(&t);

@@ -8,6 +8,7 @@
 #include "ahpa/clock.h"
 #include "api_int.h"
 #include "api_test.h"
+#include "unit.h"
 
 /* The value of `name` in the cache's /metrics text (-1 when absent). */
 static double exported(struct ahpa_api__respcache *c, const char *name)
@@ -15,10 +16,7 @@ static double exported(struct ahpa_api__respcache *c, const char *name)
     struct ahpa_buf b;
     ahpa_buf_init(&b);
     ahpa_api__respcache_collect(c, &b);
-    char pat[128];
-    snprintf(pat, sizeof(pat), "\n%s ", name);
-    const char *at = strstr(ahpa_buf_cstr(&b), pat);
-    double v = at ? strtod(at + strlen(pat), NULL) : -1;
+    double v = ahpa_unit_prom_value(ahpa_buf_cstr(&b), name);
     ahpa_buf_dispose(&b);
     return v;
 }

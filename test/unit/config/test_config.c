@@ -32,6 +32,30 @@ START_TEST(defaults)
 }
 END_TEST
 
+START_TEST(cache_byte_bounds)
+{
+    struct ahpa_config cfg;
+    struct ahpa_error err = {0};
+    char *argv0[] = {"prog"};
+    ck_assert_int_eq(load(&cfg, &err, 1, argv0), 0);
+    ck_assert_int_eq(cfg.metrics_cache_max_bytes, 32 << 20);
+    ck_assert_int_eq(cfg.response_cache_max_bytes, 16 << 20);
+    ck_assert_int_eq(cfg.metrics_cache_max_entries, 0); /* deprecated: no bound */
+    ahpa_config_dispose(&cfg);
+    /* The deprecated flag is still accepted. */
+    char *argv[] = {"prog", "--metrics-cache-max-bytes=1048576", "--response-cache-max-bytes=0",
+                    "--metrics-cache-max-entries=500"};
+    ck_assert_msg(load(&cfg, &err, 4, argv) == 0, "%s", err.msg);
+    ck_assert_int_eq(cfg.metrics_cache_max_bytes, 1 << 20);
+    ck_assert_int_eq(cfg.response_cache_max_bytes, 0);
+    ck_assert_int_eq(cfg.metrics_cache_max_entries, 500);
+    ahpa_config_dispose(&cfg);
+    char *tiny[] = {"prog", "--metrics-cache-max-bytes=1000"};
+    ck_assert_int_lt(load(&cfg, &err, 2, tiny), 0);
+    ck_assert(strstr(err.msg, "metrics-cache-max-bytes") != NULL);
+}
+END_TEST
+
 START_TEST(kube_flags)
 {
     struct ahpa_config cfg;
@@ -180,6 +204,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, leader_election_flags);
     tcase_add_test(tc, errors_name_the_flag);
     tcase_add_test(tc, usage_lists_every_flag);
+    tcase_add_test(tc, cache_byte_bounds);
     suite_add_tcase(s, tc);
     return s;
 }

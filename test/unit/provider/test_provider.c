@@ -237,7 +237,18 @@ START_TEST(failures_keep_the_registry)
     char reason[256];
     ck_assert_int_lt(ahpa_provider_health(f.p, reason, sizeof(reason)), 0);
     atomic_store(&fail_all, 0);
+    /* The failure answers asks for its hold (the TTL, at most 1 s) without
+     * a query; then Prometheus is asked again. */
+    int before = atomic_load(&queries);
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), -AHPA_EUPSTREAM);
+    q.cached_only = true; /* a request thread gets it at once too */
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), -AHPA_EUPSTREAM);
+    q.cached_only = false;
+    ck_assert_int_eq(atomic_load(&queries), before);
+    struct timespec ts = {0, 150 * 1000000L};
+    nanosleep(&ts, NULL);
     ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), 0);
+    ck_assert_int_eq(atomic_load(&queries), before + 1);
     ahpa_provider_values_dispose(&v);
     teardown(&f);
 }
@@ -347,10 +358,7 @@ static double exported(struct ahpa_provider *p, const char *name)
     struct ahpa_buf b;
     ahpa_buf_init(&b);
     ahpa_provider_collect(p, &b);
-    char pat[128];
-    snprintf(pat, sizeof(pat), "\n%s ", name);
-    const char *at = strstr(ahpa_buf_cstr(&b), pat);
-    double v = at ? strtod(at + strlen(pat), NULL) : -1;
+    double v = ahpa_unit_prom_value(ahpa_buf_cstr(&b), name);
     ahpa_buf_dispose(&b);
     return v;
 }
