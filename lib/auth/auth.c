@@ -529,7 +529,7 @@ int ahpa_auth_authorize(struct ahpa_auth *a, const struct ahpa_auth_user *u,
     *pending = NULL;
     *reason = "";
     if (a->o.mode == AHPA_AUTH_MODE_ALWAYS_ALLOW ||
-        (!attrs->resource_request && always_allowed(a, attrs->path)) ||
+        always_allowed(a, attrs->path) ||
         ahpa_auth_user_in_group(u, AHPA_AUTH_GROUP_MASTERS)) {
         atomic_fetch_add(&a->authz[AUTHZ_SKIP], 1);
         return 0;
