@@ -13,6 +13,7 @@
 #include "ahpa/error.h"
 #include "ahpa/tls.h"
 #include "auth_int.h"
+#include "reviews.h"
 #include "unit.h"
 
 static const char *const user_h[] = {"X-Remote-User"};
@@ -482,5 +483,6 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, authorize_without_review);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
+    ahpa_auth_test_reviews(s);
     return s;
 }
