@@ -53,7 +53,7 @@ static void serve_one(struct reviewer *rv, int fd)
         buf[len] = '\0';
         char *body = strstr(buf, "\r\n\r\n");
         const char *cl = strstr(buf, "Content-Length:");
-        if (body != NULL && cl != NULL && strlen(body + 4) >= (size_t)atoi(cl + 15))
+        if (body != NULL && cl != NULL && strlen(body + 4) >= (size_t)strtol(cl + 15, NULL, 10))
             break;
     }
     buf[len] = '\0';
