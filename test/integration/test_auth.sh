@@ -234,6 +234,35 @@ ahpa_equals "always-allowed paths do not wait on it" "$(as none "$BASE/readyz")"
 ahpa_contains "kube-apiserver back: tokens work again" "$(kc --token=alice-token get --raw /version)" gitVersion
 
 # --- CA rotation through the ConfigMap ---
+# A proxy connection opened before the rotation stays open across it: its
+# requests are judged by the configuration of the moment (200, then 401).
+cat >"$T/keepalive.py" <<'PY'
+import http.client, ssl, sys, time
+port, ca, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+hdrs = {"X-Remote-User": "alice", "X-Remote-Group": "ops"}
+codes = []
+def get():
+    conn.request("GET", "/apis", headers=hdrs)
+    r = conn.getresponse()
+    r.read()
+    codes.append(r.status)
+get()
+sock = conn.sock
+open(sys.argv[5], "w").close()           # opened: the test may rotate now
+deadline = time.monotonic() + 20
+while codes[-1] == 200 and time.monotonic() < deadline:
+    time.sleep(0.3)
+    get()
+print(codes[0], codes[-1], "same-connection" if conn.sock is sock else "reconnected")
+PY
+rm -f "$T/opened"
+"$PY" "$T/keepalive.py" "$AHPA_PORT" "$AHPA_CA" "$T/proxy.crt" "$T/proxy.key" "$T/opened" \
+    >"$T/keepalive.out" 2>&1 &
+keepalive=$!
+ahpa_wait_for 10 test -e "$T/opened"
 ahpa_check "the ConfigMap is rotated to a new front-proxy CA" configmap proxy-ca2
 rotated() { [[ $(as proxy2 "${proxy_hdrs[@]}" "$BASE/apis") == 200 ]]; }
 ahpa_check "the new proxy CA is trusted without a restart" ahpa_wait_for 10 rotated
@@ -242,4 +271,7 @@ advertised=$(openssl s_client -connect "127.0.0.1:$AHPA_PORT" -CAfile "$AHPA_CA"
              sed -n '/Acceptable client certificate CA names/,/Requested Signature/p')
 ahpa_contains "new handshakes advertise the new CA" "$advertised" "CN = proxy-ca2"
 ahpa_check "the adapter logged the new configuration" grep -q "from ConfigMap kube-system" "$AHPA_LOG"
+wait "$keepalive"
+ahpa_equals "an open proxy connection: 200 before the rotation, 401 after, no reconnect" \
+    "$(cat "$T/keepalive.out")" "200 401 same-connection"
 ahpa_finish
