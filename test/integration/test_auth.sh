@@ -55,6 +55,8 @@ cat >"$T/policy.json" <<'JSON'
   {"user": "alice", "nonResourceURLs": ["/apis*", "/openapi/*", "/version"]},
   {"user": "bob", "verbs": ["list"], "apiGroups": ["external.metrics.k8s.io"]},
   {"user": "bob", "nonResourceURLs": ["/apis*"]},
+  {"user": "bob", "verbs": ["get"], "apiGroups": ["metrics.alibabacloud.com"],
+   "resources": ["predictionsobserver"], "namespaces": ["default"]},
   {"user": "crowd", "nonResourceURLs": ["/apis*"]}
 ]}
 JSON
@@ -161,6 +163,13 @@ ahpa_contains "kubectl with bob's token lists an external metric (the route answ
     "$(kc --token=bob-token get --raw "$EM_PATH")" NotFound
 ahpa_contains "bob may not get pod metrics" "$(kc --token=bob-token get --raw "$CM_PATH")" \
     'cannot get resource "pods/gpu_utilization" in API group "custom.metrics.k8s.io" in the namespace "default"'
+PO=/apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver
+ahpa_contains "bob may get one predictionsobserver (the route answers)" \
+    "$(kc --token=bob-token get --raw "$PO/fib-gpu")" NotFound
+ahpa_contains "... but not list them" "$(kc --token=bob-token get --raw "$PO")" \
+    'User "bob" cannot list resource "predictionsobserver" in API group "metrics.alibabacloud.com" in the namespace "default"'
+ahpa_contains "... nor get one in another namespace" \
+    "$(kc --token=bob-token get --raw "${PO/default/other}/fib-gpu")" Forbidden
 ahpa_contains "a bad token: 401" "$(kc --token=nope get --raw /apis)" Unauthorized
 ahpa_contains "system:masters by token reads /metrics" "$(kc --token=root-token get --raw /metrics)" \
     authentication_attempts
