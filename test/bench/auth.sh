@@ -11,7 +11,8 @@
 # For each: N requests on one keep-alive connection (curl), wall time and
 # the adapter's CPU time per request (from /proc/<pid>/stat); and, when wrk
 # is installed, requests/s for anonymous and token over TLS keep-alive
-# (wrk cannot present a client certificate).
+# (wrk cannot present a client certificate), and when nginx is installed,
+# nginx serving the same bytes with the same certificate (as discovery.sh).
 #
 #   test/bench/auth.sh [N] [WRK_SECONDS]   (5000; 5)
 set -euo pipefail
@@ -78,5 +79,13 @@ ahpa_start_adapter "$T/auth" --threads=2 --authorization-mode=Webhook \
 run token -H "Authorization: Bearer bench-token"
 run frontproxy --cert "$T/proxy.crt" --key "$T/proxy.key" -H "X-Remote-User: bench"
 wrk_run token -H "Authorization: Bearer bench-token"
+if command -v nginx >/dev/null && command -v wrk >/dev/null; then
+    curl -sf --cacert "$AHPA_CA" -H "Authorization: Bearer bench-token" \
+        "https://127.0.0.1:$AHPA_PORT$path" -o "$T/doc.json"
+    ln -s "$T/auth/certs" "$T/certs"
+    bench_nginx_serve "$path" "$T/doc.json"
+    printf '%-11s wrk -t2 -c16 -d%ss: ' nginx "$secs"
+    wrk -t2 -c16 -d"${secs}s" "https://127.0.0.1:$NGINX_PORT$path" | awk '/Requests\/sec/ {print $2 " req/s"}'
+fi
 echo "reviews the test apiserver answered: $(ahpa_kubeapi_admin /-/test/requests \
     --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" | tr -d '\n' | head -c 400)"
