@@ -7,7 +7,7 @@
 #   3. builds the unit tests again under AddressSanitizer + UBSan
 #      (build-asan/) and runs them,
 #   4. builds the threaded unit tests (base, log, httpd, provider, api, forecast, kube,
-#      controller) under ThreadSanitizer (build-tsan/) and runs them,
+#      controller, auth) under ThreadSanitizer (build-tsan/) and runs them,
 #   5. runs the forecast suite under valgrind (uninitialised reads),
 #   6. builds the libFuzzer targets with clang (build-fuzz/) and runs each
 #      for a few seconds from its corpus.
@@ -30,7 +30,7 @@ cmake --build build-asan -j"$jobs"
 
 echo "== build (ThreadSanitizer, threaded unit tests)"
 cmake -S . -B build-tsan -DAHPA_TSAN=ON -DAHPA_UNIT_ONLY=ON -DAHPA_ONLY_MODULES= -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-tsan -j"$jobs" --target test_base test_log test_httpd test_provider test_api test_forecast test_controller test_kube
+cmake --build build-tsan -j"$jobs" --target test_base test_log test_httpd test_provider test_api test_forecast test_controller test_kube test_auth
 
 status=0
 echo "== tests"
@@ -40,7 +40,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
     ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit || status=1
 echo "== threaded unit tests under ThreadSanitizer"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R '^unit\.(base|log|httpd|provider|api|forecast|kube|controller)$' || status=1
+    ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R '^unit\.(base|log|httpd|provider|api|forecast|kube|controller|auth)$' || status=1
 echo "== forecast unit tests under valgrind"
 CK_FORK=no valgrind -q --error-exitcode=1 build/test/unit/forecast/test_forecast || status=1
 echo "== fuzz targets (clang libFuzzer, 5 s each)"

@@ -40,15 +40,20 @@ struct parked {
 };
 
 struct header_list {
-    struct ahpa_arena *arena;
     struct ahpa_auth_header *h;
-    size_t n;
+    size_t n, cap;
 };
+
+static void count_header(void *ctx, const char *name, const char *value)
+{
+    (void)name, (void)value;
+    (*(size_t *)ctx)++;
+}
 
 static void collect_header(void *ctx, const char *name, const char *value)
 {
     struct header_list *l = ctx;
-    if (l->n < MAX_HEADERS)
+    if (l->n < l->cap)
         l->h[l->n++] = (struct ahpa_auth_header){name, value};
 }
 
@@ -64,8 +69,10 @@ static struct stage_state *state_new(struct ahpa_httpd_request *req)
 {
     struct stage_state *st = ahpa_arena_alloc(req->arena, sizeof(*st));
     memset(st, 0, sizeof(*st));
-    struct header_list l = {req->arena, NULL, 0};
-    l.h = ahpa_arena_alloc(req->arena, MAX_HEADERS * sizeof(*l.h));
+    size_t count = 0;
+    ahpa_httpd_request_header_foreach(req, count_header, &count);
+    struct header_list l = {NULL, 0, count < MAX_HEADERS ? count : MAX_HEADERS};
+    l.h = ahpa_arena_alloc(req->arena, (l.cap + 1) * sizeof(*l.h));
     ahpa_httpd_request_header_foreach(req, collect_header, &l);
     const unsigned char **der = ahpa_arena_alloc(req->arena, MAX_CHAIN * sizeof(*der));
     size_t *len = ahpa_arena_alloc(req->arena, MAX_CHAIN * sizeof(*len));

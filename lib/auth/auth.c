@@ -306,44 +306,11 @@ static bool answered_by(struct ahpa_auth *a, struct ahpa_auth_review *rv,
 
 /* --- authentication ---------------------------------------------------------- */
 
-static bool name_allowed(const struct ahpa_auth__conf *c, const char *cn)
-{
-    if (c->allowed_names.n == 0)
-        return true;
-    for (size_t i = 0; i < c->allowed_names.n; i++)
-        if (strcmp(c->allowed_names.v[i], cn) == 0)
-            return true;
-    return false;
-}
-
-static void user_from_identity(const struct ahpa_tls_identity *id, struct ahpa_arena *arena,
-                               struct ahpa_auth_user *u)
-{
-    *u = (struct ahpa_auth_user){.name = ahpa_arena_strdup(arena, id->cn), .uid = "",
-                                 .method = "x509"};
-    u->groups = ahpa_arena_alloc(arena, (id->n_orgs + 1) * sizeof(char *));
-    for (size_t i = 0; i < id->n_orgs; i++)
-        u->groups[u->ngroups++] = ahpa_arena_strdup(arena, id->orgs[i]);
-}
-
-/* 1: the front proxy named the user; 0: not this authenticator; < 0. */
+/* 1: the front proxy named the user; 0: not this authenticator; < 0:
+ * hostile headers. */
 static int front_proxy(const struct ahpa_auth__conf *c, const struct ahpa_auth_request *r,
-                       struct ahpa_auth_user *u, bool *failed, struct ahpa_error *err)
+                       struct ahpa_auth_user *u, struct ahpa_error *err)
 {
-    struct ahpa_tls_verify_options vo = {.purpose = AHPA_TLS_PURPOSE_CLIENT};
-    struct ahpa_tls_identity id = {0};
-    struct ahpa_error inner = {0};
-    if (ahpa_tls_verify_chain_der(r->chain, r->chain_len, r->nchain, c->rh_ca, &vo, &id,
-                                  &inner) < 0) {
-        *failed = true; /* a certificate the proxy CA did not sign */
-        return 0;
-    }
-    bool allowed = name_allowed(c, id.cn);
-    ahpa_tls_identity_dispose(&id);
-    if (!allowed) {
-        *failed = true;
-        return 0;
-    }
     int rc = ahpa_auth_frontproxy_user(r->headers, r->nheaders,
                                        (const char *const *)c->user_headers.v,
                                        c->user_headers.n, (const char *const *)c->group_headers.v,
@@ -355,20 +322,10 @@ static int front_proxy(const struct ahpa_auth__conf *c, const struct ahpa_auth_r
     return u->name != NULL ? 1 : 0;
 }
 
-static int client_cert(const struct ahpa_auth__conf *c, const struct ahpa_auth_request *r,
-                       struct ahpa_auth_user *u, bool *failed)
+static void client_user(const struct ahpa_auth__verdict *v, struct ahpa_auth_user *u)
 {
-    struct ahpa_tls_verify_options vo = {.purpose = AHPA_TLS_PURPOSE_CLIENT};
-    struct ahpa_tls_identity id = {0};
-    struct ahpa_error inner = {0};
-    if (ahpa_tls_verify_chain_der(r->chain, r->chain_len, r->nchain, c->client_ca, &vo, &id,
-                                  &inner) < 0) {
-        *failed = true;
-        return 0;
-    }
-    user_from_identity(&id, r->arena, u);
-    ahpa_tls_identity_dispose(&id);
-    return 1;
+    *u = (struct ahpa_auth_user){.name = v->cn, .uid = "", .method = "x509",
+                                 .groups = (const char **)v->orgs, .ngroups = v->n_orgs};
 }
 
 /* "Authorization: Bearer <token>" as k8s reads it, or NULL. */
@@ -453,11 +410,19 @@ static int authenticate_with(struct ahpa_auth *a, const struct ahpa_auth__conf *
                              struct ahpa_auth_review **pending, struct ahpa_error *err)
 {
     bool failed = false;
-    int rc = 0;
-    if (r->nchain > 0 && c->rh_ca != NULL && (rc = front_proxy(c, r, u, &failed, err)) != 0)
-        return rc < 0 ? rc : 0;
-    if (r->nchain > 0 && c->client_ca != NULL && client_cert(c, r, u, &failed) == 1)
+    struct ahpa_auth__verdict v = {.rh = -1, .client = -1};
+    if (r->nchain > 0 && (c->rh_ca != NULL || c->client_ca != NULL))
+        ahpa_auth__chain_verdict((struct ahpa_auth__conf *)c, r, &v);
+    if (v.rh == 1) {
+        int rc = front_proxy(c, r, u, err);
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
+    }
+    failed = v.rh == 0 || v.client == 0;
+    if (v.client == 1) {
+        client_user(&v, u);
         return 0;
+    }
     const char *token = a->o.authn_client != NULL ? bearer(r) : NULL;
     if (token != NULL && *token != '\0')
         return token_user(a, token, r, answered, u, pending, err);
@@ -529,7 +494,7 @@ int ahpa_auth_authorize(struct ahpa_auth *a, const struct ahpa_auth_user *u,
     *pending = NULL;
     *reason = "";
     if (a->o.mode == AHPA_AUTH_MODE_ALWAYS_ALLOW ||
-        (!attrs->resource_request && always_allowed(a, attrs->path)) ||
+        always_allowed(a, attrs->path) ||
         ahpa_auth_user_in_group(u, AHPA_AUTH_GROUP_MASTERS)) {
         atomic_fetch_add(&a->authz[AUTHZ_SKIP], 1);
         return 0;

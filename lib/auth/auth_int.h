@@ -97,7 +97,29 @@ struct ahpa_auth__strv {
     size_t n;
 };
 
-/* Who is trusted for what: immutable, swapped whole. */
+/* A peer chain's verdicts against the configuration's two CAs, cached
+ * because verifying a chain costs far more than answering a request
+ * (hundreds of microseconds of CPU): a front proxy or client sends the
+ * same chain on every request of a connection. Keyed by the SHA-256 of
+ * the chain; kept AHPA_AUTH__VERDICT_TTL_NS and never past the leaf's
+ * notAfter. */
+#define AHPA_AUTH__VERDICT_SLOTS 256
+#define AHPA_AUTH__VERDICT_TTL_NS (60LL * 1000000000LL)
+
+struct ahpa_auth__verdict {
+    unsigned char key[32];
+    bool used;
+    int64_t expires_ns;        /* monotonic */
+    int64_t not_after_s;       /* the leaf's, unix seconds */
+    int rh;                    /* 1 proxy (verified, CN allowed), 0 failed, -1 no CA */
+    int client;                /* 1 verified, 0 failed, -1 no CA */
+    char *cn;                  /* the leaf's, when client == 1 */
+    char **orgs;
+    size_t n_orgs;
+};
+
+/* Who is trusted for what: immutable, swapped whole (but for the
+ * verdict cache, which has its own lock). */
 struct ahpa_auth__conf {
     struct ahpa_ref ref;            /* first member */
     struct ahpa_tls_ca *client_ca;  /* NULL: no x509 client authentication */
@@ -105,7 +127,16 @@ struct ahpa_auth__conf {
     struct ahpa_auth__strv allowed_names, user_headers, group_headers, extra_prefixes;
     char *cas_pem;                  /* both bundles, for the TLS server */
     bool from_configmap;
+    pthread_mutex_t vlock;
+    struct ahpa_auth__verdict *verdicts; /* AHPA_AUTH__VERDICT_SLOTS, direct-mapped */
 };
+
+/* The verdicts on r's chain (nchain > 0), from the cache or verified now;
+ * out's strings are in r->arena. */
+void ahpa_auth__chain_verdict(struct ahpa_auth__conf *c, const struct ahpa_auth_request *r,
+                              struct ahpa_auth__verdict *out);
+/* Frees a verdict's strings and marks it unused. */
+void ahpa_auth__verdict_clear(struct ahpa_auth__verdict *v);
 
 struct ahpa_kube_informer;
 

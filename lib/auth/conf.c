@@ -41,9 +41,22 @@ void ahpa_auth__strv_dispose(struct ahpa_auth__strv *s)
     s->n = 0;
 }
 
+void ahpa_auth__verdict_clear(struct ahpa_auth__verdict *v)
+{
+    free(v->cn);
+    for (size_t i = 0; i < v->n_orgs; i++)
+        free(v->orgs[i]);
+    free(v->orgs);
+    memset(v, 0, sizeof(*v));
+}
+
 static void conf_destroy(void *obj)
 {
     struct ahpa_auth__conf *c = obj;
+    for (size_t i = 0; i < AHPA_AUTH__VERDICT_SLOTS; i++)
+        ahpa_auth__verdict_clear(&c->verdicts[i]);
+    free(c->verdicts);
+    pthread_mutex_destroy(&c->vlock);
     ahpa_tls_ca_free(c->client_ca);
     ahpa_tls_ca_free(c->rh_ca);
     ahpa_auth__strv_dispose(&c->allowed_names);
@@ -159,6 +172,8 @@ int ahpa_auth__conf_apply(struct ahpa_auth *a, const json_t *cm, struct ahpa_err
 {
     struct ahpa_auth__conf *c = ahpa_calloc(1, sizeof(*c));
     ahpa_ref_init(&c->ref, conf_destroy);
+    pthread_mutex_init(&c->vlock, NULL);
+    c->verdicts = ahpa_calloc(AHPA_AUTH__VERDICT_SLOTS, sizeof(*c->verdicts));
     c->from_configmap = cm != NULL;
     int rc = 0;
     if (a->client_ca_file != NULL)

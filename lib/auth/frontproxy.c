@@ -118,8 +118,10 @@ int ahpa_auth_frontproxy_user(const struct ahpa_auth_header *h, size_t nh,
                 u->name = h[i].value;
     if (u->name == NULL)
         return 0;
-    if (too_long("user", u->name, err) < 0)
+    if (too_long("user", u->name, err) < 0) {
+        u->name = NULL;
         return -AHPA_ETOOBIG;
+    }
     u->groups = ahpa_arena_alloc(arena, (AHPA_AUTH_MAX_GROUPS + 1) * sizeof(char *));
     u->extra = ahpa_arena_alloc(arena, AHPA_AUTH_MAX_EXTRA * sizeof(*u->extra));
     for (size_t i = 0; i < nh; i++) {

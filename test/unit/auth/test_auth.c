@@ -13,6 +13,7 @@
 #include "ahpa/error.h"
 #include "ahpa/tls.h"
 #include "auth_int.h"
+#include "reviews.h"
 #include "unit.h"
 
 static const char *const user_h[] = {"X-Remote-User"};
@@ -390,6 +391,24 @@ START_TEST(authenticate_certificates)
     ck_assert_str_eq(u.name, "admin");
     ck_assert(ahpa_auth_user_in_group(&u, "system:masters"));
     ck_assert(ahpa_auth_user_in_group(&u, AHPA_AUTH_GROUP_AUTHENTICATED));
+    /* The same chain again (a connection's next requests): the cached
+     * verdict gives the same users, and other headers their own. */
+    struct ahpa_tls_pem_pair leaf = {0};
+    struct ahpa_tls_der_chain chain = {0};
+    const char *orgs[] = {"team"};
+    ck_assert_int_eq(ahpa_tls_generate_client(p.client_ca, "carol", orgs, 1, NULL, &leaf, NULL), 0);
+    ck_assert_int_eq(ahpa_tls_der_chain_from_pem(leaf.cert_pem, strlen(leaf.cert_pem), &chain,
+                                                 NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        struct ahpa_auth_request r = {arena, h, 2, chain.der, chain.len, chain.n};
+        struct ahpa_auth_review *pending = NULL;
+        ck_assert_int_eq(ahpa_auth_authenticate(a, &r, NULL, &u, &pending, NULL), 0);
+        ck_assert_str_eq(u.name, "carol");
+        ck_assert(ahpa_auth_user_in_group(&u, "team"));
+        ck_assert(!ahpa_auth_user_in_group(&u, "system:masters"));
+    }
+    ahpa_tls_der_chain_dispose(&chain);
+    ahpa_tls_pem_pair_dispose(&leaf);
     /* No certificate: headers ignored, anonymous. */
     ck_assert_int_eq(authn(a, NULL, NULL, NULL, h, 2, arena, &u), 0);
     ck_assert_str_eq(u.name, AHPA_AUTH_USER_ANONYMOUS);
@@ -464,5 +483,6 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, authorize_without_review);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
+    ahpa_auth_test_reviews(s);
     return s;
 }

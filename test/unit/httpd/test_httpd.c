@@ -591,6 +591,261 @@ START_TEST(queue_wait_is_bounded)
 }
 END_TEST
 
+/* --- parked requests ----------------------------------------------------------- */
+
+struct parkjob {
+    struct ahpa_httpd_waker *waker;
+    int ms;
+    int value;
+};
+
+static atomic_int parks_freed;
+static pthread_t wakers[32];
+static atomic_int nwakers;
+
+static void *waker_main(void *arg)
+{
+    struct parkjob *j = arg;
+    sleep_ms(j->ms);
+    j->value = 42;
+    ahpa_httpd_wake(j->waker);
+    return NULL;
+}
+
+static void parkjob_free(void *arg)
+{
+    atomic_fetch_add(&parks_freed, 1);
+    free(arg);
+}
+
+/* "/park/<ms>": parked, woken by a thread after ms; "/now": woken before
+ * the handler returns; "/twice": parks twice. The second call answers
+ * with what the first left in req->app and the waker in its arg. */
+static void park_handler(void *ctx, struct ahpa_httpd_request *req,
+                         struct ahpa_httpd_response *resp)
+{
+    (void)ctx;
+    resp->route = "test";
+    struct parkjob *woken = ahpa_httpd_request_woken(req);
+    int *calls = req->app;
+    if (calls == NULL) {
+        calls = ahpa_arena_alloc(req->arena, sizeof(*calls));
+        *calls = 0;
+        req->app = calls;
+    }
+    (*calls)++;
+    bool again = woken == NULL || (strcmp(req->path, "/twice") == 0 && *calls < 3);
+    if (!again) {
+        ahpa_buf_printf(&resp->body, "calls=%d value=%d", *calls, woken->value);
+        return;
+    }
+    struct parkjob *j = calloc(1, sizeof(*j));
+    j->ms = strncmp(req->path, "/park/", 6) == 0 ? (int)strtol(req->path + 6, NULL, 10) : 50;
+    j->waker = ahpa_httpd_park(req, j, parkjob_free);
+    if (j->waker == NULL) {
+        free(j);
+        resp->status = 503;
+        ahpa_buf_puts(&resp->body, "busy");
+        return;
+    }
+    if (strcmp(req->path, "/now") == 0) {
+        j->value = 7;
+        ahpa_httpd_wake(j->waker);
+        return;
+    }
+    int n = atomic_fetch_add(&nwakers, 1);
+    ck_assert_int_lt(n, 32);
+    pthread_create(&wakers[n], NULL, waker_main, j);
+}
+
+static struct ahpa_httpd *start_parking(struct pki *p, unsigned threads, unsigned max_deferred)
+{
+    atomic_store(&parks_freed, 0);
+    atomic_store(&nwakers, 0);
+    struct ahpa_httpd_options o = {.bind_address = "127.0.0.1", .threads = threads,
+                                   .max_body_bytes = 1024, .handler = park_handler,
+                                   .max_deferred = max_deferred};
+    struct ahpa_error err = {0};
+    struct ahpa_httpd *h = ahpa_httpd_new(&o, p->leaf.cert_pem, p->leaf.key_pem, &err);
+    ck_assert_msg(h != NULL, "%s", err.msg);
+    return h;
+}
+
+static void join_wakers(void)
+{
+    for (int i = 0; i < atomic_load(&nwakers); i++)
+        pthread_join(wakers[i], NULL);
+}
+
+/* One request thread, four requests parked on other threads: it stays
+ * free, each is answered by its second call with what its waker left. */
+START_TEST(parked_requests_leave_threads_free)
+{
+    struct pki p;
+    pki_new(&p, "pk");
+    struct ahpa_httpd *h = start_parking(&p, 1, 16);
+    struct call slow[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        slow[i] = (struct call){h, p.ca_file, "/park/800", 10000, 0, ""};
+        pthread_create(&th[i], NULL, call_main, &slow[i]);
+    }
+    wait_deferred(h, 4);
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    int64_t t0 = now_ms();
+    ck_assert_int_eq(get(h, p.ca_file, "/now", NULL, &b), 200);
+    ck_assert_msg(now_ms() - t0 < 600, "a request waited behind parked ones");
+    ck_assert_str_eq(b.data, "calls=2 value=7");
+    ahpa_buf_reset(&b);
+    ck_assert_int_eq(get(h, p.ca_file, "/twice", NULL, &b), 200);
+    ck_assert_str_eq(b.data, "calls=3 value=42");
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(slow[i].status, 200);
+        ck_assert_str_eq(slow[i].body, "calls=2 value=42");
+    }
+    join_wakers();
+    ahpa_buf_dispose(&b);
+    ahpa_httpd_free(h);
+    ck_assert_int_eq(atomic_load(&parks_freed), 7);
+    pki_free(&p);
+}
+END_TEST
+
+/* Past max_deferred a park is refused at once; on stop parked requests
+ * get 503 and a later wake is harmless. */
+START_TEST(parked_requests_limit_and_stop)
+{
+    struct pki p;
+    pki_new(&p, "ps");
+    struct ahpa_httpd *h = start_parking(&p, 2, 2);
+    struct call waiting[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        waiting[i] = (struct call){h, p.ca_file, "/park/1500", 10000, 0, ""};
+        pthread_create(&th[i], NULL, call_main, &waiting[i]);
+    }
+    wait_deferred(h, 2);
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    ck_assert_int_eq(get(h, p.ca_file, "/park/10", NULL, &b), 503);
+    ck_assert_str_eq(b.data, "busy");
+    int64_t t0 = now_ms();
+    ahpa_httpd_stop(h, 100);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(waiting[i].status, 503);
+    }
+    ck_assert_msg(now_ms() - t0 < 1200, "stop waited for the wakers");
+    join_wakers(); /* they wake stopped requests */
+    ahpa_httpd_free(h);
+    ck_assert_int_eq(atomic_load(&parks_freed), 2);
+    ahpa_buf_dispose(&b);
+    pki_free(&p);
+}
+END_TEST
+
+/* --- client certificates ---------------------------------------------------- */
+
+static const struct ahpa_tls_issuer *peer_ca;
+
+static void peer_handler(void *ctx, struct ahpa_httpd_request *req,
+                         struct ahpa_httpd_response *resp)
+{
+    (void)ctx;
+    const unsigned char *der[4];
+    size_t len[4];
+    size_t n = ahpa_httpd_request_peer_chain(req, der, len, 4);
+    const char *cn = "-";
+    struct ahpa_tls_ca *ca = NULL;
+    struct ahpa_tls_identity id = {0};
+    const char *pem = ahpa_tls_issuer_cert_pem(peer_ca);
+    if (n > 0 && ahpa_tls_ca_load_pem(pem, strlen(pem), &ca, NULL) == 0) {
+        struct ahpa_tls_verify_options vo = {.purpose = AHPA_TLS_PURPOSE_CLIENT};
+        if (ahpa_tls_verify_chain_der(der, len, n, ca, &vo, &id, NULL) == 0)
+            cn = id.cn;
+    }
+    ahpa_buf_printf(&resp->body, "certs=%zu cn=%s", n, cn);
+    ahpa_tls_identity_dispose(&id);
+    ahpa_tls_ca_free(ca);
+}
+
+static long get_with_cert(struct ahpa_httpd *h, const char *ca, const char *cert,
+                          const char *key, struct ahpa_buf *out)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/", ahpa_httpd_port(h));
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    if (cert != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    long status = 0;
+    ahpa_buf_reset(out);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The server asks for a client certificate only once client CAs are set,
+ * never requires one, and hands the chain over unverified. */
+START_TEST(client_certificate_requested_not_required)
+{
+    struct pki p, clients;
+    pki_new(&p, "cc");
+    pki_new(&clients, "ccca");
+    peer_ca = clients.ca;
+    struct ahpa_tls_pem_pair leaf = {0};
+    const char *orgs[] = {"ops"};
+    ck_assert_int_eq(ahpa_tls_generate_client(clients.ca, "alice", orgs, 1, NULL, &leaf, NULL), 0);
+    char cert[64], key[64];
+    snprintf(cert, sizeof(cert), "/tmp/ahpa-httpd-client-%d.crt", (int)getpid());
+    snprintf(key, sizeof(key), "/tmp/ahpa-httpd-client-%d.key", (int)getpid());
+    write_text(cert, leaf.cert_pem);
+    write_text(key, leaf.key_pem);
+    struct ahpa_httpd_options o = {.bind_address = "127.0.0.1", .threads = 1,
+                                   .max_body_bytes = 16, .handler = peer_handler};
+    struct ahpa_httpd *h = ahpa_httpd_new(&o, p.leaf.cert_pem, p.leaf.key_pem, NULL);
+    ck_assert_ptr_nonnull(h);
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    ck_assert_int_eq(get_with_cert(h, p.ca_file, cert, key, &b), 200);
+    ck_assert_str_eq(b.data, "certs=0 cn=-"); /* not asked for */
+    struct ahpa_error err = {0};
+    ck_assert_int_lt(ahpa_httpd_set_client_cas(h, "not pem", &err), 0);
+    ck_assert_int_eq(ahpa_httpd_set_client_cas(h, ahpa_tls_issuer_cert_pem(clients.ca), &err), 0);
+    ck_assert_int_eq(get_with_cert(h, p.ca_file, cert, key, &b), 200);
+    ck_assert_str_eq(b.data, "certs=1 cn=alice");
+    ck_assert_int_eq(get_with_cert(h, p.ca_file, NULL, NULL, &b), 200); /* requested only */
+    ck_assert_str_eq(b.data, "certs=0 cn=-");
+    ck_assert_int_eq(ahpa_httpd_set_client_cas(h, NULL, &err), 0);
+    ck_assert_int_eq(get_with_cert(h, p.ca_file, cert, key, &b), 200);
+    ck_assert_str_eq(b.data, "certs=0 cn=-");
+    ahpa_buf_dispose(&b);
+    ahpa_httpd_free(h);
+    unlink(cert);
+    unlink(key);
+    ahpa_tls_pem_pair_dispose(&leaf);
+    pki_free(&clients);
+    pki_free(&p);
+}
+END_TEST
+
 Suite *ahpa_unit_suite(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -608,6 +863,9 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, client_leaves_while_suspended);
     tcase_add_test(tc, stop_while_suspended);
     tcase_add_test(tc, queue_wait_is_bounded);
+    tcase_add_test(tc, parked_requests_leave_threads_free);
+    tcase_add_test(tc, parked_requests_limit_and_stop);
+    tcase_add_test(tc, client_certificate_requested_not_required);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,1 @@
+ahpa_fuzz_target(authheaders DEPS auth base)
