@@ -166,7 +166,8 @@ ahpa_equals "a reused answer is the same answer" "$c" "$a"
 # --- failures: every mode fails fast with a 500 Status, then recovers ---
 n=0
 fresh_query() { # a metric selector nobody asked for yet, so the cache can't answer
-    n=$((n + 1))
+    # (called in $(...), a subshell: a counter would not survive the call)
+    n=$(date +%s%N)
     curl -s -o "$AHPA_TMP/out" -w '%{http_code} %{time_total}' --max-time 20 --cacert "$AHPA_CA" \
         "https://127.0.0.1:$AHPA_PORT/apis/custom.metrics.k8s.io/v1beta2/namespaces/$ns/pods/$pod1/gpu_peak_utilization?metricLabelSelector=gpu!%3Dx$n"
 }
