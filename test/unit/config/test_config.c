@@ -53,6 +53,7 @@ START_TEST(cache_byte_bounds)
     char *tiny[] = {"prog", "--metrics-cache-max-bytes=1000"};
     ck_assert_int_lt(load(&cfg, &err, 2, tiny), 0);
     ck_assert(strstr(err.msg, "metrics-cache-max-bytes") != NULL);
+    ahpa_config_dispose(&cfg);
 }
 END_TEST
 
