@@ -323,16 +323,17 @@ int ahpa_auth__lookup_start(struct ahpa_auth *a, struct ahpa_error *err)
         return 0;
     }
     if (a->o.tolerate_lookup_failure) {
-        AHPA_LOG_WARN("cannot read ConfigMap %s/%s yet (RBAC: the extension-apiserver-"
-                      "authentication-reader Role); continuing without it "
-                      "(--authentication-tolerate-lookup-failure), it applies once readable",
+        AHPA_LOG_WARN("cannot read ConfigMap %s/%s yet (kube-apiserver unreachable, or the "
+                      "extension-apiserver-authentication-reader Role not bound); continuing "
+                      "without it (--authentication-tolerate-lookup-failure), it applies once "
+                      "readable",
                       CM_NAMESPACE, CM_NAME);
         return 0;
     }
     return ahpa_error_set(err, AHPA_EUNAVAIL,
-                          "cannot read ConfigMap %s/%s within %lldms (RBAC: bind the "
-                          "extension-apiserver-authentication-reader Role; or "
-                          "--authentication-tolerate-lookup-failure, "
+                          "cannot read ConfigMap %s/%s within %lldms (is the kube-apiserver "
+                          "reachable, the extension-apiserver-authentication-reader Role "
+                          "bound? else --authentication-tolerate-lookup-failure or "
                           "--authentication-skip-lookup)",
                           CM_NAMESPACE, CM_NAME, (long long)timeout);
 }
