@@ -479,6 +479,21 @@ static void reload_certificates(struct adapter *a)
     ahpa_tls_keypair_free(kp);
 }
 
+/* --client-ca-file and --requestheader-client-ca-file, checked with the
+ * serving certificate: a changed CA applies without a restart. */
+static void reload_auth_files(struct adapter *a)
+{
+    if (a->auth == NULL)
+        return;
+    struct ahpa_error err = {0};
+    int rc = ahpa_auth_reload_files(a->auth, &err);
+    if (rc < 0)
+        AHPA_LOG_WARN_REPEAT("client CA files changed but cannot be used", ahpa_strerror(rc),
+                             "keeping the current ones: %s", ahpa_error_message(&err, rc));
+    else if (rc == 1)
+        AHPA_LOG_INFO("client CA files reloaded");
+}
+
 static const char *signal_name(int sig)
 {
     return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal";
@@ -497,6 +512,7 @@ static int wait_for_signal(struct adapter *a, const sigset_t *set)
         if (errno == EAGAIN) {
             reload_certificates(a);
             ahpa_server_maintain(a->server);
+            reload_auth_files(a);
             ahpa_log_flush_due();
         }
     }

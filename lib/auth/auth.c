@@ -67,6 +67,7 @@ struct ahpa_auth *ahpa_auth_new(const struct ahpa_auth_options *o, struct ahpa_e
     struct ahpa_auth *a = ahpa_calloc(1, sizeof(*a));
     copy_options(a, o);
     pthread_mutex_init(&a->lock, NULL);
+    pthread_mutex_init(&a->conf_lock, NULL);
     pthread_cond_init(&a->work, NULL);
     ahpa_snapshot_init(&a->conf);
     ahpa_auth__table_init(&a->tokens, a->o.cache_max_entries);
@@ -75,6 +76,7 @@ struct ahpa_auth *ahpa_auth_new(const struct ahpa_auth_options *o, struct ahpa_e
         ahpa_auth_free(a);
         return NULL;
     }
+    ahpa_auth__files_seen(a);
     return a;
 }
 
@@ -141,8 +143,10 @@ void ahpa_auth_free(struct ahpa_auth *a)
     ahpa_auth__table_dispose(&a->tokens);
     ahpa_auth__table_dispose(&a->access);
     ahpa_snapshot_dispose(&a->conf);
+    json_decref(a->last_cm);
     pthread_cond_destroy(&a->work);
     pthread_mutex_destroy(&a->lock);
+    pthread_mutex_destroy(&a->conf_lock);
     struct ahpa_auth__strv *lists[] = {&a->flag_allowed, &a->flag_user, &a->flag_group,
                                        &a->flag_extra, &a->audiences, &a->paths};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)

@@ -146,7 +146,12 @@ struct ahpa_auth {
     char *client_ca_file, *rh_ca_file;
     struct ahpa_snapshot conf;      /* of struct ahpa_auth__conf */
     struct ahpa_kube_informer *informer;
+    /* conf_lock serializes configuration changes (the informer's thread,
+     * file reloads): last_cas, last_cm and files_digest. */
+    pthread_mutex_t conf_lock;
     char last_cas[65];              /* hex digest of the last advertised bundle */
+    json_t *last_cm;                /* the ConfigMap's data last applied, or NULL */
+    char files_digest[65];          /* of the CA files' contents last applied */
 
     /* One lock for the two tables, the queue and every review's waiters. */
     pthread_mutex_t lock;
@@ -172,6 +177,8 @@ struct ahpa_auth {
 int ahpa_auth__conf_apply(struct ahpa_auth *a, const json_t *cm_data, struct ahpa_error *err);
 struct ahpa_auth__conf *ahpa_auth__conf_get(struct ahpa_auth *a);
 void ahpa_auth__conf_release(struct ahpa_auth__conf *c);
+/* Remembers the CA files' contents as applied (at creation). */
+void ahpa_auth__files_seen(struct ahpa_auth *a);
 /* Starts the ConfigMap informer (see ahpa_auth_start). */
 int ahpa_auth__lookup_start(struct ahpa_auth *a, struct ahpa_error *err);
 

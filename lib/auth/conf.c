@@ -199,6 +199,55 @@ int ahpa_auth__conf_apply(struct ahpa_auth *a, const json_t *cm, struct ahpa_err
     return 0;
 }
 
+/* The CA files' contents digest ("" when neither is set or readable). */
+static void files_digest(const struct ahpa_auth *a, char out[65])
+{
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    const char *files[] = {a->client_ca_file, a->rh_ca_file};
+    for (size_t i = 0; i < 2; i++) {
+        if (files[i] == NULL)
+            continue;
+        FILE *f = fopen(files[i], "rb");
+        char chunk[4096];
+        size_t n;
+        while (f != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
+               b.len < 2 * AHPA_TLS_MAX_FILE_BYTES)
+            ahpa_buf_append(&b, chunk, n);
+        if (f != NULL)
+            fclose(f);
+        ahpa_buf_putc(&b, '\n');
+    }
+    out[0] = '\0';
+    if (b.len > 0)
+        digest_hex(ahpa_buf_cstr(&b), out);
+    ahpa_buf_dispose(&b);
+}
+
+void ahpa_auth__files_seen(struct ahpa_auth *a)
+{
+    files_digest(a, a->files_digest);
+}
+
+int ahpa_auth_reload_files(struct ahpa_auth *a, struct ahpa_error *err)
+{
+    if (a->client_ca_file == NULL && a->rh_ca_file == NULL)
+        return 0;
+    char digest[65];
+    files_digest(a, digest);
+    pthread_mutex_lock(&a->conf_lock);
+    int rc = 0;
+    if (strcmp(digest, a->files_digest) != 0) {
+        rc = ahpa_auth__conf_apply(a, a->last_cm, err);
+        if (rc == 0) {
+            memcpy(a->files_digest, digest, sizeof(digest));
+            rc = 1;
+        }
+    }
+    pthread_mutex_unlock(&a->conf_lock);
+    return rc;
+}
+
 char *ahpa_auth_client_cas_pem(struct ahpa_auth *a)
 {
     struct ahpa_auth__conf *c = ahpa_auth__conf_get(a);
@@ -213,11 +262,16 @@ static void cm_changed(struct ahpa_auth *a, const struct ahpa_kube_obj *obj)
 {
     struct ahpa_error err = {0};
     const json_t *data = obj != NULL ? json_object_get(obj->json, "data") : NULL;
-    json_t *empty = NULL;
-    if (obj != NULL && data == NULL)
-        data = empty = json_object();
-    int rc = ahpa_auth__conf_apply(a, data, &err);
-    json_decref(empty);
+    json_t *copy = obj == NULL ? NULL : data != NULL ? json_deep_copy(data) : json_object();
+    pthread_mutex_lock(&a->conf_lock);
+    int rc = ahpa_auth__conf_apply(a, copy, &err);
+    if (rc == 0) {
+        json_decref(a->last_cm);
+        a->last_cm = copy;
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&a->conf_lock);
+    json_decref(copy);
     if (rc < 0)
         AHPA_LOG_WARN("authentication configuration not updated, keeping the previous one: %s",
                       ahpa_error_message(&err, rc));
@@ -269,16 +323,17 @@ int ahpa_auth__lookup_start(struct ahpa_auth *a, struct ahpa_error *err)
         return 0;
     }
     if (a->o.tolerate_lookup_failure) {
-        AHPA_LOG_WARN("cannot read ConfigMap %s/%s yet (RBAC: the extension-apiserver-"
-                      "authentication-reader Role); continuing without it "
-                      "(--authentication-tolerate-lookup-failure), it applies once readable",
+        AHPA_LOG_WARN("cannot read ConfigMap %s/%s yet (kube-apiserver unreachable, or the "
+                      "extension-apiserver-authentication-reader Role not bound); continuing "
+                      "without it (--authentication-tolerate-lookup-failure), it applies once "
+                      "readable",
                       CM_NAMESPACE, CM_NAME);
         return 0;
     }
     return ahpa_error_set(err, AHPA_EUNAVAIL,
-                          "cannot read ConfigMap %s/%s within %lldms (RBAC: bind the "
-                          "extension-apiserver-authentication-reader Role; or "
-                          "--authentication-tolerate-lookup-failure, "
+                          "cannot read ConfigMap %s/%s within %lldms (is the kube-apiserver "
+                          "reachable, the extension-apiserver-authentication-reader Role "
+                          "bound? else --authentication-tolerate-lookup-failure or "
                           "--authentication-skip-lookup)",
                           CM_NAMESPACE, CM_NAME, (long long)timeout);
 }

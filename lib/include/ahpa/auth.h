@@ -193,6 +193,13 @@ int ahpa_auth_start(struct ahpa_auth *a, struct ahpa_error *err);
  * with -AHPA_EUNAVAIL). NULL ok. */
 void ahpa_auth_free(struct ahpa_auth *a);
 
+/* Re-reads --client-ca-file and --requestheader-client-ca-file: when their
+ * contents changed, the configuration is rebuilt (as for a ConfigMap
+ * change) and 1 returned; 0 unchanged (or no files); < 0 the new contents
+ * do not load (the previous configuration stays; called again, it tries
+ * again). For a poll loop (main's certificate reload). */
+int ahpa_auth_reload_files(struct ahpa_auth *a, struct ahpa_error *err);
+
 /* The current advertised CA bundle as a heap string ("" when none);
  * caller frees. */
 char *ahpa_auth_client_cas_pem(struct ahpa_auth *a);

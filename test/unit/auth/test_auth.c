@@ -435,6 +435,36 @@ START_TEST(authenticate_certificates)
 }
 END_TEST
 
+/* --client-ca-file replaced on disk: the next reload trusts the new CA
+ * only; a broken file keeps the current configuration. */
+START_TEST(client_ca_file_reload)
+{
+    struct pki p;
+    pki_new(&p);
+    struct ahpa_auth_options o = {.mode = AHPA_AUTH_MODE_ALWAYS_ALLOW, .anonymous = true,
+                                  .client_ca_file = p.client_file};
+    struct ahpa_auth *a = ahpa_auth_new(&o, NULL);
+    ck_assert_ptr_nonnull(a);
+    struct ahpa_arena *arena = ahpa_arena_new(4096);
+    struct ahpa_auth_user u;
+    ck_assert_int_eq(ahpa_auth_reload_files(a, NULL), 0); /* unchanged */
+    ck_assert_int_eq(authn(a, p.client_ca, "alice", NULL, NULL, 0, arena, &u), 0);
+    ck_assert_str_eq(u.name, "alice");
+    write_file(p.client_file, ahpa_tls_issuer_cert_pem(p.proxy_ca)); /* rotated */
+    ck_assert_int_eq(ahpa_auth_reload_files(a, NULL), 1);
+    ck_assert_int_eq(authn(a, p.client_ca, "alice", NULL, NULL, 0, arena, &u), -AHPA_EUNAUTHORIZED);
+    ck_assert_int_eq(authn(a, p.proxy_ca, "bob", NULL, NULL, 0, arena, &u), 0);
+    ck_assert_str_eq(u.name, "bob");
+    write_file(p.client_file, "not a certificate");
+    struct ahpa_error err = {0};
+    ck_assert_int_lt(ahpa_auth_reload_files(a, &err), 0);
+    ck_assert_int_eq(authn(a, p.proxy_ca, "bob", NULL, NULL, 0, arena, &u), 0); /* kept */
+    ahpa_arena_free(arena);
+    ahpa_auth_free(a);
+    pki_free(&p);
+}
+END_TEST
+
 START_TEST(authorize_without_review)
 {
     const char *paths[] = {"/healthz", "/readyz/*"};
@@ -480,6 +510,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, review_answers);
     tcase_add_test(tc, access_review_body);
     tcase_add_test(tc, authenticate_certificates);
+    tcase_add_test(tc, client_ca_file_reload);
     tcase_add_test(tc, authorize_without_review);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
