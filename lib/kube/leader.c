@@ -324,6 +324,9 @@ static int lease_call(struct ahpa_leader *l, struct ahpa_httpc_client *h, atomic
 {
     static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
     static const char *const accept[] = {"Accept: application/json"};
+    if (timeout_ms <= 0)
+        return ahpa_error_set(err, AHPA_ETIMEDOUT, "%s %s: no time left before the deadline",
+                              m == AHPA_HTTPC_GET ? "GET" : "write", path);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct ahpa_httpc_request req = {.method = m,
                                      .path = path,
@@ -418,7 +421,7 @@ static void observe(struct ahpa_leader *l, const struct record *r, int64_t now)
 
 enum attempt { WON, HELD, FAILED };
 
-static enum attempt create_lease(struct ahpa_leader *l, int64_t now, int64_t timeout_ms,
+static enum attempt create_lease(struct ahpa_leader *l, int64_t now, int64_t deadline_ms,
                                  struct ahpa_error *err)
 {
     struct record r = {.duration_s = (l->lease_ms + 999) / 1000};
@@ -430,7 +433,8 @@ static enum attempt create_lease(struct ahpa_leader *l, int64_t now, int64_t tim
     write_record(lease, &r);
     char coll[512];
     snprintf(coll, sizeof(coll), "/apis/coordination.k8s.io/v1/namespaces/%s/leases", l->ns);
-    int rc = lease_call(l, l->h, &l->abort, AHPA_HTTPC_POST, coll, lease, timeout_ms, NULL, err);
+    int rc = lease_call(l, l->h, &l->abort, AHPA_HTTPC_POST, coll, lease, deadline_ms - mono_ms(),
+                        NULL, err);
     json_decref(lease);
     if (rc == -AHPA_EEXIST) {
         ahpa_error_clear(err);
@@ -444,17 +448,18 @@ static enum attempt create_lease(struct ahpa_leader *l, int64_t now, int64_t tim
 }
 
 /* client-go's tryAcquireOrRenew: read, judge, write with the version read.
- * A 409 on the write reads again at once, once. */
-static enum attempt try_acquire_or_renew(struct ahpa_leader *l, int64_t now, int64_t timeout_ms,
+ * A 409 on the write reads again at once, once. Every request ends by
+ * deadline_ms (monotonic). */
+static enum attempt try_acquire_or_renew(struct ahpa_leader *l, int64_t now, int64_t deadline_ms,
                                          struct ahpa_error *err)
 {
     for (int round = 0; round < 2; round++) {
         json_t *lease = NULL;
-        int rc =
-            lease_call(l, l->h, &l->abort, AHPA_HTTPC_GET, l->path, NULL, timeout_ms, &lease, err);
+        int rc = lease_call(l, l->h, &l->abort, AHPA_HTTPC_GET, l->path, NULL,
+                            deadline_ms - mono_ms(), &lease, err);
         if (rc == -AHPA_ENOTFOUND) {
             ahpa_error_clear(err);
-            return create_lease(l, now, timeout_ms, err);
+            return create_lease(l, now, deadline_ms, err);
         }
         if (rc < 0)
             return FAILED;
@@ -475,7 +480,8 @@ static enum attempt try_acquire_or_renew(struct ahpa_leader *l, int64_t now, int
             r.transitions = old.transitions + 1;
         }
         write_record(lease, &r);
-        rc = lease_call(l, l->h, &l->abort, AHPA_HTTPC_PUT, l->path, lease, timeout_ms, NULL, err);
+        rc = lease_call(l, l->h, &l->abort, AHPA_HTTPC_PUT, l->path, lease, deadline_ms - mono_ms(),
+                        NULL, err);
         json_decref(lease);
         if (rc == 0) {
             count(l, &l->writes);
@@ -586,7 +592,7 @@ static bool candidate_round(struct ahpa_leader *l)
 {
     struct ahpa_error err = {0};
     int64_t t0 = mono_ms();
-    enum attempt a = try_acquire_or_renew(l, t0, l->renew_ms, &err);
+    enum attempt a = try_acquire_or_renew(l, t0, t0 + l->renew_ms, &err);
     if (a == WON) {
         become_leader(l, t0);
         return pause_ms(l, l->retry_ms);
@@ -608,7 +614,7 @@ static bool leader_round(struct ahpa_leader *l)
         return false;
     }
     struct ahpa_error err = {0};
-    enum attempt a = try_acquire_or_renew(l, t0, until - t0, &err);
+    enum attempt a = try_acquire_or_renew(l, t0, until, &err);
     if (a == WON) {
         atomic_store(&l->renewed_ms, t0);
         atomic_store(&l->until_ms, t0 + l->renew_ms);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Leader election between two real adapters sharing one Lease on the test
 # apiserver (test/lib/kube_apiserver.py, a test double of kube-apiserver),
-# with short durations (lease 2 s, renew deadline 1.5 s, retry 300 ms):
+# with short durations (lease 3 s, renew deadline 2 s, retry 300 ms):
 # exactly one leader, seen on /metrics (leader_election_master_status) and
 # in the Lease's holderIdentity; the leader frozen (SIGSTOP): the other
 # takes over after the lease duration and the frozen one, thawed, is not
@@ -22,7 +22,7 @@ cleanup() { [[ -n "$FROZEN" ]] && kill -CONT "$FROZEN" 2>/dev/null; ahpa_cleanup
 trap cleanup EXIT
 export PYTHONDONTWRITEBYTECODE=1
 
-LEASE_MS=2000 RENEW_MS=1500 RETRY_MS=300
+LEASE_MS=3000 RENEW_MS=2000 RETRY_MS=300
 now_ms() { date +%s%3N; }
 
 ahpa_start_kubeapi "$T/kube" --token tok-a=adapter-a --token tok-b=adapter-b --token tok-c=adapter-c ||
@@ -78,13 +78,14 @@ t0=$(now_ms)
 while (($(now_ms) - t0 < 5000)) && [[ "$(status a)$(status b)" != 10 && "$(status a)$(status b)" != 01 ]]; do
     sleep 0.1
 done
-bad=0
+bad=0 seen=""
 for _ in $(seq 1 20); do # 2 s of samples
     s="$(status a)$(status b)"
+    seen="$seen $s"
     [[ "$s" == 10 || "$s" == 01 ]] || bad=$((bad + 1))
     sleep 0.1
 done
-ahpa_equals "exactly one leader in 20 samples of both adapters' /metrics (misses)" "$bad" 0
+ahpa_equals "exactly one leader in 20 samples of both adapters' /metrics (misses;$seen)" "$bad" 0
 if [[ "$(status a)" == 1 ]]; then L=a F=b; else L=b F=a; fi
 ahpa_equals "the Lease names the leader" "$(holder)" "$(identity $L)"
 hz=$(curl -s -m 2 --cacert "${CA[$L]}" "https://127.0.0.1:${PORT[$L]}/healthz?verbose")
@@ -105,9 +106,11 @@ FROZEN=${PID[$L]}
 took=$(wait_status $F 1 $((LEASE_MS + 3 * RETRY_MS + 2000)))
 echo "measured: takeover from a frozen leader ${took}ms (lease ${LEASE_MS}ms, retry ${RETRY_MS}ms)"
 ahpa_check "the follower took over from a frozen leader (${took}ms)" test "$took" -ge 0
-ahpa_check "not before the lease duration could pass (${took}ms >= $((LEASE_MS - RETRY_MS))ms)" \
-    test "$took" -ge $((LEASE_MS - RETRY_MS))
-ahpa_check "within lease + 2.2 x retry + 1 s (${took}ms)" test "$took" -le $((LEASE_MS + 22 * RETRY_MS / 10 + 1000))
+# The follower counts the lease from the last renewal it saw, which is at
+# most a renewal period (retry + the renewal's own requests) before the stop.
+ahpa_check "not before the lease duration could pass (${took}ms >= $((LEASE_MS - 1000))ms)" \
+    test "$took" -ge $((LEASE_MS - 1000))
+ahpa_check "within lease + 2.2 x retry + 2 s of slack for a loaded machine (${took}ms)" test "$took" -le $((LEASE_MS + 22 * RETRY_MS / 10 + 2000))
 ahpa_equals "the Lease names the new leader" "$(holder)" "$(identity $F)"
 kill -CONT "${PID[$L]}"
 FROZEN=""
@@ -122,8 +125,8 @@ kill -TERM "${PID[$L]}"
 took=$(wait_status $F 1 5000)
 echo "measured: takeover after SIGTERM of the leader ${took}ms (retry ${RETRY_MS}ms, lease ${LEASE_MS}ms)"
 ahpa_check "the follower took over after the leader's SIGTERM (${took}ms)" test "$took" -ge 0
-ahpa_check "within 2.2 x retry + 700 ms, well before the lease duration (${took}ms)" \
-    test "$took" -le $((22 * RETRY_MS / 10 + 700))
+ahpa_check "within 2.2 x retry + 1 s, well before the lease duration (${took}ms)" \
+    test "$took" -le $((22 * RETRY_MS / 10 + 1000))
 wait "${PID[$L]}"
 ahpa_equals "the stopped leader exits with status 0" "$?" 0
 ahpa_contains "the stopped leader released the Lease" "$(cat "$T/$L/adapter.log")" "released"
@@ -137,7 +140,7 @@ admin_curl -X POST "$KUBEAPI_URL/-/test/partition?user=adapter-$L&mode=hang" >/d
 took=$(wait_status $L 0 $((RENEW_MS + 2000)))
 echo "measured: leader cut off from the apiserver stopped leading after ${took}ms (renew deadline ${RENEW_MS}ms)"
 ahpa_check "the cut-off leader stopped leading (${took}ms)" test "$took" -ge 0
-ahpa_check "within the renew deadline + 200 ms (${took}ms)" test "$took" -le $((RENEW_MS + 200))
+ahpa_check "within the renew deadline + 400 ms of polling (${took}ms)" test "$took" -le $((RENEW_MS + 400))
 took=$(wait_status c 1 $((LEASE_MS + 3 * RETRY_MS + 2000)))
 ahpa_check "the other adapter took over (${took}ms after the old leader stopped)" test "$took" -ge 0
 admin_curl -X POST "$KUBEAPI_URL/-/test/heal" >/dev/null
@@ -151,6 +154,11 @@ kill -KILL "${PID[c]}"
 took=$(wait_status $L 1 $((LEASE_MS + 3 * RETRY_MS + 2000)))
 echo "measured: takeover after SIGKILL of the leader ${took}ms (lease ${LEASE_MS}ms, retry ${RETRY_MS}ms)"
 ahpa_check "the follower took over after the leader's SIGKILL (${took}ms)" test "$took" -ge 0
-ahpa_check "within lease + 2.2 x retry + 500 ms (${took}ms)" test "$took" -le $((LEASE_MS + 22 * RETRY_MS / 10 + 500))
+ahpa_check "within lease + 2.2 x retry + 2 s of slack for a loaded machine (${took}ms)" test "$took" -le $((LEASE_MS + 22 * RETRY_MS / 10 + 2000))
 
+if ((AHPA_FAILED > 0)); then
+    for n in a b c; do
+        [[ -f "$T/$n/adapter.log" ]] && { echo "--- adapter $n (last 25 lines)"; tail -25 "$T/$n/adapter.log"; }
+    done
+fi
 ahpa_finish
