@@ -18,6 +18,10 @@
 #define DEFAULT_USAGE_QUERY                                                                 \
     "sum(avg by (pod) (DCGM_FI_DEV_GPU_UTIL{namespace=\"<<.Namespace>>\","                \
     "pod=~\"<<.Name>>-[a-z0-9]+-[a-z0-9]+\"}))"
+/* A StatefulSet's pods are <name>-<ordinal>. */
+#define DEFAULT_USAGE_QUERY_STATEFULSET                                                     \
+    "sum(avg by (pod) (DCGM_FI_DEV_GPU_UTIL{namespace=\"<<.Namespace>>\","                \
+    "pod=~\"<<.Name>>-[0-9]+\"}))"
 #define DEFAULT_REPLICAS_QUERY                                                              \
     "max(kube_deployment_status_replicas{namespace=\"<<.Namespace>>\",deployment=\"<<.Name>>\"})"
 
@@ -131,6 +135,8 @@ struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options
     if (c->opt.refit_s <= 0)
         c->opt.refit_s = 3600;
     c->usage_query = ahpa_strdup(opt->usage_query ? opt->usage_query : DEFAULT_USAGE_QUERY);
+    c->usage_query_statefulset =
+        ahpa_strdup(opt->usage_query ? opt->usage_query : DEFAULT_USAGE_QUERY_STATEFULSET);
     c->replicas_query =
         ahpa_strdup(opt->replicas_query ? opt->replicas_query : DEFAULT_REPLICAS_QUERY);
     pthread_mutex_init(&c->workloads_lock, NULL);
@@ -453,6 +459,7 @@ void ahpa_controller_free(struct ahpa_controller *c)
     pthread_mutex_destroy(&c->wake_lock);
     pthread_cond_destroy(&c->wake);
     free(c->usage_query);
+    free(c->usage_query_statefulset);
     free(c->replicas_query);
     free(c);
 }

@@ -116,6 +116,7 @@ struct ahpa_controller__file {
 struct ahpa_controller {
     struct ahpa_controller_options opt;
     char *usage_query, *replicas_query;
+    char *usage_query_statefulset; /* the default's pod pattern for name-<ordinal> */
     struct ahpa_controller__workload **workloads;
     size_t nworkloads;
     pthread_mutex_t workloads_lock;  /* the array, against the renderer */
@@ -176,6 +177,18 @@ struct json_t *ahpa_controller__status_patch(const struct json_t *old, const str
 void ahpa_controller__write_statuses(struct ahpa_controller *c,
                                      const struct ahpa_controller__snapshot_data *s,
                                      int64_t now_s, int64_t deadline_ms);
+
+/* scale.c */
+/* The plural resource of a kind as client-go's UnsafeGuessKindToResource
+ * guesses it ("Deployment" -> "deployments", "Policy" -> "policies");
+ * "" when it does not fit in n. */
+void ahpa_controller__guess_resource(const char *kind, char *out, size_t n);
+/* GET <target>/scale: status.replicas into *replicas, status.selector
+ * into selector (may be size 0). -AHPA_ENOTFOUND when the target does not
+ * exist; -AHPA_EUPSTREAM when the count is missing or out of range. */
+int ahpa_controller__read_scale(struct ahpa_controller *c, const struct ahpa_obj *o,
+                                int32_t *replicas, char *selector, size_t selector_size,
+                                struct ahpa_error *err);
 
 /* workload.c */
 /* A new workload (one reference, owned by the caller) for `obj` (taken). */

@@ -210,6 +210,7 @@ static void adopt_objects(struct ahpa_controller *c)
                 w = ahpa_controller__workload_new(o);
                 ahpa_controller__workload_prepare(c, w);
             }
+            w->replan = true; /* new or redefined (ahpa_controller_refresh) */
             f->objs[k] = NULL; /* now owned by the workload */
             next = ahpa_reallocarray(next, n + 1, sizeof(*next));
             next[n++] = w;

@@ -141,11 +141,19 @@ json_t *ahpa_controller__status_for_plan(const struct ahpa_controller_plan *p, c
     if (p->last_scale_s > 0)
         json_object_set_new(s, "lastScaleTime", time_string(p->last_scale_s));
     json_t *conds = json_array();
-    if (p->planned)
-        add_condition(conds, old, "Ready", true, "Planned", p->plan.text, now_s);
-    else
+    /* The message changes with the plan, not with every forecast value
+     * (those are in the predictionsobserver), so that a steady plan is
+     * not a status write per cycle. */
+    char msg[160];
+    if (p->planned) {
+        snprintf(msg, sizeof(msg), "%s plan: %d pods (proactive %d, reactive %d; limits %d..%d)",
+                 p->strategy ? p->strategy : "", (int)p->plan.final, (int)p->plan.proactive,
+                 (int)p->plan.reactive, (int)p->min_in_force, (int)p->max_in_force);
+        add_condition(conds, old, "Ready", true, "Planned", msg, now_s);
+    } else {
         add_condition(conds, old, "Ready", false, ahpa_controller_cause_name(p->cause), p->error,
                       now_s);
+    }
     able_to_predict(conds, old, p, now_s);
     json_object_set_new(s, "conditions", conds);
     return s;
@@ -201,7 +209,9 @@ static void write_one(struct ahpa_controller *c, const char *ns, const char *nam
     struct ahpa_kube_obj *obj = ahpa_kube_informer_get(k->inf, ns, name);
     if (obj == NULL)
         return; /* deleted meanwhile */
-    json_t *cur = json_incref(json_object_get(obj->json, "status"));
+    /* The store's JSON is read-only and never shared by reference: copy. */
+    json_t *st = json_object_get(obj->json, "status");
+    json_t *cur = st != NULL ? json_deep_copy(st) : NULL;
     ahpa_kube_obj_release(obj);
     for (int attempt = 0; attempt < STATUS_ATTEMPTS && !atomic_load(&c->stopping); attempt++) {
         json_t *want = fn(arg, cur, now_s);
@@ -278,13 +288,20 @@ void ahpa_controller__write_statuses(struct ahpa_controller *c,
                                      int64_t now_s, int64_t deadline_ms)
 {
     struct ahpa_controller__cluster *k = c->cluster;
-    size_t left = s->n + k->nentries;
+    size_t ninvalid = 0;
+    for (size_t i = 0; i < k->nentries; i++)
+        ninvalid += k->entries[i].error != NULL;
+    size_t left = s->n + ninvalid; /* objects not yet looked at */
+    /* A cycle that ran past the next one's start still gets a quarter of
+     * an interval of writes, or its statuses would never be written. */
+    if (deadline_ms < wall_ms() + c->opt.interval_ms / 4)
+        deadline_ms = wall_ms() + c->opt.interval_ms / 4;
     for (size_t i = 0; i < s->n; i++, left--) {
         if (atomic_load(&c->stopping) || wall_ms() >= deadline_ms)
             goto deferred;
         write_one(c, s->plans[i].ns, s->plans[i].name, want_plan, &s->plans[i], now_s);
     }
-    for (size_t i = 0; i < k->nentries; i++, left--) {
+    for (size_t i = 0; i < k->nentries; i++) {
         struct ahpa_controller__entry *e = &k->entries[i];
         if (e->error == NULL)
             continue;
@@ -292,9 +309,10 @@ void ahpa_controller__write_statuses(struct ahpa_controller *c,
             goto deferred;
         write_one(c, e->ns, e->name, want_invalid, e, now_s);
         invalid_event(c, e, now_s);
+        left--;
     }
     return;
 deferred:
     atomic_fetch_add(&k->status_deferred, left);
-    AHPA_LOG_V(1, "status writes: %zu objects left for after the next cycle", left);
+    AHPA_LOG_V(1, "status writes: %zu objects not looked at, left for after the next cycle", left);
 }

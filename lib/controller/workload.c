@@ -322,8 +322,9 @@ static int advance(struct ahpa_controller *c, struct ahpa_controller__workload *
     int64_t start = w->fetched_until_s ? w->fetched_until_s - step : boundary - c->opt.history_s;
     /* w->obj is replaced only by the scan, which never runs during a cycle. */
     struct fetched usage = {0}, replicas = {0};
-    int rc = fetch_range(c, c->usage_query, w->obj->ns, w->obj->target_name, &usage, start, end,
-                         err);
+    const char *usage_tmpl = strcmp(w->obj->target_kind, "StatefulSet") == 0
+                                 ? c->usage_query_statefulset : c->usage_query;
+    int rc = fetch_range(c, usage_tmpl, w->obj->ns, w->obj->target_name, &usage, start, end, err);
     if (rc == 0)
         rc = fetch_range(c, c->replicas_query, w->obj->ns, w->obj->target_name, &replicas,
                          start, end, err);
@@ -571,13 +572,29 @@ void ahpa_controller__workload_cycle(struct ahpa_controller *c,
         p->cause = AHPA_CONTROLLER_UNSUPPORTED;
         snprintf(error, error_size, "invalid namespace or scaleTargetRef.name");
     } else {
-        struct ahpa_error err = {0};
+        struct ahpa_error err = {0}, serr = {0};
         int rc = advance(c, w, now_s, &err);
+        /* Cluster mode: the current replicas from the target's scale
+         * subresource (any kind with one), not from kube-state-metrics. */
+        int32_t scale_replicas = -1;
+        int src = 0;
+        if (c->cluster != NULL && !c->opt.replicas_from_prometheus)
+            src = ahpa_controller__read_scale(c, o, &scale_replicas, NULL, 0, &serr);
         pthread_mutex_lock(&w->lock);
-        if (rc < 0 && rc != -AHPA_ENODATA) {
+        if (src == -AHPA_ENOTFOUND) {
+            p->cause = AHPA_CONTROLLER_TARGET_NOT_FOUND;
+            snprintf(error, error_size, "scale target %s/%s not found", o->target_kind,
+                     o->target_name);
+        } else if (rc < 0 && rc != -AHPA_ENODATA) {
             p->cause = AHPA_CONTROLLER_PROMETHEUS_UNREACHABLE;
             snprintf(error, error_size, "prometheus: %s", ahpa_error_message(&err, rc));
+        } else if (src < 0) {
+            p->cause = AHPA_CONTROLLER_REPLICAS_UNKNOWN;
+            snprintf(error, error_size, "replicas unknown: %s", ahpa_error_message(&serr, src));
         } else {
+            if (scale_replicas >= 0)
+                ring_put(&w->replicas, c->opt.step_s, now_s - now_s % c->opt.step_s,
+                         scale_replicas);
             plan_now(c, w, now_s, p, error, error_size);
         }
         p->t_s = now_s;

@@ -4,7 +4,8 @@
 # Needs common.sh sourced first.
 
 # ahpa_start_kubeapi DIR [FLAGS...]: TLS files, kubeconfig and logs go in
-# DIR. Sets KUBEAPI_URL, KUBEAPI_PORT, KUBEAPI_PID, KUBEAPI_CA,
+# DIR; waits AHPA_KUBEAPI_START_TIMEOUT seconds (15) for it to listen.
+# Sets KUBEAPI_URL, KUBEAPI_PORT, KUBEAPI_PID, KUBEAPI_CA,
 # KUBEAPI_KUBECONFIG (admin client certificate), KUBEAPI_LOG.
 ahpa_start_kubeapi() {
     local dir=$1 py
@@ -18,7 +19,8 @@ ahpa_start_kubeapi() {
         --kubeconfig "$dir/kubeconfig" "$@" >>"$KUBEAPI_LOG" 2>&1 &
     KUBEAPI_PID=$!
     ahpa_track "$KUBEAPI_PID"
-    if ! ahpa_wait_for 15 test -s "$dir/kubeapi.port"; then
+    # Preloading many objects takes a while: AHPA_KUBEAPI_START_TIMEOUT (s).
+    if ! ahpa_wait_for "${AHPA_KUBEAPI_START_TIMEOUT:-15}" test -s "$dir/kubeapi.port"; then
         echo "test apiserver did not start; log:"
         cat "$KUBEAPI_LOG"
         return 1

@@ -50,7 +50,8 @@ struct ahpa_controller_options {
     int64_t refit_s;                  /* 0: 1 hour */
     /* PromQL for the workload's total GPU utilisation (sum over its pods
      * of per-pod percent), with <<.Namespace>> and <<.Name>> (the
-     * Deployment); NULL: the DCGM default. */
+     * Deployment); NULL: the DCGM default, whose pod pattern is
+     * <name>-<hash>-<suffix>, or <name>-<ordinal> for a StatefulSet. */
     const char *usage_query;
     /* PromQL for its replicas, same placeholders; NULL: kube-state-metrics. */
     const char *replicas_query;
@@ -60,6 +61,10 @@ struct ahpa_controller_options {
      * status subresource and Events. See "Cluster mode" below. */
     struct ahpa_kube_client *kube;
     const char *watch_namespace;      /* NULL or "": all namespaces */
+    /* Cluster mode takes the current replicas from the scale subresource
+     * of the scaleTargetRef (status.replicas); true keeps them from
+     * replicas_query (for API servers without scale subresources, tests). */
+    bool replicas_from_prometheus;
     /* For tests: the informer's watch timeout and backoff (0: defaults). */
     int watch_timeout_s;
     int64_t watch_backoff_ms;
@@ -84,7 +89,10 @@ struct ahpa_controller_options {
  * proactiveReplicas, reactiveReplicas, currentReplicas, minPods, maxPods,
  * lastScaleTime, conditions Ready and AbleToPredict), retried on 409 at
  * most 3 times, through the kube client's limiter, and no longer than the
- * next cycle's start (what is left is written after that cycle). Unknown
+ * next cycle's start (but at least a quarter of an interval, for a cycle
+ * that ran past it); what is left is written after that cycle. Each
+ * cycle also reads every target's scale subresource through the same
+ * limiter: --kube-api-qps should exceed 2 x AHPAs / interval. Unknown
  * is never zero: a value the controller does not know is removed from the
  * status (the column shows <none>) and the conditions say why. */
 

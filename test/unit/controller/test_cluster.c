@@ -29,6 +29,7 @@ static struct ahpa_controller_plan planned_plan(void)
     struct ahpa_controller_plan p = {0};
     p.ns = "default";
     p.name = "web";
+    p.strategy = "auto";
     p.error = "";
     p.t_s = 1700000000;
     p.generation = 3;
@@ -77,7 +78,8 @@ START_TEST(status_of_a_plan)
                      "2023-11-14T22:12:20Z");
     ck_assert_str_eq(cond(st, "Ready", "status"), "True");
     ck_assert_str_eq(cond(st, "Ready", "reason"), "Planned");
-    ck_assert_str_eq(cond(st, "Ready", "message"), "proactive -> 9 pods");
+    ck_assert_str_eq(cond(st, "Ready", "message"),
+                     "auto plan: 9 pods (proactive 9, reactive 8; limits 2..50)");
     ck_assert_str_eq(cond(st, "AbleToPredict", "status"), "True");
     ck_assert_str_eq(cond(st, "AbleToPredict", "reason"), "SeasonFound");
     ck_assert_str_eq(cond(st, "Ready", "lastTransitionTime"), "2023-11-14T22:13:20Z");
@@ -168,6 +170,24 @@ START_TEST(status_of_an_invalid_object)
 }
 END_TEST
 
+START_TEST(kinds_to_resources)
+{
+    static const char *const cases[][2] = {
+        {"Deployment", "deployments"}, {"StatefulSet", "statefulsets"},
+        {"ReplicaSet", "replicasets"}, {"Policy", "policies"},
+        {"Gateway", "gateways"},       {"Ingress", "ingresses"},
+        {"Mesh", "meshes"},            {"Box", "boxes"},
+    };
+    char out[64];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ahpa_controller__guess_resource(cases[i][0], out, sizeof(out));
+        ck_assert_str_eq(out, cases[i][1]);
+    }
+    ahpa_controller__guess_resource("AVeryLongKindName", out, 8);
+    ck_assert_str_eq(out, ""); /* does not fit: nothing, never a cut name */
+}
+END_TEST
+
 /* --- objects from a canned apiserver ------------------------------------------------ */
 
 static _Thread_local char body[1 << 18];
@@ -215,7 +235,14 @@ struct kfixture {
     struct ahpa_controller *c;
 };
 
+static void ksetup_ns(struct kfixture *f, int64_t interval_ms, const char *ns);
+
 static void ksetup(struct kfixture *f, int64_t interval_ms)
+{
+    ksetup_ns(f, interval_ms, NULL);
+}
+
+static void ksetup_ns(struct kfixture *f, int64_t interval_ms, const char *ns)
 {
     memset(f, 0, sizeof(*f));
     ahpa_httpc_global_init(NULL);
@@ -223,7 +250,12 @@ static void ksetup(struct kfixture *f, int64_t interval_ms)
     f->prom_url = testsrv_url(f->prom_srv, "");
     struct ahpa_prom_options po = {.url = f->prom_url, .timeout_ms = 5000};
     f->prom = ahpa_prom_client_new(&po, NULL);
-    f->api = fakeapi_start(AHPA_PATH, "AdvancedHorizontalPodAutoscaler");
+    char path[256];
+    if (ns != NULL)
+        snprintf(path, sizeof(path),
+                 "/apis/autoscaling.alibabacloud.com/v1beta1/namespaces/%s/"
+                 "advancedhorizontalpodautoscalers", ns);
+    f->api = fakeapi_start(ns != NULL ? path : AHPA_PATH, "AdvancedHorizontalPodAutoscaler");
     char *url = fakeapi_url(f->api);
     struct ahpa_kube_config cfg = {.server = url};
     struct ahpa_kube_options ko = {.qps = -1};
@@ -233,7 +265,8 @@ static void ksetup(struct kfixture *f, int64_t interval_ms)
     free(url);
     struct ahpa_controller_options opt = {
         .prom = f->prom, .kube = f->kube, .history_s = 86400, .interval_ms = interval_ms,
-        .timezone_name = "UTC", .watch_timeout_s = 60, .watch_backoff_ms = 20};
+        .timezone_name = "UTC", .watch_timeout_s = 60, .watch_backoff_ms = 20,
+        .replicas_from_prometheus = true, .watch_namespace = ns};
     f->c = ahpa_controller_new(&opt, &err);
     ck_assert_msg(f->c != NULL, "%s", err.msg);
 }
@@ -371,6 +404,25 @@ START_TEST(objects_from_the_cluster)
 }
 END_TEST
 
+/* --watch-namespace: the informer lists and watches that namespace's
+ * collection only (the canned apiserver serves no other path). */
+START_TEST(watch_namespace_scopes_the_informer)
+{
+    struct kfixture f;
+    ksetup_ns(&f, 60000, "team");
+    fakeapi_put(f.api, "team", "web", "{\"metrics\":[{\"type\":\"Resource\",\"resource\":"
+                "{\"name\":\"gpu\",\"target\":{\"type\":\"Utilization\","
+                "\"averageUtilization\":20}}}],\"maxReplicas\":5,\"scaleTargetRef\":"
+                "{\"kind\":\"Deployment\",\"name\":\"web\"}}");
+    struct ahpa_error err = {0};
+    ck_assert_int_eq(ahpa_controller_cycle(f.c, (int64_t)time(NULL) / 60 * 60, &err), 1);
+    struct ahpa_controller_snapshot *s = ahpa_controller_snapshot(f.c);
+    ck_assert_ptr_nonnull(ahpa_controller_snapshot_find(s, "team", "web"));
+    ahpa_controller_snapshot_release(s);
+    kteardown(&f);
+}
+END_TEST
+
 static double mono_s(void)
 {
     struct timespec ts;
@@ -410,7 +462,9 @@ TCase *ahpa_controller_cluster_tcase(void)
     tcase_add_test(tc, status_of_a_plan);
     tcase_add_test(tc, unknown_is_removed_not_zero);
     tcase_add_test(tc, status_of_an_invalid_object);
+    tcase_add_test(tc, kinds_to_resources);
     tcase_add_test(tc, objects_from_the_cluster);
     tcase_add_test(tc, callbacks_wake_the_loop);
+    tcase_add_test(tc, watch_namespace_scopes_the_informer);
     return tc;
 }
