@@ -89,6 +89,8 @@ struct ahpa_controller__cluster {
     size_t nentries;
     atomic_ullong status_writes, status_failures, status_conflicts, events;
     atomic_ullong status_deferred; /* left for after the next cycle (deadline) */
+    /* Status writes a follower left out (it is not the elected leader). */
+    atomic_ullong status_not_leader;
 };
 
 struct ahpa_controller__snapshot_data {

@@ -18,6 +18,7 @@
 #include "ahpa/ahpaobj.h"
 #include "ahpa/error.h"
 #include "ahpa/kube.h"
+#include "ahpa/leader.h"
 #include "ahpa/log.h"
 #include "ahpa/mem.h"
 #include "ahpa/timefmt.h"
@@ -187,6 +188,14 @@ json_t *ahpa_controller__status_patch(const json_t *old, const json_t *want)
 
 /* --- writing ---------------------------------------------------------------------- */
 
+/* Only the elected leader writes (or a process without election). The
+ * check is lock-free and false once the renew deadline passed, so a
+ * leader that lost its Lease stops writing within that deadline. */
+static bool may_write(const struct ahpa_controller *c)
+{
+    return c->opt.leader == NULL || ahpa_leader_is_leader(c->opt.leader);
+}
+
 typedef json_t *(*want_fn)(const void *arg, const json_t *old, int64_t now_s);
 
 static json_t *want_plan(const void *arg, const json_t *old, int64_t now_s)
@@ -219,6 +228,11 @@ static void write_one(struct ahpa_controller *c, const char *ns, const char *nam
         json_decref(want);
         if (patch == NULL)
             break;
+        if (!may_write(c)) {
+            atomic_fetch_add(&k->status_not_leader, 1);
+            json_decref(patch);
+            break;
+        }
         struct ahpa_error err = {0};
         int rc = ahpa_kube_patch(c->opt.kube, &ahpa_resource, ns, name, "status", patch, NULL,
                                  &err);
@@ -251,6 +265,8 @@ static void invalid_event(struct ahpa_controller *c, struct ahpa_controller__ent
 {
     if (e->event_for != NULL && strcmp(e->event_for, e->error) == 0)
         return;
+    if (!may_write(c))
+        return; /* the leader records it; this replica will once it leads */
     char ts[AHPA_RFC3339_MAX], evname[300];
     ahpa_time_format_rfc3339(now_s, ts);
     /* Unique as client-go's recorder makes them: name.<time in hex>. */
