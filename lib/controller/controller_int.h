@@ -91,6 +91,8 @@ struct ahpa_controller__cluster {
     atomic_ullong status_deferred; /* left for after the next cycle (deadline) */
     /* Status writes a follower left out (it is not the elected leader). */
     atomic_ullong status_not_leader;
+    /* Managed HPAs: creates, updates and deletes sent; reconciles failed. */
+    atomic_ullong mhpa_writes, mhpa_failures;
 };
 
 struct ahpa_controller__snapshot_data {
@@ -170,6 +172,12 @@ struct json_t *ahpa_controller__status_for_plan(const struct ahpa_controller_pla
                                                 const struct json_t *old, int64_t now_s);
 struct json_t *ahpa_controller__status_for_invalid(int64_t generation, const char *message,
                                                    const struct json_t *old, int64_t now_s);
+struct ahpa_controller__mhpa_result;
+/* Appends the ManagedHPA condition for r to status.conditions (r NULL:
+ * the one `old` has, if any, unchanged). */
+void ahpa_controller__status_add_mhpa(struct json_t *status, const struct json_t *old,
+                                      const struct ahpa_controller__mhpa_result *r,
+                                      int64_t now_s);
 /* The merge patch {"status": {...}} that turns old (may be NULL) into
  * want: changed fields, and null for fields want lacks. NULL when they
  * are equal. New reference. */
