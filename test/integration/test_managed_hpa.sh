@@ -23,6 +23,16 @@ T=$AHPA_TMP
 export PYTHONDONTWRITEBYTECODE=1
 INTERVAL=2
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# Bounded in time (each try runs kubectl, slow on a loaded machine), 0.2 s apart.
+wait_s() {
+    local end=$((SECONDS + $1))
+    shift
+    while ((SECONDS < end)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    "$@" >/dev/null 2>&1
+}
 
 python3 "$src/test/lib/gen_gpu_openmetrics.py" --days 2 --pods 4 --output "$T/gpu.om" &&
     ahpa_prom_backfill "$T/gpu.om" "$T/tsdb" && ahpa_prom_start "$T/tsdb" "$(ahpa_free_port)" ||
@@ -58,7 +68,7 @@ cond() { # -> "status reason" of the ManagedHPA condition of fib-gpu
 }
 cond_is() { [[ "$(cond)" == "$1" ]]; }
 hpa_count() { k get hpa -o json | json 'len(d["items"])'; }
-ahpa_wait_for 30 cond_is "False ObserverStrategy"
+wait_s 30 cond_is "False ObserverStrategy"
 ahpa_equals "observer: condition ManagedHPA False/ObserverStrategy" "$(cond)" "False ObserverStrategy"
 ahpa_equals "observer: no HPA" "$(hpa_count)" 0
 
@@ -66,7 +76,7 @@ ahpa_equals "observer: no HPA" "$(hpa_count)" 0
 t0=$(date +%s%3N)
 k patch ahpa fib-gpu --type=merge -p '{"spec":{"scaleStrategy":"auto"}}' >/dev/null
 have_hpa() { k get hpa ahpa-fib-gpu >/dev/null 2>&1; }
-ahpa_wait_for 10 have_hpa
+wait_s 10 have_hpa
 echo "measured: managed HPA created $(($(date +%s%3N) - t0)) ms after kubectl patch (auto)"
 ahpa_check "auto: the HPA ahpa-fib-gpu exists" have_hpa
 k get hpa
@@ -88,7 +98,7 @@ ahpa_equals "min/maxReplicas are the bounds in force (MINPODS 0 sent as 1)" \
 ahpa_equals "behavior: no stabilisation window either way" \
     "$(echo "$hpa" | json '(d["spec"]["behavior"]["scaleUp"]["stabilizationWindowSeconds"], d["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"])')" "(0, 0)"
 up() { [[ "$(cond)" == "True ManagedHPACreated" || "$(cond)" == "True ManagedHPAUpToDate" ]]; }
-ahpa_wait_for 6 up
+wait_s 6 up
 ahpa_check "condition ManagedHPA True (Created/UpToDate: $(cond))" up
 
 # Steady state: no HPA write over three cycles.
@@ -117,7 +127,7 @@ strategy_publishes() { # STRATEGY FIELD: the published value is the status' FIEL
 }
 for s in reactive:reactiveReplicas proactive:proactiveReplicas; do
     k patch ahpa fib-gpu --type=merge -p "{\"spec\":{\"scaleStrategy\":\"${s%%:*}\"}}" >/dev/null
-    ahpa_wait_for 10 strategy_publishes "${s%%:*}" "${s#*:}"
+    wait_s 10 strategy_publishes "${s%%:*}" "${s#*:}"
     ahpa_check "${s%%:*}: ahpa_desired_replicas is the ${s#*:} term within the bounds (published $(ext))" \
         strategy_publishes "${s%%:*}" "${s#*:}"
     ahpa_check "${s%%:*}: the managed HPA stays" have_hpa
@@ -126,17 +136,17 @@ done
 # --- observer: gone; auto again, AHPA deleted: gone ------------------------------
 k patch ahpa fib-gpu --type=merge -p '{"spec":{"scaleStrategy":"observer"}}' >/dev/null
 no_hpa() { ! have_hpa; }
-ahpa_wait_for 10 no_hpa
+wait_s 10 no_hpa
 ahpa_check "back to observer: the managed HPA is deleted" no_hpa
 # ManagedHPADeleted on the cycle that deleted it, ObserverStrategy after.
 down() { [[ "$(cond)" == "False ManagedHPADeleted" || "$(cond)" == "False ObserverStrategy" ]]; }
-ahpa_wait_for 6 down
+wait_s 6 down
 ahpa_check "condition ManagedHPA False (ManagedHPADeleted, then ObserverStrategy: $(cond))" down
 k patch ahpa fib-gpu --type=merge -p '{"spec":{"scaleStrategy":"auto"}}' >/dev/null
-ahpa_wait_for 10 have_hpa
+wait_s 10 have_hpa
 ahpa_check "auto again: the managed HPA is back" have_hpa
 k delete ahpa fib-gpu >/dev/null
-ahpa_wait_for 10 no_hpa
+wait_s 10 no_hpa
 ahpa_check "the AHPA deleted: its HPA is gone (garbage collection)" no_hpa
 
 if ((AHPA_FAILED > 0)); then
