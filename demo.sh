@@ -17,7 +17,9 @@
 #     kube-apiserver, test/lib/kube_apiserver.py), applies the seed's CRD,
 #     Deployment and fib-gpu.yaml with kubectl, runs a second adapter
 #     (port + 1) that takes the objects from that API and writes their
-#     status, and prints the seed's `kubectl get ahpa`;
+#     status, prints the seed's `kubectl get ahpa`, then takes the seed's
+#     last step: scaleStrategy auto, and shows the managed HPA (kubectl get
+#     hpa) that follows ahpa_desired_replicas;
 #  6. keeps everything running until Ctrl-C, then stops it all.
 #
 #   ./demo.sh                    state in ./.demo/, observer.html in ./
@@ -166,6 +168,20 @@ YAML
     kc get ahpa </dev/null
     show "kubectl get ahpa fib-gpu -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{\"\\n\"}{end}'"
     kc get ahpa fib-gpu -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}' </dev/null
+    # The seed's last step: satisfied with the observation, let AHPA scale.
+    show "kubectl patch ahpa fib-gpu --type=merge -p '{\"spec\":{\"scaleStrategy\":\"auto\"}}'"
+    kc patch ahpa fib-gpu --type=merge -p '{"spec":{"scaleStrategy":"auto"}}' </dev/null
+    printf '   waiting for the managed HPA'
+    for i in $(seq 1 60); do
+        kc get hpa ahpa-fib-gpu </dev/null >/dev/null 2>&1 && break
+        printf .
+        sleep 0.5
+    done
+    echo
+    show "kubectl get hpa"
+    kc get hpa </dev/null
+    show "kubectl get hpa ahpa-fib-gpu -o jsonpath='{.spec.metrics[0].external.metric}'"
+    kc get hpa ahpa-fib-gpu -o jsonpath='{.spec.metrics[0].external.metric}{"\n"}' </dev/null
     cluster_note="
   cluster mode $KUBEAPI_URL (test apiserver)  adapter https://127.0.0.1:$cport  log $demo/adapter-cluster.log
                KUBECONFIG=$KUBEAPI_KUBECONFIG kubectl get ahpa   (kubectl edit/patch/delete it: followed at once)"

@@ -277,6 +277,7 @@ static int prepare_controller(struct adapter *a, struct ahpa_error *err)
         .replicas_query = a->cfg.ahpa_replicas_query,
         .kube = a->cfg.ahpa_dir == NULL ? a->kube : NULL,
         .watch_namespace = a->cfg.watch_namespace,
+        .leader = a->leader, /* prepared before: only the leader writes */
     };
     a->controller = ahpa_controller_new(&opt, err);
     if (a->controller == NULL)
@@ -428,7 +429,7 @@ static int start(struct adapter *a)
     a->server = ahpa_server_new(&a->cfg, &err);
     if (a->server != NULL &&
         ((rc = prepare_auth(a, &err)) < 0 || (rc = prepare_provider(a, &err)) < 0 ||
-         (rc = prepare_controller(a, &err)) < 0 || (rc = prepare_leader(a, &err)) < 0)) {
+         (rc = prepare_leader(a, &err)) < 0 || (rc = prepare_controller(a, &err)) < 0)) {
         AHPA_LOG_ERROR("%s", ahpa_error_message(&err, rc));
         ahpa_tls_keypair_free(kp);
         return rc;

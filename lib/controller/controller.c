@@ -482,10 +482,18 @@ static void cluster_collect(struct ahpa_controller__cluster *k, struct ahpa_buf 
         {"ahpa_controller_status_deferred_total",
          "AHPA statuses left for after the next cycle (the cycle's time was up)."},
         {"ahpa_controller_events_total", "Events created for invalid AHPAs."},
+        {"ahpa_controller_status_not_leader_total",
+         "AHPA status writes left out because this replica is not the elected leader."},
+        {"ahpa_controller_managed_hpa_writes_total",
+         "Managed HorizontalPodAutoscaler creates, updates and deletes sent."},
+        {"ahpa_controller_managed_hpa_failures_total",
+         "Managed HorizontalPodAutoscaler reconciles that failed (retried next cycle)."},
     };
     unsigned long long v[] = {atomic_load(&k->status_writes), atomic_load(&k->status_failures),
                               atomic_load(&k->status_conflicts),
-                              atomic_load(&k->status_deferred), atomic_load(&k->events)};
+                              atomic_load(&k->status_deferred), atomic_load(&k->events),
+                              atomic_load(&k->status_not_leader),
+                              atomic_load(&k->mhpa_writes), atomic_load(&k->mhpa_failures)};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         ahpa_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name,
                         counters[i].help, counters[i].name, counters[i].name, v[i]);

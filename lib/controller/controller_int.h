@@ -90,6 +90,10 @@ struct ahpa_controller__cluster {
     atomic_ullong status_writes, status_failures, status_conflicts, events;
     atomic_ullong status_deferred; /* left for after the next cycle (deadline) */
     size_t write_cursor; /* where the last status pass ran out of time; loop thread */
+    /* Status writes a follower left out (it is not the elected leader). */
+    atomic_ullong status_not_leader;
+    /* Managed HPAs: creates, updates and deletes sent; reconciles failed. */
+    atomic_ullong mhpa_writes, mhpa_failures;
 };
 
 struct ahpa_controller__snapshot_data {
@@ -169,6 +173,12 @@ struct json_t *ahpa_controller__status_for_plan(const struct ahpa_controller_pla
                                                 const struct json_t *old, int64_t now_s);
 struct json_t *ahpa_controller__status_for_invalid(int64_t generation, const char *message,
                                                    const struct json_t *old, int64_t now_s);
+struct ahpa_controller__mhpa_result;
+/* Appends the ManagedHPA condition for r to status.conditions (r NULL:
+ * the one `old` has, if any, unchanged). */
+void ahpa_controller__status_add_mhpa(struct json_t *status, const struct json_t *old,
+                                      const struct ahpa_controller__mhpa_result *r,
+                                      int64_t now_s);
 /* The merge patch {"status": {...}} that turns old (may be NULL) into
  * want: changed fields, and null for fields want lacks. NULL when they
  * are equal. New reference. */

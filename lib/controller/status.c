@@ -18,10 +18,12 @@
 #include "ahpa/ahpaobj.h"
 #include "ahpa/error.h"
 #include "ahpa/kube.h"
+#include "ahpa/leader.h"
 #include "ahpa/log.h"
 #include "ahpa/mem.h"
 #include "ahpa/timefmt.h"
 #include "controller_int.h"
+#include "managed_hpa.h"
 
 #define STATUS_ATTEMPTS 3
 #define MESSAGE_MAX 1024
@@ -187,11 +189,45 @@ json_t *ahpa_controller__status_patch(const json_t *old, const json_t *want)
 
 /* --- writing ---------------------------------------------------------------------- */
 
+/* Only the elected leader writes (or a process without election). The
+ * check is lock-free and false once the renew deadline passed, so a
+ * leader that lost its Lease stops writing within that deadline. */
+static bool may_write(const struct ahpa_controller *c)
+{
+    return c->opt.leader == NULL || ahpa_leader_is_leader(c->opt.leader);
+}
+
 typedef json_t *(*want_fn)(const void *arg, const json_t *old, int64_t now_s);
+
+/* A plan and what the managed-HPA reconcile did for it (NULL: not run;
+ * the ManagedHPA condition the object has is kept). */
+struct plan_status {
+    const struct ahpa_controller_plan *p;
+    const struct ahpa_controller__mhpa_result *mhpa;
+};
+
+void ahpa_controller__status_add_mhpa(json_t *status, const json_t *old,
+                                      const struct ahpa_controller__mhpa_result *r, int64_t now_s)
+{
+    json_t *conds = json_object_get(status, "conditions");
+    if (!json_is_array(conds))
+        return;
+    if (r == NULL) {
+        const json_t *prev = old_condition(old, AHPA_MHPA_CONDITION);
+        if (prev != NULL)
+            json_array_append_new(conds, json_deep_copy(prev));
+        return;
+    }
+    add_condition(conds, old, AHPA_MHPA_CONDITION, strcmp(r->status, "True") == 0, r->reason,
+                  r->message, now_s);
+}
 
 static json_t *want_plan(const void *arg, const json_t *old, int64_t now_s)
 {
-    return ahpa_controller__status_for_plan(arg, old, now_s);
+    const struct plan_status *ps = arg;
+    json_t *s = ahpa_controller__status_for_plan(ps->p, old, now_s);
+    ahpa_controller__status_add_mhpa(s, old, ps->mhpa, now_s);
+    return s;
 }
 
 static json_t *want_invalid(const void *arg, const json_t *old, int64_t now_s)
@@ -219,6 +255,11 @@ static void write_one(struct ahpa_controller *c, const char *ns, const char *nam
         json_decref(want);
         if (patch == NULL)
             break;
+        if (!may_write(c)) {
+            atomic_fetch_add(&k->status_not_leader, 1);
+            json_decref(patch);
+            break;
+        }
         struct ahpa_error err = {0};
         int rc = ahpa_kube_patch(c->opt.kube, &ahpa_resource, ns, name, "status", patch, NULL,
                                  &err);
@@ -251,6 +292,8 @@ static void invalid_event(struct ahpa_controller *c, struct ahpa_controller__ent
 {
     if (e->event_for != NULL && strcmp(e->event_for, e->error) == 0)
         return;
+    if (!may_write(c))
+        return; /* the leader records it; this replica will once it leads */
     char ts[AHPA_RFC3339_MAX], evname[300];
     ahpa_time_format_rfc3339(now_s, ts);
     /* Unique as client-go's recorder makes them: name.<time in hex>. */
@@ -283,6 +326,33 @@ static void invalid_event(struct ahpa_controller *c, struct ahpa_controller__ent
     e->event_for = ahpa_strdup(e->error);
 }
 
+/* The managed HPA of a planned AHPA, with the limits the planner used
+ * (leader only). True when *r holds a result for the status. */
+static bool reconcile_mhpa(struct ahpa_controller *c, const struct ahpa_controller_plan *p,
+                           struct ahpa_controller__mhpa_result *r)
+{
+    if (!may_write(c))
+        return false;
+    struct ahpa_kube_obj *obj = ahpa_kube_informer_get(c->cluster->inf, p->ns, p->name);
+    if (obj == NULL)
+        return false; /* deleted meanwhile: garbage collection takes its HPA */
+    int32_t max = p->max_in_force >= 1 ? p->max_in_force : 1;
+    int32_t min = p->min_in_force < max ? p->min_in_force : max;
+    struct ahpa_controller__mhpa_options o = {.tolerance = c->opt.mhpa_tolerance};
+    struct ahpa_error err = {0};
+    int rc = ahpa_controller__mhpa_reconcile(c->opt.kube, obj->json, min, max, &o, r, &err);
+    ahpa_kube_obj_release(obj);
+    atomic_fetch_add(&c->cluster->mhpa_writes, r->writes);
+    if (rc < 0) {
+        atomic_fetch_add(&c->cluster->mhpa_failures, 1);
+        char what[300];
+        snprintf(what, sizeof(what), "managed HPA of %s/%s", p->ns, p->name);
+        AHPA_LOG_WARN_REPEAT(what, ahpa_error_message(&err, rc), "%s: %s", what,
+                             ahpa_error_message(&err, rc));
+    }
+    return r->status != NULL && r->reason != NULL;
+}
+
 void ahpa_controller__write_statuses(struct ahpa_controller *c,
                                      const struct ahpa_controller__snapshot_data *s,
                                      int64_t now_s, int64_t deadline_ms)
@@ -310,7 +380,11 @@ void ahpa_controller__write_statuses(struct ahpa_controller *c,
             return;
         }
         if (e == NULL) {
-            write_one(c, s->plans[i].ns, s->plans[i].name, want_plan, &s->plans[i], now_s);
+            struct ahpa_controller__mhpa_result r;
+            struct plan_status ps = {&s->plans[i], NULL};
+            if (reconcile_mhpa(c, &s->plans[i], &r))
+                ps.mhpa = &r;
+            write_one(c, s->plans[i].ns, s->plans[i].name, want_plan, &ps, now_s);
         } else {
             write_one(c, e->ns, e->name, want_invalid, e, now_s);
             invalid_event(c, e, now_s);

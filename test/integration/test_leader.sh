@@ -9,23 +9,28 @@
 # takes over on its next try; the leader cut off from the apiserver
 # (partition): it stops leading within the renew deadline; the leader
 # killed (SIGKILL): the other takes over after the lease duration. A
-# follower sends only reads. Takeover times are printed as "measured:"
-# lines.
+# follower sends only reads. Two more adapters with a controller (the
+# fib-gpu AHPA, a real Prometheus) on another Lease: only the leader writes
+# statuses, the follower sends no write at all, and both serve the same
+# ahpa_desired_replicas. Takeover times are printed as "measured:" lines.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/kubeapi.sh"
+. "$here/../lib/prometheus.sh"
+src=$(cd "$here/../.." && pwd)
 AHPA_TMP=$(mktemp -d)
 T=$AHPA_TMP
 FROZEN=""
-cleanup() { [[ -n "$FROZEN" ]] && kill -CONT "$FROZEN" 2>/dev/null; ahpa_cleanup; }
+cleanup() { [[ -n "$FROZEN" ]] && kill -CONT "$FROZEN" 2>/dev/null; ahpa_prom_stop; ahpa_cleanup; }
 trap cleanup EXIT
 export PYTHONDONTWRITEBYTECODE=1
 
 LEASE_MS=3000 RENEW_MS=2000 RETRY_MS=300
 now_ms() { date +%s%3N; }
 
-ahpa_start_kubeapi "$T/kube" --token tok-a=adapter-a --token tok-b=adapter-b --token tok-c=adapter-c ||
+ahpa_start_kubeapi "$T/kube" --token tok-a=adapter-a --token tok-b=adapter-b --token tok-c=adapter-c \
+    --token tok-d=adapter-d --token tok-e=adapter-e ||
     { ahpa_fail "test apiserver starts"; ahpa_finish; }
 admin_curl() {
     curl -s -m 5 --cacert "$KUBEAPI_CA" --cert "$T/kube/kubeapi-tls/admin.crt" \
@@ -43,17 +48,20 @@ YAML
 }
 
 declare -A PORT PID CA
-start() { # NAME: an adapter that elects on lease default/ahpa-metrics-adapter
-    kubeconfig_for "$1" "tok-$1"
-    ahpa_start_adapter "$T/$1" --kubeconfig="$T/kc-$1" --leader-elect-resource-namespace=default \
+start() { # NAME [ARGS]: an adapter that elects on lease default/ahpa-metrics-adapter (or --leader-elect-resource-name in ARGS)
+    local n=$1
+    shift
+    kubeconfig_for "$n" "tok-$n"
+    ahpa_start_adapter "$T/$n" --kubeconfig="$T/kc-$n" --leader-elect-resource-namespace=default \
         --leader-elect-lease-duration=${LEASE_MS}ms --leader-elect-renew-deadline=${RENEW_MS}ms \
-        --leader-elect-retry-period=${RETRY_MS}ms -v=1 || return 1
-    PORT[$1]=$AHPA_PORT PID[$1]=$AHPA_PID CA[$1]=$AHPA_CA
+        --leader-elect-retry-period=${RETRY_MS}ms -v=1 "$@" || return 1
+    PORT[$n]=$AHPA_PORT PID[$n]=$AHPA_PID CA[$n]=$AHPA_CA
 }
+LEASE_NAME=ahpa-metrics-adapter
 status() { # NAME -> 1, 0, or "-" when /metrics does not answer
     local v
     v=$(curl -s -m 1 --cacert "${CA[$1]}" "https://127.0.0.1:${PORT[$1]}/metrics" |
-        sed -n 's/^leader_election_master_status{name="ahpa-metrics-adapter"} //p')
+        sed -n "s/^leader_election_master_status{name=\"$LEASE_NAME\"} //p")
     echo "${v:--}"
 }
 identity() { sed -n 's/.*leader election on lease .* as \([^ ]*\) (lease.*/\1/p' "$T/$1/adapter.log" | head -1; }
@@ -156,8 +164,82 @@ echo "measured: takeover after SIGKILL of the leader ${took}ms (lease ${LEASE_MS
 ahpa_check "the follower took over after the leader's SIGKILL (${took}ms)" test "$took" -ge 0
 ahpa_check "within lease + 2.2 x retry + 2 s of slack for a loaded machine (${took}ms)" test "$took" -le $((LEASE_MS + 22 * RETRY_MS / 10 + 2000))
 
+# --- two adapters with a controller: only the leader writes -----------------
+# Adapters d and e elect on their own Lease (ahpa-ctl), plan the seed's
+# fib-gpu AHPA from a real Prometheus and serve ahpa_desired_replicas.
+kill -TERM "${PID[$L]}" 2>/dev/null
+wait "${PID[$L]}" 2>/dev/null
+INTERVAL=2
+python3 "$src/test/lib/gen_gpu_openmetrics.py" --days 2 --pods 4 --output "$T/gpu.om" &&
+    ahpa_prom_backfill "$T/gpu.om" "$T/tsdb" && ahpa_prom_start "$T/tsdb" "$(ahpa_free_port)" ||
+    { ahpa_fail "prometheus starts"; ahpa_finish; }
+k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
+k apply -f "$src/manifests/crd/" >/dev/null 2>&1
+k apply -f - >/dev/null 2>&1 <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bert-intent-detection, namespace: default, labels: {app: bert}}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: bert}}
+  template:
+    metadata: {labels: {app: bert}}
+    spec: {containers: [{name: bert, image: "registry.example/bert:1"}]}
+YAML
+ahpa_contains "kubectl apply fib-gpu.yaml" "$(k apply -f "$src/manifests/examples/fib-gpu.yaml" </dev/null 2>&1)" \
+    "fib-gpu created"
+LEASE_NAME=ahpa-ctl
+ctl_args=(--leader-elect-resource-name=ahpa-ctl --prometheus-url="$AHPA_PROM_URL"
+    --prediction-interval=${INTERVAL}s --history-window=48h)
+admin_curl -X DELETE "$KUBEAPI_URL/-/test/requests" >/dev/null
+start d "${ctl_args[@]}" || ahpa_fail "adapter d starts"
+start e "${ctl_args[@]}" || ahpa_fail "adapter e starts"
+wait_status d 1 5000 >/dev/null || wait_status e 1 5000 >/dev/null
+if [[ "$(status d)" == 1 ]]; then L=d F=e; else L=e F=d; fi
+ahpa_equals "one of the two controllers leads" "$(status d)$(status e)" \
+    "$([[ $L == d ]] && echo 10 || echo 01)"
+written() { [[ "$(k get ahpa fib-gpu -o jsonpath='{.status.desiredReplicas}' </dev/null 2>/dev/null)" =~ ^[0-9]+$ ]]; }
+ahpa_wait_for 30 written
+ahpa_check "the leader wrote fib-gpu's status (desiredReplicas set)" written
+sleep $((2 * INTERVAL)) # two more cycles: a follower would have had statuses to write
+counts=$(admin_curl "$KUBEAPI_URL/-/test/requests")
+writes() { # USER -> requests other than get, list and watch (the Lease's update aside)
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1])["byUser"].get(sys.argv[2], {})
+print(sum(n for k, n in d.items() if k.split()[0] not in ("get", "list", "watch") and "/leases" not in k))' "$counts" "$1"
+}
+wl=$(writes adapter-$L) wf=$(writes adapter-$F)
+echo "measured: API writes since start, leader $L $wl, follower $F $wf"
+ahpa_check "the leader patched statuses ($wl writes)" test "$wl" -ge 1
+ahpa_equals "the follower sent no write to the API (status, Event, HPA)" "$wf" 0
+metric() { # NAME SERIES
+    curl -s -m 2 --cacert "${CA[$1]}" "https://127.0.0.1:${PORT[$1]}/metrics" | sed -n "s/^$2 //p"
+}
+ahpa_equals "the follower's /metrics: no status write" "$(metric $F ahpa_controller_status_writes_total)" 0
+# (ahpa_controller_status_not_leader_total stays 0 too once the leader's
+# status is in the follower's informer: its own plan wants the same status.)
+ahpa_client_cert "$T"
+desired() { # NAME -> the value of ahpa_desired_replicas for fib-gpu
+    curl -s -m 2 --cacert "${CA[$1]}" --cert "$AHPA_CLIENT_CERT" --key "$AHPA_CLIENT_KEY" \
+        "https://127.0.0.1:${PORT[$1]}/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas?labelSelector=ahpa%3Dfib-gpu" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["value"])' 2>/dev/null
+}
+# Both plan at the same wall-clock multiples of the interval: a sample of the
+# leader taken on both sides of the follower's (same value twice) tells that
+# no cycle ended in between.
+same=0 differ=0 pairs=""
+for _ in $(seq 1 12); do
+    x1=$(desired $L) y=$(desired $F) x2=$(desired $L)
+    if [[ -n "$x1" && "$x1" == "$x2" ]]; then
+        pairs="$pairs $x1/$y"
+        if [[ "$x1" == "$y" ]]; then same=$((same + 1)); else differ=$((differ + 1)); fi
+    fi
+    sleep 0.3
+done
+ahpa_check "at least 5 comparisons made (leader/follower:$pairs)" test $((same + differ)) -ge 5
+ahpa_equals "both serve identical ahpa_desired_replicas (leader/follower:$pairs)" "$differ" 0
+
 if ((AHPA_FAILED > 0)); then
-    for n in a b c; do
+    for n in a b c d e; do
         [[ -f "$T/$n/adapter.log" ]] && { echo "--- adapter $n (last 25 lines)"; tail -25 "$T/$n/adapter.log"; }
     done
 fi

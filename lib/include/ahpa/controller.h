@@ -36,6 +36,7 @@ struct ahpa_buf;
 struct ahpa_cron_zone;
 struct ahpa_error;
 struct ahpa_kube_client;
+struct ahpa_leader;
 struct ahpa_prom_client;
 struct ahpa_controller;
 
@@ -68,6 +69,17 @@ struct ahpa_controller_options {
     /* For tests: the informer's watch timeout and backoff (0: defaults). */
     int watch_timeout_s;
     int64_t watch_backoff_ms;
+    /* Cluster mode with several replicas: the elector (borrowed; outlives
+     * the controller). Every replica plans and publishes (plans are
+     * deterministic, so all serve the same ahpa_desired_replicas); only
+     * while ahpa_leader_is_leader() is true does this one write to the
+     * API (status patches, Events, managed HPAs), checked before each
+     * write. NULL: no election, this process acts alone and writes. */
+    struct ahpa_leader *leader;
+    /* Managed HPAs (strategy auto, proactive, reactive): send
+     * behavior.*.tolerance "0" (clusters with HPAConfigurableTolerance;
+     * others drop the field and the HPA's default 10 % applies). */
+    bool mhpa_tolerance;
 };
 
 /* Cluster mode.
