@@ -2,8 +2,8 @@
 """Checks rendered manifests (kubectl kustomize output) against the adapter.
 
     manifests_check.py objects RENDERED.yaml --help-text FILE --served GV,... [--route self-signed|cert-manager]
-    manifests_check.py rbac RENDERED.yaml --calls manifests/api-calls.txt --help-text FILE
-    manifests_check.py scan --calls manifests/api-calls.txt --source ROOT
+    manifests_check.py rbac RENDERED.yaml --calls lib/kube/api-calls.txt --help-text FILE
+    manifests_check.py scan --calls lib/kube/api-calls.txt --source ROOT
 
 Prints one "ok: ..." or "FAIL: ..." line per check and exits 1 when any
 check failed. Used by test_manifests.sh.

@@ -7,7 +7,7 @@
 #   - manifests_check.py checks the rendered objects (hardened Deployment,
 #     flags known to `--help`, one APIService per group-version the adapter
 #     serves, caBundle or cainjector annotation, no insecureSkipTLSVerify),
-#     the RBAC against manifests/api-calls.txt (every call granted, nothing
+#     the RBAC against lib/kube/api-calls.txt (every call granted, nothing
 #     more), and the source against the calls file; mutated copies prove
 #     each of the three can fail;
 #   - two adapters run with the rendered Deployment's own arguments and the
@@ -224,10 +224,10 @@ ahpa_contains "prometheus-token mounts the token from a Secret" "$(cat "$T/with-
     "secretName: ahpa-metrics-adapter-prometheus-token"
 for r in self-signed cert-manager with-components; do
     run_check "$r: RBAC grants every call in api-calls.txt and nothing more" \
-        rbac "$T/$r.yaml" --calls "$src/manifests/api-calls.txt" --help-text "$T/help.txt"
+        rbac "$T/$r.yaml" --calls "$src/lib/kube/api-calls.txt" --help-text "$T/help.txt"
 done
 run_check "every resource the source names is in api-calls.txt" \
-    scan --calls "$src/manifests/api-calls.txt" --source "$src"
+    scan --calls "$src/lib/kube/api-calls.txt" --source "$src"
 
 # --- the checks can fail -----------------------------------------------------------------
 must_fail() { # DESCRIPTION ARGS...
@@ -252,11 +252,11 @@ PY
 mutate "$T/self-signed.yaml" "$T/m1.yaml" '
 if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "ahpa-metrics-adapter":
     d["rules"] = [r for r in d["rules"] if r["resources"] != ["events"]]'
-must_fail "a call without a rule fails" rbac "$T/m1.yaml" --calls "$src/manifests/api-calls.txt"
+must_fail "a call without a rule fails" rbac "$T/m1.yaml" --calls "$src/lib/kube/api-calls.txt"
 mutate "$T/self-signed.yaml" "$T/m2.yaml" '
 if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "ahpa-metrics-adapter":
     d["rules"].append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})'
-must_fail "a rule without a call fails" rbac "$T/m2.yaml" --calls "$src/manifests/api-calls.txt"
+must_fail "a rule without a call fails" rbac "$T/m2.yaml" --calls "$src/lib/kube/api-calls.txt"
 mutate "$T/self-signed.yaml" "$T/m3.yaml" '
 if d["kind"] == "Deployment":
     d["spec"]["template"]["spec"]["containers"][0]["args"].append("--no-such-flag=1")'
@@ -280,7 +280,7 @@ static const struct ahpa_kube_resource ds = {"apps", "v1", "daemonsets", "Daemon
 int f(void) { return ahpa_kube_get(c, &ds, ns, name, "scale", &out, err); }
 C
 must_fail "a resource the source uses without a line in api-calls.txt fails" \
-    scan --calls "$src/manifests/api-calls.txt" --source "$T/fakesrc"
+    scan --calls "$src/lib/kube/api-calls.txt" --source "$T/fakesrc"
 
 # --- applied to the test apiserver -----------------------------------------------------
 # Stand-ins for the CRDs cert-manager and prometheus-operator install
