@@ -55,7 +55,6 @@ struct adapter {
     struct ahpa_tls_watch *watch;
     struct ahpa_tls_paths paths;
     /* leader election: its own client, as kube-controller-manager gives it */
-    struct ahpa_kube_config *lease_kcfg;
     struct ahpa_kube_client *lease_client;
     struct ahpa_leader *leader; /* NULL: no election, this process acts alone */
     /* delegated authentication and authorization */
@@ -221,12 +220,21 @@ static int load_zone(struct adapter *a, struct ahpa_error *err)
     return rc;
 }
 
-/* The Kubernetes API client, when there is a configuration: --kubeconfig,
- * --master, or the in-cluster service account (KUBERNETES_SERVICE_HOST). */
+/* A Kubernetes configuration is given: --kubeconfig, --master, or the
+ * in-cluster service environment. */
+static bool have_kube_config(const struct ahpa_config *cfg)
+{
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+    return cfg->kubeconfig != NULL || cfg->master != NULL || (host != NULL && host[0] != '\0');
+}
+
+/* The Kubernetes API configuration (loaded once: the elector's client is
+ * made from it too) and the controller's client, when there is a
+ * configuration: --kubeconfig, --master, or the in-cluster service account. */
 static int prepare_kube(struct adapter *a, struct ahpa_error *err)
 {
     const struct ahpa_config *cfg = &a->cfg;
-    if (cfg->kubeconfig == NULL && cfg->master == NULL && getenv("KUBERNETES_SERVICE_HOST") == NULL)
+    if (!have_kube_config(cfg))
         return 0;
     struct ahpa_kube_options ko = {
         .kubeconfig = cfg->kubeconfig,
@@ -249,9 +257,6 @@ static int prepare_kube(struct adapter *a, struct ahpa_error *err)
  * from the cluster when there is a Kubernetes API and no --ahpa-dir. */
 static int prepare_controller(struct adapter *a, struct ahpa_error *err)
 {
-    int rc = prepare_kube(a, err);
-    if (rc < 0)
-        return rc;
     if (a->cfg.ahpa_dir == NULL && a->kube == NULL)
         return 0;
     if (a->prom == NULL && a->cfg.ahpa_dir == NULL) {
@@ -263,7 +268,7 @@ static int prepare_controller(struct adapter *a, struct ahpa_error *err)
     if (a->cfg.ahpa_dir != NULL && a->kube != NULL)
         AHPA_LOG_INFO("--ahpa-dir given: AdvancedHorizontalPodAutoscalers come from its files, "
                       "not from the cluster");
-    rc = load_zone(a, err);
+    int rc = load_zone(a, err);
     if (rc < 0)
         return rc;
     struct ahpa_controller_options opt = {
@@ -291,39 +296,30 @@ static int prepare_controller(struct adapter *a, struct ahpa_error *err)
     return 0;
 }
 
-/* A Kubernetes configuration is given: --kubeconfig, --master, or the
- * in-cluster service environment. */
-static bool have_kube_config(const struct ahpa_config *cfg)
-{
-    const char *host = getenv("KUBERNETES_SERVICE_HOST");
-    return cfg->kubeconfig != NULL || cfg->master != NULL || (host != NULL && host[0] != '\0');
-}
-
 /* Leader election on a Lease when --leader-elect and a Kubernetes
  * configuration are given. The elector's client times requests out at the
  * renew deadline, as component-base configures it. */
 static int prepare_leader(struct adapter *a, struct ahpa_error *err)
 {
     const struct ahpa_config *cfg = &a->cfg;
-    if (!cfg->leader_elect || !have_kube_config(cfg)) {
+    if (!cfg->leader_elect || a->kube_config == NULL) {
         AHPA_LOG_INFO("leader election off (%s): this process acts alone",
                       cfg->leader_elect ? "no Kubernetes configuration" : "--leader-elect=false");
         return 0;
     }
+    /* Its own client on the same configuration, as kube-controller-manager
+     * gives the elector one: controller traffic never delays a renewal. */
     struct ahpa_kube_options ko = {
-        .kubeconfig = cfg->kubeconfig, .master = cfg->master, .qps = cfg->kube_api_qps,
-        .burst = (int)cfg->kube_api_burst, .timeout_ms = cfg->leader_elect_renew_deadline_ms,
+        .qps = cfg->kube_api_qps, .burst = (int)cfg->kube_api_burst,
+        .timeout_ms = cfg->leader_elect_renew_deadline_ms,
         .user_agent = "ahpa-metrics-adapter/leader-election"};
-    int rc = ahpa_kube_config_load(&ko, &a->lease_kcfg, err);
-    if (rc < 0)
-        return rc;
-    a->lease_client = ahpa_kube_client_new(a->lease_kcfg, &ko, err);
+    a->lease_client = ahpa_kube_client_new(a->kube_config, &ko, err);
     if (a->lease_client == NULL)
         return -AHPA_ECONFIG;
+    const struct ahpa_kube_config *kc = a->kube_config;
     const char *ns = cfg->leader_elect_resource_namespace;
     if (ns == NULL)
-        ns = a->lease_kcfg->in_cluster && a->lease_kcfg->namespace ? a->lease_kcfg->namespace
-                                                                   : "kube-system";
+        ns = kc->in_cluster && kc->namespace ? kc->namespace : "kube-system";
     struct ahpa_leader_options lo = {
         .client = a->lease_client, .ns = ns, .name = cfg->leader_elect_resource_name,
         .lease_duration_ms = cfg->leader_elect_lease_duration_ms,
@@ -429,7 +425,8 @@ static int start(struct adapter *a)
     a->server = ahpa_server_new(&a->cfg, &err);
     if (a->server != NULL &&
         ((rc = prepare_auth(a, &err)) < 0 || (rc = prepare_provider(a, &err)) < 0 ||
-         (rc = prepare_leader(a, &err)) < 0 || (rc = prepare_controller(a, &err)) < 0)) {
+         (rc = prepare_kube(a, &err)) < 0 || (rc = prepare_leader(a, &err)) < 0 ||
+         (rc = prepare_controller(a, &err)) < 0)) {
         AHPA_LOG_ERROR("%s", ahpa_error_message(&err, rc));
         ahpa_tls_keypair_free(kp);
         return rc;
@@ -657,7 +654,6 @@ int main(int argc, char **argv)
     ahpa_auth_free(a.auth);       /* wakes parked requests: before the server goes */
     ahpa_server_free(a.server);
     ahpa_kube_client_free(a.lease_client);
-    ahpa_kube_config_free(a.lease_kcfg);
     ahpa_kube_client_free(a.authn_client);
     ahpa_kube_client_free(a.authz_client);
     ahpa_kube_config_free(a.authn_kcfg);
