@@ -40,8 +40,12 @@ warmup_s=$((duration_s / 5 > 120 ? 120 : duration_s / 5))
 
 bench_build "$root"
 AHPA_TMP=$(mktemp -d)
+# The cleanup runs to its end whatever fails in it (no errexit), and also
+# on SIGTERM/SIGINT (bash runs no EXIT trap when a signal kills it).
 soak_cleanup() {
     local status=$?
+    set +e
+    trap - EXIT TERM INT
     if [[ -n "${SOAK_KEEP_LOG:-}" && -n "${AHPA_LOG:-}" && -f "$AHPA_LOG" ]]; then
         cp "$AHPA_LOG" "$SOAK_KEEP_LOG" && echo "adapter log kept in $SOAK_KEEP_LOG"
     fi
@@ -49,6 +53,8 @@ soak_cleanup() {
     exit "$status"
 }
 trap soak_cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # --- Prometheus with history and a live continuation ------------------------
 end=$(date +%s)

@@ -23,6 +23,10 @@
 # - Ready in ~0.2 s; we poll /-/ready at most 100 x 0.1 s.
 #
 # Only one Prometheus per sourcing shell; ahpa_prom_stop kills it by PID.
+# The stop functions return 0 and are safe under `set -e` (a script's
+# EXIT trap included): `wait` on a child killed by SIGTERM returns 143,
+# which would otherwise end the script there and skip the rest of its
+# cleanup.
 # Also here: a static exporter stand-in (ahpa_exporter_*), the GPU trace's
 # live continuation (ahpa_gpu_exporter_*) and a fault-injecting
 # proxy in front of Prometheus (ahpa_chaos_*: slow, 500, error JSON,
@@ -146,13 +150,13 @@ ahpa_prom_stop() {
     [ -n "$AHPA_PROM_PID" ] || return 0
     local pid=$AHPA_PROM_PID i
     AHPA_PROM_PID=""
-    kill "$pid" 2>/dev/null
+    kill "$pid" 2>/dev/null || true
     for i in $(seq 1 50); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
     return 0
 }
 
@@ -178,8 +182,8 @@ ahpa_exporter_start() {
 # ahpa_exporter_stop: stops the exporter by PID.
 ahpa_exporter_stop() {
     [ -n "$AHPA_EXPORTER_PID" ] || return 0
-    kill "$AHPA_EXPORTER_PID" 2>/dev/null
-    wait "$AHPA_EXPORTER_PID" 2>/dev/null
+    kill "$AHPA_EXPORTER_PID" 2>/dev/null || true
+    wait "$AHPA_EXPORTER_PID" 2>/dev/null || true
     AHPA_EXPORTER_PID=""
     return 0
 }
@@ -221,8 +225,8 @@ ahpa_chaos_last() {
 # ahpa_chaos_stop: stops the proxy by PID.
 ahpa_chaos_stop() {
     [ -n "$AHPA_CHAOS_PID" ] || return 0
-    kill "$AHPA_CHAOS_PID" 2>/dev/null
-    wait "$AHPA_CHAOS_PID" 2>/dev/null
+    kill "$AHPA_CHAOS_PID" 2>/dev/null || true
+    wait "$AHPA_CHAOS_PID" 2>/dev/null || true
     AHPA_CHAOS_PID=""
     return 0
 }
@@ -252,8 +256,8 @@ ahpa_gpu_exporter_start() {
 # ahpa_gpu_exporter_stop: stops it by PID.
 ahpa_gpu_exporter_stop() {
     [ -n "${AHPA_GPU_EXPORTER_PID:-}" ] || return 0
-    kill "$AHPA_GPU_EXPORTER_PID" 2>/dev/null
-    wait "$AHPA_GPU_EXPORTER_PID" 2>/dev/null
+    kill "$AHPA_GPU_EXPORTER_PID" 2>/dev/null || true
+    wait "$AHPA_GPU_EXPORTER_PID" 2>/dev/null || true
     AHPA_GPU_EXPORTER_PID=""
     return 0
 }
