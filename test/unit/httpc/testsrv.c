@@ -5,6 +5,7 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -175,6 +176,12 @@ static void *accept_main(void *arg)
         int fd = accept(s->listen_fd, NULL, NULL);
         if (fd < 0)
             continue;
+        /* A reply is two writes (head, body): with Nagle's algorithm the
+         * body waits for the client's delayed ACK of the head, ~40 ms per
+         * request on a kept-alive connection (a long controller test spent
+         * most of its minute there). */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         pthread_mutex_lock(&s->mu);
         if (s->n_conns == MAX_CONNS) {
             pthread_mutex_unlock(&s->mu);
