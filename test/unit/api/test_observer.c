@@ -14,44 +14,26 @@
 #include "ahpa/httpc.h"
 #include "ahpa/prom.h"
 #include "api_test.h"
+#include "fakeprom.h"
 #include "testsrv.h"
 #include "unit.h"
 
 static atomic_llong usage_until; /* usage samples after this are missing; 0: none */
-static _Thread_local char body[1 << 20];
 
-static double param(const char *target, const char *name)
+/* Flat usage, 100 % summed over 3 replicas, until usage_until. */
+static int sample(void *ud, bool replicas, double t, double *v)
 {
-    char key[32];
-    snprintf(key, sizeof(key), "%s=", name);
-    const char *p = strstr(target, key);
-    return p ? strtod(p + strlen(key), NULL) : 0;
+    (void)ud;
+    long long until = atomic_load(&usage_until);
+    if (!replicas && until > 0 && t > (double)until)
+        return FAKEPROM_END;
+    *v = replicas ? 3 : 100;
+    return FAKEPROM_SAMPLE;
 }
 
 static void prometheus(const struct testsrv_request *req, struct testsrv_reply *reply, void *ud)
 {
-    (void)ud;
-    const char *t = req->method[0] == 'P' ? req->body : req->target;
-    double start = param(t, "start"), end = param(t, "end"), step = param(t, "step");
-    if (!(step > 0)) {
-        reply->status = 400;
-        reply->body = "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"unexpected\"}";
-        return;
-    }
-    bool replicas = strstr(t, "kube_deployment_status_replicas") != NULL;
-    long long until = atomic_load(&usage_until);
-    size_t n = (size_t)snprintf(body, sizeof(body), "{\"status\":\"success\",\"data\":{"
-                                "\"resultType\":\"matrix\",\"result\":[{\"metric\":{},\"values\":[");
-    const char *sep = "";
-    for (double x = start; x <= end && n + 64 < sizeof(body); x += step) {
-        if (!replicas && until > 0 && x > (double)until)
-            break;
-        n += (size_t)snprintf(body + n, sizeof(body) - n, "%s[%.0f,\"%s\"]", sep, x,
-                              replicas ? "3" : "100");
-        sep = ",";
-    }
-    snprintf(body + n, sizeof(body) - n, "]}]}}");
-    reply->body = body;
+    fakeprom_answer_range(req, reply, sample, ud);
 }
 
 static const char web_yaml[] =

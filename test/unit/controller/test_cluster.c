@@ -17,6 +17,7 @@
 #include "ahpa/prom.h"
 #include "controller_int.h"
 #include "fakeapi.h"
+#include "fakeprom.h"
 #include "testsrv.h"
 #include "unit.h"
 
@@ -190,32 +191,18 @@ END_TEST
 
 /* --- objects from a canned apiserver ------------------------------------------------ */
 
-static _Thread_local char body[1 << 18];
-
 /* Flat usage (120% summed over 3 pods), replicas 3, for any range. */
+static int flat_sample(void *ud, bool replicas, double t, double *v)
+{
+    (void)ud, (void)t;
+    *v = replicas ? 3 : 120;
+    return FAKEPROM_SAMPLE;
+}
+
 static void flat_prometheus(const struct testsrv_request *req, struct testsrv_reply *reply,
                             void *ud)
 {
-    (void)ud;
-    const char *t = req->method[0] == 'P' ? req->body : req->target;
-    const char *s = strstr(t, "start="), *e = strstr(t, "end="), *st = strstr(t, "step=");
-    if (s == NULL || e == NULL || st == NULL) {
-        reply->status = 400;
-        reply->body = "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"unexpected\"}";
-        return;
-    }
-    double start = strtod(s + 6, NULL), end = strtod(e + 4, NULL), step = strtod(st + 5, NULL);
-    bool replicas = strstr(t, "kube_deployment_status_replicas") != NULL;
-    size_t n = (size_t)snprintf(body, sizeof(body), "{\"status\":\"success\",\"data\":{"
-                                "\"resultType\":\"matrix\",\"result\":[{\"metric\":{},\"values\":[");
-    const char *sep = "";
-    for (double x = start; step > 0 && x <= end && n + 64 < sizeof(body); x += step) {
-        n += (size_t)snprintf(body + n, sizeof(body) - n, "%s[%.0f,\"%s\"]", sep, x,
-                              replicas ? "3" : "120");
-        sep = ",";
-    }
-    snprintf(body + n, sizeof(body) - n, "]}]}}");
-    reply->body = body;
+    fakeprom_answer_range(req, reply, flat_sample, ud);
 }
 
 #define AHPA_PATH "/apis/autoscaling.alibabacloud.com/v1beta1/advancedhorizontalpodautoscalers"

@@ -17,6 +17,7 @@
 #include "ahpa/httpc.h"
 #include "ahpa/log.h"
 #include "ahpa/prom.h"
+#include "fakeprom.h"
 #include "testsrv.h"
 #include "unit.h"
 
@@ -33,16 +34,6 @@ static atomic_llong usage_from; /* usage samples before it are left out (0: none
 static atomic_bool usage_huge;  /* usage near DBL_MAX: finite, its forecast need not be */
 static atomic_llong replicas_milli = 3000;
 static atomic_int delay_ms; /* before every answer */
-static _Thread_local char body[1 << 20];
-
-/* Reads a query parameter as a number from a target. */
-static double param(const char *target, const char *name)
-{
-    char key[32];
-    snprintf(key, sizeof(key), "%s=", name);
-    const char *p = strstr(target, key);
-    return p ? strtod(p + strlen(key), NULL) : NAN;
-}
 
 static atomic_bool usage_noise; /* deterministic noise of +-15 on the usage */
 
@@ -57,42 +48,37 @@ static double usage_at(double t)
     return 100 + 80 * sin(2 * M_PI * fmod(t, DAY) / DAY) + noise; /* 20%..180% summed */
 }
 
-static void fake(const struct testsrv_request *req, struct testsrv_reply *reply, void *ud)
+/* The canned series: replicas_milli / 1000, or the usage with the gap,
+ * the missing head, the NaN stretch and the huge values set per test. */
+static int sample(void *ud, bool replicas, double x, double *v)
 {
     (void)ud;
-    const char *t = req->method[0] == 'P' ? req->body : req->target;
-    double start = param(t, "start"), end = param(t, "end"), step = param(t, "step");
-    if (strncmp(req->target, "/api/v1/query_range", 19) != 0 || !(step > 0)) {
-        reply->status = 400;
-        reply->body = "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"unexpected\"}";
-        return;
+    if (replicas) {
+        *v = atomic_load(&replicas_milli) / 1000.0;
+        return FAKEPROM_SAMPLE;
     }
+    long long gap = atomic_load(&usage_gap_from);
+    if (gap > 0 && x >= (double)gap)
+        return FAKEPROM_END;
+    if (x < (double)atomic_load(&usage_from))
+        return FAKEPROM_SKIP;
+    if (x >= (double)atomic_load(&usage_nan_from) && x < (double)atomic_load(&usage_nan_to))
+        *v = NAN;
+    else
+        *v = atomic_load(&usage_huge) ? 1.7e308 * (0.5 + usage_at(x) / 400) : usage_at(x);
+    return FAKEPROM_SAMPLE;
+}
+
+static void fake(const struct testsrv_request *req, struct testsrv_reply *reply, void *ud)
+{
+    const char *t = req->method[0] == 'P' ? req->body : req->target;
+    fakeprom_answer_range(req, reply, sample, ud);
+    if (reply->status != 0)
+        return;
     atomic_fetch_add(&range_queries, 1);
     reply->delay_ms = atomic_load(&delay_ms);
-    atomic_store(&last_start, (long long)start);
-    atomic_store(&last_end, (long long)end);
-    bool replicas = strstr(t, "kube_deployment_status_replicas") != NULL;
-    size_t n = (size_t)snprintf(body, sizeof(body), "{\"status\":\"success\",\"data\":{\"resultType\":"
-                                "\"matrix\",\"result\":[{\"metric\":{},\"values\":[");
-    long long gap = atomic_load(&usage_gap_from), nan0 = atomic_load(&usage_nan_from),
-              nan1 = atomic_load(&usage_nan_to);
-    const char *sep = "";
-    for (double x = start; x <= end && n + 64 < sizeof(body); x += step) {
-        if (!replicas && gap > 0 && x >= (double)gap)
-            break;
-        if (!replicas && x < (double)atomic_load(&usage_from))
-            continue;
-        if (!replicas && x >= (double)nan0 && x < (double)nan1)
-            n += (size_t)snprintf(body + n, sizeof(body) - n, "%s[%.0f,\"NaN\"]", sep, x);
-        else
-            n += (size_t)snprintf(body + n, sizeof(body) - n, "%s[%.0f,\"%.3f\"]", sep, x,
-                                  replicas ? atomic_load(&replicas_milli) / 1000.0
-                                  : atomic_load(&usage_huge) ? 1.7e308 * (0.5 + usage_at(x) / 400)
-                                                             : usage_at(x));
-        sep = ",";
-    }
-    snprintf(body + n, sizeof(body) - n, "]}]}}");
-    reply->body = body;
+    atomic_store(&last_start, (long long)fakeprom_param(t, "start"));
+    atomic_store(&last_end, (long long)fakeprom_param(t, "end"));
 }
 
 static const char ahpa_yaml[] =

@@ -15,6 +15,7 @@
 #include "ahpa/prom.h"
 #include "ahpa/str.h"
 #include "ahpa/timefmt.h"
+#include "fakeprom.h"
 #include "testsrv.h"
 #include "unit.h"
 
@@ -26,8 +27,6 @@
 #define HISTORY_S (2 * DAY)
 #define T_FIRST (T_END - (TEST_STEPS - 1) * STEP)
 #define T_CSV (T_FIRST - HISTORY_S - 2 * 3600)
-
-static _Thread_local char body[1 << 20];
 
 /* A daily cycle with deterministic noise and short bursts (summed GPU
  * utilisation, percent), printed with 3 decimals by both paths. */
@@ -43,35 +42,19 @@ static double usage_at(int64_t t)
     return strtod(s, NULL);
 }
 
-static double param(const char *target, const char *name)
+/* The trace up to T_END, replicas 3. */
+static int sample(void *ud, bool replicas, double t, double *v)
 {
-    char key[32];
-    snprintf(key, sizeof(key), "%s=", name);
-    const char *p = strstr(target, key);
-    return p ? strtod(p + strlen(key), NULL) : NAN;
+    (void)ud;
+    if (t > T_END)
+        return FAKEPROM_END;
+    *v = replicas ? 3.0 : usage_at((int64_t)t);
+    return FAKEPROM_SAMPLE;
 }
 
 static void fake(const struct testsrv_request *req, struct testsrv_reply *reply, void *ud)
 {
-    (void)ud;
-    const char *t = req->method[0] == 'P' ? req->body : req->target;
-    double start = param(t, "start"), end = param(t, "end"), step = param(t, "step");
-    if (strncmp(req->target, "/api/v1/query_range", 19) != 0 || !(step > 0)) {
-        reply->status = 400;
-        reply->body = "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"unexpected\"}";
-        return;
-    }
-    bool replicas = strstr(t, "kube_deployment_status_replicas") != NULL;
-    size_t n = (size_t)snprintf(body, sizeof(body), "{\"status\":\"success\",\"data\":{"
-                                "\"resultType\":\"matrix\",\"result\":[{\"metric\":{},\"values\":[");
-    const char *sep = "";
-    for (double x = start; x <= end && x <= T_END && n + 64 < sizeof(body); x += step) {
-        n += (size_t)snprintf(body + n, sizeof(body) - n, "%s[%.0f,\"%.3f\"]", sep, x,
-                              replicas ? 3.0 : usage_at((int64_t)x));
-        sep = ",";
-    }
-    snprintf(body + n, sizeof(body) - n, "]}]}}");
-    reply->body = body;
+    fakeprom_answer_range(req, reply, sample, ud);
 }
 
 static const char ahpa_yaml[] =
