@@ -22,21 +22,10 @@ INTERVAL=2
 now_ms() { date +%s%3N; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-python3 "$src/test/lib/gen_gpu_openmetrics.py" --days 2 --pods 4 --output "$T/gpu.om" ||
-    { ahpa_fail "fixture generation"; ahpa_finish; }
-# A StatefulSet's pods are llm-0, llm-1: the generator names Deployment pods,
-# so its pod names are rewritten.
-python3 "$src/test/lib/gen_gpu_openmetrics.py" --days 2 --pods 2 --deployment llm --output "$T/sts.om" &&
-python3 - "$T/sts.om" <<'PY' || { ahpa_fail "StatefulSet fixture"; ahpa_finish; }
-import re, sys
-names = {}
-def ordinal(m):
-    return 'pod="llm-%d"' % names.setdefault(m.group(1), len(names))
-text = open(sys.argv[1]).read()
-open(sys.argv[1], "w").write(re.sub(r'pod="(llm-[a-z0-9]+-[a-z0-9]+)"', ordinal, text))
-PY
-ahpa_prom_backfill "$T/gpu.om" "$T/tsdb" && ahpa_prom_backfill "$T/sts.om" "$T/tsdb" &&
-    ahpa_prom_start "$T/tsdb" "$(ahpa_free_port)" ||
+# A StatefulSet's pods are llm-0, llm-1 (--pod-names ordinal).
+{ ahpa_gpu_openmetrics "$T/gpu.om" --days 2 --pods 4 &&
+    ahpa_gpu_openmetrics "$T/sts.om" --days 2 --pods 2 --deployment llm --pod-names ordinal &&
+    ahpa_prom_start_backfilled "$T" "$T/gpu.om" "$T/sts.om"; } ||
     { ahpa_fail "prometheus starts"; ahpa_finish; }
 ahpa_start_kubeapi "$T" --request-log "$T/requests.log" ||
     { ahpa_fail "test apiserver starts"; ahpa_finish; }
@@ -45,22 +34,7 @@ kin() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s
 admin() { curl -s --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }
 
 # --- the seed's objects, applied as the user applies them ----------------------
-ahpa_contains "kubectl apply the CRD" "$(k apply -f "$src/manifests/crd/" 2>&1)" "created"
-out=$(kin apply -f - 2>&1 <<'YAML'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: bert-intent-detection, namespace: default, labels: {app: bert}}
-spec:
-  replicas: 4
-  selector: {matchLabels: {app: bert}}
-  template:
-    metadata: {labels: {app: bert}}
-    spec: {containers: [{name: bert, image: "registry.example/bert:1"}]}
-YAML
-)
-ahpa_contains "kubectl apply the Deployment" "$out" "created"
-ahpa_contains "kubectl apply fib-gpu.yaml" "$(k apply -f "$src/manifests/examples/fib-gpu.yaml" 2>&1)" \
-    "fib-gpu created"
+ahpa_kube_apply_seed "$T"
 # Valid for the CRD's schema, not for the adapter: minReplicas > maxReplicas.
 sed -e 's/name: fib-gpu/name: broken/' -e 's/minReplicas: 0/minReplicas: 30/' \
     -e 's/maxReplicas: 100/maxReplicas: 5/' "$src/manifests/examples/fib-gpu.yaml" >"$T/broken.yaml"

@@ -170,24 +170,9 @@ ahpa_check "within lease + 2.2 x retry + 2 s of slack for a loaded machine (${to
 kill -TERM "${PID[$L]}" 2>/dev/null
 wait "${PID[$L]}" 2>/dev/null
 INTERVAL=2
-python3 "$src/test/lib/gen_gpu_openmetrics.py" --days 2 --pods 4 --output "$T/gpu.om" &&
-    ahpa_prom_backfill "$T/gpu.om" "$T/tsdb" && ahpa_prom_start "$T/tsdb" "$(ahpa_free_port)" ||
-    { ahpa_fail "prometheus starts"; ahpa_finish; }
+ahpa_prom_start_gpu "$T" || { ahpa_fail "prometheus starts"; ahpa_finish; }
 k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
-k apply -f "$src/manifests/crd/" >/dev/null 2>&1
-k apply -f - >/dev/null 2>&1 <<'YAML'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: bert-intent-detection, namespace: default, labels: {app: bert}}
-spec:
-  replicas: 4
-  selector: {matchLabels: {app: bert}}
-  template:
-    metadata: {labels: {app: bert}}
-    spec: {containers: [{name: bert, image: "registry.example/bert:1"}]}
-YAML
-ahpa_contains "kubectl apply fib-gpu.yaml" "$(k apply -f "$src/manifests/examples/fib-gpu.yaml" </dev/null 2>&1)" \
-    "fib-gpu created"
+ahpa_kube_apply_seed "$T"
 LEASE_NAME=ahpa-ctl
 ctl_args=(--leader-elect-resource-name=ahpa-ctl --prometheus-url="$AHPA_PROM_URL"
     --prediction-interval=${INTERVAL}s --history-window=48h)

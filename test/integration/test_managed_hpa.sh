@@ -34,29 +34,13 @@ wait_s() {
     "$@" >/dev/null 2>&1
 }
 
-python3 "$src/test/lib/gen_gpu_openmetrics.py" --days 2 --pods 4 --output "$T/gpu.om" &&
-    ahpa_prom_backfill "$T/gpu.om" "$T/tsdb" && ahpa_prom_start "$T/tsdb" "$(ahpa_free_port)" ||
-    { ahpa_fail "prometheus starts"; ahpa_finish; }
+ahpa_prom_start_gpu "$T" || { ahpa_fail "prometheus starts"; ahpa_finish; }
 ahpa_start_kubeapi "$T" || { ahpa_fail "test apiserver starts"; ahpa_finish; }
 k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@" </dev/null; }
 kin() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
 admin() { curl -s --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }
 
-ahpa_contains "kubectl apply the CRD" "$(k apply -f "$src/manifests/crd/" 2>&1)" "created"
-ahpa_contains "kubectl apply the Deployment" "$(kin apply -f - 2>&1 <<'YAML'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: bert-intent-detection, namespace: default, labels: {app: bert}}
-spec:
-  replicas: 4
-  selector: {matchLabels: {app: bert}}
-  template:
-    metadata: {labels: {app: bert}}
-    spec: {containers: [{name: bert, image: "registry.example/bert:1"}]}
-YAML
-)" "created"
-ahpa_contains "kubectl apply fib-gpu.yaml" "$(k apply -f "$src/manifests/examples/fib-gpu.yaml" 2>&1)" \
-    "fib-gpu created"
+ahpa_kube_apply_seed "$T"
 ahpa_client_cert "$T"
 ahpa_start_adapter "$T/a" --prometheus-url="$AHPA_PROM_URL" --kubeconfig="$KUBEAPI_KUBECONFIG" \
     --leader-elect-resource-namespace=default --prediction-interval=${INTERVAL}s \

@@ -37,3 +37,34 @@ ahpa_kubeapi_admin() {
     shift
     curl -s --cacert "$KUBEAPI_CA" "$@" "$KUBEAPI_URL$path"
 }
+
+# ahpa_kube_apply_seed DIR: what the seed's user applies, through the real
+# kubectl (HOME=DIR, the test apiserver's admin kubeconfig): the CRD
+# (manifests/crd/), the Deployment bert-intent-detection (4 replicas,
+# app=bert; its GPU trace is ahpa_prom_start_gpu's) and
+# manifests/examples/fib-gpu.yaml, each checked with ahpa_contains.
+_ahpa_kube_apply() { # DIR ARGS...: kubectl apply, its output and errors
+    local dir=$1
+    shift
+    HOME="$dir" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s apply "$@" 2>&1
+}
+ahpa_kube_apply_seed() {
+    local dir=$1 src
+    src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    ahpa_contains "kubectl apply the CRD" "$(_ahpa_kube_apply "$dir" -f "$src/manifests/crd/" </dev/null)" \
+        "created"
+    ahpa_contains "kubectl apply the Deployment" "$(_ahpa_kube_apply "$dir" -f - <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bert-intent-detection, namespace: default, labels: {app: bert}}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: bert}}
+  template:
+    metadata: {labels: {app: bert}}
+    spec: {containers: [{name: bert, image: "registry.example/bert:1"}]}
+YAML
+)" "created"
+    ahpa_contains "kubectl apply fib-gpu.yaml" \
+        "$(_ahpa_kube_apply "$dir" -f "$src/manifests/examples/fib-gpu.yaml" </dev/null)" "fib-gpu created"
+}

@@ -52,6 +52,13 @@ AHPA_CHAOS_PID=""
 AHPA_CHAOS_URL=""
 AHPA_GPU_EXPORTER_PID=""
 
+# gen_gpu_openmetrics.py keeps the parsed trace in AHPA_TEST_CACHE_DIR
+# (reading it from the tarball is most of a generation's time); under CTest
+# that is the build tree's test-cache, filled by the first test to need it.
+if [ -z "${AHPA_TEST_CACHE_DIR:-}" ] && [ -n "${AHPA_BUILD_DIR:-}" ]; then
+    export AHPA_TEST_CACHE_DIR="$AHPA_BUILD_DIR/test-cache"
+fi
+
 # ahpa_free_port: a TCP port on 127.0.0.1 that the kernel just handed out.
 ahpa_free_port() {
     /usr/bin/python3 -c 'import socket
@@ -71,6 +78,41 @@ ahpa_prom_backfill() {
         tail -n 20 "${dir%/}.backfill.log" >&2
         return 1
     fi
+}
+
+# ahpa_gpu_openmetrics OUT [GENERATOR ARGS...]: the GPU trace as
+# OpenMetrics ending now (gen_gpu_openmetrics.py; its defaults: 1 day, 4
+# pods of bert-intent-detection), written to OUT.
+ahpa_gpu_openmetrics() {
+    local out=$1 here
+    shift
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    /usr/bin/python3 "$here/gen_gpu_openmetrics.py" --output "$out" "$@"
+}
+
+# ahpa_prom_start_backfilled DIR OM_FILE...: each file backfilled into
+# DIR/tsdb (then removed: they are large), Prometheus started on a free
+# port, as ahpa_prom_start (same variables set). Fails with a message.
+ahpa_prom_start_backfilled() {
+    local dir=${1%/} om
+    shift
+    for om in "$@"; do
+        ahpa_prom_backfill "$om" "$dir/tsdb" || return 1
+        rm -f "$om"
+    done
+    ahpa_prom_start "$dir/tsdb" "$(ahpa_free_port)"
+}
+
+# ahpa_prom_start_gpu DIR [GENERATOR ARGS...]: the integration tests'
+# usual Prometheus: the GPU trace of bert-intent-detection (default 2 days
+# x 4 pods: the controller's season detection wants two daily periods)
+# backfilled and served, as ahpa_prom_start_backfilled.
+ahpa_prom_start_gpu() {
+    local dir=${1%/}
+    shift
+    [ $# -gt 0 ] || set -- --days 2 --pods 4
+    mkdir -p "$dir" || return 1
+    ahpa_gpu_openmetrics "$dir/gpu.om" "$@" && ahpa_prom_start_backfilled "$dir" "$dir/gpu.om"
 }
 
 # _ahpa_http_ok URL: true when URL answers 2xx within a second.
