@@ -1,13 +1,7 @@
 /* libmicrohttpd glue: daemon set-up, request accumulation and dispatch,
- * deferred work (suspended connections and a worker pool, see httpd.h),
- * in-flight limits, completion accounting, graceful stop. The request
- * accessors are in request.c.
- *
- * Locking: h->lock guards the job queue, the open-job list and every
- * field of struct pending except refs. MHD_suspend_connection and
- * MHD_resume_connection are called with it held, so a job's finish and
- * its connection's suspension cannot cross; libmicrohttpd calls none of
- * our callbacks from inside them. */
+ * in-flight limits, completion accounting, graceful stop. Deferred work
+ * (the jobs of suspended connections, the worker pool, parks) is in
+ * jobs.c, the request accessors in request.c, the credentials in creds.c. */
 #include "ahpa/httpd.h"
 
 #include <arpa/inet.h>
@@ -36,27 +30,6 @@
 /* How long a stop waits for cancelled deferred requests to get their 503 out. */
 #define CANCEL_FLUSH_MS 500
 
-/* One deferred job. Two references: the worker's (or the queue's) and
- * the connection's. */
-struct pending {
-    atomic_int refs;
-    struct MHD_Connection *conn;  /* valid while attached */
-    ahpa_httpd_work_fn *fn;
-    ahpa_httpd_free_fn *free_fn;
-    void *arg;
-    struct ahpa_httpd_response resp; /* the worker's answer, once done */
-    bool done;        /* resp is final, or cancelled */
-    bool cancelled;   /* stop answered for the worker: send a 503 */
-    bool expired;     /* waited in the queue past max_queue_wait_ms: 503 */
-    int64_t queued_ns;
-    bool suspended;   /* the connection waits for MHD_resume_connection */
-    bool park;        /* a parked request (no fn): woken, the handler runs again */
-    struct ahpa_httpd *owner;
-    bool attached;    /* the connection still exists */
-    struct pending *qnext;           /* job queue */
-    struct pending *prev, *next;     /* open jobs (not done) */
-};
-
 struct ahpa_httpd {
     struct ahpa_httpd_options opt;
     struct MHD_Daemon *daemon;
@@ -67,16 +40,9 @@ struct ahpa_httpd {
     atomic_uint inflight;
     atomic_uint deferred_reqs;      /* requests whose answer a job makes */
     atomic_bool stopping;
-    atomic_ullong rejected_inflight, rejected_deferred, deferred_total;
-
-    pthread_mutex_t lock;
-    pthread_cond_t work;
-    struct pending *qhead, *qtail;
-    struct pending *open;           /* not done, newest first */
-    unsigned nopen;
-    bool workers_stop;              /* no new jobs; workers exit when idle */
-    pthread_t *workers;
-    unsigned nworkers;
+    atomic_ullong rejected_inflight;
+    struct ahpa_httpd__jobs jobs;
+    bool jobs_ready;                /* jobs initialised (disposed by free) */
 };
 
 struct header {
@@ -91,8 +57,8 @@ struct request_state {
     struct ahpa_buf body;
     struct header *headers;
     struct ahpa_httpd *h;
-    struct pending *pending;   /* set by ahpa_httpd_defer or ahpa_httpd_park */
-    struct pending *woken;     /* the park whose wake runs the handler now */
+    struct ahpa_httpd__job *pending; /* set by ahpa_httpd_defer or ahpa_httpd_park */
+    struct ahpa_httpd__job *woken;   /* the park whose wake runs the handler now */
     unsigned parks;
     bool answered;
 };
@@ -157,99 +123,28 @@ static void reject(struct ahpa_httpd *h, struct request_state *st, int status, c
     ahpa_buf_printf(&st->resp.body, "%s\n", msg);
 }
 
-/* --- deferred work ------------------------------------------------------ */
+/* --- deferred work (jobs.c) --------------------------------------------- */
 
-static void pending_unref(struct pending *p)
+/* A new job for the request, or NULL when it already waits on one or the
+ * jobs refuse (stopping, too many open). */
+static struct ahpa_httpd__job *request_job(struct request_state *st, ahpa_httpd_work_fn *fn,
+                                           ahpa_httpd_free_fn *free_fn, void *arg)
 {
-    if (atomic_fetch_sub(&p->refs, 1) != 1)
-        return;
-    if (p->free_fn != NULL)
-        p->free_fn(p->arg);
-    ahpa_buf_dispose(&p->resp.body);
-    free(p);
-}
-
-static void open_insert(struct ahpa_httpd *h, struct pending *p)
-{
-    p->prev = NULL;
-    p->next = h->open;
-    if (h->open != NULL)
-        h->open->prev = p;
-    h->open = p;
-    h->nopen++;
-}
-
-static void open_remove(struct ahpa_httpd *h, struct pending *p)
-{
-    if (p->prev != NULL)
-        p->prev->next = p->next;
-    else
-        h->open = p->next;
-    if (p->next != NULL)
-        p->next->prev = p->prev;
-    p->prev = p->next = NULL;
-    h->nopen--;
-}
-
-/* The job's answer is final: wake its connection if it sleeps. Caller
- * holds h->lock. */
-static void finish_locked(struct ahpa_httpd *h, struct pending *p)
-{
-    p->done = true;
-    open_remove(h, p);
-    if (p->suspended) {
-        p->suspended = false;
-        MHD_resume_connection(p->conn);
-    }
-}
-
-/* A new open job for the request (queued by the caller when it has a
- * fn), or NULL when the server is stopping, the request already waits on
- * one, or max_deferred are open. */
-static struct pending *pending_open(struct ahpa_httpd *h, struct request_state *st,
-                                    ahpa_httpd_work_fn *fn, ahpa_httpd_free_fn *free_fn,
-                                    void *arg)
-{
-    pthread_mutex_lock(&h->lock);
-    if (h->workers_stop || st->pending != NULL || h->nopen >= h->opt.max_deferred) {
-        bool full = !h->workers_stop && st->pending == NULL;
-        pthread_mutex_unlock(&h->lock);
-        if (full)
-            atomic_fetch_add(&h->rejected_deferred, 1);
+    struct ahpa_httpd *h = st->h;
+    if (st->pending != NULL)
         return NULL;
-    }
-    struct pending *p = ahpa_calloc(1, sizeof(*p));
-    atomic_init(&p->refs, 2);
-    p->conn = st->req.conn_;
-    p->fn = fn;
-    p->free_fn = free_fn;
-    p->arg = arg;
-    p->attached = true;
-    p->park = fn == NULL;
-    p->owner = h;
-    p->queued_ns = ahpa_httpd__now_ns();
-    ahpa_buf_init(&p->resp.body);
-    if (fn != NULL) {
-        if (h->qtail != NULL)
-            h->qtail->qnext = p;
-        else
-            h->qhead = p;
-        h->qtail = p;
-        pthread_cond_signal(&h->work);
-    }
-    open_insert(h, p);
-    st->pending = p;
-    pthread_mutex_unlock(&h->lock);
+    struct ahpa_httpd__job *job = ahpa_httpd__job_open(&h->jobs, st->req.conn_, fn, free_fn, arg);
+    if (job == NULL)
+        return NULL;
+    st->pending = job;
     atomic_fetch_add(&h->deferred_reqs, 1);
-    atomic_fetch_add(&h->deferred_total, 1);
-    return p;
+    return job;
 }
 
 int ahpa_httpd_defer(struct ahpa_httpd_request *req, ahpa_httpd_work_fn *fn,
                      ahpa_httpd_free_fn *free_fn, void *arg)
 {
-    struct request_state *st = state_of(req);
-    return pending_open(st->h, st, fn, free_fn, arg) != NULL ? 0 : -AHPA_EUNAVAIL;
+    return request_job(state_of(req), fn, free_fn, arg) != NULL ? 0 : -AHPA_EUNAVAIL;
 }
 
 struct ahpa_httpd_waker *ahpa_httpd_park(struct ahpa_httpd_request *req, void *arg,
@@ -258,23 +153,16 @@ struct ahpa_httpd_waker *ahpa_httpd_park(struct ahpa_httpd_request *req, void *a
     struct request_state *st = state_of(req);
     if (st->parks >= AHPA_HTTPD_MAX_PARKS)
         return NULL;
-    struct pending *p = pending_open(st->h, st, NULL, free_fn, arg);
-    if (p == NULL)
+    struct ahpa_httpd__job *job = request_job(st, NULL, free_fn, arg);
+    if (job == NULL)
         return NULL;
     st->parks++;
-    return (struct ahpa_httpd_waker *)(void *)p;
+    return (struct ahpa_httpd_waker *)(void *)job;
 }
 
 void ahpa_httpd_wake(struct ahpa_httpd_waker *w)
 {
-    struct pending *p = (struct pending *)(void *)w;
-    /* The connection's socket context leads back to the server. */
-    struct ahpa_httpd *h = p->owner;
-    pthread_mutex_lock(&h->lock);
-    if (!p->done) /* else stop answered it, or its connection is gone */
-        finish_locked(h, p);
-    pthread_mutex_unlock(&h->lock);
-    pending_unref(p);
+    ahpa_httpd__job_wake((struct ahpa_httpd__job *)(void *)w);
 }
 
 void *ahpa_httpd_request_woken(const struct ahpa_httpd_request *req)
@@ -283,97 +171,26 @@ void *ahpa_httpd_request_woken(const struct ahpa_httpd_request *req)
     return st->woken != NULL ? st->woken->arg : NULL;
 }
 
-static struct pending *queue_pop_locked(struct ahpa_httpd *h)
+/* A done job: true when the handler is to run again (a woken park), with
+ * the park moved to st->woken; else the request has its answer. */
+static bool settle(struct ahpa_httpd *h, struct request_state *st)
 {
-    struct pending *p = h->qhead;
-    if (p != NULL) {
-        h->qhead = p->qnext;
-        if (h->qhead == NULL)
-            h->qtail = NULL;
-        p->qnext = NULL;
-    }
-    return p;
-}
-
-static bool queue_wait_expired(const struct ahpa_httpd *h, const struct pending *p)
-{
-    return h->opt.max_queue_wait_ms > 0 && !p->done &&
-           ahpa_httpd__now_ns() - p->queued_ns > h->opt.max_queue_wait_ms * 1000000LL;
-}
-
-static void *worker_main(void *arg)
-{
-    struct ahpa_httpd *h = arg;
-    pthread_mutex_lock(&h->lock);
-    for (;;) {
-        while (!h->workers_stop && h->qhead == NULL)
-            pthread_cond_wait(&h->work, &h->lock);
-        struct pending *p = queue_pop_locked(h);
-        if (p == NULL)
-            break;
-        if (queue_wait_expired(h, p)) {
-            /* Its client has likely given up: don't spend the back end on it. */
-            p->expired = true;
-            finish_locked(h, p);
-            pthread_mutex_unlock(&h->lock);
-            pending_unref(p);
-            pthread_mutex_lock(&h->lock);
-            continue;
-        }
-        pthread_mutex_unlock(&h->lock);
-        /* The job's own response: nobody else sees it until the swap. */
-        struct ahpa_httpd_response resp = {.status = 500};
-        ahpa_buf_init(&resp.body);
-        p->fn(p->arg, &resp);
-        pthread_mutex_lock(&h->lock);
-        if (!p->done) { /* else stop answered, or the connection is gone */
-            struct ahpa_buf empty = p->resp.body;
-            p->resp = resp;
-            resp.body = empty;
-            finish_locked(h, p);
-        }
-        pthread_mutex_unlock(&h->lock);
-        ahpa_buf_dispose(&resp.body);
-        pending_unref(p);
-        pthread_mutex_lock(&h->lock);
-    }
-    pthread_mutex_unlock(&h->lock);
-    return NULL;
-}
-
-/* The worker's answer becomes the request's. Caller holds h->lock. */
-static void take_answer_locked(struct ahpa_httpd *h, struct request_state *st)
-{
-    struct pending *p = st->pending;
-    if (p->cancelled || p->expired) {
-        reject(h, st, 503, p->cancelled ? "the server is shutting down"
-                                        : "too many requests waiting on the metrics backend, "
-                                          "please try again later");
-        return;
-    }
-    st->resp.status = p->resp.status;
-    if (p->resp.content_type != NULL)
-        st->resp.content_type = p->resp.content_type;
-    if (p->resp.route != NULL)
-        st->resp.route = p->resp.route;
-    ahpa_buf_dispose(&st->resp.body);
-    st->resp.body = p->resp.body;
-    ahpa_buf_init(&p->resp.body);
-}
-
-/* A finished job or wake: true when the handler is to run again (a woken
- * park), with the park moved to st->woken; else the answer is taken.
- * Caller holds h->lock. */
-static bool settle_locked(struct ahpa_httpd *h, struct request_state *st)
-{
-    struct pending *p = st->pending;
-    if (p->park && !p->cancelled) {
+    switch (ahpa_httpd__job_outcome(st->pending, &st->resp)) {
+    case AHPA_HTTPD__JOB_WOKEN:
+        st->woken = st->pending;
         st->pending = NULL;
-        st->woken = p;
         atomic_fetch_sub(&h->deferred_reqs, 1);
         return true;
+    case AHPA_HTTPD__JOB_CANCELLED:
+        reject(h, st, 503, "the server is shutting down");
+        return false;
+    case AHPA_HTTPD__JOB_EXPIRED:
+        reject(h, st, 503, "too many requests waiting on the metrics backend, "
+                           "please try again later");
+        return false;
+    case AHPA_HTTPD__JOB_ANSWERED:
+        break;
     }
-    take_answer_locked(h, st);
     return false;
 }
 
@@ -385,80 +202,28 @@ static enum MHD_Result run_handler(struct ahpa_httpd *h, struct MHD_Connection *
     for (;;) {
         h->opt.handler(h->opt.ctx, &st->req, &st->resp);
         if (st->woken != NULL) { /* the handler has read its arg */
-            pending_unref(st->woken);
+            ahpa_httpd__job_unref(st->woken);
             st->woken = NULL;
         }
         if (st->pending == NULL)
             return send_response(conn, st);
-        pthread_mutex_lock(&h->lock);
-        if (!st->pending->done) {
-            MHD_suspend_connection(conn);
-            st->pending->suspended = true;
-            pthread_mutex_unlock(&h->lock);
+        if (ahpa_httpd__job_suspend(st->pending))
             return MHD_YES;
-        }
-        bool again = settle_locked(h, st);
-        pthread_mutex_unlock(&h->lock);
-        if (!again)
+        if (!settle(h, st))
             return send_response(conn, st);
     }
-}
-
-/* Stop: no new jobs, queued ones are dropped, every open one is answered
- * 503 by its connection (resumed now). Running jobs finish into the void. */
-static void cancel_deferred(struct ahpa_httpd *h)
-{
-    pthread_mutex_lock(&h->lock);
-    h->workers_stop = true;
-    struct pending *dropped = h->qhead;
-    h->qhead = h->qtail = NULL;
-    while (h->open != NULL) {
-        h->open->cancelled = true;
-        finish_locked(h, h->open);
-    }
-    pthread_cond_broadcast(&h->work);
-    pthread_mutex_unlock(&h->lock);
-    while (dropped != NULL) {
-        struct pending *next = dropped->qnext;
-        pending_unref(dropped);
-        dropped = next;
-    }
-}
-
-static int start_workers(struct ahpa_httpd *h, struct ahpa_error *err)
-{
-    h->workers = ahpa_calloc(h->opt.workers, sizeof(*h->workers));
-    for (; h->nworkers < h->opt.workers; h->nworkers++)
-        if (pthread_create(&h->workers[h->nworkers], NULL, worker_main, h) != 0)
-            return ahpa_error_set(err, AHPA_EIO, "cannot start worker threads");
-    return 0;
-}
-
-static void join_workers(struct ahpa_httpd *h)
-{
-    pthread_mutex_lock(&h->lock);
-    h->workers_stop = true;
-    pthread_cond_broadcast(&h->work);
-    pthread_mutex_unlock(&h->lock);
-    for (unsigned i = 0; i < h->nworkers; i++)
-        pthread_join(h->workers[i], NULL);
-    h->nworkers = 0;
-    free(h->workers);
-    h->workers = NULL;
 }
 
 void ahpa_httpd_stats(const struct ahpa_httpd *ch, struct ahpa_httpd_stats *out)
 {
     struct ahpa_httpd *h = (struct ahpa_httpd *)ch;
     memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&h->lock);
-    out->deferred = h->nopen;
-    pthread_mutex_unlock(&h->lock);
+    out->deferred = ahpa_httpd__jobs_open_count(&h->jobs);
     unsigned all = atomic_load(&h->inflight), deferred = atomic_load(&h->deferred_reqs);
     out->inflight = all > deferred ? all - deferred : 0;
     out->rejected_inflight = atomic_load(&h->rejected_inflight);
-    out->rejected_deferred = atomic_load(&h->rejected_deferred);
-    out->deferred_total = atomic_load(&h->deferred_total);
+    out->rejected_deferred = atomic_load(&h->jobs.rejected);
+    out->deferred_total = atomic_load(&h->jobs.total);
     out->max_inflight = h->opt.max_inflight;
     out->max_deferred = h->opt.max_deferred;
 }
@@ -541,12 +306,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return MHD_YES;
     }
-    if (st->pending != NULL && !st->answered) { /* resumed: the job is done */
-        pthread_mutex_lock(&h->lock);
-        bool again = settle_locked(h, st);
-        pthread_mutex_unlock(&h->lock);
-        return again ? run_handler(h, conn, st) : send_response(conn, st);
-    }
+    if (st->pending != NULL && !st->answered) /* resumed: the job is done */
+        return settle(h, st) ? run_handler(h, conn, st) : send_response(conn, st);
     if (*upload_data_size > 0) {
         if (!st->answered && !st->req.body_too_large) {
             if (st->body.len + *upload_data_size > h->opt.max_body_bytes) {
@@ -590,13 +351,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         h->opt.done(h->opt.ctx, &st->req, st->resp.route, status, secs);
     }
     if (st->pending != NULL) {
-        struct pending *p = st->pending;
-        pthread_mutex_lock(&h->lock);
-        p->attached = false;
-        if (!p->done) /* closed by the daemon before the job finished */
-            finish_locked(h, p);
-        pthread_mutex_unlock(&h->lock);
-        pending_unref(p);
+        ahpa_httpd__job_detach(st->pending);
         atomic_fetch_sub(&h->deferred_reqs, 1);
     }
     ahpa_buf_dispose(&st->body);
@@ -744,12 +499,8 @@ struct ahpa_httpd *ahpa_httpd_new(const struct ahpa_httpd_options *opt, const ch
         h->opt.workers = MAX_WORKERS;
     if (h->opt.max_deferred == 0)
         h->opt.max_deferred = 4 * h->opt.workers;
-    pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->work, NULL);
     ahpa_snapshot_init(&h->trust);
     if (ahpa_httpd__creds_init(&h->creds, cert_pem, key_pem, err) < 0) {
-        pthread_cond_destroy(&h->work);
-        pthread_mutex_destroy(&h->lock);
         ahpa_snapshot_dispose(&h->trust);
         free(h);
         return NULL;
@@ -774,7 +525,9 @@ struct ahpa_httpd *ahpa_httpd_new(const struct ahpa_httpd_options *opt, const ch
         OPT(MHD_OPTION_THREAD_POOL_SIZE, h->opt.threads, NULL);
     OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
-    if (start_workers(h, err) < 0) {
+    h->jobs_ready = true;
+    if (ahpa_httpd__jobs_init(&h->jobs, h->opt.workers, h->opt.max_deferred,
+                              h->opt.max_queue_wait_ms, err) < 0) {
         ahpa_httpd_free(h);
         return NULL;
     }
@@ -827,7 +580,7 @@ unsigned ahpa_httpd_stop(struct ahpa_httpd *h, int64_t grace_ms)
         nanosleep(&ts, NULL);
     }
     unsigned left = atomic_load(&h->inflight);
-    cancel_deferred(h);
+    ahpa_httpd__jobs_cancel(&h->jobs);
     deadline = ahpa_httpd__now_ns() + CANCEL_FLUSH_MS * 1000000LL;
     while (atomic_load(&h->deferred_reqs) > 0 && ahpa_httpd__now_ns() < deadline) {
         struct timespec ts = {0, 5 * 1000000L};
@@ -846,9 +599,8 @@ void ahpa_httpd_free(struct ahpa_httpd *h)
         return;
     if (h->daemon != NULL)
         ahpa_httpd_stop(h, 0);
-    join_workers(h);
-    pthread_cond_destroy(&h->work);
-    pthread_mutex_destroy(&h->lock);
+    if (h->jobs_ready)
+        ahpa_httpd__jobs_dispose(&h->jobs);
     ahpa_httpd__creds_dispose(&h->creds);
     ahpa_snapshot_dispose(&h->trust);
     free(h->priorities);
