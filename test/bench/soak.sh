@@ -86,13 +86,7 @@ base=https://127.0.0.1:$AHPA_PORT
 # both CAs, so the swap itself causes no failures.
 new=$AHPA_TMP/newcert
 mkdir -p "$new"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=soak-ca" \
-    -addext basicConstraints=critical,CA:TRUE -keyout "$new/ca.key" -out "$new/ca.crt" >/dev/null 2>&1
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=ahpa-metrics-adapter" \
-    -keyout "$new/tls.key" -out "$new/tls.csr" >/dev/null 2>&1
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$new/ext"
-openssl x509 -req -in "$new/tls.csr" -CA "$new/ca.crt" -CAkey "$new/ca.key" -CAcreateserial \
-    -days 2 -extfile "$new/ext" -out "$new/tls.crt" >/dev/null 2>&1
+ahpa_pki_ca "$new" ca && ahpa_pki_serving "$new" ca tls
 cat "$AHPA_CA" "$new/ca.crt" >"$AHPA_TMP/ca-bundle.crt"
 AHPA_CA=$AHPA_TMP/ca-bundle.crt
 mpath=/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/$pod/gpu_utilization

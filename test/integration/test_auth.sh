@@ -19,21 +19,12 @@ PY=$(python3 -c 'import sys; print(sys.executable)')
 export PYTHONDONTWRITEBYTECODE=1
 
 # --- PKI: a client CA, two front-proxy CAs (for the rotation), another CA ---
-mkca() {
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-        -subj "/CN=$1" -addext "basicConstraints=critical,CA:TRUE" \
-        -addext "keyUsage=critical,keyCertSign,cRLSign" \
-        -keyout "$T/$1.key" -out "$T/$1.crt" >/dev/null 2>&1
-}
+mkca() { ahpa_pki_ca "$T" "$1"; }
 # mkleaf CA NAME CN [O]: a client certificate NAME.crt/NAME.key.
 mkleaf() {
     local subj="/CN=$3"
     [[ -n "${4:-}" ]] && subj="/O=$4$subj"
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$subj" \
-        -keyout "$T/$2.key" -out "$T/$2.csr" >/dev/null 2>&1
-    printf 'extendedKeyUsage=clientAuth\n' >"$T/$2.ext"
-    openssl x509 -req -in "$T/$2.csr" -CA "$T/$1.crt" -CAkey "$T/$1.key" -CAcreateserial \
-        -days 1 -extfile "$T/$2.ext" -out "$T/$2.crt" >/dev/null 2>&1
+    ahpa_pki_leaf "$T" "$1" "$2" "$subj" "extendedKeyUsage=clientAuth"
 }
 mkca client-ca
 mkca proxy-ca

@@ -22,13 +22,13 @@ INTERVAL=2
 now_ms() { date +%s%3N; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
+ahpa_launch_kubeapi "$T" --request-log "$T/requests.log"
 # A StatefulSet's pods are llm-0, llm-1 (--pod-names ordinal).
 { ahpa_gpu_openmetrics "$T/gpu.om" --days 2 --pods 4 &&
     ahpa_gpu_openmetrics "$T/sts.om" --days 2 --pods 2 --deployment llm --pod-names ordinal &&
     ahpa_prom_start_backfilled "$T" "$T/gpu.om" "$T/sts.om"; } ||
     { ahpa_fail "prometheus starts"; ahpa_finish; }
-ahpa_start_kubeapi "$T" --request-log "$T/requests.log" ||
-    { ahpa_fail "test apiserver starts"; ahpa_finish; }
+ahpa_wait_kubeapi || { ahpa_fail "test apiserver starts"; ahpa_finish; }
 k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@" </dev/null; }
 kin() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
 admin() { curl -s --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }

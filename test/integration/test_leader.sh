@@ -29,6 +29,7 @@ export PYTHONDONTWRITEBYTECODE=1
 LEASE_MS=3000 RENEW_MS=2000 RETRY_MS=300
 now_ms() { date +%s%3N; }
 
+ahpa_prom_prepare_gpu "$T" # for the controllers below
 ahpa_start_kubeapi "$T/kube" --token tok-a=adapter-a --token tok-b=adapter-b --token tok-c=adapter-c \
     --token tok-d=adapter-d --token tok-e=adapter-e ||
     { ahpa_fail "test apiserver starts"; ahpa_finish; }
@@ -170,7 +171,7 @@ ahpa_check "within lease + 2.2 x retry + 2 s of slack for a loaded machine (${to
 kill -TERM "${PID[$L]}" 2>/dev/null
 wait "${PID[$L]}" 2>/dev/null
 INTERVAL=2
-ahpa_prom_start_gpu "$T" || { ahpa_fail "prometheus starts"; ahpa_finish; }
+ahpa_prom_start_prepared "$T" || { ahpa_fail "prometheus starts"; ahpa_finish; }
 k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
 ahpa_kube_apply_seed "$T"
 LEASE_NAME=ahpa-ctl

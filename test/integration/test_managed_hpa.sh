@@ -34,8 +34,9 @@ wait_s() {
     "$@" >/dev/null 2>&1
 }
 
+ahpa_launch_kubeapi "$T"
 ahpa_prom_start_gpu "$T" || { ahpa_fail "prometheus starts"; ahpa_finish; }
-ahpa_start_kubeapi "$T" || { ahpa_fail "test apiserver starts"; ahpa_finish; }
+ahpa_wait_kubeapi || { ahpa_fail "test apiserver starts"; ahpa_finish; }
 k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@" </dev/null; }
 kin() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
 admin() { curl -s --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }

@@ -82,13 +82,7 @@ ahpa_wait_for 10 grep -q first "$AHPA_TMP/keepalive.out"
 
 new=$AHPA_TMP/new
 mkdir -p "$new"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=reload-ca" \
-    -addext basicConstraints=critical,CA:TRUE -keyout "$new/ca.key" -out "$new/ca.crt" >/dev/null 2>&1
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=ahpa-metrics-adapter" \
-    -keyout "$new/tls.key" -out "$new/tls.csr" >/dev/null 2>&1
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$new/ext"
-openssl x509 -req -in "$new/tls.csr" -CA "$new/ca.crt" -CAkey "$new/ca.key" -CAcreateserial \
-    -days 30 -extfile "$new/ext" -out "$new/tls.crt" >/dev/null 2>&1
+ahpa_pki_ca "$new" ca && ahpa_pki_serving "$new" ca tls
 cp "$new/tls.key" "$certs/apiserver.key.tmp" && mv "$certs/apiserver.key.tmp" "$certs/apiserver.key"
 cp "$new/tls.crt" "$certs/apiserver.crt.tmp" && mv "$certs/apiserver.crt.tmp" "$certs/apiserver.crt"
 want_serial=$(openssl x509 -in "$new/tls.crt" -noout -serial)

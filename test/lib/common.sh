@@ -118,3 +118,32 @@ ahpa_kubectl() {
         --certificate-authority="$AHPA_CA" --client-certificate="$AHPA_CLIENT_CERT" \
         --client-key="$AHPA_CLIENT_KEY" --request-timeout=10s "$@" </dev/null
 }
+
+# --- test certificates (P-256, openssl) -------------------------------------
+
+# ahpa_pki_ca DIR NAME: a self-signed CA, DIR/NAME.crt and DIR/NAME.key,
+# valid 2 days.
+ahpa_pki_ca() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=$2" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$1/$2.key" -out "$1/$2.crt" >/dev/null 2>&1
+}
+
+# ahpa_pki_leaf DIR CA NAME SUBJECT EXTENSIONS: DIR/NAME.crt and .key
+# signed by DIR/CA.crt, with SUBJECT (e.g. "/O=ops/CN=alice") and the
+# extension lines of EXTENSIONS (e.g. "extendedKeyUsage=clientAuth").
+ahpa_pki_leaf() {
+    local dir=$1 ca=$2 name=$3
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$4" \
+        -keyout "$dir/$name.key" -out "$dir/$name.csr" >/dev/null 2>&1 || return 1
+    printf '%s\n' "$5" >"$dir/$name.ext"
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" \
+        -CAcreateserial -days 2 -extfile "$dir/$name.ext" -out "$dir/$name.crt" >/dev/null 2>&1
+}
+
+# ahpa_pki_serving DIR CA NAME: a serving certificate for localhost and
+# 127.0.0.1, CN=ahpa-metrics-adapter, signed by DIR/CA.crt.
+ahpa_pki_serving() {
+    ahpa_pki_leaf "$1" "$2" "$3" "/CN=ahpa-metrics-adapter" "subjectAltName=DNS:localhost,IP:127.0.0.1"
+}

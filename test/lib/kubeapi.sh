@@ -7,19 +7,38 @@
 # DIR; waits AHPA_KUBEAPI_START_TIMEOUT seconds (15) for it to listen.
 # Sets KUBEAPI_URL, KUBEAPI_PORT, KUBEAPI_PID, KUBEAPI_CA,
 # KUBEAPI_KUBECONFIG (admin client certificate), KUBEAPI_LOG.
+# It is ahpa_launch_kubeapi then ahpa_wait_kubeapi: a test with other
+# set-up to do (a Prometheus backfill) launches first and waits after, so
+# the apiserver's start (Python, certificates) overlaps it.
 ahpa_start_kubeapi() {
+    ahpa_launch_kubeapi "$@" && ahpa_wait_kubeapi
+}
+
+# ahpa_launch_kubeapi DIR [FLAGS...]: starts it without waiting; sets
+# KUBEAPI_PID, KUBEAPI_LOG. Its TLS files (CA, serving and admin
+# certificates) come from the test cache when there is one (see
+# _ahpa_kubeapi_tls), else the apiserver makes them (5 openssl runs).
+ahpa_launch_kubeapi() {
     local dir=$1 py
     shift
     mkdir -p "$dir"
     py=$(python3 -c 'import sys; print(sys.executable)')
     rm -f "$dir/kubeapi.port"
+    _ahpa_kubeapi_tls "$dir/kubeapi-tls"
     KUBEAPI_LOG="$dir/kubeapi.log"
+    _AHPA_KUBEAPI_DIR=$dir
     PYTHONDONTWRITEBYTECODE=1 "$py" "$(dirname "${BASH_SOURCE[0]}")/kube_apiserver.py" \
         --tls-dir "$dir/kubeapi-tls" --port-file "$dir/kubeapi.port" \
         --kubeconfig "$dir/kubeconfig" "$@" >>"$KUBEAPI_LOG" 2>&1 &
     KUBEAPI_PID=$!
     ahpa_track "$KUBEAPI_PID"
-    # Preloading many objects takes a while: AHPA_KUBEAPI_START_TIMEOUT (s).
+}
+
+# ahpa_wait_kubeapi: waits for the one launched last to listen (at most
+# AHPA_KUBEAPI_START_TIMEOUT s; preloading many objects takes a while)
+# and sets the rest of ahpa_start_kubeapi's variables.
+ahpa_wait_kubeapi() {
+    local dir=$_AHPA_KUBEAPI_DIR
     if ! ahpa_wait_for "${AHPA_KUBEAPI_START_TIMEOUT:-15}" test -s "$dir/kubeapi.port"; then
         echo "test apiserver did not start; log:"
         cat "$KUBEAPI_LOG"
@@ -29,6 +48,30 @@ ahpa_start_kubeapi() {
     KUBEAPI_URL="https://127.0.0.1:$KUBEAPI_PORT"
     KUBEAPI_CA="$dir/kubeapi-tls/ca.crt"
     KUBEAPI_KUBECONFIG="$dir/kubeconfig"
+}
+
+# _ahpa_kubeapi_tls TLS_DIR: with AHPA_TEST_CACHE_DIR set (the build
+# tree's test-cache under CTest), copies a cached set of the apiserver's
+# TLS files into TLS_DIR (kube_apiserver.py makes only what is absent).
+# A set is made when there is none younger than a day (the certificates
+# are valid 7 days), in a directory of its own that is never changed
+# afterwards; the link kubeapi-tls names the current one and is replaced
+# atomically, so tests starting at once never mix two sets. Without the
+# cache, nothing (the apiserver makes its own).
+_ahpa_kubeapi_tls() {
+    local tls=$1 cache=${AHPA_TEST_CACHE_DIR:-} py new set
+    [ -n "$cache" ] || return 0
+    if [ -z "$(find -L "$cache/kubeapi-tls/admin.key" -mmin -1440 2>/dev/null)" ]; then
+        mkdir -p "$cache" && new=$(mktemp -d "$cache/kubeapi-tls.XXXXXX") || return 0
+        py=$(python3 -c 'import sys; print(sys.executable)')
+        PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")" "$py" -c \
+            'import sys; from kubeapi import auth; auth.ensure_tls(sys.argv[1])' "$new" &&
+            ln -s "$(basename "$new")" "$new.link" && mv -T "$new.link" "$cache/kubeapi-tls"
+        find "$cache" -maxdepth 1 -name 'kubeapi-tls.*' -mmin +2880 -exec rm -rf {} + 2>/dev/null
+    fi
+    set=$(readlink "$cache/kubeapi-tls" 2>/dev/null) || return 0
+    mkdir -p "$tls" && cp "$cache/$set"/{ca,server,admin}.{crt,key} "$tls/" 2>/dev/null
+    return 0
 }
 
 # ahpa_kubeapi_admin PATH [CURL ARGS...]: a request to a /-/test/ endpoint.

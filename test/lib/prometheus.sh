@@ -115,6 +115,26 @@ ahpa_prom_start_gpu() {
     ahpa_gpu_openmetrics "$dir/gpu.om" "$@" && ahpa_prom_start_backfilled "$dir" "$dir/gpu.om"
 }
 
+# ahpa_prom_prepare_gpu DIR [GENERATOR ARGS...]: ahpa_prom_start_gpu's
+# data (generation and backfill) made in the background, for a test that
+# needs Prometheus only later; ahpa_prom_start_prepared DIR waits for it
+# (its status) and starts Prometheus. Sets AHPA_PROM_PREPARE_PID.
+ahpa_prom_prepare_gpu() {
+    local dir=${1%/}
+    shift
+    [ $# -gt 0 ] || set -- --days 2 --pods 4
+    mkdir -p "$dir" || return 1
+    ( ahpa_gpu_openmetrics "$dir/gpu.om" "$@" && ahpa_prom_backfill "$dir/gpu.om" "$dir/tsdb" &&
+          rm -f "$dir/gpu.om" ) &
+    AHPA_PROM_PREPARE_PID=$!
+    ! declare -F ahpa_track >/dev/null || ahpa_track "$AHPA_PROM_PREPARE_PID"
+}
+ahpa_prom_start_prepared() {
+    local dir=${1%/}
+    wait "$AHPA_PROM_PREPARE_PID" || return 1
+    ahpa_prom_start "$dir/tsdb" "$(ahpa_free_port)"
+}
+
 # _ahpa_http_ok URL: true when URL answers 2xx within a second.
 _ahpa_http_ok() {
     if command -v curl >/dev/null 2>&1; then
