@@ -40,7 +40,9 @@ Which trace containers become which pods (deterministic, no randomness):
 Size and time (2-core machine, promtool 2.42; measured with `time`):
 1 day x 3 pods: 24 k lines, 5 MB, generation 1.6 s (mostly reading the CSV), backfill < 1 s;
 14 days x 4 pods: 0.44 M lines, 97 MB, generation ~4 s, backfill 20-26 s
-(see test/lib/prometheus.sh).
+(see test/lib/prometheus.sh). With AHPA_TEST_CACHE_DIR set (CTest: the build tree's
+test-cache) the parsed trace is read from a JSON cache: 2 days x 4 pods then takes
+0.5 s of CPU instead of 1.7 s.
 
 Standard library only; run with /usr/bin/python3.
 """

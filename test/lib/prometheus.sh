@@ -8,6 +8,9 @@
 #   ahpa_prom_start "$tmp/tsdb" "$port"       # sets AHPA_PROM_PID, AHPA_PROM_URL
 #   trap ahpa_prom_stop EXIT
 #
+# or, the integration tests' usual fixture (2 days x 4 pods, ending now):
+#   ahpa_prom_start_gpu "$tmp"               # generation + backfill + start
+#
 # Facts (Prometheus/promtool 2.42, 2-core machine):
 # - Backfill before start: blocks added while Prometheus runs appear only
 #   after about a minute. Timestamps are integer seconds; the last line is
