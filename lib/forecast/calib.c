@@ -149,21 +149,83 @@ static void season_array(const struct ahpa_forecast_model *m, const float *s,
     }
 }
 
+/* 1 / fc_scale_at(m, phase) at each index, the division done once per
+ * scale bin. */
 static void inv_scale_array(const struct ahpa_forecast_model *m, size_t phase0,
                             size_t n, double *out)
 {
-    size_t P = m->period, ph = P ? phase0 % P : 0;
+    size_t P = m->period;
+    if (!P) {
+        double inv = 1.0 / (double)m->scale[0];
+        for (size_t t = 0; t < n; t++)
+            out[t] = inv;
+        return;
+    }
+    double inv[FC_NSCALE];
+    for (int b = 0; b < FC_NSCALE; b++)
+        inv[b] = 1.0 / (double)m->scale[b];
+    /* bin(ph) = ph * FC_NSCALE / P, stepped without a division: the bin
+     * moves on when ph reaches the first phase of the next bin */
+    size_t ph = phase0 % P, b = ph * FC_NSCALE / P;
+    size_t next = ((b + 1) * P + FC_NSCALE - 1) / FC_NSCALE;
     for (size_t t = 0; t < n; t++) {
-        out[t] = 1.0 / fc_scale_at(m, ph);
-        if (P && ++ph == P)
+        out[t] = inv[b];
+        if (++ph == P) {
             ph = 0;
+            b = 0;
+            next = (P + FC_NSCALE - 1) / FC_NSCALE;
+        }
+        while (ph >= next) {
+            b++;
+            next = ((b + 1) * P + FC_NSCALE - 1) / FC_NSCALE;
+        }
     }
 }
 
-/* Type-7 quantiles at the grid probabilities. */
+/* Places the order statistics ranks[g_lo..g_hi) (ascending) of e[lo, hi)
+ * at their indices: the middle rank is selected first, which splits the
+ * range, then each side is done the same way. About n log(ranks)
+ * comparisons instead of a sort's n log(n); the values are the sort's. */
+static void select_ranks(double *e, size_t lo, size_t hi, const size_t *ranks, int g_lo,
+                         int g_hi)
+{
+    while (g_lo < g_hi && hi - lo > 1) {
+        int g = g_lo + (g_hi - g_lo) / 2;
+        size_t k = ranks[g];
+        ahpa_series_select_kth(e + lo, hi - lo, k - lo);
+        /* ranks equal to k are placed; the left side ends at k */
+        int gl = g, gr = g + 1;
+        while (gl > g_lo && ranks[gl - 1] == k)
+            gl--;
+        while (gr < g_hi && ranks[gr] == k)
+            gr++;
+        if (gl - g_lo < g_hi - gr) {
+            select_ranks(e, lo, k, ranks, g_lo, gl);
+            lo = k + 1;
+            g_lo = gr;
+        } else {
+            select_ranks(e, k + 1, hi, ranks, gr, g_hi);
+            hi = k;
+            g_hi = gl;
+        }
+    }
+}
+
+/* Type-7 quantiles at the grid probabilities: each needs the order
+ * statistics k and k + 1 of its position, so only those are selected
+ * (not a full sort: this is the fit's most frequent step). */
 static void fill_quantiles(struct fc_lead *L, double *e, size_t ne)
 {
-    ahpa_series_sort(e, ne);
+    size_t ranks[2 * FC_NGRID];
+    int nr = 0;
+    for (int g = 0; g < FC_NGRID; g++) {
+        size_t k = (size_t)(ahpa_forecast__grid[g] * (double)(ne - 1));
+        ranks[nr++] = k;
+        if (k + 1 < ne)
+            ranks[nr++] = k + 1;
+    }
+    /* the grid is ascending, so are the ranks (with repeats) */
+    select_ranks(e, 0, ne, ranks, 0, nr);
     for (int g = 0; g < FC_NGRID; g++) {
         double pos = ahpa_forecast__grid[g] * (double)(ne - 1);
         size_t k = (size_t)pos;
@@ -327,6 +389,7 @@ static void calibrate_lead(struct ahpa_forecast_model *m, struct fc_lead *L,
     L->seasonal = kind == 0;
     L->alpha_idx = (uint8_t)(opt % FC_NALPHA);
     L->combo = 0;
+    memset(L->w, 0, sizeof(L->w));
     combine_levels(L, rp, x, n, t0, st, kind);
     size_t ne = 0;
     for (size_t t = t0; t < n; t += st) {
@@ -409,11 +472,12 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
                              size_t n, size_t phase0, const float *season_replay,
                              size_t s0, int in_sample, double *work)
 {
+    /* work: 3n for the errors of a lead, then the replay arrays */
     struct replay rp;
-    rp.lev = ahpa_malloc((size_t)NOPT * n * sizeof(double));
-    rp.sea = ahpa_malloc(n * sizeof(double));
-    rp.inv = ahpa_malloc(n * sizeof(double));
-    rp.vol = ahpa_malloc(n * sizeof(double));
+    rp.lev = work + 3 * n;
+    rp.sea = rp.lev + (size_t)NOPT * n;
+    rp.inv = rp.sea + n;
+    rp.vol = rp.inv + n;
     season_array(m, season_replay, phase0, n, rp.sea);
     inv_scale_array(m, phase0, n, rp.inv);
     ahpa_forecast__vol_track(m, x, n, rp.sea, rp.inv, rp.vol);
@@ -438,10 +502,6 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
     fill_missing(m);
     m->seasonal_gain = sum[1] > 0 ? 1.0 - sum[0] / sum[1] : 0.0;
     m->calib_samples = calib;
-    free(rp.lev);
-    free(rp.sea);
-    free(rp.inv);
-    free(rp.vol);
     return 0;
 }
 

@@ -7,6 +7,31 @@
 #include "ahpa/series.h"
 #include "forecast_int.h"
 
+/* The median as ahpa_series_select_quantile(a, m, 0.5) computes it (the
+ * same order statistics, the same interpolation), by insertion sort when
+ * there are few values: one per cycle, the common case of one bin per
+ * phase, where a selection's set-up costs more than the sort. */
+static double median_of(double *a, size_t m)
+{
+    if (m > 16)
+        return ahpa_series_select_quantile(a, m, 0.5);
+    for (size_t i = 1; i < m; i++) {
+        double v = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > v) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
+    }
+    double pos = 0.5 * (double)(m - 1);
+    size_t k = (size_t)floor(pos);
+    double frac = pos - (double)k, lo = a[k];
+    if (frac <= 0.0 || k + 1 >= m)
+        return lo;
+    return lo + frac * (a[k + 1] - lo);
+}
+
 /* Median of d over the phases of bin b, for every cycle. */
 static double bin_median(const double *d, size_t n, size_t period,
                          size_t phase0, size_t nbins, size_t b, double *tmp)
@@ -19,7 +44,7 @@ static double bin_median(const double *d, size_t n, size_t period,
         for (size_t i = first; i < n; i += period)
             tmp[m++] = d[i];
     }
-    return m ? ahpa_series_select_quantile(tmp, m, 0.5) : 0.0;
+    return m ? median_of(tmp, m) : 0.0;
 }
 
 static void smooth_circular(float *s, size_t nb, double *tmp)

@@ -248,7 +248,7 @@ static void fit_full(struct ahpa_forecast_model *m, const double *x, size_t n,
                      int64_t pbase)
 {
     double *filled = ahpa_malloc(n * sizeof(double));
-    double *work = ahpa_malloc(3 * n * sizeof(double));
+    double *work = ahpa_malloc(FC_WORK_PER_SAMPLE * n * sizeof(double));
     memcpy(filled, x, n * sizeof(double));
     ahpa_series_fill_gaps(filled, n);
     clip_outliers(filled, n, work);
