@@ -116,23 +116,35 @@ static void run_levels(const double *x, size_t n, const double *sea, size_t rest
     size_t missing = 0;
     for (size_t t = 0; t < n; t++) {
         if (isfinite(x[t])) {
-            double d = x[t] - sea[t];
-            int raw_init = init && missing < restart;
-            for (int a = 0; a < FC_NALPHA; a++) {
-                double al = ahpa_forecast__alpha[a];
-                lev[a] = init ? lev[a] + al * (d - lev[a]) : d;
-                lev[FC_NALPHA + a] = raw_init
-                                         ? lev[FC_NALPHA + a] + al * (x[t] - lev[FC_NALPHA + a])
-                                         : x[t];
+            double d = x[t] - sea[t], v = x[t];
+            if (!init) {
+                for (int a = 0; a < FC_NALPHA; a++) {
+                    lev[a] = d;
+                    lev[FC_NALPHA + a] = v;
+                }
+            } else {
+                for (int a = 0; a < FC_NALPHA; a++)
+                    lev[a] = lev[a] + ahpa_forecast__alpha[a] * (d - lev[a]);
+                if (missing < restart)
+                    for (int a = 0; a < FC_NALPHA; a++)
+                        lev[FC_NALPHA + a] = lev[FC_NALPHA + a] +
+                                             ahpa_forecast__alpha[a] * (v - lev[FC_NALPHA + a]);
+                else
+                    for (int a = 0; a < FC_NALPHA; a++)
+                        lev[FC_NALPHA + a] = v;
             }
             init = 1;
             missing = 0;
         } else {
             missing++;
         }
-        if (lev_out)
-            for (int o = 0; o < NOPT; o++)
-                lev_out[t * NOPT + (size_t)o] = init ? lev[o] : NAN;
+        if (lev_out) {
+            if (init)
+                memcpy(lev_out + t * NOPT, lev, sizeof(lev));
+            else
+                for (int o = 0; o < NOPT; o++)
+                    lev_out[t * NOPT + (size_t)o] = NAN;
+        }
     }
     if (last)
         memcpy(last, lev, sizeof(lev));
@@ -182,50 +194,12 @@ static void inv_scale_array(const struct ahpa_forecast_model *m, size_t phase0,
     }
 }
 
-/* Places the order statistics ranks[g_lo..g_hi) (ascending) of e[lo, hi)
- * at their indices: the middle rank is selected first, which splits the
- * range, then each side is done the same way. About n log(ranks)
- * comparisons instead of a sort's n log(n); the values are the sort's. */
-static void select_ranks(double *e, size_t lo, size_t hi, const size_t *ranks, int g_lo,
-                         int g_hi)
-{
-    while (g_lo < g_hi && hi - lo > 1) {
-        int g = g_lo + (g_hi - g_lo) / 2;
-        size_t k = ranks[g];
-        ahpa_series_select_kth(e + lo, hi - lo, k - lo);
-        /* ranks equal to k are placed; the left side ends at k */
-        int gl = g, gr = g + 1;
-        while (gl > g_lo && ranks[gl - 1] == k)
-            gl--;
-        while (gr < g_hi && ranks[gr] == k)
-            gr++;
-        if (gl - g_lo < g_hi - gr) {
-            select_ranks(e, lo, k, ranks, g_lo, gl);
-            lo = k + 1;
-            g_lo = gr;
-        } else {
-            select_ranks(e, k + 1, hi, ranks, gr, g_hi);
-            hi = k;
-            g_hi = gl;
-        }
-    }
-}
-
-/* Type-7 quantiles at the grid probabilities: each needs the order
- * statistics k and k + 1 of its position, so only those are selected
- * (not a full sort: this is the fit's most frequent step). */
+/* Type-7 quantiles at the grid probabilities. (A selection of just the
+ * grid's order statistics was tried: slower than this sort at these sizes,
+ * a few hundred errors.) */
 static void fill_quantiles(struct fc_lead *L, double *e, size_t ne)
 {
-    size_t ranks[2 * FC_NGRID];
-    int nr = 0;
-    for (int g = 0; g < FC_NGRID; g++) {
-        size_t k = (size_t)(ahpa_forecast__grid[g] * (double)(ne - 1));
-        ranks[nr++] = k;
-        if (k + 1 < ne)
-            ranks[nr++] = k + 1;
-    }
-    /* the grid is ascending, so are the ranks (with repeats) */
-    select_ranks(e, 0, ne, ranks, 0, nr);
+    ahpa_series_sort(e, ne);
     for (int g = 0; g < FC_NGRID; g++) {
         double pos = ahpa_forecast__grid[g] * (double)(ne - 1);
         size_t k = (size_t)pos;

@@ -71,12 +71,6 @@ static void profile(const double *d, size_t n, size_t period, size_t phase0,
         season[b] = (float)(season[b] - mean);
 }
 
-static double season_of(const float *season, size_t nbins, size_t period,
-                        size_t phase)
-{
-    return fc_season_interp(season, nbins, period, phase % period);
-}
-
 void ahpa_forecast__season(const double *x, size_t n, size_t period,
                            size_t phase0, size_t nbins, float *season,
                            double *work)
@@ -89,8 +83,12 @@ void ahpa_forecast__season(const double *x, size_t n, size_t period,
         d[i] = x[i] - trend[i];
     profile(d, n, period, phase0, nbins, season, tmp);
     /* Leave the residuals in work[0..n) for the phase scale. */
-    for (size_t i = 0; i < n; i++)
-        work[i] = d[i] - season_of(season, nbins, period, phase0 + i);
+    size_t ph = phase0 % period;
+    for (size_t i = 0; i < n; i++) {
+        work[i] = d[i] - fc_season_interp(season, nbins, period, ph);
+        if (++ph == period)
+            ph = 0;
+    }
 }
 
 void ahpa_forecast__phase_scale(const double *r, size_t n, size_t period,

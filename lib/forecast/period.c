@@ -25,17 +25,17 @@ void ahpa_forecast__moving_avg(const double *x, size_t n, size_t w,
     double sum = 0.0;
     for (size_t i = 0; i < w; i++)
         sum += x[i];
-    size_t lo = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t want = i >= w / 2 ? i - w / 2 : 0;
-        if (want + w > n)
-            want = n - w;
-        while (lo < want) {
-            sum += x[lo + w] - x[lo];
-            lo++;
-        }
+    /* the window starts at i - w/2, clamped to [0, n - w]: it stays at 0
+     * up to i = w/2, then moves one step per output up to n - w */
+    size_t half = w / 2, i = 0;
+    for (; i < n && i <= half; i++)
+        out[i] = sum / (double)w;
+    for (size_t lo = 0; i < n && lo < n - w; i++, lo++) {
+        sum += x[lo + w] - x[lo];
         out[i] = sum / (double)w;
     }
+    for (; i < n; i++)
+        out[i] = sum / (double)w;
 }
 
 /* Lag-`lag` autocorrelation of x minus its moving average over `lag`,

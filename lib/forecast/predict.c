@@ -132,18 +132,20 @@ static size_t lead_bucket_from(const struct ahpa_forecast_model *m, size_t j, si
 static void predict_calibrated(const struct ahpa_forecast_model *m, size_t h,
                                double q, double *point, double *quant)
 {
-    /* each bucket's median and q-quantile, read once */
+    /* each bucket's median and q-quantile, read once, as the leads reach
+     * the bucket (a short horizon reads a few) */
     double gmed[FC_MAXLEADS], gq[FC_MAXLEADS];
-    for (size_t j = 0; j < m->nleads; j++) {
-        gmed[j] = grid_q(&m->leads[j], 0.5);
-        gq[j] = grid_q(&m->leads[j], q);
-    }
+    size_t nread = 0;
     const double unit = fc_vol_unit(m->vol, m->vol_mean, m->vol_gain);
     size_t j = 0;
     for (size_t i = 0; i < h; i++) {
         double w;
         j = lead_bucket_from(m, j, i + 1, &w);
         size_t jn = w > 0 ? j + 1 : j;
+        for (; nread <= jn; nread++) {
+            gmed[nread] = grid_q(&m->leads[nread], 0.5);
+            gq[nread] = grid_q(&m->leads[nread], q);
+        }
         const struct fc_lead *L = &m->leads[j];
         const struct fc_lead *N = &m->leads[jn];
         size_t ph = m->period ? (m->phase + i) % m->period : 0;

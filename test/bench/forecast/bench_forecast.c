@@ -110,10 +110,17 @@ int main(int argc, char **argv)
     must(bad, "predict 3 steps");
     struct ahpa_forecast_info info;
     ahpa_forecast_describe(m, &info);
-    printf("{\"points\":%zu,\"fit_forecast24h_us_median\":%.1f,\"update_us_mean\":%.3f,"
+    /* every repetition's time too, in run order, so that a script can pool
+     * the repetitions of interleaved runs (run_speed.sh's A/B mode) */
+    printf("{\"points\":%zu,\"fit_forecast24h_us\":[", n);
+    for (int r = 0; r < reps; r++)
+        printf("%s%.1f", r ? "," : "", fit[r]);
+    double fit_med = median(fit, (size_t)reps), fit_p90 = fit[(size_t)(0.9 * (reps - 1) + 0.5)];
+    printf("],\"fit_forecast24h_us_median\":%.1f,\"fit_forecast24h_us_p90\":%.1f,"
+           "\"update_us_mean\":%.3f,"
            "\"update_us_median_timed\":%.3f,\"update_us_max\":%.2f,\"predict3_us\":%.3f,"
            "\"state_bytes\":%zu,\"method\":\"%s\",\"period_steps\":%zu}\n",
-           n, median(fit, (size_t)reps), upd_mean, upd_med, upd_max, pred3, info.state_bytes,
+           fit_med, fit_p90, upd_mean, upd_med, upd_max, pred3, info.state_bytes,
            ahpa_forecast_method_name(info.method), info.period_steps);
     ahpa_forecast_free(m);
     ahpa_series_dispose(&s);
