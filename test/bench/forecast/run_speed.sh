@@ -48,13 +48,14 @@ if [ -n "${AHPA_SPEED_BASELINE:-}" ]; then
         done
         /usr/bin/python3 - "$f" "$tmp/a.jsonl" "$tmp/b.jsonl" <<'PY'
 import json, sys
-def pooled(path):
-    v = sorted(x for line in open(path) for x in json.loads(line)["fit_forecast24h_us"])
+def pooled(path, key):
+    v = sorted(x for line in open(path) for x in json.loads(line)[key])
     return v[len(v) // 2] / 1000, v[int(0.9 * (len(v) - 1) + 0.5)] / 1000, len(v)
-a, b = pooled(sys.argv[2]), pooled(sys.argv[3])
-print("%-18s fit+24h baseline median %.3f ms p90 %.3f ms | this build median %.3f ms p90 %.3f ms"
-      " | ratio %.2f / %.2f (%d fits each)" % (sys.argv[1], a[0], a[1], b[0], b[1],
-                                               b[0] / a[0], b[1] / a[1], b[2]))
+for key, what in (("fit_forecast24h_us", "wall"), ("fit_forecast24h_cpu_us", "cpu")):
+    a, b = pooled(sys.argv[2], key), pooled(sys.argv[3], key)
+    print("%-18s %-4s fit+24h baseline median %.3f ms p90 %.3f ms | this build median %.3f ms"
+          " p90 %.3f ms | ratio %.2f / %.2f (%d fits each)" % (
+              sys.argv[1], what, a[0], a[1], b[0], b[1], b[0] / a[0], b[1] / a[1], b[2]))
 PY
     done
     echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
