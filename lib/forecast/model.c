@@ -57,6 +57,20 @@ void ahpa_forecast_free(struct ahpa_forecast_model *m)
     free(m);
 }
 
+void ahpa_forecast_copy(struct ahpa_forecast_model *dst,
+                        const struct ahpa_forecast_model *src)
+{
+    float *season = dst->season;
+    *dst = *src;
+    dst->season = NULL;
+    if (src->season != NULL && src->nbins > 0) {
+        dst->season = ahpa_reallocarray(season, src->nbins, sizeof(float));
+        memcpy(dst->season, src->season, src->nbins * sizeof(float));
+    } else {
+        free(season);
+    }
+}
+
 static void reset(struct ahpa_forecast_model *m)
 {
     struct ahpa_forecast_options opt = m->opt;

@@ -126,6 +126,12 @@ struct ahpa_forecast_model *ahpa_forecast_model_new(
 /* Frees the model; NULL is a no-op. */
 void ahpa_forecast_free(struct ahpa_forecast_model *m);
 
+/* Makes dst an exact copy of src (options, fit and everything fed since):
+ * both then give the same bits for the same updates. One allocation of the
+ * seasonal profile at most; dst's previous state is replaced. dst != src. */
+void ahpa_forecast_copy(struct ahpa_forecast_model *dst,
+                        const struct ahpa_forecast_model *src);
+
 /* Fits the model to values[i] at t0_s + i * step_s (NaN and infinities are
  * missing samples), replacing
  * any previous state. `values` is borrowed for the call only; the last
