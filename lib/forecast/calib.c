@@ -50,11 +50,18 @@ static size_t setup_leads(struct ahpa_forecast_model *m)
 #define FINAL_RUN 1000
 
 struct replay {
-    double *lev;
+    double *lev;  /* rows from index lev0 on: the earlier ones are never read */
+    size_t lev0;
     double *sea;
     double *inv;
     double *vol;
 };
+
+/* The levels after sample i (i >= rp->lev0). */
+static inline const double *lev_at(const struct replay *rp, size_t i)
+{
+    return rp->lev + (i - rp->lev0) * NOPT;
+}
 
 /* Memory of the volatility tracker: an hour, at least 20 steps. */
 static double vol_gain(int64_t step_s)
@@ -109,7 +116,7 @@ void ahpa_forecast__vol_track(struct ahpa_forecast_model *m, const double *x,
  * the raw levels restart at the first value (the deseasonalised ones carry
  * on: the season bridges the gap). x[0] must be finite when last != NULL. */
 static void run_levels(const double *x, size_t n, const double *sea, size_t restart,
-                       double *lev_out, double *last)
+                       double *lev_out, size_t first, double *last)
 {
     double lev[NOPT];
     int init = 0;
@@ -138,12 +145,13 @@ static void run_levels(const double *x, size_t n, const double *sea, size_t rest
         } else {
             missing++;
         }
-        if (lev_out) {
+        if (lev_out && t >= first) {
+            double *row = lev_out + (t - first) * NOPT;
             if (init)
-                memcpy(lev_out + t * NOPT, lev, sizeof(lev));
+                memcpy(row, lev, sizeof(lev));
             else
                 for (int o = 0; o < NOPT; o++)
-                    lev_out[t * NOPT + (size_t)o] = NAN;
+                    row[o] = NAN;
         }
     }
     if (last)
@@ -264,7 +272,7 @@ static int fit_combo(const struct fc_lead *L, const struct replay *rp, const dou
     size_t h = L->lead, c = 0;
     int o = L->alpha_idx;
     for (size_t t = t_lo; t < t_hi; t += st) {
-        const double *lv = rp->lev + (t - h) * NOPT + kind * FC_NALPHA;
+        const double *lv = lev_at(rp, t - h) + kind * FC_NALPHA;
         if (!isfinite(x[t]) || !isfinite(lv[0]))
             continue;
         double iv = rp->inv[t], y = (x[t] - (kind == 0 ? rp->sea[t] : 0.0) - lv[o]) * iv, g[FC_NALPHA];
@@ -297,7 +305,7 @@ static double combo_mae(const struct fc_lead *L, const struct replay *rp, const 
     double s = 0;
     size_t c = 0;
     for (size_t t = t_lo; t < t_hi; t += st) {
-        const double *lv = rp->lev + (t - L->lead) * NOPT + kind * FC_NALPHA;
+        const double *lv = lev_at(rp, t - L->lead) + kind * FC_NALPHA;
         if (!isfinite(x[t]) || !isfinite(lv[0]))
             continue;
         s += fabs(x[t] - (kind == 0 ? rp->sea[t] : 0.0) - fc_lead_base(L, lv)) * rp->inv[t];
@@ -339,7 +347,7 @@ static void calibrate_lead(struct ahpa_forecast_model *m, struct fc_lead *L,
     double sum[NOPT] = {0};
     size_t c = 0;
     for (size_t t = t0; t < n; t += st) {
-        const double *lv = rp->lev + (t - h) * NOPT;
+        const double *lv = lev_at(rp, t - h);
         if (!isfinite(x[t]) || !isfinite(lv[0]))
             continue;
         double xs = x[t] - rp->sea[t], iv = rp->inv[t];
@@ -365,17 +373,11 @@ static void calibrate_lead(struct ahpa_forecast_model *m, struct fc_lead *L,
     L->combo = 0;
     memset(L->w, 0, sizeof(L->w));
     combine_levels(L, rp, x, n, t0, st, kind);
-    size_t ne = 0;
+    /* room for every target (at most n of them) in each third of e */
+    size_t cap = n > t0 ? (n - t0 + st - 1) / st : 0, ne = 0;
+    double *er = e, *vv = e + cap, *z = e + 2 * cap;
     for (size_t t = t0; t < n; t += st) {
-        const double *lv = rp->lev + (t - h) * NOPT;
-        if (!isfinite(x[t]) || !isfinite(lv[0]))
-            continue;
-        ne++;
-    }
-    double *er = e, *vv = e + ne, *z = e + 2 * ne;
-    ne = 0;
-    for (size_t t = t0; t < n; t += st) {
-        const double *lv = rp->lev + (t - h) * NOPT;
+        const double *lv = lev_at(rp, t - h);
         if (!isfinite(x[t]) || !isfinite(lv[0]))
             continue;
         double f = fc_lead_base(L, lv + kind * FC_NALPHA) + (kind == 0 ? rp->sea[t] : 0.0);
@@ -455,8 +457,15 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
     season_array(m, season_replay, phase0, n, rp.sea);
     inv_scale_array(m, phase0, n, rp.inv);
     ahpa_forecast__vol_track(m, x, n, rp.sea, rp.inv, rp.vol);
-    run_levels(x, n, rp.sea, fc_recent_steps(m->step_s), rp.lev, NULL);
     setup_leads(m);
+    /* the earliest origin a lead scores from: t0 - h, t0 = max(s0, h) */
+    rp.lev0 = n;
+    for (size_t j = 0; j < m->nleads; j++) {
+        size_t h = m->leads[j].lead, o = (s0 > h ? s0 : h) - h;
+        if (o < rp.lev0)
+            rp.lev0 = o;
+    }
+    run_levels(x, n, rp.sea, fc_recent_steps(m->step_s), rp.lev, rp.lev0, NULL);
     /* An in-sample season (the scored part inside the fitted cycles) must
      * win by more before it is trusted. */
     double margin = in_sample ? 0.15 : 0.03;
@@ -494,7 +503,7 @@ void ahpa_forecast__final_levels(struct ahpa_forecast_model *m, const double *x,
     while (!isfinite(x[from]))
         from++;
     season_array(m, m->period ? m->season : NULL, phase0, n, work);
-    run_levels(x + from, end - from, work + from, fc_recent_steps(m->step_s), NULL, last);
+    run_levels(x + from, end - from, work + from, fc_recent_steps(m->step_s), NULL, 0, last);
     inv_scale_array(m, phase0, n, work + n);
     ahpa_forecast__vol_track(m, x, n, work, work + n, NULL);
     for (int a = 0; a < FC_NALPHA; a++) {
