@@ -202,97 +202,11 @@ static void inv_scale_array(const struct ahpa_forecast_model *m, size_t phase0,
     }
 }
 
-static void swap_d(double *a, double *b)
-{
-    double t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Ascending sort of n doubles without NaN: the sorted values are those of
- * ahpa_series_sort. Quicksort whose partition has no data-dependent branch
- * (Lomuto's scheme: every element is swapped, the boundary advances by the
- * comparison's 0 or 1), so a mispredicted branch per element does not cost
- * what the comparison does: 4-5x faster than ahpa_series_sort on the
- * calibration errors (the fit's commonest step). Median-of-three pivots;
- * a lopsided split is followed by a pass that sets the pivot's equals
- * aside, so that many equal values (a flat load: all errors 0) stay
- * O(n log n), and after 9 lopsided splits not due to equals the rest is
- * left to ahpa_series_sort (Lomuto's swaps rotate ordered runs, which
- * some orders defeat); smaller part first on an explicit stack (under 64
- * entries); insertion sort under 24 elements. */
-static void sort_errors(double *a, size_t n)
-{
-    size_t stack[128], sp = 0, lo = 0, hi = n;
-    int lopsided = 0;
-    for (;;) {
-        while (hi - lo > 24) {
-            if (lopsided > 8) { /* a pattern the pivots keep missing */
-                ahpa_series_sort(a + lo, hi - lo);
-                break;
-            }
-            /* the median of the quartiles and the middle: Lomuto's swaps
-             * rotate runs, so the ends of an ordered input are poor picks */
-            size_t q1 = lo + (hi - lo) / 4, mid = lo + (hi - lo) / 2, q3 = hi - 1 - (hi - lo) / 4;
-            if (a[mid] < a[q1])
-                swap_d(&a[mid], &a[q1]);
-            if (a[q3] < a[q1])
-                swap_d(&a[q3], &a[q1]);
-            if (a[q3] < a[mid])
-                swap_d(&a[q3], &a[mid]);
-            swap_d(&a[lo], &a[mid]); /* the pivot to the front */
-            double p = a[lo];
-            size_t j = lo + 1;
-            for (size_t i = lo + 1; i < hi; i++) {
-                double x = a[i];
-                a[i] = a[j];
-                a[j] = x;
-                j += x < p;
-            }
-            /* [lo + 1, j) < p <= [j, hi); the pivot goes to j - 1 */
-            swap_d(&a[lo], &a[j - 1]);
-            size_t l2 = j;
-            if (8 * (j - 1 - lo) < hi - lo) /* lopsided: equals of p first */
-                for (size_t i = j; i < hi; i++) {
-                    double x = a[i];
-                    a[i] = a[l2];
-                    a[l2] = x;
-                    l2 += !(p < x);
-                }
-            /* [lo, j - 1) < p, [j - 1, l2) == p, [l2, hi) > p (or >=) */
-            size_t small = j - 1 - lo < hi - l2 ? j - 1 - lo : hi - l2;
-            lopsided += 8 * small < hi - lo && l2 - j + 1 < (hi - lo) / 2;
-            if (j - 1 - lo < hi - l2) {
-                stack[sp++] = l2;
-                stack[sp++] = hi;
-                hi = j - 1;
-            } else {
-                stack[sp++] = lo;
-                stack[sp++] = j - 1;
-                lo = l2;
-            }
-        }
-        for (size_t i = lo + 1; i < hi; i++) {
-            double v = a[i];
-            size_t k = i;
-            while (k > lo && a[k - 1] > v) {
-                a[k] = a[k - 1];
-                k--;
-            }
-            a[k] = v;
-        }
-        if (sp == 0)
-            break;
-        hi = stack[--sp];
-        lo = stack[--sp];
-    }
-}
-
 /* Type-7 quantiles at the grid probabilities. (A selection of just the
  * grid's order statistics was tried: slower than a sort at these sizes.) */
 static void fill_quantiles(struct fc_lead *L, double *e, size_t ne)
 {
-    sort_errors(e, ne);
+    ahpa_forecast__sort(e, ne);
     for (int g = 0; g < FC_NGRID; g++) {
         double pos = ahpa_forecast__grid[g] * (double)(ne - 1);
         size_t k = (size_t)pos;

@@ -14,7 +14,7 @@
 static double median_of(double *a, size_t m)
 {
     if (m > 16)
-        return ahpa_series_select_quantile(a, m, 0.5);
+        return ahpa_forecast__select_quantile(a, m, 0.5);
     for (size_t i = 1; i < m; i++) {
         double v = a[i];
         size_t j = i;
@@ -125,17 +125,17 @@ void ahpa_forecast__phase_scale(const double *r, size_t n, size_t period,
     for (size_t i = 0; i < m; i++)
         mean_abs += all[i];
     mean_abs = m ? mean_abs / (double)m : 0.0;
-    double glob = m ? 1.4826 * ahpa_series_select_quantile(all, m, 0.5) : 0.0;
+    double glob = m ? 1.4826 * ahpa_forecast__select_quantile(all, m, 0.5) : 0.0;
     for (size_t b = 0; b < nb; b++) {
         size_t k = cnt[b + 1] - cnt[b];
-        scale[b] = (float)(k >= 8 ? 1.4826 * ahpa_series_select_quantile(work + cnt[b], k, 0.5)
+        scale[b] = (float)(k >= 8 ? 1.4826 * ahpa_forecast__select_quantile(work + cnt[b], k, 0.5)
                                   : glob);
     }
     if (nb > 1) {
         smooth_circular(scale, nb, work);
         for (size_t b = 0; b < nb; b++)
             work[b] = scale[b];
-        double fl = 0.3 * ahpa_series_select_quantile(work, nb, 0.5);
+        double fl = 0.3 * ahpa_forecast__select_quantile(work, nb, 0.5);
         /* sparse loads have a zero median residual in quiet phases */
         if (fl < 0.1 * mean_abs)
             fl = 0.1 * mean_abs;

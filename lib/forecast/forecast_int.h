@@ -151,6 +151,14 @@ static inline size_t fc_recent_steps(int64_t step_s)
     return k < AHPA_FORECAST_RECENT_MIN_STEPS ? AHPA_FORECAST_RECENT_MIN_STEPS : (size_t)k;
 }
 
+/* Ascending sort of n doubles without NaN (order.c): the values of
+ * ahpa_series_sort, faster on the fit's data. */
+void ahpa_forecast__sort(double *a, size_t n);
+
+/* ahpa_series_select_quantile (type 7, no NaN, reorders a), the same value,
+ * faster on the fit's data (order.c). */
+double ahpa_forecast__select_quantile(double *a, size_t n, double q);
+
 /* Doubles per sample of the fit's scratch (model.c allocates it once per
  * fit): 3 for the decomposition and a lead's errors, 2 * FC_NALPHA levels
  * and the season, inverse scale and volatility of the replay. */

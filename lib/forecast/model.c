@@ -238,10 +238,10 @@ static void clip_outliers(double *x, size_t n, double *work)
     size_t k = 0;
     for (size_t i = 0; i < n; i += 4)
         tmp[k++] = r[i];
-    double med = ahpa_series_select_quantile(tmp, k, 0.5);
+    double med = ahpa_forecast__select_quantile(tmp, k, 0.5);
     for (size_t i = 0; i < k; i++)
         tmp[i] = fabs(r[4 * i] - med);
-    double sigma = 1.4826 * ahpa_series_select_quantile(tmp, k, 0.5);
+    double sigma = 1.4826 * ahpa_forecast__select_quantile(tmp, k, 0.5);
     if (!(sigma > 0))
         return;
     for (size_t i = 0; i < n; i++) {

@@ -7,6 +7,8 @@
 
 #include "ahpa/error.h"
 #include "ahpa/forecast.h"
+#include "ahpa/series.h"
+#include "forecast_int.h"
 #include "test_forecast.h"
 #include "unit.h"
 
@@ -251,6 +253,36 @@ START_TEST(copy_is_exact)
     ahpa_forecast_free(little);
     free(saw);
     free(x);
+}
+END_TEST
+
+/* The fit's own sort and selection (order.c) give the values of lib/series'
+ * on random data, few distinct values, ordered and reversed runs, organ
+ * pipes and sawtooths (the orders that defeat a naive pivot). */
+START_TEST(order_statistics_match_series)
+{
+    static double a[3000], b[3000];
+    uint64_t rng = 11;
+    for (int t = 0; t < 600; t++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        size_t n = 1 + (size_t)(rng % 3000);
+        int pat = (int)((rng >> 20) % 6);
+        for (size_t i = 0; i < n; i++) {
+            double x = tf_normal(&rng);
+            x = pat == 0 ? floor(x * 1.5) : pat == 1 ? (double)i : pat == 2 ? (double)(n - i)
+                : pat == 3 ? x : pat == 4 ? (double)(i < n / 2 ? i : n - i) : (double)(i % 17);
+            a[i] = b[i] = x;
+        }
+        double q = (double)(t % 101) / 100.0;
+        double u = ahpa_series_select_quantile(a, n, q);
+        double v = ahpa_forecast__select_quantile(b, n, q);
+        ck_assert_msg(memcmp(&u, &v, sizeof(u)) == 0, "n %zu pattern %d q %g: %a vs %a", n, pat,
+                      q, u, v);
+        memcpy(a, b, n * sizeof(double));
+        ahpa_series_sort(a, n);
+        ahpa_forecast__sort(b, n);
+        ck_assert_msg(memcmp(a, b, n * sizeof(double)) == 0, "n %zu pattern %d", n, pat);
+    }
 }
 END_TEST
 
@@ -503,6 +535,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, quantiles_are_ordered);
     tcase_add_test(tc, norm_quantile);
     tcase_add_test(tc, copy_is_exact);
+    tcase_add_test(tc, order_statistics_match_series);
     suite_add_tcase(s, tc);
     ahpa_unit_suite_backtest(s);
     ahpa_unit_suite_gaps(s);
