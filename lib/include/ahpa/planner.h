@@ -192,7 +192,9 @@ int ahpa_planner_series_stable(const double *forecast, size_t n, int64_t step_s,
  * ahpa-backtest both run, one step at a time:
  *
  *   forecast   the policy's own engine model, fitted on the usage of
- *              [b - history_s, b] at each refit boundary b, then fed the
+ *              [b - history_s, b] at each refit boundary b (or a copy of
+ *              the caller's fit of that window: ahpa_planner_policy_
+ *              adopt_fit), then fed the
  *              settled samples one by one (the sample of the step in
  *              progress is seen by the reactive term only);
  *   proactive  needed(highest q-forecast over the steps [s, s + K]),
