@@ -283,6 +283,15 @@ static int refit_at(struct ahpa_controller *c, struct ahpa_controller__workload 
     if (rc == 0) {
         w->fit_boundary_s = b;
         w->fed_until_s = t0 + (int64_t)(n - 1) * step;
+        /* The policy fits the same window at the same boundary: it starts
+         * from a copy of this fit instead (one fit per boundary, plus the
+         * gate's replay). */
+        if (w->policy == NULL)
+            w->policy = ahpa_planner_policy_new();
+        struct ahpa_planner_policy_cfg cfg = {.step_s = step, .history_s = c->opt.history_s,
+                                              .quantile = w->obj->quantile};
+        struct ahpa_planner_view uv = {u->v, u->n, u->t0_s};
+        ahpa_planner_policy_adopt_fit(w->policy, &cfg, &uv, b, w->model);
     }
     return rc;
 }

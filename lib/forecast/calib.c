@@ -50,11 +50,18 @@ static size_t setup_leads(struct ahpa_forecast_model *m)
 #define FINAL_RUN 1000
 
 struct replay {
-    double *lev;
+    double *lev;  /* rows from index lev0 on: the earlier ones are never read */
+    size_t lev0;
     double *sea;
     double *inv;
     double *vol;
 };
+
+/* The levels after sample i (i >= rp->lev0). */
+static inline const double *lev_at(const struct replay *rp, size_t i)
+{
+    return rp->lev + (i - rp->lev0) * NOPT;
+}
 
 /* Memory of the volatility tracker: an hour, at least 20 steps. */
 static double vol_gain(int64_t step_s)
@@ -109,30 +116,43 @@ void ahpa_forecast__vol_track(struct ahpa_forecast_model *m, const double *x,
  * the raw levels restart at the first value (the deseasonalised ones carry
  * on: the season bridges the gap). x[0] must be finite when last != NULL. */
 static void run_levels(const double *x, size_t n, const double *sea, size_t restart,
-                       double *lev_out, double *last)
+                       double *lev_out, size_t first, double *last)
 {
     double lev[NOPT];
     int init = 0;
     size_t missing = 0;
     for (size_t t = 0; t < n; t++) {
         if (isfinite(x[t])) {
-            double d = x[t] - sea[t];
-            int raw_init = init && missing < restart;
-            for (int a = 0; a < FC_NALPHA; a++) {
-                double al = ahpa_forecast__alpha[a];
-                lev[a] = init ? lev[a] + al * (d - lev[a]) : d;
-                lev[FC_NALPHA + a] = raw_init
-                                         ? lev[FC_NALPHA + a] + al * (x[t] - lev[FC_NALPHA + a])
-                                         : x[t];
+            double d = x[t] - sea[t], v = x[t];
+            if (!init) {
+                for (int a = 0; a < FC_NALPHA; a++) {
+                    lev[a] = d;
+                    lev[FC_NALPHA + a] = v;
+                }
+            } else {
+                for (int a = 0; a < FC_NALPHA; a++)
+                    lev[a] = lev[a] + ahpa_forecast__alpha[a] * (d - lev[a]);
+                if (missing < restart)
+                    for (int a = 0; a < FC_NALPHA; a++)
+                        lev[FC_NALPHA + a] = lev[FC_NALPHA + a] +
+                                             ahpa_forecast__alpha[a] * (v - lev[FC_NALPHA + a]);
+                else
+                    for (int a = 0; a < FC_NALPHA; a++)
+                        lev[FC_NALPHA + a] = v;
             }
             init = 1;
             missing = 0;
         } else {
             missing++;
         }
-        if (lev_out)
-            for (int o = 0; o < NOPT; o++)
-                lev_out[t * NOPT + (size_t)o] = init ? lev[o] : NAN;
+        if (lev_out && t >= first) {
+            double *row = lev_out + (t - first) * NOPT;
+            if (init)
+                memcpy(row, lev, sizeof(lev));
+            else
+                for (int o = 0; o < NOPT; o++)
+                    row[o] = NAN;
+        }
     }
     if (last)
         memcpy(last, lev, sizeof(lev));
@@ -149,21 +169,44 @@ static void season_array(const struct ahpa_forecast_model *m, const float *s,
     }
 }
 
+/* 1 / fc_scale_at(m, phase) at each index, the division done once per
+ * scale bin. */
 static void inv_scale_array(const struct ahpa_forecast_model *m, size_t phase0,
                             size_t n, double *out)
 {
-    size_t P = m->period, ph = P ? phase0 % P : 0;
+    size_t P = m->period;
+    if (!P) {
+        double inv = 1.0 / (double)m->scale[0];
+        for (size_t t = 0; t < n; t++)
+            out[t] = inv;
+        return;
+    }
+    double inv[FC_NSCALE];
+    for (int b = 0; b < FC_NSCALE; b++)
+        inv[b] = 1.0 / (double)m->scale[b];
+    /* bin(ph) = ph * FC_NSCALE / P, stepped without a division: the bin
+     * moves on when ph reaches the first phase of the next bin */
+    size_t ph = phase0 % P, b = ph * FC_NSCALE / P;
+    size_t next = ((b + 1) * P + FC_NSCALE - 1) / FC_NSCALE;
     for (size_t t = 0; t < n; t++) {
-        out[t] = 1.0 / fc_scale_at(m, ph);
-        if (P && ++ph == P)
+        out[t] = inv[b];
+        if (++ph == P) {
             ph = 0;
+            b = 0;
+            next = (P + FC_NSCALE - 1) / FC_NSCALE;
+        }
+        while (ph >= next) {
+            b++;
+            next = ((b + 1) * P + FC_NSCALE - 1) / FC_NSCALE;
+        }
     }
 }
 
-/* Type-7 quantiles at the grid probabilities. */
+/* Type-7 quantiles at the grid probabilities. (A selection of just the
+ * grid's order statistics was tried: slower than a sort at these sizes.) */
 static void fill_quantiles(struct fc_lead *L, double *e, size_t ne)
 {
-    ahpa_series_sort(e, ne);
+    ahpa_forecast__sort(e, ne);
     for (int g = 0; g < FC_NGRID; g++) {
         double pos = ahpa_forecast__grid[g] * (double)(ne - 1);
         size_t k = (size_t)pos;
@@ -228,7 +271,7 @@ static int fit_combo(const struct fc_lead *L, const struct replay *rp, const dou
     size_t h = L->lead, c = 0;
     int o = L->alpha_idx;
     for (size_t t = t_lo; t < t_hi; t += st) {
-        const double *lv = rp->lev + (t - h) * NOPT + kind * FC_NALPHA;
+        const double *lv = lev_at(rp, t - h) + kind * FC_NALPHA;
         if (!isfinite(x[t]) || !isfinite(lv[0]))
             continue;
         double iv = rp->inv[t], y = (x[t] - (kind == 0 ? rp->sea[t] : 0.0) - lv[o]) * iv, g[FC_NALPHA];
@@ -261,7 +304,7 @@ static double combo_mae(const struct fc_lead *L, const struct replay *rp, const 
     double s = 0;
     size_t c = 0;
     for (size_t t = t_lo; t < t_hi; t += st) {
-        const double *lv = rp->lev + (t - L->lead) * NOPT + kind * FC_NALPHA;
+        const double *lv = lev_at(rp, t - L->lead) + kind * FC_NALPHA;
         if (!isfinite(x[t]) || !isfinite(lv[0]))
             continue;
         s += fabs(x[t] - (kind == 0 ? rp->sea[t] : 0.0) - fc_lead_base(L, lv)) * rp->inv[t];
@@ -303,7 +346,7 @@ static void calibrate_lead(struct ahpa_forecast_model *m, struct fc_lead *L,
     double sum[NOPT] = {0};
     size_t c = 0;
     for (size_t t = t0; t < n; t += st) {
-        const double *lv = rp->lev + (t - h) * NOPT;
+        const double *lv = lev_at(rp, t - h);
         if (!isfinite(x[t]) || !isfinite(lv[0]))
             continue;
         double xs = x[t] - rp->sea[t], iv = rp->inv[t];
@@ -327,18 +370,13 @@ static void calibrate_lead(struct ahpa_forecast_model *m, struct fc_lead *L,
     L->seasonal = kind == 0;
     L->alpha_idx = (uint8_t)(opt % FC_NALPHA);
     L->combo = 0;
+    memset(L->w, 0, sizeof(L->w));
     combine_levels(L, rp, x, n, t0, st, kind);
-    size_t ne = 0;
+    /* room for every target (at most n of them) in each third of e */
+    size_t cap = n > t0 ? (n - t0 + st - 1) / st : 0, ne = 0;
+    double *er = e, *vv = e + cap, *z = e + 2 * cap;
     for (size_t t = t0; t < n; t += st) {
-        const double *lv = rp->lev + (t - h) * NOPT;
-        if (!isfinite(x[t]) || !isfinite(lv[0]))
-            continue;
-        ne++;
-    }
-    double *er = e, *vv = e + ne, *z = e + 2 * ne;
-    ne = 0;
-    for (size_t t = t0; t < n; t += st) {
-        const double *lv = rp->lev + (t - h) * NOPT;
+        const double *lv = lev_at(rp, t - h);
         if (!isfinite(x[t]) || !isfinite(lv[0]))
             continue;
         double f = fc_lead_base(L, lv + kind * FC_NALPHA) + (kind == 0 ? rp->sea[t] : 0.0);
@@ -409,16 +447,24 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
                              size_t n, size_t phase0, const float *season_replay,
                              size_t s0, int in_sample, double *work)
 {
+    /* work: 3n for the errors of a lead, then the replay arrays */
     struct replay rp;
-    rp.lev = ahpa_malloc((size_t)NOPT * n * sizeof(double));
-    rp.sea = ahpa_malloc(n * sizeof(double));
-    rp.inv = ahpa_malloc(n * sizeof(double));
-    rp.vol = ahpa_malloc(n * sizeof(double));
+    rp.lev = work + 3 * n;
+    rp.sea = rp.lev + (size_t)NOPT * n;
+    rp.inv = rp.sea + n;
+    rp.vol = rp.inv + n;
     season_array(m, season_replay, phase0, n, rp.sea);
     inv_scale_array(m, phase0, n, rp.inv);
     ahpa_forecast__vol_track(m, x, n, rp.sea, rp.inv, rp.vol);
-    run_levels(x, n, rp.sea, fc_recent_steps(m->step_s), rp.lev, NULL);
     setup_leads(m);
+    /* the earliest origin a lead scores from: t0 - h, t0 = max(s0, h) */
+    rp.lev0 = n;
+    for (size_t j = 0; j < m->nleads; j++) {
+        size_t h = m->leads[j].lead, o = (s0 > h ? s0 : h) - h;
+        if (o < rp.lev0)
+            rp.lev0 = o;
+    }
+    run_levels(x, n, rp.sea, fc_recent_steps(m->step_s), rp.lev, rp.lev0, NULL);
     /* An in-sample season (the scored part inside the fitted cycles) must
      * win by more before it is trusted. */
     double margin = in_sample ? 0.15 : 0.03;
@@ -438,10 +484,6 @@ int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
     fill_missing(m);
     m->seasonal_gain = sum[1] > 0 ? 1.0 - sum[0] / sum[1] : 0.0;
     m->calib_samples = calib;
-    free(rp.lev);
-    free(rp.sea);
-    free(rp.inv);
-    free(rp.vol);
     return 0;
 }
 
@@ -460,7 +502,7 @@ void ahpa_forecast__final_levels(struct ahpa_forecast_model *m, const double *x,
     while (!isfinite(x[from]))
         from++;
     season_array(m, m->period ? m->season : NULL, phase0, n, work);
-    run_levels(x + from, end - from, work + from, fc_recent_steps(m->step_s), NULL, last);
+    run_levels(x + from, end - from, work + from, fc_recent_steps(m->step_s), NULL, 0, last);
     inv_scale_array(m, phase0, n, work + n);
     ahpa_forecast__vol_track(m, x, n, work, work + n, NULL);
     for (int a = 0; a < FC_NALPHA; a++) {

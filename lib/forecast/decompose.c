@@ -7,6 +7,31 @@
 #include "ahpa/series.h"
 #include "forecast_int.h"
 
+/* The median as ahpa_series_select_quantile(a, m, 0.5) computes it (the
+ * same order statistics, the same interpolation), by insertion sort when
+ * there are few values: one per cycle, the common case of one bin per
+ * phase, where a selection's set-up costs more than the sort. */
+static double median_of(double *a, size_t m)
+{
+    if (m > 16)
+        return ahpa_forecast__select_quantile(a, m, 0.5);
+    for (size_t i = 1; i < m; i++) {
+        double v = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > v) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
+    }
+    double pos = 0.5 * (double)(m - 1);
+    size_t k = (size_t)floor(pos);
+    double frac = pos - (double)k, lo = a[k];
+    if (frac <= 0.0 || k + 1 >= m)
+        return lo;
+    return lo + frac * (a[k + 1] - lo);
+}
+
 /* Median of d over the phases of bin b, for every cycle. */
 static double bin_median(const double *d, size_t n, size_t period,
                          size_t phase0, size_t nbins, size_t b, double *tmp)
@@ -19,7 +44,7 @@ static double bin_median(const double *d, size_t n, size_t period,
         for (size_t i = first; i < n; i += period)
             tmp[m++] = d[i];
     }
-    return m ? ahpa_series_select_quantile(tmp, m, 0.5) : 0.0;
+    return m ? median_of(tmp, m) : 0.0;
 }
 
 static void smooth_circular(float *s, size_t nb, double *tmp)
@@ -46,12 +71,6 @@ static void profile(const double *d, size_t n, size_t period, size_t phase0,
         season[b] = (float)(season[b] - mean);
 }
 
-static double season_of(const float *season, size_t nbins, size_t period,
-                        size_t phase)
-{
-    return fc_season_interp(season, nbins, period, phase % period);
-}
-
 void ahpa_forecast__season(const double *x, size_t n, size_t period,
                            size_t phase0, size_t nbins, float *season,
                            double *work)
@@ -64,8 +83,12 @@ void ahpa_forecast__season(const double *x, size_t n, size_t period,
         d[i] = x[i] - trend[i];
     profile(d, n, period, phase0, nbins, season, tmp);
     /* Leave the residuals in work[0..n) for the phase scale. */
-    for (size_t i = 0; i < n; i++)
-        work[i] = d[i] - season_of(season, nbins, period, phase0 + i);
+    size_t ph = phase0 % period;
+    for (size_t i = 0; i < n; i++) {
+        work[i] = d[i] - fc_season_interp(season, nbins, period, ph);
+        if (++ph == period)
+            ph = 0;
+    }
 }
 
 void ahpa_forecast__phase_scale(const double *r, size_t n, size_t period,
@@ -102,17 +125,17 @@ void ahpa_forecast__phase_scale(const double *r, size_t n, size_t period,
     for (size_t i = 0; i < m; i++)
         mean_abs += all[i];
     mean_abs = m ? mean_abs / (double)m : 0.0;
-    double glob = m ? 1.4826 * ahpa_series_select_quantile(all, m, 0.5) : 0.0;
+    double glob = m ? 1.4826 * ahpa_forecast__select_quantile(all, m, 0.5) : 0.0;
     for (size_t b = 0; b < nb; b++) {
         size_t k = cnt[b + 1] - cnt[b];
-        scale[b] = (float)(k >= 8 ? 1.4826 * ahpa_series_select_quantile(work + cnt[b], k, 0.5)
+        scale[b] = (float)(k >= 8 ? 1.4826 * ahpa_forecast__select_quantile(work + cnt[b], k, 0.5)
                                   : glob);
     }
     if (nb > 1) {
         smooth_circular(scale, nb, work);
         for (size_t b = 0; b < nb; b++)
             work[b] = scale[b];
-        double fl = 0.3 * ahpa_series_select_quantile(work, nb, 0.5);
+        double fl = 0.3 * ahpa_forecast__select_quantile(work, nb, 0.5);
         /* sparse loads have a zero median residual in quiet phases */
         if (fl < 0.1 * mean_abs)
             fl = 0.1 * mean_abs;

@@ -151,7 +151,21 @@ static inline size_t fc_recent_steps(int64_t step_s)
     return k < AHPA_FORECAST_RECENT_MIN_STEPS ? AHPA_FORECAST_RECENT_MIN_STEPS : (size_t)k;
 }
 
-/* Calibration replay and lead-bucket setup (calib.c). */
+/* Ascending sort of n doubles without NaN (order.c): the values of
+ * ahpa_series_sort, faster on the fit's data. */
+void ahpa_forecast__sort(double *a, size_t n);
+
+/* ahpa_series_select_quantile (type 7, no NaN, reorders a), the same value,
+ * faster on the fit's data (order.c). */
+double ahpa_forecast__select_quantile(double *a, size_t n, double q);
+
+/* Doubles per sample of the fit's scratch (model.c allocates it once per
+ * fit): 3 for the decomposition and a lead's errors, 2 * FC_NALPHA levels
+ * and the season, inverse scale and volatility of the replay. */
+#define FC_WORK_PER_SAMPLE (3 + 2 * FC_NALPHA + 3)
+
+/* Calibration replay and lead-bucket setup (calib.c); work holds
+ * FC_WORK_PER_SAMPLE * n doubles. */
 int ahpa_forecast__calibrate(struct ahpa_forecast_model *m, const double *x,
                              size_t n, size_t phase0, const float *season_replay,
                              size_t s0, int in_sample, double *work);

@@ -57,6 +57,20 @@ void ahpa_forecast_free(struct ahpa_forecast_model *m)
     free(m);
 }
 
+void ahpa_forecast_copy(struct ahpa_forecast_model *dst,
+                        const struct ahpa_forecast_model *src)
+{
+    float *season = dst->season;
+    *dst = *src;
+    dst->season = NULL;
+    if (src->season != NULL && src->nbins > 0) {
+        dst->season = ahpa_reallocarray(season, src->nbins, sizeof(float));
+        memcpy(dst->season, src->season, src->nbins * sizeof(float));
+    } else {
+        free(season);
+    }
+}
+
 static void reset(struct ahpa_forecast_model *m)
 {
     struct ahpa_forecast_options opt = m->opt;
@@ -224,10 +238,10 @@ static void clip_outliers(double *x, size_t n, double *work)
     size_t k = 0;
     for (size_t i = 0; i < n; i += 4)
         tmp[k++] = r[i];
-    double med = ahpa_series_select_quantile(tmp, k, 0.5);
+    double med = ahpa_forecast__select_quantile(tmp, k, 0.5);
     for (size_t i = 0; i < k; i++)
         tmp[i] = fabs(r[4 * i] - med);
-    double sigma = 1.4826 * ahpa_series_select_quantile(tmp, k, 0.5);
+    double sigma = 1.4826 * ahpa_forecast__select_quantile(tmp, k, 0.5);
     if (!(sigma > 0))
         return;
     for (size_t i = 0; i < n; i++) {
@@ -248,7 +262,7 @@ static void fit_full(struct ahpa_forecast_model *m, const double *x, size_t n,
                      int64_t pbase)
 {
     double *filled = ahpa_malloc(n * sizeof(double));
-    double *work = ahpa_malloc(3 * n * sizeof(double));
+    double *work = ahpa_malloc(FC_WORK_PER_SAMPLE * n * sizeof(double));
     memcpy(filled, x, n * sizeof(double));
     ahpa_series_fill_gaps(filled, n);
     clip_outliers(filled, n, work);

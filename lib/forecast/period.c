@@ -25,17 +25,17 @@ void ahpa_forecast__moving_avg(const double *x, size_t n, size_t w,
     double sum = 0.0;
     for (size_t i = 0; i < w; i++)
         sum += x[i];
-    size_t lo = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t want = i >= w / 2 ? i - w / 2 : 0;
-        if (want + w > n)
-            want = n - w;
-        while (lo < want) {
-            sum += x[lo + w] - x[lo];
-            lo++;
-        }
+    /* the window starts at i - w/2, clamped to [0, n - w]: it stays at 0
+     * up to i = w/2, then moves one step per output up to n - w */
+    size_t half = w / 2, i = 0;
+    for (; i < n && i <= half; i++)
+        out[i] = sum / (double)w;
+    for (size_t lo = 0; i < n && lo < n - w; i++, lo++) {
+        sum += x[lo + w] - x[lo];
         out[i] = sum / (double)w;
     }
+    for (; i < n; i++)
+        out[i] = sum / (double)w;
 }
 
 /* Lag-`lag` autocorrelation of x minus its moving average over `lag`,
@@ -60,15 +60,46 @@ static void *fc_fftw_alloc(size_t bytes)
 /* FFTW's planner (plan creation and destruction) keeps global state and is
  * not reentrant by itself. fftw_make_planner_thread_safe (libfftw3_threads)
  * puts it behind FFTW's own lock; it must run before the first plan, hence
- * once per process, here, so that any caller may fit from any thread. The
- * execution of a plan on its own arrays is reentrant without it. A C11 once
- * flag is the module's only process-wide state: it starts no thread and does
- * not change any result. */
+ * once per process, here, so that any caller may fit from any thread.
+ *
+ * Planning costs more than the transform at these sizes (a tenth of a
+ * fit), so the plans of each power-of-two length are made once per process
+ * and kept: a pair of plans per length (at most FC_FFT_LOG2_MAX + 1 pairs,
+ * a few KiB), made under plans_lock on first use and never destroyed;
+ * executing a plan on new arrays (fftw_execute_dft_r2c / _c2r, arrays from
+ * fftw_malloc, so aligned like the planning ones) is reentrant. The plans
+ * are FFTW_ESTIMATE ones, a deterministic choice: the same as before the
+ * cache, so the same bits. The once flag, the lock and the plans are the
+ * module's only process-wide state: they start no thread and do not
+ * change any result. */
+#define FC_FFT_LOG2_MAX 20
 static once_flag planner_once = ONCE_FLAG_INIT;
+static mtx_t plans_lock;
+static fftw_plan plans_fwd[FC_FFT_LOG2_MAX + 1], plans_inv[FC_FFT_LOG2_MAX + 1];
 
 static void planner_make_safe(void)
 {
     fftw_make_planner_thread_safe();
+    if (mtx_init(&plans_lock, mtx_plain) != thrd_success)
+        ahpa_oom(sizeof(plans_lock));
+}
+
+/* The plans of length 2^lg (buf and spec: arrays of that length, only
+ * read for their alignment and layout when planning). */
+static void plans_for(unsigned lg, double *buf, fftw_complex *spec, fftw_plan *fwd,
+                      fftw_plan *inv)
+{
+    call_once(&planner_once, planner_make_safe);
+    mtx_lock(&plans_lock);
+    if (plans_fwd[lg] == NULL) {
+        int nfft = 1 << lg;
+        /* FFTW_ESTIMATE leaves the arrays alone */
+        plans_fwd[lg] = fftw_plan_dft_r2c_1d(nfft, buf, spec, FFTW_ESTIMATE);
+        plans_inv[lg] = fftw_plan_dft_c2r_1d(nfft, spec, buf, FFTW_ESTIMATE);
+    }
+    *fwd = plans_fwd[lg];
+    *inv = plans_inv[lg];
+    mtx_unlock(&plans_lock);
 }
 
 /* Unbiased autocorrelation of x minus its least-squares line, all lags up
@@ -76,10 +107,17 @@ static void planner_make_safe(void)
 static void acf_fft(const double *x, size_t n, double *acf)
 {
     size_t nfft = 1;
-    while (nfft < 2 * n)
+    unsigned lg = 0;
+    while (nfft < 2 * n) {
         nfft <<= 1;
+        lg++;
+    }
+    if (lg > FC_FFT_LOG2_MAX)
+        ahpa_oom(nfft * sizeof(double)); /* n is at most FREE_POINTS */
     double *buf = fc_fftw_alloc(nfft * sizeof(double));
     fftw_complex *spec = fc_fftw_alloc((nfft / 2 + 1) * sizeof(fftw_complex));
+    fftw_plan fwd, inv;
+    plans_for(lg, buf, spec, &fwd, &inv);
     double tm = (double)(n - 1) / 2.0, sxx = 0.0, sxy = 0.0, mean = 0.0;
     for (size_t i = 0; i < n; i++)
         mean += x[i];
@@ -92,21 +130,16 @@ static void acf_fft(const double *x, size_t n, double *acf)
     memset(buf, 0, nfft * sizeof(double));
     for (size_t i = 0; i < n; i++)
         buf[i] = x[i] - mean - slope * ((double)i - tm);
-    call_once(&planner_once, planner_make_safe);
-    fftw_plan fwd = fftw_plan_dft_r2c_1d((int)nfft, buf, spec, FFTW_ESTIMATE);
-    fftw_plan inv = fftw_plan_dft_c2r_1d((int)nfft, spec, buf, FFTW_ESTIMATE);
-    fftw_execute(fwd);
+    fftw_execute_dft_r2c(fwd, buf, spec);
     for (size_t k = 0; k <= nfft / 2; k++) {
         double re = spec[k][0], im = spec[k][1];
         spec[k][0] = re * re + im * im;
         spec[k][1] = 0.0;
     }
-    fftw_execute(inv);
+    fftw_execute_dft_c2r(inv, spec, buf);
     double c0 = buf[0];
     for (size_t l = 0; l <= n / 2; l++)
         acf[l] = c0 > 0 ? buf[l] / c0 * (double)n / (double)(n - l) : 0.0;
-    fftw_destroy_plan(fwd);
-    fftw_destroy_plan(inv);
     fftw_free(buf);
     fftw_free(spec);
 }

@@ -107,11 +107,19 @@ static double grid_q(const struct fc_lead *L, double q)
     return L->q[i] + f * (L->q[i + 1] - L->q[i]);
 }
 
-/* Bucket at or below `lead` and the log-lead weight towards the next. */
-static size_t lead_bucket(const struct ahpa_forecast_model *m, size_t lead,
-                          double *w)
+/* Point of bucket L's model for a target at phase ph. */
+static double lead_point(const struct ahpa_forecast_model *m, const struct fc_lead *L,
+                         size_t ph)
 {
-    size_t j = 0;
+    return L->seasonal ? fc_lead_base(L, m->level[0]) + fc_season_at(m, ph)
+                       : fc_lead_base(L, m->level[1]);
+}
+
+/* Bucket at or below `lead` and the log-lead weight towards the next,
+ * searched from bucket j (the leads are asked in increasing order). */
+static size_t lead_bucket_from(const struct ahpa_forecast_model *m, size_t j, size_t lead,
+                               double *w)
+{
     while (j + 1 < m->nleads && m->leads[j + 1].lead <= lead)
         j++;
     *w = 0.0;
@@ -121,22 +129,25 @@ static size_t lead_bucket(const struct ahpa_forecast_model *m, size_t lead,
     return j;
 }
 
-/* Point of bucket L's model for a target at phase ph. */
-static double lead_point(const struct ahpa_forecast_model *m, const struct fc_lead *L,
-                         size_t ph)
-{
-    return L->seasonal ? fc_lead_base(L, m->level[0]) + fc_season_at(m, ph)
-                       : fc_lead_base(L, m->level[1]);
-}
-
 static void predict_calibrated(const struct ahpa_forecast_model *m, size_t h,
                                double q, double *point, double *quant)
 {
+    /* each bucket's median and q-quantile, read once, as the leads reach
+     * the bucket (a short horizon reads a few) */
+    double gmed[FC_MAXLEADS], gq[FC_MAXLEADS];
+    size_t nread = 0;
+    const double unit = fc_vol_unit(m->vol, m->vol_mean, m->vol_gain);
+    size_t j = 0;
     for (size_t i = 0; i < h; i++) {
         double w;
-        size_t j = lead_bucket(m, i + 1, &w);
+        j = lead_bucket_from(m, j, i + 1, &w);
+        size_t jn = w > 0 ? j + 1 : j;
+        for (; nread <= jn; nread++) {
+            gmed[nread] = grid_q(&m->leads[nread], 0.5);
+            gq[nread] = grid_q(&m->leads[nread], q);
+        }
         const struct fc_lead *L = &m->leads[j];
-        const struct fc_lead *N = w > 0 ? &m->leads[j + 1] : L;
+        const struct fc_lead *N = &m->leads[jn];
         size_t ph = m->period ? (m->phase + i) % m->period : 0;
         /* between buckets of the same kind the point moves smoothly from
          * one model to the next (a local trend keeps extrapolating); a
@@ -144,10 +155,9 @@ static void predict_calibrated(const struct ahpa_forecast_model *m, size_t h,
         double base = lead_point(m, L, ph);
         if (w > 0 && N->seasonal == L->seasonal)
             base = (1 - w) * base + w * lead_point(m, N, ph);
-        double sc = fc_scale_at(m, ph) *
-                    fc_vol_unit(m->vol, m->vol_mean, m->vol_gain);
-        double med = (1 - w) * grid_q(L, 0.5) + w * grid_q(N, 0.5);
-        double qq = (1 - w) * grid_q(L, q) + w * grid_q(N, q);
+        double sc = fc_scale_at(m, ph) * unit;
+        double med = (1 - w) * gmed[j] + w * gmed[jn];
+        double qq = (1 - w) * gq[j] + w * gq[jn];
         double p = base + sc * med, u = base + sc * qq;
         if (m->nonneg) {
             p = p < 0 ? 0 : p;

@@ -36,6 +36,13 @@ struct ahpa_planner_policy {
     enum ahpa_planner_strategy strategy; /* of the chain of stabilised plans */
     struct ahpa_forecast_model *model;
     bool model_ok;
+    size_t fits;           /* fits run here (ahpa_planner_policy_fits) */
+    /* a caller's fit for adopted_b (ahpa_planner_policy_adopt_fit): its
+     * window (first sample, count) and a hash of the window's values */
+    struct ahpa_forecast_model *adopted;
+    int64_t adopted_b, adopted_t0_s;
+    size_t adopted_n;
+    uint64_t adopted_hash;
     int64_t fed_until_s;   /* last sample the model has seen */
     /* Per step from peak_t0_s: the q-forecast peak over [t, t + K steps]
      * issued at t (NaN: unknown), the raw plan and its demand in pods
@@ -62,6 +69,7 @@ void ahpa_planner_policy_free(struct ahpa_planner_policy *p)
     if (p == NULL)
         return;
     ahpa_forecast_free(p->model);
+    ahpa_forecast_free(p->adopted);
     free(p->peak);
     free(p->dem);
     free(p->raw);
@@ -174,6 +182,7 @@ static void replay(struct ahpa_planner_policy *p, const double *v, size_t n, siz
     int32_t *pro = needed + d, *react = pro + d;
     double *pro_dem = ahpa_malloc(d * sizeof(double));
     p->gate = (struct ahpa_planner_gate){.choice = AHPA_PLANNER_GATE_COMBINED};
+    p->fits++;
     if (ahpa_forecast_fit(m, v, from, t0, p->step_s, NULL) == 0) {
         for (size_t i = 0; i < d; i++) {
             double pk = issue(p, m);
@@ -199,7 +208,93 @@ static void replay(struct ahpa_planner_policy *p, const double *v, size_t n, siz
 }
 
 /* The history window of boundary b, as the controller fits it: the
- * samples in [b - history_s, b] the view holds. */
+ * samples in [b - history_s, b] the view holds, from index *i0, *n of
+ * them (at least 2); false when there are not two. */
+static bool fit_window(const struct ahpa_planner_view *u, int64_t b, int64_t history_s,
+                       int64_t step, size_t *i0, size_t *n)
+{
+    if (u->n == 0 || b < u->t0_s)
+        return false;
+    int64_t from = b - history_s;
+    size_t a = from > u->t0_s ? (size_t)((from - u->t0_s) / step) : 0;
+    size_t i1 = (size_t)((b - u->t0_s) / step);
+    if (i1 >= u->n)
+        i1 = u->n - 1;
+    if (a >= u->n || i1 < a + 1)
+        return false;
+    *i0 = a;
+    *n = i1 - a + 1;
+    return true;
+}
+
+/* FNV-1a over the bits of the values, 8 bytes at a time (a check that two
+ * windows hold the same samples, not a defence against an adversary). */
+static uint64_t window_hash(const double *v, size_t n)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b;
+        memcpy(&b, &v[i], sizeof(b));
+        h = (h ^ b) * UINT64_C(1099511628211);
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+void ahpa_planner_policy_adopt_fit(struct ahpa_planner_policy *p,
+                                   const struct ahpa_planner_policy_cfg *cfg,
+                                   const struct ahpa_planner_view *usage, int64_t boundary_s,
+                                   const struct ahpa_forecast_model *m)
+{
+    if (p == NULL)
+        return;
+    ahpa_forecast_free(p->adopted);
+    p->adopted = NULL;
+    if (cfg == NULL || usage == NULL || m == NULL || cfg->step_s <= 0 ||
+        (usage->n > 0 && usage->v == NULL))
+        return;
+    size_t i0, n;
+    if (!fit_window(usage, boundary_s, cfg->history_s, cfg->step_s, &i0, &n))
+        return;
+    int64_t t0 = usage->t0_s + (int64_t)i0 * cfg->step_s;
+    struct ahpa_forecast_info info;
+    ahpa_forecast_describe(m, &info);
+    size_t kept = n < AHPA_FORECAST_MAX_HISTORY ? n : AHPA_FORECAST_MAX_HISTORY;
+    if (info.method == AHPA_FORECAST_METHOD_NONE || info.step_s != cfg->step_s ||
+        info.history_steps != kept || info.next_t_s != t0 + (int64_t)n * cfg->step_s)
+        return;
+    p->adopted = ahpa_forecast_model_new(NULL);
+    ahpa_forecast_copy(p->adopted, m);
+    p->adopted_b = boundary_s;
+    p->adopted_t0_s = t0;
+    p->adopted_n = n;
+    p->adopted_hash = window_hash(usage->v + i0, n);
+}
+
+size_t ahpa_planner_policy_fits(const struct ahpa_planner_policy *p)
+{
+    return p ? p->fits : 0;
+}
+
+/* The window's model: a copy of the adopted fit when it is the fit of
+ * this very window, else a fit of our own. The adopted copy is used once. */
+static int window_model(struct ahpa_planner_policy *p, const double *v, size_t n, int64_t t0)
+{
+    struct ahpa_forecast_model *a = p->adopted;
+    p->adopted = NULL;
+    int rc;
+    if (a != NULL && p->adopted_b == p->boundary_s && p->adopted_t0_s == t0 &&
+        p->adopted_n == n && p->adopted_hash == window_hash(v, n)) {
+        ahpa_forecast_copy(p->model, a);
+        rc = 0;
+    } else {
+        p->fits++;
+        rc = ahpa_forecast_fit(p->model, v, n, t0, p->step_s, NULL);
+    }
+    ahpa_forecast_free(a);
+    return rc;
+}
+
 static void rebuild(struct ahpa_planner_policy *p, const struct ahpa_planner_view *u)
 {
     const int64_t step = p->step_s, b = p->boundary_s;
@@ -207,17 +302,10 @@ static void rebuild(struct ahpa_planner_policy *p, const struct ahpa_planner_vie
     p->model_ok = false;
     p->npeak = 0;
     p->gate = (struct ahpa_planner_gate){.choice = AHPA_PLANNER_GATE_COMBINED};
-    if (u->n == 0 || b < u->t0_s)
-        return;
-    int64_t from = b - p->history_s;
-    size_t i0 = from > u->t0_s ? (size_t)((from - u->t0_s) / step) : 0;
-    size_t i1 = (size_t)((b - u->t0_s) / step);
-    if (i1 >= u->n)
-        i1 = u->n - 1;
-    if (i0 >= u->n || i1 < i0 + 1)
+    size_t i0, n;
+    if (!fit_window(u, b, p->history_s, step, &i0, &n))
         return;
     const double *v = u->v + i0;
-    size_t n = i1 - i0 + 1;
     int64_t t0 = u->t0_s + (int64_t)i0 * step;
     size_t d = (size_t)(REPLAY_S / step);
     if (d > n / 2)
@@ -226,7 +314,7 @@ static void rebuild(struct ahpa_planner_policy *p, const struct ahpa_planner_vie
         replay(p, v, n, n - d, t0);
     if (p->model == NULL)
         p->model = ahpa_forecast_model_new(NULL);
-    if (ahpa_forecast_fit(p->model, v, n, t0, step, NULL) == 0) {
+    if (window_model(p, v, n, t0) == 0) {
         p->model_ok = true;
         p->fed_until_s = t0 + (int64_t)(n - 1) * step;
     }

@@ -35,11 +35,13 @@
  *
  * Thread safety: a model is not shared between threads without a lock; fit,
  * update, predict and describe are reentrant on distinct models, from any
- * thread. fit creates FFTW plans (FFTW_ESTIMATE); the module makes FFTW's
- * planner thread-safe once per process (fftw_make_planner_thread_safe) before
- * its first plan, so fits may run concurrently. Other code in the process
- * that plans with FFTW before the first fit must serialise its own planning
- * until then. */
+ * thread. fit uses FFTW plans (FFTW_ESTIMATE), made once per process and
+ * transform length and kept (executed on each fit's own arrays); the module
+ * makes FFTW's planner thread-safe once per process
+ * (fftw_make_planner_thread_safe) before its first plan, so fits may run
+ * concurrently. Other code in the process that plans with FFTW before the
+ * first fit must serialise its own planning until then, and must not call
+ * fftw_cleanup() (it would free the kept plans). */
 #ifndef AHPA_FORECAST_H
 #define AHPA_FORECAST_H
 
@@ -125,6 +127,12 @@ struct ahpa_forecast_model *ahpa_forecast_model_new(
 
 /* Frees the model; NULL is a no-op. */
 void ahpa_forecast_free(struct ahpa_forecast_model *m);
+
+/* Makes dst an exact copy of src (options, fit and everything fed since):
+ * both then give the same bits for the same updates. One allocation of the
+ * seasonal profile at most; dst's previous state is replaced. dst != src. */
+void ahpa_forecast_copy(struct ahpa_forecast_model *dst,
+                        const struct ahpa_forecast_model *src);
 
 /* Fits the model to values[i] at t0_s + i * step_s (NaN and infinities are
  * missing samples), replacing

@@ -34,6 +34,8 @@
 
 #include "ahpa/cron.h"
 
+struct ahpa_forecast_model; /* ahpa/forecast.h */
+
 struct ahpa_error;
 
 enum ahpa_planner_strategy {
@@ -190,7 +192,9 @@ int ahpa_planner_series_stable(const double *forecast, size_t n, int64_t step_s,
  * ahpa-backtest both run, one step at a time:
  *
  *   forecast   the policy's own engine model, fitted on the usage of
- *              [b - history_s, b] at each refit boundary b, then fed the
+ *              [b - history_s, b] at each refit boundary b (or a copy of
+ *              the caller's fit of that window: ahpa_planner_policy_
+ *              adopt_fit), then fed the
  *              settled samples one by one (the sample of the step in
  *              progress is seen by the reactive term only);
  *   proactive  needed(highest q-forecast over the steps [s, s + K]),
@@ -311,6 +315,29 @@ struct ahpa_planner_policy_cfg {
 struct ahpa_planner_policy;
 struct ahpa_planner_policy *ahpa_planner_policy_new(void);
 void ahpa_planner_policy_free(struct ahpa_planner_policy *p);
+
+/* One fit per workload and boundary: a caller that has fitted its own
+ * model on the policy's window hands the fit over, and the policy's next
+ * rebuild for that boundary starts from a copy of it instead of fitting
+ * again (the gate's replay still fits its own model on the history before
+ * the replayed day). `m` must have been fitted by ahpa_forecast_fit() with
+ * the default options on exactly the samples of `usage` in
+ * [boundary_s - cfg->history_s, boundary_s] (the window the policy fits on:
+ * ahpa_planner_policy_plan()), and fed nothing since. The policy checks what
+ * it can: the model's step, first sample and count against the window, and
+ * a hash of the window's values, at adoption and again at the rebuild (the
+ * view may have changed in between); on any mismatch it fits itself, so a
+ * wrong hand-over costs a fit, never a different plan. The copy (about
+ * 10 KiB) is kept until the rebuild uses it or another is adopted. Not
+ * thread-safe on one policy. */
+void ahpa_planner_policy_adopt_fit(struct ahpa_planner_policy *p,
+                                   const struct ahpa_planner_policy_cfg *cfg,
+                                   const struct ahpa_planner_view *usage, int64_t boundary_s,
+                                   const struct ahpa_forecast_model *m);
+
+/* Fits the policy has run itself since it was made, the gate's replays
+ * included (tests and benchmarks count the fits an hour costs). */
+size_t ahpa_planner_policy_fits(const struct ahpa_planner_policy *p);
 
 /* One decision at in->now_s (the step in progress: floor(now / step)).
  * `usage` and `replicas` are the observed history up to now (replicas may

@@ -7,6 +7,8 @@
 
 #include "ahpa/error.h"
 #include "ahpa/forecast.h"
+#include "ahpa/series.h"
+#include "forecast_int.h"
 #include "test_forecast.h"
 #include "unit.h"
 
@@ -200,6 +202,87 @@ START_TEST(deterministic)
     }
     ck_assert(memcmp(a, b, sizeof(a)) == 0);
     free(x);
+}
+END_TEST
+
+/* A copy is the same model: the same forecasts, bit for bit, after the
+ * same updates, whatever dst held (a season of another size, none). */
+START_TEST(copy_is_exact)
+{
+    size_t n = 3 * 1440;
+    double *x = malloc(n * sizeof(double));
+    uint64_t rng = 9;
+    for (size_t i = 0; i < n; i++)
+        x[i] = daily(i, &rng);
+    struct ahpa_forecast_model *src = ahpa_forecast_model_new(NULL);
+    struct ahpa_forecast_model *dst = ahpa_forecast_model_new(NULL);
+    struct ahpa_forecast_model *little = ahpa_forecast_model_new(NULL);
+    /* dst first holds a fit of its own (a 12-step free season), then the
+     * copy; little holds the little-history model, no season at all */
+    double *saw = malloc(600 * sizeof(double));
+    for (size_t i = 0; i < 600; i++)
+        saw[i] = (double)(i % 12) + tf_normal(&rng) * 0.1;
+    ck_assert_int_eq(ahpa_forecast_fit(dst, saw, 600, 1700000000, 60, NULL), 0);
+    ck_assert_int_eq(ahpa_forecast_fit(little, x, 20, 1700000000, 60, NULL), 0);
+    ck_assert_int_eq(ahpa_forecast_fit(src, x, n - 100, 1700000000, 60, NULL), 0);
+    ahpa_forecast_copy(dst, src);
+    struct ahpa_forecast_info a, b;
+    ahpa_forecast_describe(src, &a);
+    ahpa_forecast_describe(dst, &b);
+    ck_assert(a.seasonal && a.period_steps == 1440);
+    ck_assert(memcmp(&a, &b, sizeof(a)) == 0);
+    double pa[1440], pb[1440], qa[1440], qb[1440];
+    for (size_t i = n - 100; i < n; i++) {
+        ck_assert_int_eq(ahpa_forecast_update(src, x[i], NULL), 0);
+        ck_assert_int_eq(ahpa_forecast_update(dst, x[i], NULL), 0);
+    }
+    ck_assert_int_eq(ahpa_forecast_predict(src, 1440, 0.95, pa, qa, NULL), 0);
+    ck_assert_int_eq(ahpa_forecast_predict(dst, 1440, 0.95, pb, qb, NULL), 0);
+    ck_assert(memcmp(pa, pb, sizeof(pa)) == 0 && memcmp(qa, qb, sizeof(qa)) == 0);
+    /* the source is left alone; a copy from a model without a season */
+    ahpa_forecast_copy(dst, little);
+    ahpa_forecast_describe(little, &a);
+    ahpa_forecast_describe(dst, &b);
+    ck_assert_int_eq(b.method, AHPA_FORECAST_METHOD_LEVEL);
+    ck_assert(memcmp(&a, &b, sizeof(a)) == 0);
+    ck_assert_int_eq(ahpa_forecast_predict(little, 60, 0.95, pa, qa, NULL), 0);
+    ck_assert_int_eq(ahpa_forecast_predict(dst, 60, 0.95, pb, qb, NULL), 0);
+    ck_assert(memcmp(pa, pb, 60 * sizeof(double)) == 0);
+    ahpa_forecast_free(src);
+    ahpa_forecast_free(dst);
+    ahpa_forecast_free(little);
+    free(saw);
+    free(x);
+}
+END_TEST
+
+/* The fit's own sort and selection (order.c) give the values of lib/series'
+ * on random data, few distinct values, ordered and reversed runs, organ
+ * pipes and sawtooths (the orders that defeat a naive pivot). */
+START_TEST(order_statistics_match_series)
+{
+    static double a[3000], b[3000];
+    uint64_t rng = 11;
+    for (int t = 0; t < 600; t++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        size_t n = 1 + (size_t)(rng % 3000);
+        int pat = (int)((rng >> 20) % 6);
+        for (size_t i = 0; i < n; i++) {
+            double x = tf_normal(&rng);
+            x = pat == 0 ? floor(x * 1.5) : pat == 1 ? (double)i : pat == 2 ? (double)(n - i)
+                : pat == 3 ? x : pat == 4 ? (double)(i < n / 2 ? i : n - i) : (double)(i % 17);
+            a[i] = b[i] = x;
+        }
+        double q = (double)(t % 101) / 100.0;
+        double u = ahpa_series_select_quantile(a, n, q);
+        double v = ahpa_forecast__select_quantile(b, n, q);
+        ck_assert_msg(memcmp(&u, &v, sizeof(u)) == 0, "n %zu pattern %d q %g: %a vs %a", n, pat,
+                      q, u, v);
+        memcpy(a, b, n * sizeof(double));
+        ahpa_series_sort(a, n);
+        ahpa_forecast__sort(b, n);
+        ck_assert_msg(memcmp(a, b, n * sizeof(double)) == 0, "n %zu pattern %d", n, pat);
+    }
 }
 END_TEST
 
@@ -451,6 +534,8 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, flat_long_steps_and_junk);
     tcase_add_test(tc, quantiles_are_ordered);
     tcase_add_test(tc, norm_quantile);
+    tcase_add_test(tc, copy_is_exact);
+    tcase_add_test(tc, order_statistics_match_series);
     suite_add_tcase(s, tc);
     ahpa_unit_suite_backtest(s);
     ahpa_unit_suite_gaps(s);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ahpa/error.h"
+#include "ahpa/forecast.h"
 #include "ahpa/planner.h"
 #include "unit.h"
 
@@ -253,6 +254,104 @@ START_TEST(policy_does_not_depend_on_uptime)
 }
 END_TEST
 
+/* The model a caller fitted on the policy's window at boundary b, as the
+ * controller fits it (values of y, or of `alt` when given). */
+static struct ahpa_forecast_model *fit_window_at(const double *y, size_t t, int64_t b,
+                                                 int64_t shift_steps)
+{
+    int64_t from = b - 2 * 86400;
+    size_t i0 = (size_t)((from - T_START) / STEP + shift_steps);
+    size_t n = (size_t)((b - T_START) / STEP) - i0 + 1;
+    ck_assert_uint_le(i0 + n, t + 1);
+    struct ahpa_forecast_model *m = ahpa_forecast_model_new(NULL);
+    ck_assert_int_eq(ahpa_forecast_fit(m, y + i0, n, T_START + (int64_t)i0 * STEP, STEP, NULL), 0);
+    return m;
+}
+
+static void adopt_at(struct ahpa_planner_policy *p, const double *y, size_t t,
+                     const struct ahpa_forecast_model *m)
+{
+    struct ahpa_planner_policy_cfg cfg = {.step_s = STEP, .history_s = 2 * 86400,
+                                          .quantile = 0.95};
+    struct ahpa_planner_view u = {y, t + 1, T_START};
+    int64_t now = T_START + (int64_t)t * STEP;
+    ahpa_planner_policy_adopt_fit(p, &cfg, &u, ahpa_planner_refit_boundary(now - STEP, 3600, 0,
+                                                                           STEP), m);
+}
+
+static void assert_same_plan(const struct ahpa_planner_result *a,
+                             const struct ahpa_planner_result *b)
+{
+    ck_assert_int_eq(a->final, b->final);
+    ck_assert_int_eq(a->proactive, b->proactive);
+    ck_assert_int_eq(a->gate, b->gate);
+    ck_assert_str_eq(a->text, b->text);
+    ck_assert(memcmp(&a->forecast_peak, &b->forecast_peak, sizeof(double)) == 0);
+}
+
+START_TEST(policy_adopts_the_callers_fit)
+{
+    double *y = daily_series();
+    double *rep = malloc(N * sizeof(double));
+    double *other = malloc(N * sizeof(double)); /* the same span, other values */
+    for (size_t i = 0; i < N; i++) {
+        rep[i] = 6;
+        other[i] = y[i] * 1.5;
+    }
+    struct ahpa_planner_policy *own = ahpa_planner_policy_new();
+    struct ahpa_planner_policy *shared = ahpa_planner_policy_new();
+    struct ahpa_planner_policy *wrong = ahpa_planner_policy_new();
+    /* three boundaries (3 h), a step before the first */
+    size_t from = 3 * 1440 - 1, to = 3 * 1440 + 3 * 60 - 1;
+    int64_t last_b = 0;
+    size_t boundaries = 0, finite = 0;
+    for (size_t t = from; t < to; t++) {
+        int64_t now = T_START + (int64_t)t * STEP;
+        int64_t b = ahpa_planner_refit_boundary(now - STEP, 3600, 0, STEP);
+        if (b != last_b) {
+            last_b = b;
+            boundaries++;
+            /* the caller's fit, handed over before the plan (as the
+             * controller does at its refit) */
+            struct ahpa_forecast_model *m = fit_window_at(y, t, b, 0);
+            adopt_at(shared, y, t, m);
+            ahpa_forecast_free(m);
+            /* the same span fitted on other values (caught by the hash at
+             * the rebuild: the view given to adopt is the other series), a
+             * window shifted by a step (caught at adoption), in turn */
+            if (boundaries % 2) {
+                m = fit_window_at(other, t, b, 0);
+                adopt_at(wrong, other, t, m);
+            } else {
+                m = fit_window_at(y, t, b, 1);
+                adopt_at(wrong, y, t, m);
+            }
+            ahpa_forecast_free(m);
+        }
+        struct ahpa_planner_result a, s, w;
+        plan_at(own, y, rep, t, AHPA_PLANNER_AUTO, &a);
+        plan_at(shared, y, rep, t, AHPA_PLANNER_AUTO, &s);
+        plan_at(wrong, y, rep, t, AHPA_PLANNER_AUTO, &w);
+        assert_same_plan(&a, &s);
+        assert_same_plan(&a, &w);
+        finite += isfinite(a.forecast_peak);
+    }
+    ck_assert_uint_eq(boundaries, 4);
+    ck_assert_uint_eq(finite, to - from); /* the forecast was in use */
+    /* per boundary: the gate's replay and the window's fit; with the
+     * caller's fit, the replay only; a wrong hand-over is fitted again */
+    ck_assert_uint_eq(ahpa_planner_policy_fits(own), 2 * boundaries);
+    ck_assert_uint_eq(ahpa_planner_policy_fits(shared), boundaries);
+    ck_assert_uint_eq(ahpa_planner_policy_fits(wrong), 2 * boundaries);
+    ahpa_planner_policy_free(own);
+    ahpa_planner_policy_free(shared);
+    ahpa_planner_policy_free(wrong);
+    free(other);
+    free(rep);
+    free(y);
+}
+END_TEST
+
 START_TEST(policy_reactive_is_the_stock_hpa)
 {
     /* strategy reactive with its own plans as the replicas: the same
@@ -361,6 +460,7 @@ void planner_policy_tests(TCase *tc)
     tcase_add_test(tc, series_stable_holds_the_descent);
     tcase_add_test(tc, refit_boundaries);
     tcase_add_test(tc, policy_does_not_depend_on_uptime);
+    tcase_add_test(tc, policy_adopts_the_callers_fit);
     tcase_add_test(tc, policy_reactive_is_the_stock_hpa);
     tcase_add_test(tc, policy_long_forward);
     tcase_add_test(tc, policy_bad_input);
