@@ -38,6 +38,7 @@ struct ahpa_error;
 struct ahpa_kube_client;
 struct ahpa_leader;
 struct ahpa_prom_client;
+struct ahpa_provider;
 struct ahpa_controller;
 
 struct ahpa_controller_options {
@@ -56,6 +57,19 @@ struct ahpa_controller_options {
     const char *usage_query;
     /* PromQL for its replicas, same placeholders; NULL: kube-state-metrics. */
     const char *replicas_query;
+    /* Resource cpu and memory metrics (same placeholders; NULL: the
+     * defaults, cAdvisor's container_cpu_usage_seconds_total (rate, cores)
+     * and container_memory_working_set_bytes summed over the target's
+     * pods, and kube-state-metrics' kube_pod_container_resource_requests
+     * per pod averaged over them; see lib/controller/metric.c). The usage
+     * queries give the workload's total, the requests queries the request
+     * per pod, which Utilization targets are relative to. */
+    const char *cpu_usage_query, *cpu_requests_query;
+    const char *memory_usage_query, *memory_requests_query;
+    /* External metrics are read through the rules of the external
+     * metrics API (borrowed; outlives the controller). NULL: External
+     * metrics are unknown ("no external metrics rules"). */
+    struct ahpa_provider *provider;
     /* Cluster mode (when ahpa_dir is NULL): the objects come from an
      * informer on advancedhorizontalpodautoscalers through this client
      * (borrowed; outlives the controller), and the controller writes their
@@ -208,6 +222,13 @@ struct ahpa_controller_plan {
     bool seasonal;             /* it found a season (period_s) */
     double period_s;
     int64_t generation;        /* the object's metadata.generation; 0 unknown */
+    /* Several metrics: each is planned on its own history and model; the
+     * plan is the largest (the driving metric is `metric`, the fields
+     * above are its), as the HPA does. One line per metric, e.g.
+     * "cpu: 5 pods (drove the plan); memory: 3 pods; External qps: unknown
+     * (no current ...)". "" with one metric. */
+    size_t nmetrics;
+    const char *metrics_text;
 };
 
 struct ahpa_controller_snapshot;
