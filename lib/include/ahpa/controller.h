@@ -149,8 +149,9 @@ int ahpa_controller_refresh(struct ahpa_controller *c, int64_t now_s, struct ahp
 
 /* --- published state ------------------------------------------------------- */
 
-/* When a plan is published. Unknown is never zero: a plan is made (and
- * `planned` set) only when, at the cycle time now,
+/* When a plan is published. Unknown is never zero: a metric has a plan
+ * only when, at the cycle time now, (its "usage" being the U of
+ * lib/controller/metric.h: GPU usage, cpu or memory, an external metric)
  *   - the workload's GPU usage has a sample no older than two intervals
  *     plus a step ("no GPU usage for Deployment/x in Prometheus",
  *     "no current GPU usage for Deployment/x since <time>");
@@ -166,7 +167,10 @@ int ahpa_controller_refresh(struct ahpa_controller *c, int64_t now_s, struct ahp
  *     ("forecast unavailable: ...").
  * Otherwise `planned` is false and `error` says why; the external
  * metrics carry no item for the AHPA, /metrics no planned-replica gauge,
- * and the log says the reason once each time it changes. */
+ * and the log says the reason once each time it changes.
+ * With several metrics the AHPA's plan is the largest of its metrics';
+ * with one of them unknown, only when that largest plan is no scale-down
+ * (the HPA's rule); otherwise none (lib/controller/README.md). */
 #define AHPA_CONTROLLER_MAX_REPLICAS 100000
 #define AHPA_CONTROLLER_MIN_RECENT_STEPS 5
 
@@ -174,7 +178,7 @@ int ahpa_controller_refresh(struct ahpa_controller *c, int64_t now_s, struct ahp
  * status conditions' reasons are their names (ahpa_controller_cause_name). */
 enum ahpa_controller_cause {
     AHPA_CONTROLLER_PLANNED,
-    AHPA_CONTROLLER_UNSUPPORTED,            /* not a Resource gpu metric, bad names */
+    AHPA_CONTROLLER_UNSUPPORTED,            /* bad names; External without rules */
     AHPA_CONTROLLER_PROMETHEUS_UNREACHABLE, /* a query failed */
     AHPA_CONTROLLER_TARGET_NOT_FOUND,       /* no usage or replica series at all */
     AHPA_CONTROLLER_NO_CURRENT_DATA,        /* stale usage, recent history missing */
