@@ -163,6 +163,10 @@ static void ahpa_doc(struct ahpa_buf *b, const char *name, const char *strategy,
 #define QUEUE(tt, key, q) "  - type: External\n    external:\n" \
     "      metric: {name: queue_depth, selector: {matchLabels: {queue: jobs}}}\n" \
     "      target: {type: " tt ", " key ": \"" q "\"}\n"
+/* The same metric with another selector (a metric may appear once). */
+#define QUEUE_OTHER(tt, key, q) "  - type: External\n    external:\n" \
+    "      metric: {name: queue_depth, selector: {matchLabels: {queue: other}}}\n" \
+    "      target: {type: " tt ", " key ": \"" q "\"}\n"
 #define MISSING "  - type: External\n    external:\n" \
     "      metric: {name: not_a_metric}\n      target: {type: AverageValue, averageValue: 1}\n"
 
@@ -251,7 +255,7 @@ static struct ahpa_obj *parse_one(const char *metrics)
 START_TEST(utilisation_maths)
 {
     struct ahpa_obj *o = parse_one(CPU(60) MEM_AVG QUEUE("Value", "value", "40")
-                                       QUEUE("AverageValue", "averageValue", "10"));
+                                       QUEUE_OTHER("AverageValue", "averageValue", "10"));
     const struct ahpa_obj_metric *cpu = &o->metrics[0], *mem = &o->metrics[1],
                                  *val = &o->metrics[2], *avg = &o->metrics[3];
     /* 1.5 cores over pods requesting 0.5 each: 300 % of one pod's request,
