@@ -117,7 +117,9 @@ static void able_to_predict(json_t *conds, const json_t *old, const struct ahpa_
         add_condition(conds, old, "AbleToPredict", false, "TargetNotFound", p->error, now_s);
     } else {
         add_condition(conds, old, "AbleToPredict", false, "NoHistory",
-                      "no GPU usage history yet", now_s);
+                      p->metric && strcmp(p->metric, "gpu") != 0 ? "no usage history yet"
+                                                                 : "no GPU usage history yet",
+                      now_s);
     }
 }
 
