@@ -26,6 +26,7 @@
 #include "ahpa/prom.h"
 #include "ahpa/provider.h"
 #include "ahpa/rules.h"
+#include <jansson.h>
 #include "controller_int.h"
 #include "metric.h"
 #include "testsrv.h"
@@ -532,6 +533,36 @@ START_TEST(redefined_metrics_keep_their_history)
 }
 END_TEST
 
+START_TEST(status_names_the_driving_metric)
+{
+    struct ahpa_controller_plan p;
+    memset(&p, 0, sizeof(p));
+    p.strategy = "reactive";
+    p.planned = true;
+    p.plan.final = 11;
+    p.plan.proactive = -1;
+    p.plan.reactive = 11;
+    p.min_in_force = 1;
+    p.max_in_force = 50;
+    p.metric = "memory";
+    p.current_utilization = NAN;
+    p.nmetrics = 2;
+    json_t *st = ahpa_controller__status_for_plan(&p, NULL, 1795824000);
+    json_t *ready = json_array_get(json_object_get(st, "conditions"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(ready, "message")),
+                     "reactive plan: 11 pods (proactive -1, reactive 11; limits 1..50); "
+                     "driven by memory");
+    json_decref(st);
+    /* One metric: the message as before. */
+    p.nmetrics = 1;
+    st = ahpa_controller__status_for_plan(&p, NULL, 1795824000);
+    ready = json_array_get(json_object_get(st, "conditions"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(ready, "message")),
+                     "reactive plan: 11 pods (proactive -1, reactive 11; limits 1..50)");
+    json_decref(st);
+}
+END_TEST
+
 Suite *ahpa_unit_suite(void)
 {
     Suite *s = suite_create("controller_metrics");
@@ -543,6 +574,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, each_metric_type_is_planned);
     tcase_add_test(tc, unknown_metric_follows_the_hpa_rule);
     tcase_add_test(tc, redefined_metrics_keep_their_history);
+    tcase_add_test(tc, status_names_the_driving_metric);
     suite_add_tcase(s, tc);
     return s;
 }
