@@ -8,6 +8,7 @@
 #include "ahpa/error.h"
 #include "ahpa/labelsel.h"
 #include "ahpa/provider.h"
+#include "ahpa/controller.h"
 #include "controller_int.h"
 #include "metric.h"
 
@@ -140,4 +141,67 @@ int ahpa_controller__metric_queries(const struct ahpa_controller *c, const struc
         ahpa_controller__render_query(sts ? c->mq_sts[r] : c->mq[r], o->ns, o->target_name,
                                       requests);
     return 0;
+}
+
+/* --- several metrics ------------------------------------------------------- */
+
+/* The plan of an AHPA from its metrics' outcomes, as the HPA combines
+ * them (lib/controller/README.md, "Several metrics"): the largest plan
+ * of the known metrics; with a metric unknown, only when that plan does
+ * not scale down; with none known, none. Returns the
+ * driving metric's index (0 when none is planned). */
+size_t ahpa_controller__metrics_combine(const struct ahpa_controller__mstate *ms,
+                                       const struct ahpa_controller__mres *r, size_t n,
+                                       struct ahpa_controller_plan *p, char *error,
+                                       size_t error_size)
+{
+    size_t best = n, unknown = n;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].planned && (best == n || r[i].plan.final > r[best].plan.final))
+            best = i;
+        if (!r[i].planned && unknown == n)
+            unknown = i;
+    }
+    size_t d = best < n ? best : 0;
+    p->metric = ms[d].name;
+    p->target = ms[d].target;
+    p->usage = r[d].usage;
+    p->current_utilization = r[d].current_utilization;
+    p->predicted_peak = r[d].predicted_peak;
+    if (best < n && (unknown == n || r[best].plan.final >= p->replicas)) {
+        p->planned = true;
+        p->plan = r[best].plan;
+        p->cause = AHPA_CONTROLLER_PLANNED;
+        return d;
+    }
+    const struct ahpa_controller__mres *u = &r[unknown];
+    p->cause = u->cause;
+    if (n == 1)
+        snprintf(error, error_size, "%s", u->error);
+    else if (best == n)
+        snprintf(error, error_size, "%s: %s", ms[unknown].name, u->error);
+    else
+        snprintf(error, error_size, "%s: %s; the other metrics would scale down to %d pods, "
+                 "which is not done on partial data", ms[unknown].name, u->error,
+                 (int)r[best].plan.final);
+    return d;
+}
+
+/* "cpu: 5 pods (drove the plan); memory: 3 pods; qps: unknown (...)",
+ * heap; "" with one metric. */
+char *ahpa_controller__metrics_text(const struct ahpa_controller__mstate *ms,
+                                    const struct ahpa_controller__mres *r, size_t n,
+                                    size_t driving, bool planned)
+{
+    struct ahpa_buf b;
+    ahpa_buf_init(&b);
+    for (size_t i = 0; n > 1 && i < n; i++) {
+        ahpa_buf_printf(&b, "%s%s: ", i ? "; " : "", ms[i].name);
+        if (r[i].planned)
+            ahpa_buf_printf(&b, "%d pods%s", (int)r[i].plan.final,
+                            planned && i == driving ? " (drove the plan)" : "");
+        else
+            ahpa_buf_printf(&b, "unknown (%s)", r[i].error);
+    }
+    return ahpa_buf_take(&b, NULL);
 }

@@ -24,9 +24,12 @@
 #include <stdbool.h>
 
 #include "ahpa/ahpaobj.h"
+#include "ahpa/controller.h"
+#include "ahpa/planner.h"
 
 struct ahpa_buf;
 struct ahpa_controller;
+struct ahpa_controller__mstate;
 struct ahpa_error;
 
 enum ahpa_controller__mkind {
@@ -79,5 +82,34 @@ double ahpa_controller__metric_usage(const struct ahpa_obj_metric *m, double val
 int ahpa_controller__metric_queries(const struct ahpa_controller *c, const struct ahpa_obj *o,
                                     const struct ahpa_obj_metric *m, struct ahpa_buf *value,
                                     struct ahpa_buf *requests, struct ahpa_error *err);
+
+/* --- several metrics ---------------------------------------------------- */
+
+/* One metric's outcome at a cycle (workload.c fills it). */
+struct ahpa_controller__mres {
+    bool planned;
+    enum ahpa_controller_cause cause;
+    char error[384];                 /* why there is no plan; "" otherwise */
+    double usage, current_utilization, predicted_peak;
+    struct ahpa_planner_result plan;
+};
+
+/* The plan of an AHPA from its n metrics' outcomes r (ms: their states,
+ * for names and targets), as the HPA combines them (README.md "Several
+ * metrics"): the largest plan; with a metric unknown only when it is no
+ * scale-down from p->replicas; none when no metric is planned. Fills p's
+ * metric (borrowed from ms), target, usage, utilisation, peak, planned,
+ * plan and cause, and error when there is no plan. Returns the index of
+ * the driving metric (0 when none is planned). */
+size_t ahpa_controller__metrics_combine(const struct ahpa_controller__mstate *ms,
+                                       const struct ahpa_controller__mres *r, size_t n,
+                                       struct ahpa_controller_plan *p, char *error,
+                                       size_t error_size);
+
+/* "cpu: 5 pods (drove the plan); memory: 3 pods; qps: unknown (...)",
+ * heap (caller frees); "" with one metric. */
+char *ahpa_controller__metrics_text(const struct ahpa_controller__mstate *ms,
+                                    const struct ahpa_controller__mres *r, size_t n,
+                                    size_t driving, bool planned);
 
 #endif

@@ -478,21 +478,12 @@ static double ring_last_finite(const struct ahpa_controller__ring *r, int64_t st
     return NAN;
 }
 
-/* One metric's outcome at a cycle. */
-struct mres {
-    bool planned;
-    enum ahpa_controller_cause cause;
-    char error[384];
-    double usage, current_utilization, predicted_peak;
-    struct ahpa_planner_result plan;
-};
-
 /* Why metric s has no plan at `now`, or "" when the inputs are known.
  * Fills r's usage and p's replicas (common to the metrics). See
  * controller.h ("When a plan is published") for the rules. */
 static void check_inputs(struct ahpa_controller *c, struct ahpa_controller__workload *w,
                          const struct ahpa_controller__mstate *s, int64_t now,
-                         struct ahpa_controller_plan *p, struct mres *r, size_t recent_steps)
+                         struct ahpa_controller_plan *p, struct ahpa_controller__mres *r, size_t recent_steps)
 {
     const struct ahpa_obj *o = w->obj;
     const int64_t step = c->opt.step_s;
@@ -556,7 +547,7 @@ static void check_inputs(struct ahpa_controller *c, struct ahpa_controller__work
 
 static void plan_metric(struct ahpa_controller *c, struct ahpa_controller__workload *w,
                         struct ahpa_controller__mstate *s, int64_t now,
-                        struct ahpa_controller_plan *p, struct mres *r)
+                        struct ahpa_controller_plan *p, struct ahpa_controller__mres *r)
 {
     const struct ahpa_obj *o = w->obj;
     const int64_t step = c->opt.step_s;
@@ -628,63 +619,6 @@ static void plan_metric(struct ahpa_controller *c, struct ahpa_controller__workl
     }
 }
 
-/* The plan of an AHPA from its metrics' outcomes, as the HPA combines
- * them (lib/controller/README.md, "Several metrics"): the largest plan
- * of the known metrics; with a metric unknown, only when that plan does
- * not scale down; with none known, none. Sets w->driving. */
-static void combine(struct ahpa_controller__workload *w, const struct mres *r, size_t n,
-                    struct ahpa_controller_plan *p, char *error, size_t error_size)
-{
-    size_t best = n, unknown = n;
-    for (size_t i = 0; i < n; i++) {
-        if (r[i].planned && (best == n || r[i].plan.final > r[best].plan.final))
-            best = i;
-        if (!r[i].planned && unknown == n)
-            unknown = i;
-    }
-    size_t d = best < n ? best : 0;
-    w->driving = d;
-    p->metric = w->ms[d].name;
-    p->target = w->ms[d].target;
-    p->usage = r[d].usage;
-    p->current_utilization = r[d].current_utilization;
-    p->predicted_peak = r[d].predicted_peak;
-    if (best < n && (unknown == n || r[best].plan.final >= p->replicas)) {
-        p->planned = true;
-        p->plan = r[best].plan;
-        p->cause = AHPA_CONTROLLER_PLANNED;
-        return;
-    }
-    const struct mres *u = &r[unknown];
-    p->cause = u->cause;
-    if (n == 1)
-        snprintf(error, error_size, "%s", u->error);
-    else if (best == n)
-        snprintf(error, error_size, "%s: %s", w->ms[unknown].name, u->error);
-    else
-        snprintf(error, error_size, "%s: %s; the other metrics would scale down to %d pods, "
-                 "which is not done on partial data", w->ms[unknown].name, u->error,
-                 (int)r[best].plan.final);
-}
-
-/* "cpu: 5 pods (drove the plan); memory: 3 pods; qps: unknown (...)",
- * heap; "" with one metric. */
-static char *metrics_text(const struct ahpa_controller__workload *w, const struct mres *r,
-                          size_t n, bool planned)
-{
-    struct ahpa_buf b;
-    ahpa_buf_init(&b);
-    for (size_t i = 0; n > 1 && i < n; i++) {
-        ahpa_buf_printf(&b, "%s%s: ", i ? "; " : "", w->ms[i].name);
-        if (r[i].planned)
-            ahpa_buf_printf(&b, "%d pods%s", (int)r[i].plan.final,
-                            planned && i == w->driving ? " (drove the plan)" : "");
-        else
-            ahpa_buf_printf(&b, "unknown (%s)", r[i].error);
-    }
-    return ahpa_buf_take(&b, NULL);
-}
-
 /* The model's state and the last replica change, for the status. Under
  * the workload's lock. */
 static void describe_model(const struct ahpa_controller *c,
@@ -750,7 +684,7 @@ static void cycle_metrics(struct ahpa_controller *c, struct ahpa_controller__wor
     int64_t boundary = refit_boundary(c, w, end - step);
     size_t n = w->nms;
     struct mfetch *f = ahpa_calloc(n, sizeof(*f));
-    struct mres *r = ahpa_calloc(n, sizeof(*r));
+    struct ahpa_controller__mres *r = ahpa_calloc(n, sizeof(*r));
     struct fetched replicas = {0};
     struct ahpa_error err = {0}, serr = {0};
     struct ahpa_buf rq;
@@ -800,8 +734,8 @@ static void cycle_metrics(struct ahpa_controller *c, struct ahpa_controller__wor
                 plan_metric(c, w, &w->ms[i], now_s, p, &r[i]);
             }
         }
-        combine(w, r, n, p, error, error_size);
-        p->metrics_text = metrics_text(w, r, n, p->planned);
+        w->driving = ahpa_controller__metrics_combine(w->ms, r, n, p, error, error_size);
+        p->metrics_text = ahpa_controller__metrics_text(w->ms, r, n, w->driving, p->planned);
     }
     describe_model(c, w, p);
     pthread_mutex_unlock(&w->lock);

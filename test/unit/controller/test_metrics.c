@@ -533,6 +533,81 @@ START_TEST(redefined_metrics_keep_their_history)
 }
 END_TEST
 
+/* The several-metrics rule on hand-made outcomes. */
+static void outcome(struct ahpa_controller__mres *r, int pods)
+{
+    memset(r, 0, sizeof(*r));
+    r->usage = r->current_utilization = r->predicted_peak = NAN;
+    if (pods < 0) {
+        r->cause = AHPA_CONTROLLER_NO_CURRENT_DATA;
+        snprintf(r->error, sizeof(r->error), "no current data");
+    } else {
+        r->planned = true;
+        r->plan.final = pods;
+    }
+}
+
+static size_t combine(const int *pods, size_t n, int32_t replicas,
+                      struct ahpa_controller_plan *p, char *error)
+{
+    static struct ahpa_controller__mstate ms[3];
+    static char *names[3] = {"a", "b", "c"};
+    struct ahpa_controller__mres r[3];
+    for (size_t i = 0; i < n; i++) {
+        ms[i].name = names[i];
+        ms[i].target = 10.0 * (double)(i + 1);
+        outcome(&r[i], pods[i]);
+    }
+    memset(p, 0, sizeof(*p));
+    p->replicas = replicas;
+    p->replicas_known = true;
+    error[0] = '\0';
+    return ahpa_controller__metrics_combine(ms, r, n, p, error, 256);
+}
+
+START_TEST(several_metrics_rule)
+{
+    struct ahpa_controller_plan p;
+    char error[256];
+    /* The largest; on a tie the first. */
+    ck_assert_uint_eq(combine((int[]){5, 7}, 2, 6, &p, error), 1);
+    ck_assert(p.planned);
+    ck_assert_int_eq(p.plan.final, 7);
+    ck_assert_str_eq(p.metric, "b");
+    ck_assert_double_eq(p.target, 20);
+    ck_assert_uint_eq(combine((int[]){5, 5}, 2, 6, &p, error), 0);
+    ck_assert_str_eq(p.metric, "a");
+    /* One unknown: a scale-up (or holding) goes ahead, a scale-down not. */
+    combine((int[]){8, -1}, 2, 4, &p, error);
+    ck_assert(p.planned);
+    ck_assert_int_eq(p.plan.final, 8);
+    combine((int[]){4, -1}, 2, 4, &p, error);
+    ck_assert(p.planned);
+    combine((int[]){-1, 3, 2}, 3, 4, &p, error);
+    ck_assert(!p.planned);
+    ck_assert_int_eq(p.cause, AHPA_CONTROLLER_NO_CURRENT_DATA);
+    ck_assert_str_eq(error, "a: no current data; the other metrics would scale down to 3 pods, "
+                            "which is not done on partial data");
+    /* None known: the first reason; one metric: its reason as it is. */
+    combine((int[]){-1, -1}, 2, 4, &p, error);
+    ck_assert(!p.planned);
+    ck_assert_str_eq(error, "a: no current data");
+    combine((int[]){-1}, 1, 4, &p, error);
+    ck_assert_str_eq(error, "no current data");
+    /* The list: every metric, the driving one marked; "" for one metric. */
+    static struct ahpa_controller__mstate ms[2] = {{.name = "cpu"}, {.name = "qps"}};
+    struct ahpa_controller__mres r[2];
+    outcome(&r[0], 5);
+    outcome(&r[1], -1);
+    char *text = ahpa_controller__metrics_text(ms, r, 2, 0, true);
+    ck_assert_str_eq(text, "cpu: 5 pods (drove the plan); qps: unknown (no current data)");
+    free(text);
+    text = ahpa_controller__metrics_text(ms, r, 1, 0, true);
+    ck_assert_str_eq(text, "");
+    free(text);
+}
+END_TEST
+
 START_TEST(status_names_the_driving_metric)
 {
     struct ahpa_controller_plan p;
@@ -575,6 +650,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, unknown_metric_follows_the_hpa_rule);
     tcase_add_test(tc, redefined_metrics_keep_their_history);
     tcase_add_test(tc, status_names_the_driving_metric);
+    tcase_add_test(tc, several_metrics_rule);
     suite_add_tcase(s, tc);
     return s;
 }
