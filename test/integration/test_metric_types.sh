@@ -53,6 +53,8 @@ q_val='  - {type: External, external: {metric: {name: queue_depth, selector: {ma
     doc cpu-memory reactive "$cpu
 $mem_avg"
 } >"$ahpas/ahpas.yaml"
+doc twice reactive "$cpu
+$cpu" >"$ahpas/twice.yaml"
 cat >"$AHPA_TMP/rules.yaml" <<'EOF'
 externalRules:
 - seriesQuery: 'queue_depth{namespace!=""}'
@@ -104,4 +106,7 @@ page=$(ahpa_kubectl get --raw /apis/metrics.alibabacloud.com/v1beta1/namespaces/
     python3 -c "import json,sys,base64; print(base64.b64decode(json.load(sys.stdin)['content']).decode())")
 ahpa_contains "the page names the driving metric and both counts" "$page" \
     "memory (cpu: $cpuw pods; memory: $mavg pods (drove the plan))"
+ahpa_check "a metric listed twice is refused with the field" \
+    grep -q "twice.yaml: default/twice: spec.metrics\[1\]: the same Resource metric cpu as spec.metrics\[0\]" "$AHPA_LOG"
+ahpa_check "and not planned" test -z "$(planned twice)"
 ahpa_finish
