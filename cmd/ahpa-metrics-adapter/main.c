@@ -280,6 +280,11 @@ static int prepare_controller(struct adapter *a, struct ahpa_error *err)
         .history_s = a->cfg.history_window_ms / 1000,
         .usage_query = a->cfg.ahpa_usage_query,
         .replicas_query = a->cfg.ahpa_replicas_query,
+        .cpu_usage_query = a->cfg.ahpa_cpu_usage_query,
+        .cpu_requests_query = a->cfg.ahpa_cpu_requests_query,
+        .memory_usage_query = a->cfg.ahpa_memory_usage_query,
+        .memory_requests_query = a->cfg.ahpa_memory_requests_query,
+        .provider = a->provider, /* External metrics through the same rules */
         .kube = a->cfg.ahpa_dir == NULL ? a->kube : NULL,
         .watch_namespace = a->cfg.watch_namespace,
         .leader = a->leader, /* prepared before: only the leader writes */

@@ -279,6 +279,15 @@ static int do_external_metric(struct vctx *c, const json_t *m, const char *base,
         rc = get_string(c, target, tp, "type", true, &type);
     if (rc < 0)
         return rc;
+    /* The name is a path segment of external.metrics.k8s.io, as the HPA
+     * requires it to be. */
+    if (strchr(name, '/') != NULL || strchr(name, '%') != NULL || strcmp(name, ".") == 0 ||
+        strcmp(name, "..") == 0) {
+        char np[PATH_MAX_];
+        join(np, mp, "name");
+        return fail(c, AHPA_EPARSE, np, "\"%s\" is not a metric name (it may not be \".\", "
+                    "\"..\" or contain '/' or '%%')", name);
+    }
     out->type = AHPA_OBJ_METRIC_EXTERNAL;
     out->name = ahpa_strdup(name);
     if (sel != NULL) {
@@ -300,6 +309,24 @@ static int do_external_metric(struct vctx *c, const json_t *m, const char *base,
     join(typ, tp, "type");
     return fail(c, AHPA_EPARSE, typ, "unsupported \"%s\" for an External metric "
                 "(want Value or AverageValue)", type);
+}
+
+/* Whether two metrics read the same thing (type, name, selector). */
+static bool same_metric(const struct ahpa_obj_metric *a, const struct ahpa_obj_metric *b)
+{
+    if (a->type != b->type || strcmp(a->name, b->name) != 0)
+        return false;
+    struct ahpa_buf x, y;
+    ahpa_buf_init(&x);
+    ahpa_buf_init(&y);
+    if (a->selector != NULL)
+        ahpa_labelsel_canonical(a->selector, &x);
+    if (b->selector != NULL)
+        ahpa_labelsel_canonical(b->selector, &y);
+    bool same = strcmp(ahpa_buf_cstr(&x), ahpa_buf_cstr(&y)) == 0;
+    ahpa_buf_dispose(&x);
+    ahpa_buf_dispose(&y);
+    return same;
 }
 
 static int do_metrics(struct vctx *c, const json_t *spec, struct ahpa_obj *o)
@@ -335,6 +362,12 @@ static int do_metrics(struct vctx *c, const json_t *spec, struct ahpa_obj *o)
         }
         if (rc < 0)
             return rc;
+        /* The same metric twice would be planned twice, with two targets:
+         * say which one is meant. */
+        for (size_t k = 0; k < i; k++)
+            if (same_metric(&o->metrics[k], &o->metrics[i]))
+                return fail(c, AHPA_EPARSE, base, "the same %s metric %s as spec.metrics[%zu]",
+                            ahpa_obj_metric_type_name(o->metrics[i].type), o->metrics[i].name, k);
     }
     return 0;
 }

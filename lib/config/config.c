@@ -123,6 +123,18 @@ const struct ahpa_flag ahpa_config_flags[] = {
       "PromQL for a workload's total GPU utilisation (<<.Namespace>>, <<.Name>>)"),
     F("ahpa-replicas-query", AHPA_FLAG_STRING, ahpa_replicas_query, NULL,
       "PromQL for a workload's replicas (<<.Namespace>>, <<.Name>>)"),
+    F("ahpa-cpu-usage-query", AHPA_FLAG_STRING, ahpa_cpu_usage_query, NULL,
+      "PromQL for a workload's total cpu usage in cores (<<.Namespace>>, <<.Name>>; default: "
+      "cAdvisor's container_cpu_usage_seconds_total, rate over 5m, summed over its pods)"),
+    F("ahpa-cpu-requests-query", AHPA_FLAG_STRING, ahpa_cpu_requests_query, NULL,
+      "PromQL for a workload's cpu request per pod, for Utilization targets (default: "
+      "kube-state-metrics' kube_pod_container_resource_requests, averaged over its pods)"),
+    F("ahpa-memory-usage-query", AHPA_FLAG_STRING, ahpa_memory_usage_query, NULL,
+      "PromQL for a workload's total memory in bytes (default: cAdvisor's "
+      "container_memory_working_set_bytes summed over its pods)"),
+    F("ahpa-memory-requests-query", AHPA_FLAG_STRING, ahpa_memory_requests_query, NULL,
+      "PromQL for a workload's memory request per pod, for Utilization targets (default: "
+      "kube-state-metrics' kube_pod_container_resource_requests, averaged over its pods)"),
     F("authorization-mode", AHPA_FLAG_STRING, authorization_mode, "Webhook",
       "Webhook (SubjectAccessReview; needs a Kubernetes configuration) or AlwaysAllow (no "
       "authorization: standalone demos only)"),

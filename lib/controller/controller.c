@@ -43,6 +43,7 @@ static void plan_strings_free(struct ahpa_controller_plan *p)
     free((char *)p->metric);
     free((char *)p->source);
     free((char *)p->error);
+    free((char *)p->metrics_text);
 }
 
 static void snapshot_destroy(void *obj)
@@ -139,6 +140,19 @@ struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options
         ahpa_strdup(opt->usage_query ? opt->usage_query : DEFAULT_USAGE_QUERY_STATEFULSET);
     c->replicas_query =
         ahpa_strdup(opt->replicas_query ? opt->replicas_query : DEFAULT_REPLICAS_QUERY);
+    const char *mq_flags[AHPA_CONTROLLER__MQ_COUNT] = {
+        [AHPA_CONTROLLER__MQ_CPU_USAGE] = opt->cpu_usage_query,
+        [AHPA_CONTROLLER__MQ_CPU_REQUESTS] = opt->cpu_requests_query,
+        [AHPA_CONTROLLER__MQ_MEMORY_USAGE] = opt->memory_usage_query,
+        [AHPA_CONTROLLER__MQ_MEMORY_REQUESTS] = opt->memory_requests_query,
+    };
+    /* A template given by flag serves both kinds of target, as
+     * --ahpa-usage-query does. */
+    for (int q = 0; q < AHPA_CONTROLLER__MQ_COUNT; q++) {
+        c->mq[q] = ahpa_strdup(mq_flags[q] ? mq_flags[q] : ahpa_controller__mq_default(q, false));
+        c->mq_sts[q] =
+            ahpa_strdup(mq_flags[q] ? mq_flags[q] : ahpa_controller__mq_default(q, true));
+    }
     pthread_mutex_init(&c->workloads_lock, NULL);
     pthread_mutex_init(&c->wake_lock, NULL);
     pthread_cond_init(&c->wake, NULL);
@@ -186,6 +200,7 @@ static void plan_copy(struct ahpa_controller_plan *dst, const struct ahpa_contro
     dst->metric = dup_or_empty(src->metric);
     dst->source = dup_or_empty(src->source);
     dst->error = dup_or_empty(src->error);
+    dst->metrics_text = dup_or_empty(src->metrics_text);
 }
 
 /* One AHPA's cycle into plans[i]. */
@@ -203,10 +218,12 @@ static void cycle_one(struct ahpa_controller *c, size_t i, struct ahpa_controlle
     p->name = dup_or_empty(o->name);
     p->strategy = dup_or_empty(ahpa_planner_strategy_name(o->strategy));
     p->target_ref = dup_or_empty(ref);
-    p->metric = dup_or_empty(m ? m->name : "");
+    /* The metric that drove the plan (workload_cycle sets it, borrowed). */
+    p->metric = dup_or_empty(p->metric ? p->metric : m ? m->name : "");
     p->source = dup_or_empty(o->source);
     p->error = dup_or_empty(error);
-    p->target = m ? m->target : NAN;
+    if (p->metrics_text == NULL)
+        p->metrics_text = dup_or_empty("");
     p->quantile = o->quantile;
     p->scale_up_forward_s = o->scale_up_forward_s;
     p->generation = o->generation;
@@ -461,6 +478,10 @@ void ahpa_controller_free(struct ahpa_controller *c)
     free(c->usage_query);
     free(c->usage_query_statefulset);
     free(c->replicas_query);
+    for (int q = 0; q < AHPA_CONTROLLER__MQ_COUNT; q++) {
+        free(c->mq[q]);
+        free(c->mq_sts[q]);
+    }
     free(c);
 }
 

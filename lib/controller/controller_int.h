@@ -11,6 +11,7 @@
 #include "ahpa/controller.h"
 #include "ahpa/planner.h"
 #include "ahpa/refcount.h"
+#include "metric.h"
 
 struct ahpa_obj;
 struct ahpa_forecast_model;
@@ -43,12 +44,16 @@ struct ahpa_controller__ring {
  * a page render never waits behind a Prometheus round trip. Fields
  * marked "cycle only" are touched by one cycle worker at a time and never
  * by renderers. */
-struct ahpa_controller__workload {
-    struct ahpa_ref ref;             /* first member; destroy frees it */
-    pthread_mutex_t lock;
-    struct ahpa_obj *obj;            /* owned; replaced under lock by the scan */
-    char *key;                       /* "ns/name" */
-    struct ahpa_controller__ring usage, replicas;
+/* One metric of an AHPA: its usage U (metric.h) and the model and
+ * planner cache made from it. Owned by its workload, guarded by the
+ * workload's lock like the fields it replaces there. */
+struct ahpa_controller__mstate {
+    char *identity;                  /* ahpa_controller__metric_identity */
+    char *name;                      /* "cpu", the external metric's name */
+    char noun[96];                   /* "cpu usage" (messages) */
+    enum ahpa_obj_target_type target_type;
+    double target;
+    struct ahpa_controller__ring usage; /* U at every step */
     struct ahpa_controller__ring pred_point, pred_upper; /* issued F earlier */
     struct ahpa_forecast_model *model;
     struct ahpa_planner_policy *policy; /* the planner's cache; NULL: none yet */
@@ -59,6 +64,22 @@ struct ahpa_controller__workload {
     size_t nfuture;
     int64_t future_t0_s;
     double coverage_hits, coverage_n, pinball_sum;
+    /* Values were fetched but their requests (Utilization) were not. */
+    bool requests_missing;
+};
+
+struct ahpa_controller__workload {
+    struct ahpa_ref ref;             /* first member; destroy frees it */
+    pthread_mutex_t lock;
+    struct ahpa_obj *obj;            /* owned; replaced under lock by the scan */
+    char *key;                       /* "ns/name" */
+    struct ahpa_controller__ring replicas;
+    int64_t fetched_until_s;         /* replicas: last step fetched; 0: never */
+    /* One per obj->metrics[i], in order, matched again by identity at each
+     * cycle (a redefined object keeps the history of the metrics it keeps). */
+    struct ahpa_controller__mstate *ms;
+    size_t nms;
+    size_t driving;                  /* index of the metric that drove the last plan */
     int64_t first_seen_s;            /* cycle time it was first planned; cycle only */
     char last_reason[256];           /* last "not planned" reason logged; cycle only */
     /* New or redefined since the last published snapshot: planned by the
@@ -122,6 +143,8 @@ struct ahpa_controller {
     struct ahpa_controller_options opt;
     char *usage_query, *replicas_query;
     char *usage_query_statefulset; /* the default's pod pattern for name-<ordinal> */
+    /* cpu and memory templates (metric.h), Deployment and StatefulSet pods. */
+    char *mq[AHPA_CONTROLLER__MQ_COUNT], *mq_sts[AHPA_CONTROLLER__MQ_COUNT];
     struct ahpa_controller__workload **workloads;
     size_t nworkloads;
     pthread_mutex_t workloads_lock;  /* the array, against the renderer */

@@ -45,7 +45,7 @@ static void from_ring(struct series *s, const struct ahpa_controller__ring *r, i
 }
 
 /* Past predictions (issued F earlier) then the next 24 h. */
-static void predictions(const struct ahpa_controller__workload *w, int64_t step,
+static void predictions(const struct ahpa_controller__mstate *w, int64_t step,
                         struct series *s)
 {
     const struct ahpa_controller__ring *pp = &w->pred_point, *pu = &w->pred_upper;
@@ -69,7 +69,7 @@ static void predictions(const struct ahpa_controller__workload *w, int64_t step,
 /* Predicted pods for every predicted step: the stabilised plan, with the
  * bounds in force. */
 static void predicted_pods(const struct ahpa_controller *c, const struct ahpa_obj *o,
-                           const struct ahpa_obj_metric *m, const struct series *pred,
+                           const struct ahpa_controller__mstate *m, const struct series *pred,
                            int64_t step, struct series *out)
 {
     series_alloc(out, pred->n, false);
@@ -119,19 +119,22 @@ static int render_locked(struct ahpa_controller *c, struct ahpa_controller__work
                          struct ahpa_error *err)
 {
     const struct ahpa_obj *o = w->obj;
-    const struct ahpa_obj_metric *m = ahpa_obj_primary_metric(o);
+    /* The metric that drove the last plan: its history and forecast. */
+    static const struct ahpa_controller__mstate none;
+    const struct ahpa_controller__mstate *m = w->nms > 0 ? &w->ms[w->driving] : NULL;
+    const struct ahpa_controller__mstate *ms = m ? m : &none;
     const int64_t step = c->opt.step_s;
     struct series actual, pods, pred, ppods;
-    from_ring(&actual, &w->usage, step);
+    from_ring(&actual, &ms->usage, step);
     from_ring(&pods, &w->replicas, step);
-    predictions(w, step, &pred);
+    predictions(ms, step, &pred);
     predicted_pods(c, o, m, &pred, step, &ppods);
 
     char ref[320], summary[160];
     snprintf(ref, sizeof(ref), "%s/%s", o->target_kind, o->target_name);
     struct ahpa_forecast_info info = {0};
-    if (w->model != NULL)
-        ahpa_forecast_describe(w->model, &info);
+    if (ms->model != NULL)
+        ahpa_forecast_describe(ms->model, &info);
     if (info.seasonal)
         snprintf(summary, sizeof(summary), "%s, period %.1f h, seasonal gain %.2f, %zu steps",
                  ahpa_forecast_method_name(info.method), info.period_s / 3600.0,
@@ -146,8 +149,13 @@ static int render_locked(struct ahpa_controller *c, struct ahpa_controller__work
     in.namespace_ = o->ns;
     in.strategy = ahpa_planner_strategy_name(o->strategy);
     in.target_ref = ref;
-    in.metric = m ? m->name : "";
-    in.target_utilization = m ? m->target : NAN;
+    /* Several metrics: which one drove the plan and what the others ask. */
+    char metric[512];
+    const char *text = plan && plan->metrics_text ? plan->metrics_text : "";
+    snprintf(metric, sizeof(metric), "%s%s%s%s", m ? m->name : "", text[0] ? " (" : "", text,
+             text[0] ? ")" : "");
+    in.metric = metric;
+    in.target_utilization = m && m->target_type == AHPA_OBJ_TARGET_UTILIZATION ? m->target : NAN;
     in.quantile = o->quantile;
     in.scale_up_forward_s = o->scale_up_forward_s;
     in.min_replicas = o->min_replicas;

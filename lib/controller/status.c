@@ -117,7 +117,9 @@ static void able_to_predict(json_t *conds, const json_t *old, const struct ahpa_
         add_condition(conds, old, "AbleToPredict", false, "TargetNotFound", p->error, now_s);
     } else {
         add_condition(conds, old, "AbleToPredict", false, "NoHistory",
-                      "no GPU usage history yet", now_s);
+                      p->metric && strcmp(p->metric, "gpu") != 0 ? "no usage history yet"
+                                                                 : "no GPU usage history yet",
+                      now_s);
     }
 }
 
@@ -146,11 +148,14 @@ json_t *ahpa_controller__status_for_plan(const struct ahpa_controller_plan *p, c
     /* The message changes with the plan, not with every forecast value
      * (those are in the predictionsobserver), so that a steady plan is
      * not a status write per cycle. */
-    char msg[160];
+    char msg[320];
     if (p->planned) {
-        snprintf(msg, sizeof(msg), "%s plan: %d pods (proactive %d, reactive %d; limits %d..%d)",
-                 p->strategy ? p->strategy : "", (int)p->plan.final, (int)p->plan.proactive,
-                 (int)p->plan.reactive, (int)p->min_in_force, (int)p->max_in_force);
+        /* Several metrics: the one that drove the plan (the largest). */
+        snprintf(msg, sizeof(msg), "%s plan: %d pods (proactive %d, reactive %d; limits %d..%d)"
+                 "%s%s", p->strategy ? p->strategy : "", (int)p->plan.final,
+                 (int)p->plan.proactive, (int)p->plan.reactive, (int)p->min_in_force,
+                 (int)p->max_in_force, p->nmetrics > 1 ? "; driven by " : "",
+                 p->nmetrics > 1 && p->metric ? p->metric : "");
         add_condition(conds, old, "Ready", true, "Planned", msg, now_s);
     } else {
         add_condition(conds, old, "Ready", false, ahpa_controller_cause_name(p->cause), p->error,

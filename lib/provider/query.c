@@ -357,3 +357,17 @@ int ahpa_provider_external(struct ahpa_provider *p, const char *ns, const char *
         ahpa_provider_values_dispose(out);
     return rc;
 }
+
+int ahpa_provider_external_promql(struct ahpa_provider *p, const char *ns, const char *metric,
+                                  const struct ahpa_labelsel *selector, struct ahpa_buf *out,
+                                  struct ahpa_error *err)
+{
+    struct ahpa_provider__registry *r = ahpa_provider__registry_get(p);
+    const struct ahpa_provider__entry *e = r ? ahpa_provider__find_external(r, metric) : NULL;
+    int rc = e == NULL ? ahpa_error_set(err, AHPA_ENOTFOUND,
+                                        "the server could not find the external metric %s",
+                                        metric)
+                       : ahpa_rules_render_external(e->rule, e->series, ns, selector, out, err);
+    ahpa_provider__registry_release(r);
+    return rc;
+}

@@ -25,6 +25,10 @@
  *                         or {type: AverageValue, averageValue: Q}}
  *       Q is a Kubernetes Quantity string ("500m", "2Gi") or a number,
  *       > 0; N an integer percent, 1..100000. At most AHPA_OBJ_MAX_METRICS.
+ *       An external metric name may not be "." or ".." nor contain '/'
+ *       or '%' (a path segment of external.metrics.k8s.io). One metric
+ *       (type, name, selector) may appear once ("spec.metrics[1]: the
+ *       same Resource metric cpu as spec.metrics[0]").
  *     minReplicas: integer >= 0, default 1 (0 allowed, as in the seed)
  *     maxReplicas: integer >= 1 and >= minReplicas             required
  *     scaleStrategy: observer | auto | proactive | reactive (any case),

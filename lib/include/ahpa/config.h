@@ -116,6 +116,8 @@ struct ahpa_config {
     char *timezone;
     char *ahpa_usage_query;
     char *ahpa_replicas_query;
+    char *ahpa_cpu_usage_query, *ahpa_cpu_requests_query;
+    char *ahpa_memory_usage_query, *ahpa_memory_requests_query;
     /* authentication and authorization (k8s.io/apiserver's delegating flags) */
     char *authorization_mode;               /* Webhook | AlwaysAllow */
     char *authentication_kubeconfig;

@@ -38,6 +38,7 @@ struct ahpa_error;
 struct ahpa_kube_client;
 struct ahpa_leader;
 struct ahpa_prom_client;
+struct ahpa_provider;
 struct ahpa_controller;
 
 struct ahpa_controller_options {
@@ -56,6 +57,19 @@ struct ahpa_controller_options {
     const char *usage_query;
     /* PromQL for its replicas, same placeholders; NULL: kube-state-metrics. */
     const char *replicas_query;
+    /* Resource cpu and memory metrics (same placeholders; NULL: the
+     * defaults, cAdvisor's container_cpu_usage_seconds_total (rate, cores)
+     * and container_memory_working_set_bytes summed over the target's
+     * pods, and kube-state-metrics' kube_pod_container_resource_requests
+     * per pod averaged over them; see lib/controller/metric.c). The usage
+     * queries give the workload's total, the requests queries the request
+     * per pod, which Utilization targets are relative to. */
+    const char *cpu_usage_query, *cpu_requests_query;
+    const char *memory_usage_query, *memory_requests_query;
+    /* External metrics are read through the rules of the external
+     * metrics API (borrowed; outlives the controller). NULL: External
+     * metrics are unknown ("no external metrics rules"). */
+    struct ahpa_provider *provider;
     /* Cluster mode (when ahpa_dir is NULL): the objects come from an
      * informer on advancedhorizontalpodautoscalers through this client
      * (borrowed; outlives the controller), and the controller writes their
@@ -135,8 +149,9 @@ int ahpa_controller_refresh(struct ahpa_controller *c, int64_t now_s, struct ahp
 
 /* --- published state ------------------------------------------------------- */
 
-/* When a plan is published. Unknown is never zero: a plan is made (and
- * `planned` set) only when, at the cycle time now,
+/* When a plan is published. Unknown is never zero: a metric has a plan
+ * only when, at the cycle time now, (its "usage" being the U of
+ * lib/controller/metric.h: GPU usage, cpu or memory, an external metric)
  *   - the workload's GPU usage has a sample no older than two intervals
  *     plus a step ("no GPU usage for Deployment/x in Prometheus",
  *     "no current GPU usage for Deployment/x since <time>");
@@ -152,7 +167,10 @@ int ahpa_controller_refresh(struct ahpa_controller *c, int64_t now_s, struct ahp
  *     ("forecast unavailable: ...").
  * Otherwise `planned` is false and `error` says why; the external
  * metrics carry no item for the AHPA, /metrics no planned-replica gauge,
- * and the log says the reason once each time it changes. */
+ * and the log says the reason once each time it changes.
+ * With several metrics the AHPA's plan is the largest of its metrics';
+ * with one of them unknown, only when that largest plan is no scale-down
+ * (the HPA's rule); otherwise none (lib/controller/README.md). */
 #define AHPA_CONTROLLER_MAX_REPLICAS 100000
 #define AHPA_CONTROLLER_MIN_RECENT_STEPS 5
 
@@ -160,7 +178,7 @@ int ahpa_controller_refresh(struct ahpa_controller *c, int64_t now_s, struct ahp
  * status conditions' reasons are their names (ahpa_controller_cause_name). */
 enum ahpa_controller_cause {
     AHPA_CONTROLLER_PLANNED,
-    AHPA_CONTROLLER_UNSUPPORTED,            /* not a Resource gpu metric, bad names */
+    AHPA_CONTROLLER_UNSUPPORTED,            /* bad names; External without rules */
     AHPA_CONTROLLER_PROMETHEUS_UNREACHABLE, /* a query failed */
     AHPA_CONTROLLER_TARGET_NOT_FOUND,       /* no usage or replica series at all */
     AHPA_CONTROLLER_NO_CURRENT_DATA,        /* stale usage, recent history missing */
@@ -208,6 +226,13 @@ struct ahpa_controller_plan {
     bool seasonal;             /* it found a season (period_s) */
     double period_s;
     int64_t generation;        /* the object's metadata.generation; 0 unknown */
+    /* Several metrics: each is planned on its own history and model; the
+     * plan is the largest (the driving metric is `metric`, the fields
+     * above are its), as the HPA does. One line per metric, e.g.
+     * "cpu: 5 pods (drove the plan); memory: 3 pods; External qps: unknown
+     * (no current ...)". "" with one metric. */
+    size_t nmetrics;
+    const char *metrics_text;
 };
 
 struct ahpa_controller_snapshot;

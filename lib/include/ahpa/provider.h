@@ -130,6 +130,15 @@ int ahpa_provider_external(struct ahpa_provider *p, const char *ns, const char *
                            const struct ahpa_labelsel *selector, bool cached_only,
                            struct ahpa_provider_values *out, struct ahpa_error *err);
 
+/* The PromQL that ahpa_provider_external runs for (ns, metric,
+ * selector), appended to `out`, without running it: the rule's
+ * metricsQuery as the registry maps the metric (for the controller, which
+ * plans External metrics from their history). -AHPA_ENOTFOUND when the
+ * current registry has no such external metric. */
+int ahpa_provider_external_promql(struct ahpa_provider *p, const char *ns, const char *metric,
+                                  const struct ahpa_labelsel *selector, struct ahpa_buf *out,
+                                  struct ahpa_error *err);
+
 /* --- health and metrics ------------------------------------------------------------ */
 
 /* 0 when the last relist succeeded and Prometheus answered recently. */

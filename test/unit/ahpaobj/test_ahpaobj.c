@@ -377,6 +377,23 @@ static const struct {
      "ns1/x: spec: mapping keys must be strings (line 8)"},
     {HEAD "spec:\n" TREF MET MAX "  s: \"a\\0b\"\n",
      "ns1/x: spec.s: NUL byte in a string (line 8)"},
+    /* metric names and duplicates (lib/ahpaobj validate.c) */
+    {HEAD "spec:\n" TREF MAX
+     "  metrics: [{type: External, external: {metric: {name: a/b}, target: {type: Value, "
+     "value: 1}}}]\n",
+     "ns1/x: spec.metrics[0].external.metric.name: \"a/b\" is not a metric name (it may not be "
+     "\".\", \"..\" or contain '/' or '%')"},
+    {HEAD "spec:\n" TREF MAX
+     "  metrics:\n"
+     "  - {type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}\n"
+     "  - {type: Resource, resource: {name: cpu, target: {type: AverageValue, averageValue: 1}}}\n",
+     "ns1/x: spec.metrics[1]: the same Resource metric cpu as spec.metrics[0]"},
+    {HEAD "spec:\n" TREF MAX
+     "  metrics:\n"
+     "  - {type: External, external: {metric: {name: q, selector: {matchLabels: {a: b}}}, "
+     "target: {type: Value, value: 1}}}\n"
+     "  - {type: External, external: {metric: {name: q, selector: {matchLabels: {a: b}}}, target: {type: AverageValue, averageValue: 1}}}\n",
+     "ns1/x: spec.metrics[1]: the same External metric q as spec.metrics[0]"},
 };
 
 START_TEST(error_table)
