@@ -288,6 +288,8 @@ static int prepare_controller(struct adapter *a, struct ahpa_error *err)
         .kube = a->cfg.ahpa_dir == NULL ? a->kube : NULL,
         .watch_namespace = a->cfg.watch_namespace,
         .leader = a->leader, /* prepared before: only the leader writes */
+        .mhpa_tolerance = a->cfg.managed_hpa_tolerance,
+        .step_s = a->cfg.prediction_step_ms / 1000,
     };
     a->controller = ahpa_controller_new(&opt, err);
     if (a->controller == NULL)

@@ -5,6 +5,7 @@
 
 #include "ahpa/config.h"
 #include "ahpa/error.h"
+#include "ahpa/quantity.h"
 
 #define F(name, type, member, def, help) \
     {name, type, offsetof(struct ahpa_config, member), def, help, 1, 0}
@@ -202,6 +203,14 @@ const struct ahpa_flag ahpa_config_flags[] = {
       "namespace of the Lease (default: the in-cluster namespace, else kube-system)"),
     F("leader-elect-resource-lock", AHPA_FLAG_STRING, leader_elect_resource_lock, "leases",
       "kind of lock object; only 'leases' is supported"),
+    F("managed-hpa-tolerance", AHPA_FLAG_STRING, managed_hpa_tolerance, "0",
+      "behavior.scaleUp/scaleDown.tolerance of managed HPAs (a quantity, e.g. 0 or 0.05; "
+      "Kubernetes 1.33+ with the HPAConfigurableTolerance gate, which other clusters drop); "
+      "empty: not sent, the HPA's default tolerance (10%) applies"),
+    FB("prediction-step", AHPA_FLAG_DURATION, prediction_step_ms, "60s",
+       "step of the GPU usage history, forecasts and plans (whole seconds; shorter steps cost "
+       "memory and CPU in proportion; tests use it to compress time)",
+       1000, 3600000),
 };
 
 const size_t ahpa_config_nflags = sizeof(ahpa_config_flags) / sizeof(ahpa_config_flags[0]);
@@ -257,6 +266,14 @@ int ahpa_config_load(struct ahpa_config *cfg, int argc, char **argv, struct ahpa
         return ahpa_error_set(err, AHPA_ECONFIG, "--bind-address may not be empty");
     if (cfg->cert_dir == NULL && cfg->tls_cert_file == NULL)
         return ahpa_error_set(err, AHPA_ECONFIG, "need --cert-dir or --tls-cert-file");
+    if (cfg->prediction_step_ms % 1000 != 0)
+        return ahpa_error_set(err, AHPA_ECONFIG, "--prediction-step: whole seconds");
+    double tol;
+    if (cfg->managed_hpa_tolerance != NULL && cfg->managed_hpa_tolerance[0] != '\0' &&
+        (ahpa_quantity_parse(cfg->managed_hpa_tolerance, &tol, NULL) < 0 || !(tol >= 0)))
+        return ahpa_error_set(err, AHPA_ECONFIG,
+                              "--managed-hpa-tolerance: not a non-negative quantity: \"%s\"",
+                              cfg->managed_hpa_tolerance);
     return check_leader_election(cfg, err);
 }
 

@@ -109,6 +109,7 @@ void ahpa_controller__cluster_free(struct ahpa_controller *c)
     if (k == NULL)
         return;
     ahpa_kube_informer_free(k->inf);
+    ahpa_controller__status_dispose(k);
     for (size_t i = 0; i < k->nentries; i++)
         entry_dispose(&k->entries[i]);
     free(k->entries);

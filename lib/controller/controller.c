@@ -502,7 +502,7 @@ static void cluster_collect(struct ahpa_controller__cluster *k, struct ahpa_buf 
         {"ahpa_controller_status_conflicts_total", "AHPA status patches answered 409 (retried)."},
         {"ahpa_controller_status_deferred_total",
          "AHPA statuses left for after the next cycle (the cycle's time was up)."},
-        {"ahpa_controller_events_total", "Events created for invalid AHPAs."},
+        {"ahpa_controller_events_total", "Events on AHPAs created or counted again."},
         {"ahpa_controller_status_not_leader_total",
          "AHPA status writes left out because this replica is not the elected leader."},
         {"ahpa_controller_managed_hpa_writes_total",

@@ -115,6 +115,8 @@ struct ahpa_controller__cluster {
     atomic_ullong status_not_leader;
     /* Managed HPAs: creates, updates and deletes sent; reconciles failed. */
     atomic_ullong mhpa_writes, mhpa_failures;
+    /* Events (events.h): made by status.c on first use; loop thread. */
+    struct ahpa_controller__events *recorder;
 };
 
 struct ahpa_controller__snapshot_data {
@@ -197,6 +199,8 @@ struct json_t *ahpa_controller__status_for_plan(const struct ahpa_controller_pla
 struct json_t *ahpa_controller__status_for_invalid(int64_t generation, const char *message,
                                                    const struct json_t *old, int64_t now_s);
 struct ahpa_controller__mhpa_result;
+/* Frees the Event recorder (cluster_free). */
+void ahpa_controller__status_dispose(struct ahpa_controller__cluster *k);
 /* Appends the ManagedHPA condition for r to status.conditions (r NULL:
  * the one `old` has, if any, unchanged). */
 void ahpa_controller__status_add_mhpa(struct json_t *status, const struct json_t *old,

@@ -8,6 +8,7 @@
 #include "ahpa/error.h"
 #include "ahpa/kube.h"
 #include "ahpa/planner.h"
+#include "ahpa/quantity.h"
 #include "ahpa/str.h"
 
 #define DNS_SUBDOMAIN_MAX 253
@@ -71,18 +72,18 @@ void ahpa_controller__mhpa_name(const char *ahpa_name, char *out)
 
 /* ---- the wanted object --------------------------------------------- */
 
-static json_t *direction(int32_t max, bool tolerance)
+static json_t *direction(int32_t max, const char *tolerance)
 {
     json_t *d = json_pack("{s:i, s:s, s:[{s:s, s:i, s:i}]}", "stabilizationWindowSeconds", 0,
                           "selectPolicy", "Max", "policies", "type", "Pods", "value", (int)max,
                           "periodSeconds", POLICY_PERIOD_S);
-    if (tolerance)
-        json_object_set_new(d, "tolerance", json_string("0"));
+    if (tolerance != NULL)
+        json_object_set_new(d, "tolerance", json_string(tolerance));
     return d;
 }
 
 static json_t *desired_of(const struct view *v, const char *name, int32_t min, int32_t max,
-                          bool tolerance)
+                          const char *tolerance)
 {
     json_t *metric =
         json_pack("{s:s, s:{s:{s:s, s:{s:{s:s}}}, s:{s:s, s:s}}}", "type", "External", "external",
@@ -103,6 +104,12 @@ static json_t *desired_of(const struct view *v, const char *name, int32_t min, i
                      "HorizontalPodAutoscaler", "metadata", meta, "spec", spec);
 }
 
+/* The tolerance to send, or NULL. */
+static const char *tolerance_of(const struct ahpa_controller__mhpa_options *o)
+{
+    return o != NULL && o->tolerance != NULL && o->tolerance[0] != '\0' ? o->tolerance : NULL;
+}
+
 json_t *ahpa_controller__mhpa_desired(const json_t *ahpa, int32_t min_replicas,
                                       int32_t max_replicas,
                                       const struct ahpa_controller__mhpa_options *o,
@@ -113,10 +120,20 @@ json_t *ahpa_controller__mhpa_desired(const json_t *ahpa, int32_t min_replicas,
         return NULL;
     char name[AHPA_MHPA_NAME_MAX];
     ahpa_controller__mhpa_name(v.name, name);
-    return desired_of(&v, name, min_replicas, max_replicas, o != NULL && o->tolerance);
+    return desired_of(&v, name, min_replicas, max_replicas, tolerance_of(o));
 }
 
 /* ---- comparing with the live object -------------------------------- */
+
+/* Two Quantity strings of the same value ("0.05" and the "50m" a server
+ * normalises it to). */
+static bool same_quantity(const json_t *a, const json_t *b)
+{
+    double x, y;
+    const char *sa = json_string_value(a), *sb = json_string_value(b);
+    return sa != NULL && sb != NULL && ahpa_quantity_parse(sa, &x, NULL) == 0 &&
+           ahpa_quantity_parse(sb, &y, NULL) == 0 && x == y;
+}
 
 /* Every field of `want` is in `have` with the same value (extra fields of
  * `have` are server defaults, not differences). A `tolerance` the server
@@ -129,7 +146,7 @@ static bool subset(const json_t *want, const json_t *have)
         json_object_foreach((json_t *)want, k, w)
         {
             const json_t *h = json_object_get(have, k);
-            if (h == NULL && strcmp(k, "tolerance") == 0)
+            if (strcmp(k, "tolerance") == 0 && (h == NULL || same_quantity(w, h)))
                 continue;
             if (h == NULL || !subset(w, h))
                 return false;
@@ -250,25 +267,37 @@ static int delete_ours(struct ahpa_kube_client *c, const struct view *v, const c
     return rc;
 }
 
-static const char *tolerance_note(const json_t *live)
+/* What the live HPA's tolerance is, for the condition message. */
+static void tolerance_note(const json_t *live, const char *asked, char *out, size_t n)
 {
     const json_t *b = json_object_get(json_object_get(live, "spec"), "behavior");
-    if (json_object_get(json_object_get(b, "scaleUp"), "tolerance") != NULL &&
-        json_object_get(json_object_get(b, "scaleDown"), "tolerance") != NULL)
-        return "tolerance 0";
-    return "the HPA's default 10% tolerance (no per-direction tolerance in this cluster)";
+    const char *up = json_string_value(json_object_get(json_object_get(b, "scaleUp"), "tolerance"));
+    const char *down =
+        json_string_value(json_object_get(json_object_get(b, "scaleDown"), "tolerance"));
+    if (up != NULL && down != NULL)
+        snprintf(out, n, "tolerance %s", up);
+    else if (asked != NULL)
+        snprintf(out, n, "the HPA's default 10%% tolerance (no per-direction tolerance in this "
+                         "cluster)");
+    else
+        snprintf(out, n, "the HPA's default 10%% tolerance (none sent)");
 }
 
 static void describe(struct ahpa_controller__mhpa_result *out, const char *verb,
-                     const struct view *v, const json_t *live, int32_t min, int32_t max)
+                     const struct view *v, const json_t *live, int32_t min, int32_t max,
+                     const char *tolerance)
 {
+    char tol[128];
+    tolerance_note(live, tolerance, tol, sizeof(tol));
     snprintf(out->message, sizeof(out->message),
              "%s HorizontalPodAutoscaler %s follows External %s{ahpa=%s} (AverageValue 1) on "
-             "%s/%s, replicas %d..%d%s, %s",
+             "%s/%s, replicas %d..%d%s",
              verb, out->name, AHPA_MHPA_METRIC, v->name, v->t_kind, v->t_name,
              (int)(min < 1 ? 1 : min), (int)max,
-             min < 1 ? " (minReplicas 0 sent as 1: scale to zero needs HPAScaleToZero)" : "",
-             tolerance_note(live));
+             min < 1 ? " (minReplicas 0 sent as 1: scale to zero needs HPAScaleToZero)" : "");
+    size_t used = strlen(out->message); /* a long name may have filled it */
+    if (used + 1 < sizeof(out->message))
+        snprintf(out->message + used, sizeof(out->message) - used, ", %s", tol);
 }
 
 /* Strategy observer: our HPA goes. */
@@ -321,7 +350,7 @@ static int reconcile_conflict(struct ahpa_kube_client *c, const struct view *v,
 
 /* Creates or updates ours; -AHPA_ECONFLICT/-AHPA_EEXIST: list again. */
 static int converge(struct ahpa_kube_client *c, const struct view *v, const struct found *f,
-                    int32_t min, int32_t max, bool tolerance,
+                    int32_t min, int32_t max, const char *tolerance,
                     struct ahpa_controller__mhpa_result *out, struct ahpa_error *err)
 {
     json_t *want = desired_of(v, out->name, min, max, tolerance), *live = NULL;
@@ -331,11 +360,11 @@ static int converge(struct ahpa_kube_client *c, const struct view *v, const stru
         rc = ahpa_kube_create(c, &hpa_res, v->ns, want, &live, err);
         if (rc == 0) {
             set_result(out, AHPA_MHPA_CREATED, "True", "ManagedHPACreated");
-            describe(out, "created", v, live, min, max);
+            describe(out, "created", v, live, min, max, tolerance);
         }
     } else if (up_to_date(want, f->named, v->uid)) {
         set_result(out, AHPA_MHPA_UNCHANGED, "True", "ManagedHPAUpToDate");
-        describe(out, "the", v, f->named, min, max);
+        describe(out, "the", v, f->named, min, max, tolerance);
     } else {
         json_t *upd = json_deep_copy(f->named);
         json_t *meta = json_object_get(upd, "metadata"), *wmeta = json_object_get(want, "metadata");
@@ -349,7 +378,7 @@ static int converge(struct ahpa_kube_client *c, const struct view *v, const stru
         json_decref(upd);
         if (rc == 0) {
             set_result(out, AHPA_MHPA_UPDATED, "True", "ManagedHPAUpdated");
-            describe(out, "updated", v, live, min, max);
+            describe(out, "updated", v, live, min, max, tolerance);
         }
     }
     json_decref(want);
@@ -358,7 +387,8 @@ static int converge(struct ahpa_kube_client *c, const struct view *v, const stru
 }
 
 static int reconcile_once(struct ahpa_kube_client *c, const struct view *v, int32_t min,
-                          int32_t max, bool tolerance, struct ahpa_controller__mhpa_result *out,
+                          int32_t max, const char *tolerance,
+                          struct ahpa_controller__mhpa_result *out,
                           struct ahpa_error *err)
 {
     struct found f;
@@ -393,7 +423,7 @@ int ahpa_controller__mhpa_reconcile(struct ahpa_kube_client *c, const json_t *ah
         return rc;
     }
     ahpa_controller__mhpa_name(v.name, out->name);
-    bool tolerance = o != NULL && o->tolerance;
+    const char *tolerance = tolerance_of(o);
     for (int i = 0; i < AHPA_MHPA_ATTEMPTS; i++) {
         struct ahpa_error e = {0};
         rc = reconcile_once(c, &v, min_replicas, max_replicas, tolerance, out, &e);

@@ -20,7 +20,7 @@
  *                       planner already stabilises), one policy "Pods:
  *                       maxReplicas per 15 s" (no rate limit: the planner
  *                       paces), selectPolicy Max; with `tolerance`, also
- *                       tolerance "0" per direction (autoscaling/v2 field
+ *                       that tolerance (e.g. "0") per direction (autoscaling/v2 field
  *                       of Kubernetes 1.33+, HPAConfigurableTolerance).
  *                       A cluster without it drops the field: then the
  *                       HPA's default 10 % tolerance applies (a plan
@@ -69,7 +69,9 @@ enum ahpa_controller__mhpa_action {
 };
 
 struct ahpa_controller__mhpa_options {
-    bool tolerance; /* send behavior.*.tolerance "0" */
+    /* behavior.*.tolerance to send (a Quantity string, e.g. "0";
+     * borrowed); NULL or "": not sent */
+    const char *tolerance;
 };
 
 /* What happened, for the AHPA's status: a condition of type

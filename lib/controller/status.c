@@ -1,5 +1,5 @@
-/* The status subresource of every AHPA (cluster mode) and the Warning
- * Events of invalid ones.
+/* The status subresource of every AHPA (cluster mode), the managed HPA
+ * reconcile, and the Events of both (events.h).
  *
  * The wanted status is built from the published plan and compared with the
  * status the informer's store holds: only a difference is written, as a
@@ -23,6 +23,7 @@
 #include "ahpa/mem.h"
 #include "ahpa/timefmt.h"
 #include "controller_int.h"
+#include "events.h"
 #include "managed_hpa.h"
 
 #define STATUS_ATTEMPTS 3
@@ -32,7 +33,6 @@
 static const struct ahpa_kube_resource ahpa_resource = {
     "autoscaling.alibabacloud.com", "v1beta1", "advancedhorizontalpodautoscalers",
     NULL, true};
-static const struct ahpa_kube_resource event_resource = {"", "v1", "events", "Event", true};
 
 static int64_t wall_ms(void)
 {
@@ -241,27 +241,46 @@ static json_t *want_invalid(const void *arg, const json_t *old, int64_t now_s)
     return ahpa_controller__status_for_invalid(e->generation, e->error, old, now_s);
 }
 
+/* What write_one did: the status it compared with and the one it wrote
+ * (new references, NULL when nothing was written), and the object's uid. */
+struct written {
+    json_t *before, *after;
+    char uid[128];
+};
+
+static void written_dispose(struct written *w)
+{
+    json_decref(w->before);
+    json_decref(w->after);
+}
+
 /* Writes one object's status if it differs. The first comparison is with
  * the informer's copy; after a 409, with the object read again. */
 static void write_one(struct ahpa_controller *c, const char *ns, const char *name, want_fn fn,
-                      const void *arg, int64_t now_s)
+                      const void *arg, int64_t now_s, struct written *out)
 {
     struct ahpa_controller__cluster *k = c->cluster;
+    memset(out, 0, sizeof(*out));
     struct ahpa_kube_obj *obj = ahpa_kube_informer_get(k->inf, ns, name);
     if (obj == NULL)
         return; /* deleted meanwhile */
     /* The store's JSON is read-only and never shared by reference: copy. */
     json_t *st = json_object_get(obj->json, "status");
     json_t *cur = st != NULL ? json_deep_copy(st) : NULL;
+    const char *uid = json_string_value(json_object_get(json_object_get(obj->json, "metadata"),
+                                                        "uid"));
+    snprintf(out->uid, sizeof(out->uid), "%s", uid ? uid : "");
     ahpa_kube_obj_release(obj);
     for (int attempt = 0; attempt < STATUS_ATTEMPTS && !atomic_load(&c->stopping); attempt++) {
         json_t *want = fn(arg, cur, now_s);
         json_t *patch = ahpa_controller__status_patch(cur, want);
-        json_decref(want);
-        if (patch == NULL)
+        if (patch == NULL) {
+            json_decref(want);
             break;
+        }
         if (!may_write(c)) {
             atomic_fetch_add(&k->status_not_leader, 1);
+            json_decref(want);
             json_decref(patch);
             break;
         }
@@ -271,8 +290,11 @@ static void write_one(struct ahpa_controller *c, const char *ns, const char *nam
         json_decref(patch);
         if (rc == 0) {
             atomic_fetch_add(&k->status_writes, 1);
-            break;
+            out->before = cur;
+            out->after = want;
+            return;
         }
+        json_decref(want);
         if (rc != -AHPA_ECONFLICT || attempt + 1 == STATUS_ATTEMPTS) {
             atomic_fetch_add(&k->status_failures, 1);
             if (rc != -AHPA_ENOTFOUND)
@@ -291,62 +313,132 @@ static void write_one(struct ahpa_controller *c, const char *ns, const char *nam
     json_decref(cur);
 }
 
-/* One Warning Event for an invalid object, once per distinct message. */
-static void invalid_event(struct ahpa_controller *c, struct ahpa_controller__entry *e,
-                          int64_t now_s)
+/* --- Events (events.h) ------------------------------------------------------------ */
+
+void ahpa_controller__status_dispose(struct ahpa_controller__cluster *k)
 {
-    if (e->event_for != NULL && strcmp(e->event_for, e->error) == 0)
+    ahpa_controller__events_free(k->recorder);
+    k->recorder = NULL;
+}
+
+static struct ahpa_controller__events *recorder(struct ahpa_controller *c)
+{
+    if (c->cluster->recorder == NULL)
+        c->cluster->recorder = ahpa_controller__events_new(c->opt.kube, COMPONENT);
+    return c->cluster->recorder;
+}
+
+/* One Event on an AHPA, from the leader only (a follower's decisions are
+ * the leader's, which records them). */
+static void emit(struct ahpa_controller *c, const char *ns, const char *name, const char *uid,
+                 enum ahpa_controller__event_type type, const char *reason, const char *message,
+                 int64_t now_s)
+{
+    if (uid == NULL || uid[0] == '\0' || !may_write(c))
         return;
-    if (!may_write(c))
-        return; /* the leader records it; this replica will once it leads */
-    char ts[AHPA_RFC3339_MAX], evname[300];
-    ahpa_time_format_rfc3339(now_s, ts);
-    /* Unique as client-go's recorder makes them: name.<time in hex>. */
-    snprintf(evname, sizeof(evname), "%.200s.%llx", e->name,
-             (unsigned long long)wall_ms() * 1000ULL +
-                 (unsigned long long)(atomic_load(&c->cluster->events) % 1000));
-    char msg[MESSAGE_MAX];
-    snprintf(msg, sizeof(msg), "%s", e->error);
-    json_t *ev = json_pack(
-        "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:{s:s},"
-        " s:s, s:s, s:i, s:s}",
-        "apiVersion", "v1", "kind", "Event",
-        "metadata", "name", evname, "namespace", e->ns,
-        "involvedObject", "apiVersion", AHPA_OBJ_API_VERSION, "kind",
-        "AdvancedHorizontalPodAutoscaler", "name", e->name, "namespace", e->ns, "uid",
-        e->uid ? e->uid : "",
-        "reason", "InvalidSpec", "message", msg, "type", "Warning",
-        "source", "component", COMPONENT,
-        "firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
-        "reportingComponent", COMPONENT);
+    struct ahpa_controller__event_object o = {ns, name, uid};
     struct ahpa_error err = {0};
-    int rc = ahpa_kube_create(c->opt.kube, &event_resource, e->ns, ev, NULL, &err);
-    json_decref(ev);
-    if (rc < 0) {
-        AHPA_LOG_WARN("event for %s: %s", e->key, ahpa_error_message(&err, rc));
+    int rc = ahpa_controller__events_emit(recorder(c), &o, type, reason, message, now_s, &err);
+    if (rc == 0)
+        atomic_fetch_add(&c->cluster->events, 1);
+    else if (rc == 1)
+        AHPA_LOG_V(1, "event %s on %s/%s: over the object's rate limit, dropped", reason, ns,
+                   name);
+    else
+        AHPA_LOG_WARN("event %s on %s/%s: %s", reason, ns, name, ahpa_error_message(&err, rc));
+}
+
+static const char *cond_field(const json_t *status, const char *type, const char *field)
+{
+    return json_string_value(json_object_get(old_condition(status, type), field));
+}
+
+static bool same(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* Events derived from a status the leader wrote, against the one it
+ * replaced. The status is shared by every leader in turn (it is in the
+ * API), so a new leader does not repeat what its predecessor recorded:
+ * only transitions are events. */
+static void status_events(struct ahpa_controller *c, const char *ns, const char *name,
+                          const struct written *w, int64_t now_s)
+{
+    const json_t *b = w->before, *a = w->after;
+    char msg[MESSAGE_MAX];
+    const char *reason = cond_field(a, "Ready", "reason");
+    const char *message = cond_field(a, "Ready", "message");
+    if (same(reason, "InvalidSpec")) {
+        if (!same(cond_field(b, "Ready", "reason"), reason) ||
+            !same(cond_field(b, "Ready", "message"), message))
+            emit(c, ns, name, w->uid, AHPA_EVENT_WARNING, "InvalidSpec", message, now_s);
         return;
     }
-    atomic_fetch_add(&c->cluster->events, 1);
-    free(e->event_for);
-    e->event_for = ahpa_strdup(e->error);
+    /* Ready says whether a plan is published (ahpa_desired_replicas
+     * served): its reason says why not. A new reason is a new event. */
+    const char *st = cond_field(a, "Ready", "status");
+    const char *bst = cond_field(b, "Ready", "status");
+    if (same(st, "False") && !(same(bst, "False") &&
+                               same(cond_field(b, "Ready", "reason"), reason))) {
+        snprintf(msg, sizeof(msg), "no plan published (%s): %s", reason ? reason : "?",
+                 message ? message : "");
+        emit(c, ns, name, w->uid, AHPA_EVENT_WARNING, "PredictionUnavailable", msg, now_s);
+    } else if (same(st, "True") && same(bst, "False")) {
+        snprintf(msg, sizeof(msg), "plan published again (it was not: %s)",
+                 cond_field(b, "Ready", "reason") ? cond_field(b, "Ready", "reason") : "?");
+        emit(c, ns, name, w->uid, AHPA_EVENT_NORMAL, "PredictionAvailable", msg, now_s);
+    }
+    /* A user's HPA, a taken name or a failing reconcile: once per change. */
+    reason = cond_field(a, AHPA_MHPA_CONDITION, "reason");
+    if ((same(reason, "UserHPAConflict") || same(reason, "HPANameTaken") ||
+         same(reason, "ManagedHPAFailed")) &&
+        !same(cond_field(b, AHPA_MHPA_CONDITION, "reason"), reason))
+        emit(c, ns, name, w->uid, AHPA_EVENT_WARNING, reason,
+             cond_field(a, AHPA_MHPA_CONDITION, "message"), now_s);
+}
+
+/* The managed HPA's writes are events themselves (they happen once). */
+static void mhpa_events(struct ahpa_controller *c, const struct ahpa_controller_plan *p,
+                        const char *uid, const struct ahpa_controller__mhpa_result *r,
+                        int64_t now_s)
+{
+    switch (r->action) {
+    case AHPA_MHPA_CREATED:
+    case AHPA_MHPA_UPDATED:
+    case AHPA_MHPA_DELETED:
+        emit(c, p->ns, p->name, uid, AHPA_EVENT_NORMAL, r->reason, r->message, now_s);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Every replica notes the strategy (so that a new leader knows the last
+ * one); the leader records a change. */
+static void strategy_event(struct ahpa_controller *c, const struct ahpa_controller_plan *p,
+                           const char *uid, int64_t now_s)
+{
+    char prev[AHPA_EVENTS_STRATEGY_MAX], msg[160];
+    const char *now = p->strategy && p->strategy[0] ? p->strategy : "observer";
+    if (!ahpa_controller__events_strategy(recorder(c), uid, now, now_s, prev, sizeof(prev)))
+        return;
+    snprintf(msg, sizeof(msg), "scaleStrategy changed from %s to %s", prev, now);
+    emit(c, p->ns, p->name, uid, AHPA_EVENT_NORMAL, "StrategyChanged", msg, now_s);
 }
 
 /* The managed HPA of a planned AHPA, with the limits the planner used
  * (leader only). True when *r holds a result for the status. */
 static bool reconcile_mhpa(struct ahpa_controller *c, const struct ahpa_controller_plan *p,
-                           struct ahpa_controller__mhpa_result *r)
+                           const json_t *ahpa, struct ahpa_controller__mhpa_result *r)
 {
     if (!may_write(c))
         return false;
-    struct ahpa_kube_obj *obj = ahpa_kube_informer_get(c->cluster->inf, p->ns, p->name);
-    if (obj == NULL)
-        return false; /* deleted meanwhile: garbage collection takes its HPA */
     int32_t max = p->max_in_force >= 1 ? p->max_in_force : 1;
     int32_t min = p->min_in_force < max ? p->min_in_force : max;
     struct ahpa_controller__mhpa_options o = {.tolerance = c->opt.mhpa_tolerance};
     struct ahpa_error err = {0};
-    int rc = ahpa_controller__mhpa_reconcile(c->opt.kube, obj->json, min, max, &o, r, &err);
-    ahpa_kube_obj_release(obj);
+    int rc = ahpa_controller__mhpa_reconcile(c->opt.kube, ahpa, min, max, &o, r, &err);
     atomic_fetch_add(&c->cluster->mhpa_writes, r->writes);
     if (rc < 0) {
         atomic_fetch_add(&c->cluster->mhpa_failures, 1);
@@ -356,6 +448,32 @@ static bool reconcile_mhpa(struct ahpa_controller *c, const struct ahpa_controll
                              ahpa_error_message(&err, rc));
     }
     return r->status != NULL && r->reason != NULL;
+}
+
+/* A planned AHPA: strategy note, managed HPA, status, and their Events. */
+static void write_plan(struct ahpa_controller *c, const struct ahpa_controller_plan *p,
+                       int64_t now_s)
+{
+    struct ahpa_kube_obj *obj = ahpa_kube_informer_get(c->cluster->inf, p->ns, p->name);
+    if (obj == NULL)
+        return; /* deleted meanwhile: garbage collection takes its HPA */
+    const char *uid = json_string_value(json_object_get(json_object_get(obj->json, "metadata"),
+                                                        "uid"));
+    char uidc[128];
+    snprintf(uidc, sizeof(uidc), "%s", uid ? uid : "");
+    strategy_event(c, p, uidc, now_s);
+    struct ahpa_controller__mhpa_result r;
+    struct plan_status ps = {p, NULL};
+    if (reconcile_mhpa(c, p, obj->json, &r)) {
+        ps.mhpa = &r;
+        mhpa_events(c, p, uidc, &r, now_s);
+    }
+    ahpa_kube_obj_release(obj);
+    struct written w;
+    write_one(c, p->ns, p->name, want_plan, &ps, now_s, &w);
+    if (w.after != NULL)
+        status_events(c, p->ns, p->name, &w, now_s);
+    written_dispose(&w);
 }
 
 void ahpa_controller__write_statuses(struct ahpa_controller *c,
@@ -385,14 +503,13 @@ void ahpa_controller__write_statuses(struct ahpa_controller *c,
             return;
         }
         if (e == NULL) {
-            struct ahpa_controller__mhpa_result r;
-            struct plan_status ps = {&s->plans[i], NULL};
-            if (reconcile_mhpa(c, &s->plans[i], &r))
-                ps.mhpa = &r;
-            write_one(c, s->plans[i].ns, s->plans[i].name, want_plan, &ps, now_s);
+            write_plan(c, &s->plans[i], now_s);
         } else {
-            write_one(c, e->ns, e->name, want_invalid, e, now_s);
-            invalid_event(c, e, now_s);
+            struct written w;
+            write_one(c, e->ns, e->name, want_invalid, e, now_s, &w);
+            if (w.after != NULL)
+                status_events(c, e->ns, e->name, &w, now_s);
+            written_dispose(&w);
         }
     }
 }

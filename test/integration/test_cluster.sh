@@ -202,7 +202,7 @@ ahpa_check "kubectl scale sts is seen" ahpa_wait_for 10 sh -c \
     "[ \"\$(HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa llm-gpu -o jsonpath='{.status.currentReplicas}' </dev/null)\" = 3 ]"
 
 ahpa_equals "one InvalidSpec Event for broken, however many cycles ($(metrics | awk '/^ahpa_controller_cycles_total/ {print $2}'))" \
-    "$(k get events --field-selector involvedObject.name=broken --no-headers | wc -l)" 1
+    "$(k get events --field-selector involvedObject.name=broken,reason=InvalidSpec --no-headers | wc -l)" 1
 
 ahpa_prom_stop
 down() { [ "$(conds broken)" = "[('Ready', 'False', 'PrometheusUnreachable'), ('AbleToPredict', 'False', 'PrometheusUnreachable')]" ]; }

@@ -12,7 +12,10 @@
 # follower sends only reads. Two more adapters with a controller (the
 # fib-gpu AHPA, a real Prometheus) on another Lease: only the leader writes
 # statuses, the follower sends no write at all, and both serve the same
-# ahpa_desired_replicas. Takeover times are printed as "measured:" lines.
+# ahpa_desired_replicas; their leader killed (SIGKILL): the other takes
+# over and does not repeat the Warning Event the first recorded for an
+# invalid AHPA (one Event, count 1). Takeover times are printed as
+# "measured:" lines.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
@@ -174,6 +177,11 @@ INTERVAL=2
 ahpa_prom_start_prepared "$T" || { ahpa_fail "prometheus starts"; ahpa_finish; }
 k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
 ahpa_kube_apply_seed "$T"
+# An invalid AHPA: its Warning Event must not be repeated by a new leader.
+sed -e 's/name: fib-gpu/name: broken/' -e 's/minReplicas: 0/minReplicas: 30/' \
+    -e 's/maxReplicas: 100/maxReplicas: 5/' "$src/manifests/examples/fib-gpu.yaml" >"$T/broken.yaml"
+ahpa_contains "kubectl apply an invalid AHPA" "$(k apply -f "$T/broken.yaml" </dev/null 2>&1)" \
+    "broken created"
 LEASE_NAME=ahpa-ctl
 ctl_args=(--leader-elect-resource-name=ahpa-ctl --prometheus-url="$AHPA_PROM_URL"
     --prediction-interval=${INTERVAL}s --history-window=48h)
@@ -223,6 +231,20 @@ for _ in $(seq 1 12); do
 done
 ahpa_check "at least 5 comparisons made (leader/follower:$pairs)" test $((same + differ)) -ge 5
 ahpa_equals "both serve identical ahpa_desired_replicas (leader/follower:$pairs)" "$differ" 0
+
+# --- the controller's leader killed: the other takes over, no Event repeated --------
+bevents() { k get events --field-selector involvedObject.name=broken -o json </dev/null 2>/dev/null |
+    python3 -c 'import json,sys; print(" ".join(sorted("%s:%s:%d" % (e["type"], e["reason"], e["count"]) for e in json.load(sys.stdin)["items"])))'; }
+has_bevent() { [[ "$(bevents)" == "Warning:InvalidSpec:1" ]]; }
+ahpa_wait_for 10 has_bevent
+ahpa_equals "the leader recorded one InvalidSpec Event for broken" "$(bevents)" "Warning:InvalidSpec:1"
+kill -KILL "${PID[$L]}"
+took=$(wait_status $F 1 $((LEASE_MS + 3 * RETRY_MS + 2000)))
+echo "measured: takeover after SIGKILL of the controllers' leader ${took}ms (lease ${LEASE_MS}ms, retry ${RETRY_MS}ms)"
+ahpa_check "the other controller took over (${took}ms)" test "$took" -ge 0
+sleep $((2 * INTERVAL)) # two cycles of the new leader
+ahpa_equals "the new leader did not repeat the Event (one Event, count 1)" "$(bevents)" "Warning:InvalidSpec:1"
+ahpa_check "the new leader writes: fib-gpu's status still follows the plan" written
 
 if ((AHPA_FAILED > 0)); then
     for n in a b c d e; do

@@ -9,7 +9,12 @@
 # (selector ahpa=fib-gpu, AverageValue 1), the bounds in force, the owner
 # reference, and no further write in steady state; reactive and proactive
 # publish their own term; back to observer: gone; auto again, then the AHPA
-# deleted: gone with it.
+# deleted: gone with it. Events (issue 12, item 3): ManagedHPACreated,
+# StrategyChanged, UserHPAConflict (a user's HPA on the target), the same
+# Event counted again rather than repeated, PredictionUnavailable and
+# PredictionAvailable (a missing target and back), ManagedHPADeleted; none
+# in steady state. Prints the steady-state writes per hour
+# (AHPA_STEADY_S=600 for a longer window).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -82,22 +87,77 @@ ahpa_equals "min/maxReplicas are the bounds in force (MINPODS 0 sent as 1)" \
     "$(echo "$hpa" | json '(d["spec"]["minReplicas"], d["spec"]["maxReplicas"])')" "($minp, $maxp)"
 ahpa_equals "behavior: no stabilisation window either way" \
     "$(echo "$hpa" | json '(d["spec"]["behavior"]["scaleUp"]["stabilizationWindowSeconds"], d["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"])')" "(0, 0)"
-up() { [[ "$(cond)" == "True ManagedHPACreated" || "$(cond)" == "True ManagedHPAUpToDate" ]]; }
-wait_s 6 up
-ahpa_check "condition ManagedHPA True (Created/UpToDate: $(cond))" up
+up() { [[ "$(cond)" == "True ManagedHPAUpToDate" ]]; }
+wait_s 10 up
+ahpa_check "condition ManagedHPA True (Created, then UpToDate: $(cond))" up
 
-# Steady state: no HPA write over three cycles.
+# Events (one per decision; "reason count" of each, sorted).
+events() { k get events --field-selector involvedObject.name=fib-gpu -o json |
+    json '" ".join(sorted("%s:%s:%d" % (e["type"], e["reason"], e["count"]) for e in d["items"]))'; }
+has_event() { events | grep -q "$1"; }
+wait_s 6 has_event Normal:ManagedHPACreated:1
+ahpa_contains "Events: the managed HPA created, the strategy changed ($(events))" "$(events)" \
+    "Normal:ManagedHPACreated:1"
+ahpa_contains "the StrategyChanged Event says from what to what" \
+    "$(k get events --field-selector involvedObject.name=fib-gpu,reason=StrategyChanged -o jsonpath='{.items[*].message}')" \
+    "scaleStrategy changed from observer to auto"
+
+# Steady state: no HPA write and no Event over STEADY_S seconds
+# (AHPA_STEADY_S; the status changes when the plan does, at most once a
+# step of 60 s). Writes per hour = writes x 3600 / STEADY_S.
+STEADY_S=${AHPA_STEADY_S:-$((3 * INTERVAL))}
 rv=$(k get hpa ahpa-fib-gpu -o jsonpath='{.metadata.resourceVersion}')
 admin -X DELETE "$KUBEAPI_URL/-/test/requests" >/dev/null
-sleep $((3 * INTERVAL))
+sleep "$STEADY_S"
 counts=$(admin "$KUBEAPI_URL/-/test/requests")
-hw=$(echo "$counts" | json 'sum(v for k, v in d["counts"].items() if "horizontalpodautoscalers" in k and k.split()[0] not in ("get", "list", "watch"))')
-hl=$(echo "$counts" | json 'sum(v for k, v in d["counts"].items() if "horizontalpodautoscalers" in k and k.split()[0] in ("get", "list"))')
-sw=$(echo "$counts" | json 'sum(v for k, v in d["counts"].items() if k.split()[0] == "patch" and k.endswith("/status"))')
-echo "measured: steady state over $((3 * INTERVAL)) s ($((3)) cycles): $hw HPA writes, $hl HPA reads, $sw status patches"
-ahpa_equals "steady state: no HPA write in three cycles" "$hw" 0
+count() { echo "$counts" | json "sum(v for k, v in d['counts'].items() if $1)"; }
+hw=$(count '"/horizontalpodautoscalers" in k and k.split()[0] not in ("get", "list", "watch")')
+hl=$(count '"/horizontalpodautoscalers" in k and k.split()[0] in ("get", "list")')
+sw=$(count 'k.split()[0] == "patch" and k.endswith("/status")')
+ew=$(count '"/events" in k and k.split()[0] in ("create", "patch", "update")')
+all=$(count 'True')
+echo "measured: steady state over $STEADY_S s ($((STEADY_S / INTERVAL)) cycles of ${INTERVAL} s): $hw HPA writes, $hl HPA reads, $sw status patches, $ew Event writes, $all requests in all;" \
+    "per hour: $((hw * 3600 / STEADY_S)) HPA writes, $((sw * 3600 / STEADY_S)) status patches, $((ew * 3600 / STEADY_S)) Event writes"
+ahpa_equals "steady state: no HPA write" "$hw" 0
+ahpa_equals "steady state: no Event written" "$ew" 0
 ahpa_equals "and the HPA's resourceVersion is unchanged" \
     "$(k get hpa ahpa-fib-gpu -o jsonpath='{.metadata.resourceVersion}')" "$rv"
+
+# --- a user's HPA on the same target: reported, ours removed; then ours back --------
+kin apply -f - >/dev/null 2>&1 <<'YAML'
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: users-own, namespace: default}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: bert-intent-detection}
+  minReplicas: 1
+  maxReplicas: 3
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]
+YAML
+conflict() { [[ "$(cond)" == "False UserHPAConflict" ]]; }
+wait_s 10 conflict
+ahpa_check "a user's HPA on the target: condition False UserHPAConflict ($(cond))" conflict
+wait_s 6 has_event Warning:UserHPAConflict:1
+ahpa_contains "and a Warning Event UserHPAConflict" "$(events)" "Warning:UserHPAConflict:1"
+ahpa_check "the user's HPA is left alone" k get hpa users-own
+k delete hpa users-own >/dev/null
+wait_s 10 have_hpa
+ahpa_check "the user's HPA deleted: the managed one is back" have_hpa
+# The same decision again is the same Event, counted (not a second one).
+wait_s 6 has_event Normal:ManagedHPACreated:2
+ahpa_contains "ManagedHPACreated again: one Event, count 2 ($(events))" "$(events)" \
+    "Normal:ManagedHPACreated:2"
+
+# --- prediction unavailable and available again ------------------------------------
+k patch ahpa fib-gpu --type=merge -p '{"spec":{"scaleTargetRef":{"name":"missing"}}}' >/dev/null
+wait_s 10 has_event Warning:PredictionUnavailable
+ahpa_contains "a target that does not exist: a Warning Event PredictionUnavailable says why" \
+    "$(k get events --field-selector involvedObject.name=fib-gpu,reason=PredictionUnavailable -o jsonpath='{.items[*].message}')" \
+    "TargetNotFound"
+k patch ahpa fib-gpu --type=merge -p '{"spec":{"scaleTargetRef":{"name":"bert-intent-detection"}}}' >/dev/null
+wait_s 10 has_event Normal:PredictionAvailable:1
+ahpa_contains "the target back: a Normal Event PredictionAvailable" "$(events)" \
+    "Normal:PredictionAvailable:1"
 
 # --- the strategy decides what is published ----------------------------------------
 ext() { ahpa_kubectl get --raw "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas?labelSelector=ahpa%3Dfib-gpu" | json 'd["items"][0]["value"]'; }
@@ -129,6 +189,8 @@ ahpa_check "back to observer: the managed HPA is deleted" no_hpa
 down() { [[ "$(cond)" == "False ManagedHPADeleted" || "$(cond)" == "False ObserverStrategy" ]]; }
 wait_s 6 down
 ahpa_check "condition ManagedHPA False (ManagedHPADeleted, then ObserverStrategy: $(cond))" down
+wait_s 6 has_event Normal:ManagedHPADeleted:1
+ahpa_contains "and an Event ManagedHPADeleted" "$(events)" "Normal:ManagedHPADeleted:1"
 k patch ahpa fib-gpu --type=merge -p '{"spec":{"scaleStrategy":"auto"}}' >/dev/null
 wait_s 10 have_hpa
 ahpa_check "auto again: the managed HPA is back" have_hpa

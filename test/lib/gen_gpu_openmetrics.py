@@ -21,6 +21,9 @@ down to the step), for the pods of one Deployment:
   kube_deployment_spec_replicas / kube_deployment_status_replicas
                                           {namespace,deployment} = --pods
 
+Time compressed (--step-s S): one trace minute every S seconds instead of
+60 (backfill and live exporter alike), so a day passes in 1440 x S s.
+
 Live continuation (--serve PORT): an exporter on 127.0.0.1:PORT/metrics
 whose values go on from the backfill (same --end and options): at wall
 time t it serves trace minute (1439 + (t - end) // 60) mod 1440. Scraped
@@ -178,20 +181,26 @@ def parse_args(argv):
     p.add_argument("--pod-names", choices=("deployment", "ordinal"), default="deployment",
                    help="pods named as a Deployment's (NAME-HASH-SUFFIX) or as a "
                         "StatefulSet's (NAME-0, NAME-1, ...); other labels stay")
+    p.add_argument("--step-s", type=int, default=STEP_S,
+                   help="seconds per trace minute (default 60; less compresses the day: "
+                        "with 1, a day lasts 1440 s)")
+    p.add_argument("--day-offset-min", type=int, default=0,
+                   help="start the day this many trace minutes later (the backfill then ends "
+                        "at minute offset-1 and the live exporter goes on from minute offset)")
     p.add_argument("--serve", type=int, metavar="PORT",
                    help="instead of writing, serve the live continuation on 127.0.0.1:PORT"
                         "/metrics (pass the backfill's --end)")
     a = p.parse_args(argv)
     if a.input is None:
         p.error("trace not found; pass --input")
-    if a.days < 1 or a.pods < 1:
-        p.error("--days and --pods must be >= 1")
+    if a.days < 1 or a.pods < 1 or a.step_s < 1:
+        p.error("--days, --pods and --step-s must be >= 1")
     return a
 
 
 def end_time(a):
     end = int(time.time()) if a.end == "now" else int(float(a.end))
-    return end - end % STEP_S
+    return end - end % a.step_s
 
 
 def families(a, pods):
@@ -246,12 +255,12 @@ def write(out, a, fams):
     series reading the trace's minute i mod 1440."""
     end = end_time(a)
     n = a.days * SAMPLES_PER_DAY
-    times = [end - (n - 1 - i) * STEP_S for i in range(n)]
+    times = [end - (n - 1 - i) * a.step_s for i in range(n)]
     for name, help_text, series in fams:
         out.write("# TYPE %s gauge\n# HELP %s %s\n" % (name, name, help_text))
         for lab, value_at in series:
             for i, t in enumerate(times):
-                v = value_at(i % SAMPLES_PER_DAY)
+                v = value_at((i + a.day_offset_min) % SAMPLES_PER_DAY)
                 if v is not None:
                     out.write("%s%s %s %d\n" % (name, lab, fmt(v), t))
     out.write("# EOF\n")
@@ -284,7 +293,8 @@ def serve(a, fams, port):
             if self.path != "/metrics":
                 self.send_error(404)
                 return
-            minute = (SAMPLES_PER_DAY - 1 + (int(time.time()) - end) // STEP_S) % SAMPLES_PER_DAY
+            minute = (SAMPLES_PER_DAY - 1 + a.day_offset_min +
+                      (int(time.time()) - end) // a.step_s) % SAMPLES_PER_DAY
             body = exposition(fams, minute)
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4")

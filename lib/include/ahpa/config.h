@@ -149,6 +149,10 @@ struct ahpa_config {
     char *leader_elect_resource_name;
     char *leader_elect_resource_namespace; /* NULL = in-cluster namespace or kube-system */
     char *leader_elect_resource_lock;
+    /* managed HPAs: behavior.scaleUp/scaleDown.tolerance (a Quantity);
+     * NULL or "" = not sent (the HPA's default 10 %) */
+    char *managed_hpa_tolerance;
+    int64_t prediction_step_ms; /* history and plan step (a whole number of seconds) */
 };
 
 extern const struct ahpa_flag ahpa_config_flags[];

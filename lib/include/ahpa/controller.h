@@ -90,10 +90,11 @@ struct ahpa_controller_options {
      * API (status patches, Events, managed HPAs), checked before each
      * write. NULL: no election, this process acts alone and writes. */
     struct ahpa_leader *leader;
-    /* Managed HPAs (strategy auto, proactive, reactive): send
-     * behavior.*.tolerance "0" (clusters with HPAConfigurableTolerance;
+    /* Managed HPAs (strategy auto, proactive, reactive): the
+     * behavior.*.tolerance to send (a Quantity, e.g. "0"; borrowed),
+     * NULL or "": none (clusters with HPAConfigurableTolerance take it;
      * others drop the field and the HPA's default 10 % applies). */
-    bool mhpa_tolerance;
+    const char *mhpa_tolerance;
 };
 
 /* Cluster mode.

@@ -126,7 +126,7 @@ static long long num(json_t *o, const char *path)
     return json_integer_value(at(o, path));
 }
 
-static int reconcile(json_t *ahpa, int min, int max, bool tolerance,
+static int reconcile(json_t *ahpa, int min, int max, const char *tolerance,
                      struct ahpa_controller__mhpa_result *res)
 {
     struct ahpa_controller__mhpa_options o = {.tolerance = tolerance};
@@ -140,7 +140,7 @@ START_TEST(creates_the_full_spec)
 {
     json_t *ahpa = make_ahpa("fib-gpu", "fib", "auto");
     struct ahpa_controller__mhpa_result res;
-    reconcile(ahpa, 2, 10, false, &res);
+    reconcile(ahpa, 2, 10, NULL, &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_CREATED);
     ck_assert_str_eq(res.name, "ahpa-fib-gpu");
     ck_assert_str_eq(res.status, "True");
@@ -186,13 +186,13 @@ START_TEST(no_write_when_unchanged_and_update_on_bounds)
 {
     json_t *ahpa = make_ahpa("steady", "steady-app", "proactive");
     struct ahpa_controller__mhpa_result res;
-    reconcile(ahpa, 2, 10, false, &res);
+    reconcile(ahpa, 2, 10, NULL, &res);
     json_t *h = get_hpa("ahpa-steady");
     char rv[32];
     snprintf(rv, sizeof(rv), "%s", rv_of(h));
     json_decref(h);
     for (int i = 0; i < 5; i++) {
-        reconcile(ahpa, 2, 10, false, &res);
+        reconcile(ahpa, 2, 10, NULL, &res);
         ck_assert_int_eq(res.action, AHPA_MHPA_UNCHANGED);
         ck_assert_str_eq(res.reason, "ManagedHPAUpToDate");
         ck_assert_uint_eq(res.writes, 0);
@@ -202,7 +202,7 @@ START_TEST(no_write_when_unchanged_and_update_on_bounds)
     ck_assert_str_eq(rv_of(h), rv); /* not one write */
     json_decref(h);
 
-    reconcile(ahpa, 4, 20, false, &res); /* a cron window changed the bounds */
+    reconcile(ahpa, 4, 20, NULL, &res); /* a cron window changed the bounds */
     ck_assert_int_eq(res.action, AHPA_MHPA_UPDATED);
     ck_assert_str_eq(res.reason, "ManagedHPAUpdated");
     ck_assert_uint_eq(res.writes, 1);
@@ -213,7 +213,7 @@ START_TEST(no_write_when_unchanged_and_update_on_bounds)
     ck_assert_int_eq(num(h, "spec.behavior.scaleUp.policies.0.value"), 20);
     json_decref(h);
 
-    reconcile(ahpa, 0, 20, false, &res); /* min 0: sent as 1, and said so */
+    reconcile(ahpa, 0, 20, NULL, &res); /* min 0: sent as 1, and said so */
     ck_assert_int_eq(res.action, AHPA_MHPA_UPDATED);
     ck_assert_msg(strstr(res.message, "HPAScaleToZero") != NULL, "%s", res.message);
     h = get_hpa("ahpa-steady");
@@ -227,7 +227,7 @@ START_TEST(conflict_is_retried)
 {
     json_t *ahpa = make_ahpa("busy", "busy-app", "auto");
     struct ahpa_controller__mhpa_result res;
-    reconcile(ahpa, 1, 5, false, &res);
+    reconcile(ahpa, 1, 5, NULL, &res);
     static const char conflict[] =
         "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":"
         "\"Operation cannot be fulfilled on horizontalpodautoscalers.autoscaling \\\"ahpa-busy\\\":"
@@ -238,7 +238,7 @@ START_TEST(conflict_is_retried)
                                         "&times=1&method=PUT",
                                         conflict, NULL),
                      200);
-    reconcile(ahpa, 1, 6, false, &res);
+    reconcile(ahpa, 1, 6, NULL, &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_UPDATED);
     ck_assert_uint_eq(res.writes, 2); /* the refused one and the one that took */
     ck_assert_uint_eq(res.reads, 2);  /* listed again after the 409 */
@@ -267,7 +267,7 @@ START_TEST(tolerance_sent_and_not_fought)
 {
     json_t *ahpa = make_ahpa("tol", "tol-app", "reactive");
     struct ahpa_controller__mhpa_result res;
-    reconcile(ahpa, 1, 8, true, &res);
+    reconcile(ahpa, 1, 8, "0", &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_CREATED);
     ck_assert_msg(strstr(res.message, "tolerance 0") != NULL, "%s", res.message);
     json_t *h = get_hpa("ahpa-tol");
@@ -279,10 +279,29 @@ START_TEST(tolerance_sent_and_not_fought)
     struct ahpa_error err = {0};
     ck_assert_int_eq(ahpa_kube_update(kc, &hpa_res, "default", "ahpa-tol", NULL, h, NULL, &err), 0);
     json_decref(h);
-    reconcile(ahpa, 1, 8, true, &res);
+    reconcile(ahpa, 1, 8, "0", &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_UNCHANGED); /* no write storm */
     ck_assert_uint_eq(res.writes, 0);
     ck_assert_msg(strstr(res.message, "default 10% tolerance") != NULL, "%s", res.message);
+    /* Another value is written; the server's normal form of it ("50m"
+     * for "0.05") is the same value, not a difference. */
+    h = get_hpa("ahpa-tol"); /* a cluster that keeps it */
+    json_object_set_new(at(h, "spec.behavior.scaleUp"), "tolerance", json_string("0"));
+    json_object_set_new(at(h, "spec.behavior.scaleDown"), "tolerance", json_string("0"));
+    ck_assert_int_eq(ahpa_kube_update(kc, &hpa_res, "default", "ahpa-tol", NULL, h, NULL, &err), 0);
+    json_decref(h);
+    reconcile(ahpa, 1, 8, "0.05", &res);
+    ck_assert_int_eq(res.action, AHPA_MHPA_UPDATED);
+    h = get_hpa("ahpa-tol");
+    ck_assert_str_eq(str(h, "spec.behavior.scaleDown.tolerance"), "0.05");
+    json_object_set_new(at(h, "spec.behavior.scaleUp"), "tolerance", json_string("50m"));
+    json_object_set_new(at(h, "spec.behavior.scaleDown"), "tolerance", json_string("50m"));
+    ck_assert_int_eq(ahpa_kube_update(kc, &hpa_res, "default", "ahpa-tol", NULL, h, NULL, &err), 0);
+    json_decref(h);
+    reconcile(ahpa, 1, 8, "0.05", &res);
+    ck_assert_int_eq(res.action, AHPA_MHPA_UNCHANGED);
+    ck_assert_uint_eq(res.writes, 0);
+    ck_assert_msg(strstr(res.message, "tolerance 50m") != NULL, "%s", res.message);
     json_decref(ahpa);
 }
 END_TEST
@@ -291,7 +310,7 @@ START_TEST(user_hpa_is_reported_not_fought)
 {
     json_t *ahpa = make_ahpa("shared", "shared-app", "auto");
     struct ahpa_controller__mhpa_result res;
-    reconcile(ahpa, 1, 5, false, &res);
+    reconcile(ahpa, 1, 5, NULL, &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_CREATED);
     create(&hpa_res, "{\"apiVersion\":\"autoscaling/v2\",\"kind\":\"HorizontalPodAutoscaler\","
                      "\"metadata\":{\"name\":\"mine\"},\"spec\":{\"scaleTargetRef\":"
@@ -301,13 +320,13 @@ START_TEST(user_hpa_is_reported_not_fought)
     char rv[32];
     snprintf(rv, sizeof(rv), "%s", rv_of(user));
     json_decref(user);
-    reconcile(ahpa, 1, 5, false, &res);
+    reconcile(ahpa, 1, 5, NULL, &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_CONFLICT);
     ck_assert_str_eq(res.status, "False");
     ck_assert_str_eq(res.reason, "UserHPAConflict");
     ck_assert_msg(strstr(res.message, "mine") != NULL, "%s", res.message);
     ck_assert_ptr_null(get_hpa("ahpa-shared")); /* ours went, so they do not fight */
-    reconcile(ahpa, 1, 9, false, &res);         /* again: nothing written */
+    reconcile(ahpa, 1, 9, NULL, &res);         /* again: nothing written */
     ck_assert_int_eq(res.action, AHPA_MHPA_CONFLICT);
     ck_assert_uint_eq(res.writes, 0);
     user = get_hpa("mine");
@@ -316,7 +335,7 @@ START_TEST(user_hpa_is_reported_not_fought)
     json_decref(user);
     struct ahpa_error err = {0};
     ck_assert_int_eq(ahpa_kube_delete(kc, &hpa_res, "default", "mine", &err), 0);
-    reconcile(ahpa, 1, 5, false, &res);
+    reconcile(ahpa, 1, 5, NULL, &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_CREATED);
     json_decref(ahpa);
 
@@ -326,7 +345,7 @@ START_TEST(user_hpa_is_reported_not_fought)
                      "\"metadata\":{\"name\":\"ahpa-taken\"},\"spec\":{\"scaleTargetRef\":"
                      "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"elsewhere\"},"
                      "\"maxReplicas\":3}}");
-    reconcile(other, 1, 5, false, &res);
+    reconcile(other, 1, 5, NULL, &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_CONFLICT);
     ck_assert_str_eq(res.reason, "HPANameTaken");
     ck_assert_uint_eq(res.writes, 0);
@@ -341,25 +360,25 @@ START_TEST(observer_deletes_and_gc_follows_the_owner)
 {
     json_t *ahpa = make_ahpa("switch", "switch-app", "auto");
     struct ahpa_controller__mhpa_result res;
-    reconcile(ahpa, 1, 5, false, &res);
+    reconcile(ahpa, 1, 5, NULL, &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_CREATED);
     json_object_set_new(json_object_get(ahpa, "spec"), "scaleStrategy", json_string("observer"));
-    reconcile(ahpa, 1, 5, false, &res);
+    reconcile(ahpa, 1, 5, NULL, &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_DELETED);
     ck_assert_str_eq(res.reason, "ManagedHPADeleted");
     ck_assert_ptr_null(get_hpa("ahpa-switch"));
-    reconcile(ahpa, 1, 5, false, &res);
+    reconcile(ahpa, 1, 5, NULL, &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_NONE);
     ck_assert_str_eq(res.reason, "ObserverStrategy");
     ck_assert_uint_eq(res.writes, 0);
     json_object_del(json_object_get(ahpa, "spec"), "scaleStrategy"); /* default: observer */
-    reconcile(ahpa, 1, 5, false, &res);
+    reconcile(ahpa, 1, 5, NULL, &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_NONE);
 
     /* Back to auto, then the AHPA deleted: the owner reference takes the
      * HPA with it. */
     json_object_set_new(json_object_get(ahpa, "spec"), "scaleStrategy", json_string("Auto"));
-    reconcile(ahpa, 1, 5, false, &res);
+    reconcile(ahpa, 1, 5, NULL, &res);
     ck_assert_int_eq(res.action, AHPA_MHPA_CREATED);
     struct ahpa_error err = {0};
     ck_assert_int_eq(ahpa_kube_delete(kc, &ahpa_res, "default", "switch", &err), 0);
