@@ -22,6 +22,11 @@
 #define DEFAULT_USAGE_QUERY_STATEFULSET                                                     \
     "sum(avg by (pod) (DCGM_FI_DEV_GPU_UTIL{namespace=\"<<.Namespace>>\","                \
     "pod=~\"<<.Name>>-[0-9]+\"}))"
+/* Cluster mode with the pod cache: the target's pods by name, whatever
+ * their naming (any kind with a scale subresource). */
+#define DEFAULT_USAGE_QUERY_PODS                                                            \
+    "sum(avg by (pod) (DCGM_FI_DEV_GPU_UTIL{namespace=\"<<.Namespace>>\","                \
+    "pod=~\"<<.Pods>>\"}))"
 #define DEFAULT_REPLICAS_QUERY                                                              \
     "max(kube_deployment_status_replicas{namespace=\"<<.Namespace>>\",deployment=\"<<.Name>>\"})"
 
@@ -134,9 +139,20 @@ struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options
         c->opt.history_s = 7 * 86400;
     if (c->opt.refit_s <= 0)
         c->opt.refit_s = 3600;
-    c->usage_query = ahpa_strdup(opt->usage_query ? opt->usage_query : DEFAULT_USAGE_QUERY);
+    bool pods = opt->pods != NULL && opt->ahpa_dir == NULL;
+    if (opt->usage_query != NULL && strstr(opt->usage_query, "<<.Pods>>") != NULL && !pods) {
+        ahpa_error_set(err, AHPA_ECONFIG, "the usage query's <<.Pods>> needs the pods from a "
+                                          "Kubernetes API (cluster mode)");
+        free(c);
+        return NULL;
+    }
+    c->usage_query = ahpa_strdup(opt->usage_query ? opt->usage_query
+                                 : pods           ? DEFAULT_USAGE_QUERY_PODS
+                                                  : DEFAULT_USAGE_QUERY);
     c->usage_query_statefulset =
-        ahpa_strdup(opt->usage_query ? opt->usage_query : DEFAULT_USAGE_QUERY_STATEFULSET);
+        ahpa_strdup(opt->usage_query ? opt->usage_query
+                    : pods           ? DEFAULT_USAGE_QUERY_PODS
+                                     : DEFAULT_USAGE_QUERY_STATEFULSET);
     c->replicas_query =
         ahpa_strdup(opt->replicas_query ? opt->replicas_query : DEFAULT_REPLICAS_QUERY);
     pthread_mutex_init(&c->workloads_lock, NULL);
@@ -336,7 +352,10 @@ static bool cluster_ready(struct ahpa_controller *c, int64_t wait_ms, struct ahp
         return false;
     if (ahpa_controller__cluster_start(c, err) < 0)
         return false;
-    return ahpa_kube_informer_wait_synced(c->cluster->inf, wait_ms);
+    if (!ahpa_kube_informer_wait_synced(c->cluster->inf, wait_ms))
+        return false;
+    ahpa_controller__cluster_wait_pods(c);
+    return true;
 }
 
 int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err)

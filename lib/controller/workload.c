@@ -170,15 +170,16 @@ static void fetched_merge(const struct fetched *f, struct ahpa_controller__ring 
 
 /* query_range of a template over [start, end] (one series) into `out`.
  * Runs without the workload's lock: `ns` and `target` are the caller's
- * copies. Non-finite values are kept as NaN (missing). */
+ * copies. Non-finite values are kept as NaN (missing). `pods`: one chunk
+ * of pod names for <<.Pods>> (NULL: none). */
 static int fetch_range(struct ahpa_controller *c, const char *tmpl, const char *ns,
-                       const char *target, struct fetched *out, int64_t start, int64_t end,
-                       struct ahpa_error *err)
+                       const char *target, const char *pods, struct fetched *out, int64_t start,
+                       int64_t end, struct ahpa_error *err)
 {
     const int64_t step = c->opt.step_s;
     struct ahpa_buf q;
     ahpa_buf_init(&q);
-    ahpa_controller__render_query(tmpl, ns, target, &q);
+    ahpa_controller__render_query_pods(tmpl, ns, target, pods, &q);
     int rc = 0;
     for (int64_t from = start; rc == 0 && from <= end;) {
         int64_t to = from + (MAX_POINTS_PER_QUERY - 1) * step;
@@ -201,6 +202,47 @@ static int fetch_range(struct ahpa_controller *c, const char *tmpl, const char *
         from = to + step;
     }
     ahpa_buf_dispose(&q);
+    return rc;
+}
+
+/* acc += f, step by step (both in time order): a step missing or NaN in
+ * one is the other's value; in both, missing. */
+static void fetched_add(struct fetched *acc, const struct fetched *f)
+{
+    struct fetched sum = {0};
+    size_t i = 0, j = 0;
+    while (i < acc->n || j < f->n) {
+        if (j == f->n || (i < acc->n && acc->t[i] < f->t[j])) {
+            fetched_push(&sum, acc->t[i], acc->v[i]);
+            i++;
+        } else if (i == acc->n || f->t[j] < acc->t[i]) {
+            fetched_push(&sum, f->t[j], f->v[j]);
+            j++;
+        } else {
+            double a = acc->v[i++], b = f->v[j++];
+            fetched_push(&sum, acc->t[i - 1], isnan(a) ? b : isnan(b) ? a : a + b);
+        }
+    }
+    fetched_dispose(acc);
+    *acc = sum;
+}
+
+/* The usage template over the target's pods: one query per chunk of pod
+ * names, summed (the usage is a sum over pods); without pods, one query. */
+static int fetch_usage(struct ahpa_controller *c, const char *tmpl, const char *ns,
+                       const char *target, const struct ahpa_controller__pods *pods,
+                       struct fetched *out, int64_t start, int64_t end, struct ahpa_error *err)
+{
+    if (pods == NULL || pods->nchunks == 0)
+        return fetch_range(c, tmpl, ns, target, NULL, out, start, end, err);
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < pods->nchunks; k++) {
+        struct fetched part = {0};
+        rc = fetch_range(c, tmpl, ns, target, pods->chunks[k], &part, start, end, err);
+        if (rc == 0)
+            fetched_add(out, &part);
+        fetched_dispose(&part);
+    }
     return rc;
 }
 
@@ -313,7 +355,7 @@ static void predict_future(struct ahpa_controller *c, struct ahpa_controller__wo
  * still be completing). The first fetch reaches back to the boundary's
  * window for the same reason. */
 static int advance(struct ahpa_controller *c, struct ahpa_controller__workload *w, int64_t now,
-                   struct ahpa_error *err)
+                   const struct ahpa_controller__pods *pods, struct ahpa_error *err)
 {
     const int64_t step = c->opt.step_s;
     int64_t end = now - now % step;
@@ -324,9 +366,10 @@ static int advance(struct ahpa_controller *c, struct ahpa_controller__workload *
     struct fetched usage = {0}, replicas = {0};
     const char *usage_tmpl = strcmp(w->obj->target_kind, "StatefulSet") == 0
                                  ? c->usage_query_statefulset : c->usage_query;
-    int rc = fetch_range(c, usage_tmpl, w->obj->ns, w->obj->target_name, &usage, start, end, err);
+    int rc = fetch_usage(c, usage_tmpl, w->obj->ns, w->obj->target_name, pods, &usage, start,
+                         end, err);
     if (rc == 0)
-        rc = fetch_range(c, c->replicas_query, w->obj->ns, w->obj->target_name, &replicas,
+        rc = fetch_range(c, c->replicas_query, w->obj->ns, w->obj->target_name, NULL, &replicas,
                          start, end, err);
     if (rc < 0) {
         fetched_dispose(&usage);
@@ -572,19 +615,37 @@ void ahpa_controller__workload_cycle(struct ahpa_controller *c,
         p->cause = AHPA_CONTROLLER_UNSUPPORTED;
         snprintf(error, error_size, "invalid namespace or scaleTargetRef.name");
     } else {
-        struct ahpa_error err = {0}, serr = {0};
-        int rc = advance(c, w, now_s, &err);
+        struct ahpa_error err = {0}, serr = {0}, perr = {0};
         /* Cluster mode: the current replicas from the target's scale
-         * subresource (any kind with one), not from kube-state-metrics. */
+         * subresource (any kind with one), not from kube-state-metrics,
+         * and with the pod cache its pods, selected by status.selector. */
         int32_t scale_replicas = -1;
-        int src = 0;
-        if (c->cluster != NULL && !c->opt.replicas_from_prometheus)
-            src = ahpa_controller__read_scale(c, o, &scale_replicas, NULL, 0, &serr);
+        char selector[AHPA_CONTROLLER_SELECTOR_MAX] = "";
+        const char *tmpl = strcmp(o->target_kind, "StatefulSet") == 0 ? c->usage_query_statefulset
+                                                                       : c->usage_query;
+        bool by_pods = c->cluster != NULL && strstr(tmpl, "<<.Pods>>") != NULL;
+        struct ahpa_controller__pods pods = {0};
+        int src = 0, prc = 0, rc = 0;
+        if (c->cluster != NULL && (!c->opt.replicas_from_prometheus || by_pods))
+            src = ahpa_controller__read_scale(c, o, &scale_replicas, selector, sizeof(selector),
+                                              &serr);
+        if (by_pods && src < 0 && src != -AHPA_ENOTFOUND && selector[0] == '\0')
+            prc = ahpa_error_set(&perr, -src, "%s", ahpa_error_message(&serr, src));
+        else if (by_pods && src != -AHPA_ENOTFOUND)
+            prc = ahpa_controller__target_pods(c, o, selector, &pods, &perr);
+        if (c->opt.replicas_from_prometheus)
+            scale_replicas = -1;
+        if (!by_pods || (prc == 0 && src != -AHPA_ENOTFOUND))
+            rc = advance(c, w, now_s, by_pods ? &pods : NULL, &err);
+        ahpa_controller__pods_dispose(&pods);
         pthread_mutex_lock(&w->lock);
         if (src == -AHPA_ENOTFOUND) {
             p->cause = AHPA_CONTROLLER_TARGET_NOT_FOUND;
             snprintf(error, error_size, "scale target %s/%s not found", o->target_kind,
                      o->target_name);
+        } else if (prc < 0) {
+            p->cause = AHPA_CONTROLLER_PODS_UNKNOWN;
+            snprintf(error, error_size, "pods unknown: %s", ahpa_error_message(&perr, prc));
         } else if (rc < 0 && rc != -AHPA_ENODATA) {
             p->cause = AHPA_CONTROLLER_PROMETHEUS_UNREACHABLE;
             snprintf(error, error_size, "prometheus: %s", ahpa_error_message(&err, rc));
