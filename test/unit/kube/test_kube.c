@@ -11,5 +11,6 @@ Suite *ahpa_unit_suite(void)
     suite_add_tcase(s, kube_client_tcase());
     suite_add_tcase(s, kube_informer_tcase());
     suite_add_tcase(s, kube_leader_tcase());
+    suite_add_tcase(s, kube_pods_tcase());
     return s;
 }
