@@ -188,6 +188,9 @@ spec:
 YAML
 ahpa_contains "kubectl apply fib-gpu.yaml" "$(k apply -f "$src/manifests/examples/fib-gpu.yaml" </dev/null 2>&1)" \
     "fib-gpu created"
+# Its pods (the adapters read them from the API; the double runs no controllers).
+ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=bert |
+    k apply --validate=false -f - >/dev/null 2>&1 || ahpa_fail "kubectl apply the pods"
 LEASE_NAME=ahpa-ctl
 ctl_args=(--leader-elect-resource-name=ahpa-ctl --prometheus-url="$AHPA_PROM_URL"
     --prediction-interval=${INTERVAL}s --history-window=48h)

@@ -57,6 +57,9 @@ YAML
 )" "created"
 ahpa_contains "kubectl apply fib-gpu.yaml" "$(k apply -f "$src/manifests/examples/fib-gpu.yaml" 2>&1)" \
     "fib-gpu created"
+# Its pods (the adapter reads them from the API; the double runs no controllers).
+ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=bert |
+    kin apply --validate=false -f - >/dev/null 2>&1 || ahpa_fail "kubectl apply the pods"
 ahpa_client_cert "$T"
 ahpa_start_adapter "$T/a" --prometheus-url="$AHPA_PROM_URL" --kubeconfig="$KUBEAPI_KUBECONFIG" \
     --leader-elect-resource-namespace=default --prediction-interval=${INTERVAL}s \
