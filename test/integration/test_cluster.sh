@@ -130,6 +130,7 @@ ahpa_equals "and its observer page" "$(obs fib-gpu)" 200
 # --- pods from the pod informer ----------------------------------------------------------
 # pods/*?labelSelector= lists the pods the informer holds (tier=gpu exists only in the
 # API, so kube-state-metrics could not have answered), and a deleted pod leaves it.
+tp=$(now_ms)
 cm() { ahpa_kubectl get --raw "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/$1"; }
 cm_pods() { cm "*/gpu_utilization?labelSelector=app%3Dbert,tier%3Dgpu" | json '" ".join(sorted(i["describedObject"]["name"] for i in d["items"]))'; }
 api_pods() { k get pods -l app=bert,tier=gpu -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//'; }
@@ -172,6 +173,7 @@ ahpa_equals "exactly the API's pods, none missing or twice" "$(cm_pods)" "$want"
 ahpa_check "p2 ($p2) is gone, p1 ($p1) back" sh -c "echo '$want' | grep -q '$p1' && ! echo '$want' | grep -q '$p2'"
 planned_once() { [ "$(metrics | grep -c '^ahpa_requested_pods{namespace="default",ahpa="fib-gpu"')" = 1 ]; }
 ahpa_check "fib-gpu is still planned after the restart, once" ahpa_wait_for 10 planned_once
+echo "pods and restart checks: $(( $(now_ms) - tp )) ms"
 
 # --- the invalid object ------------------------------------------------------------
 bad_ready() { k get ahpa broken -o json | json '[(c["status"], c["reason"], c["message"]) for c in d.get("status", {}).get("conditions", []) if c["type"] == "Ready"]'; }
