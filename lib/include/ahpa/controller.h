@@ -157,6 +157,10 @@ int ahpa_controller_refresh(struct ahpa_controller *c, int64_t now_s, struct ahp
  *     AHPA_CONTROLLER_MIN_RECENT_STEPS) steps of usage are present, so a
  *     long gap or NaN stretch at the end is unknown, not ~0
  *     ("recent history missing: ...");
+ *   - in cluster mode with the pod cache, the target's pods are known:
+ *     its scale subresource has a status.selector, the pod informer has
+ *     listed, the selector selects at least one pod, and they fit the
+ *     bounded usage queries ("pods unknown: ...", cause PODS_UNKNOWN);
  *   - for every strategy but reactive, the forecast over
  *     [now, now + scaleUpForward] exists and is finite
  *     ("forecast unavailable: ...").
