@@ -10,5 +10,6 @@ TCase *kube_client_tcase(void);
 TCase *kube_informer_tcase(void);
 TCase *kube_leader_tcase(void);
 TCase *kube_pods_tcase(void);
+TCase *kube_pods_api_tcase(void);
 
 #endif

@@ -48,6 +48,20 @@ END_TEST
 static struct kubeapi_proc api;
 static struct ahpa_kube_client *admin;
 
+/* A checked fixture: the double is stopped even when an assertion fails. */
+static void setup(void)
+{
+    kubeapi_proc_start(&api, NULL);
+    admin = kubeapi_proc_client(&api, NULL, 5000);
+}
+
+static void teardown(void)
+{
+    ahpa_kube_client_free(admin);
+    admin = NULL;
+    kubeapi_proc_stop(&api);
+}
+
 static void put_pod(const char *ns, const char *name, const char *labels, const char *phase)
 {
     char text[512];
@@ -97,8 +111,6 @@ static void wait_selection(struct ahpa_kube_pods *p, const char *ns, const char 
 
 START_TEST(pods_selected_from_the_informer)
 {
-    kubeapi_proc_start(&api, NULL);
-    admin = kubeapi_proc_client(&api, NULL, 5000);
     put_pod("default", "web-b", "{\"app\": \"web\", \"tier\": \"gpu\"}", "Running");
     put_pod("default", "web-a", "{\"app\": \"web\"}", "Pending");
     put_pod("default", "web-done", "{\"app\": \"web\"}", "Failed");
@@ -145,9 +157,6 @@ START_TEST(pods_selected_from_the_informer)
     ck_assert_uint_eq(ahpa_kube_informer_count(ahpa_kube_pods_informer(p)), 4);
 
     ahpa_kube_pods_free(p);
-    ahpa_kube_client_free(admin);
-    admin = NULL;
-    kubeapi_proc_stop(&api);
 }
 END_TEST
 
@@ -156,6 +165,14 @@ TCase *kube_pods_tcase(void)
     TCase *tc = tcase_create("pods");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, a_pod_is_trimmed_to_what_is_read);
+    return tc;
+}
+
+TCase *kube_pods_api_tcase(void)
+{
+    TCase *tc = tcase_create("pods_api");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, pods_selected_from_the_informer);
     return tc;
 }
