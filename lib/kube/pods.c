@@ -42,8 +42,8 @@ static void copy_string(json_t *dst, const json_t *src, const char *key)
         json_object_set_new(dst, key, json_string(s));
 }
 
-/* metadata.owner: the controlling owner only ({"kind", "name"}), the
- * garbage collector's notion of "the pod's workload". */
+/* The controlling owner only, as "Kind/name" (the garbage collector's
+ * notion of "the pod's workload"). */
 static void copy_owner(json_t *dst, const json_t *meta)
 {
     size_t i;
@@ -53,7 +53,7 @@ static void copy_owner(json_t *dst, const json_t *meta)
         const char *kind = json_string_value(json_object_get(ref, "kind"));
         const char *name = json_string_value(json_object_get(ref, "name"));
         if (json_is_true(json_object_get(ref, "controller")) && kind != NULL && name != NULL) {
-            json_object_set_new(dst, "owner", json_pack("{s:s, s:s}", "kind", kind, "name", name));
+            json_object_set_new(dst, "owner", json_sprintf("%s/%s", kind, name));
             return;
         }
     }
@@ -90,11 +90,12 @@ json_t *ahpa_kube__pod_trim(const json_t *pod, void *ud)
         if (json_is_string(v))
             json_object_set_new(labels, k, json_string(json_string_value(v)));
     json_object_set_new(m, "labels", labels);
-    json_t *s = json_object();
-    copy_string(s, status, "phase");
-    json_object_set_new(s, "ready", json_boolean(is_ready(status)));
-    copy_owner(m, meta);
-    return json_pack("{s:o, s:o}", "metadata", m, "status", s);
+    /* Three JSON objects per pod (this one, metadata, labels): each costs
+     * a hash table, so phase, readiness and owner sit at the top. */
+    json_t *t = json_pack("{s:o, s:b}", "metadata", m, "ready", is_ready(status));
+    copy_string(t, status, "phase");
+    copy_owner(t, meta);
+    return t;
 }
 
 /* ---- the index (informer thread writes, readers read) ------------- */
@@ -236,9 +237,8 @@ struct ahpa_kube_informer *ahpa_kube_pods_informer(struct ahpa_kube_pods *p)
 static bool pod_matches(const struct ahpa_kube_obj *pod, const struct ahpa_labelsel *sel,
                         unsigned flags)
 {
-    const json_t *status = json_object_get(pod->json, "status");
     if (flags & AHPA_KUBE_PODS_SKIP_TERMINAL) {
-        const char *phase = json_string_value(json_object_get(status, "phase"));
+        const char *phase = json_string_value(json_object_get(pod->json, "phase"));
         if (phase != NULL && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
             return false;
     }

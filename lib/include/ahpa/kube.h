@@ -299,9 +299,9 @@ size_t ahpa_kube_informer_count(struct ahpa_kube_informer *inf);
  * controller (the pods of each scale target) and the custom metrics API
  * (pods by labelSelector). Memory-bounded: each pod is trimmed, as it
  * arrives (list pages included), to
- *   {"metadata": {"name", "namespace", "resourceVersion", "labels",
- *                 "owner": {"kind", "name"} (the controlling owner)},
- *    "status": {"phase", "ready": true|false (condition Ready)}}
+ *   {"metadata": {"name", "namespace", "resourceVersion", "labels"},
+ *    "phase": status.phase, "ready": true|false (condition Ready),
+ *    "owner": "Kind/name" (the controlling owner, when there is one)}
  * and indexed by namespace. Readers never wait on the network: they read
  * the index under its read lock (held to walk one namespace and copy
  * names) and never block on the informer's requests. */
