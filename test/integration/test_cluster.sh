@@ -83,6 +83,22 @@ ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=b
 ahpa_equals "kubectl apply the Deployment's 4 pods" "$(k apply --validate=false -f "$T/pods.json" 2>&1 | grep -c created)" 4
 ahpa_equals "and the StatefulSet's 2" "$(k apply --validate=false -f "$T/llm-pods.json" 2>&1 | grep -c created)" 2
 
+# A Deployment without pods (nothing selected): its AHPA is not planned, PodsUnknown.
+kin apply -f - >/dev/null 2>&1 <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: idle, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: idle}}
+  template:
+    metadata: {labels: {app: idle}}
+    spec: {containers: [{name: idle, image: "registry.example/idle:1"}]}
+YAML
+sed -e 's/name: fib-gpu/name: idle-gpu/' -e 's/name: bert-intent-detection/name: idle/' \
+    "$src/manifests/examples/fib-gpu.yaml" >"$T/idle.yaml"
+k apply -f "$T/idle.yaml" >/dev/null
+
 ahpa_client_cert "$T"
 t0=$(now_ms)
 ahpa_start_adapter "$T/a" --prometheus-url="$AHPA_PROM_URL" --kubeconfig="$KUBEAPI_KUBECONFIG" \
@@ -126,6 +142,13 @@ obs() { curl -s -o /dev/null -w '%{http_code}' --cacert "$AHPA_CA" --cert "$AHPA
         "https://127.0.0.1:$AHPA_PORT/apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/$1"; }
 ahpa_equals "fib-gpu has its external metric item" "$(ext fib-gpu)" 1
 ahpa_equals "and its observer page" "$(obs fib-gpu)" 200
+
+idle_ready() { k get ahpa idle-gpu -o json | json '[(c["status"], c["reason"], c["message"]) for c in d.get("status", {}).get("conditions", []) if c["type"] == "Ready"]'; }
+ahpa_wait_for 10 sh -c "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa idle-gpu -o jsonpath='{.status.conditions}' </dev/null | grep -q PodsUnknown"
+ahpa_contains "a target whose selector selects no pod: Ready=False, PodsUnknown, and why" "$(idle_ready)" \
+    "('False', 'PodsUnknown', 'pods unknown: no pods of Deployment/idle (selector app=idle) are known')"
+ahpa_equals "and no DESIREDPODS or CURRENT(%) (unknown, not zero)" \
+    "$(k get ahpa idle-gpu -o json | json '[f for f in ("desiredReplicas", "currentMetric") if f in d["status"]]')" "[]"
 
 # --- pods from the pod informer ----------------------------------------------------------
 # pods/*?labelSelector= lists the pods the informer holds (tier=gpu exists only in the
