@@ -293,7 +293,10 @@ static int prepare_kube(struct adapter *a, struct ahpa_error *err)
                   a->kube_config->in_cluster ? " (in-cluster)" : "");
     struct ahpa_kube_pods_options po = {.ns = cfg->watch_namespace};
     a->pods = ahpa_kube_pods_new(a->kube, &po, err);
-    return a->pods != NULL ? 0 : -AHPA_ECONFIG;
+    if (a->pods == NULL)
+        return -AHPA_ECONFIG;
+    ahpa_server_add_collector(a->server, ahpa_kube_pods_collect, a->pods);
+    return 0;
 }
 
 /* The AHPA controller (it needs Prometheus): objects from --ahpa-dir, or

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahpa/buf.h"
 #include "ahpa/error.h"
 #include "ahpa/labelsel.h"
 #include "ahpa/mem.h"
@@ -317,4 +318,33 @@ void ahpa_kube_pods_names_free(char **names, size_t n)
     for (size_t i = 0; names != NULL && i < n; i++)
         free(names[i]);
     free(names);
+}
+
+void ahpa_kube_pods_collect(void *pods, struct ahpa_buf *out)
+{
+    struct ahpa_kube_pods *p = pods;
+    struct ahpa_kube_informer_stats st;
+    ahpa_kube_informer_stats(p->inf, &st);
+    ahpa_buf_printf(out,
+                    "# HELP ahpa_pod_informer_pods Pods in the pod informer's store.\n"
+                    "# TYPE ahpa_pod_informer_pods gauge\n"
+                    "ahpa_pod_informer_pods %zu\n"
+                    "# HELP ahpa_pod_informer_synced 1 once the pod informer's first list is in.\n"
+                    "# TYPE ahpa_pod_informer_synced gauge\n"
+                    "ahpa_pod_informer_synced %d\n"
+                    "# HELP ahpa_pod_informer_lists_total Full lists of pods (the first included).\n"
+                    "# TYPE ahpa_pod_informer_lists_total counter\n"
+                    "ahpa_pod_informer_lists_total %llu\n"
+                    "# HELP ahpa_pod_informer_watches_total Pod watch requests started.\n"
+                    "# TYPE ahpa_pod_informer_watches_total counter\n"
+                    "ahpa_pod_informer_watches_total %llu\n"
+                    "# HELP ahpa_pod_informer_gone_total 410 Gone answers (relists).\n"
+                    "# TYPE ahpa_pod_informer_gone_total counter\n"
+                    "ahpa_pod_informer_gone_total %llu\n"
+                    "# HELP ahpa_pod_informer_errors_total Failed pod lists, watches and streams.\n"
+                    "# TYPE ahpa_pod_informer_errors_total counter\n"
+                    "ahpa_pod_informer_errors_total %llu\n",
+                    ahpa_kube_informer_count(p->inf), ahpa_kube_informer_has_synced(p->inf) ? 1 : 0,
+                    (unsigned long long)st.lists, (unsigned long long)st.watches,
+                    (unsigned long long)st.gone, (unsigned long long)st.errors);
 }

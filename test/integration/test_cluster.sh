@@ -196,6 +196,9 @@ ahpa_equals "exactly the API's pods, none missing or twice" "$(cm_pods)" "$want"
 ahpa_check "p2 ($p2) is gone, p1 ($p1) back" sh -c "echo '$want' | grep -q '$p1' && ! echo '$want' | grep -q '$p2'"
 planned_once() { [ "$(metrics | grep -c '^ahpa_requested_pods{namespace="default",ahpa="fib-gpu"')" = 1 ]; }
 ahpa_check "fib-gpu is still planned after the restart, once" ahpa_wait_for 10 planned_once
+ahpa_check "/metrics: the pod informer holds the 5 pods (3 + 2), listed again after the restart" sh -c \
+    "curl -s --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/metrics | grep -qx 'ahpa_pod_informer_pods 5' &&
+     [ \"\$(curl -s --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/metrics | awk '/^ahpa_pod_informer_lists_total/ {print \$2}')\" -ge 2 ]"
 echo "pods and restart checks: $(( $(now_ms) - tp )) ms"
 
 # --- the invalid object ------------------------------------------------------------

@@ -342,5 +342,9 @@ int ahpa_kube_pods_select(struct ahpa_kube_pods *p, const char *ns,
 int ahpa_kube_pods_exists(struct ahpa_kube_pods *p, const char *ns, const char *name,
                           struct ahpa_error *err);
 void ahpa_kube_pods_names_free(char **names, size_t n);
+/* Appends ahpa_pod_informer_{pods,synced} gauges and _{lists,watches,
+ * gone,errors}_total counters (Prometheus text); fits
+ * ahpa_server_add_collector (ctx is the cache). */
+void ahpa_kube_pods_collect(void *pods, struct ahpa_buf *out);
 
 #endif
