@@ -153,8 +153,11 @@ static int load_rules(struct adapter *a, struct ahpa_error *err)
 static bool pods_of(const struct adapter *a, const char *group, const char *resource,
                     const char *ns)
 {
+    /* With --watch-namespace the informer knows that namespace only. */
+    const char *scope = a->cfg.watch_namespace;
     return a->pods != NULL && (group == NULL || group[0] == '\0') &&
-           strcmp(resource, "pods") == 0 && ns != NULL && ns[0] != '\0';
+           strcmp(resource, "pods") == 0 && ns != NULL && ns[0] != '\0' &&
+           (scope == NULL || scope[0] == '\0' || strcmp(scope, ns) == 0);
 }
 
 static int resolve_pods(void *ctx, const char *group, const char *resource, const char *ns,
