@@ -149,6 +149,10 @@ spec:
     metadata: {labels: {app: bert-intent-detection}}
     spec: {containers: [{name: bert-intent-detection, image: "bert-intent-detection:demo"}]}
 YAML
+    # The test apiserver runs no controllers: the Deployment's pods are made by hand,
+    # with the names Prometheus has (the adapter selects them by the Deployment's selector).
+    ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=bert-intent-detection |
+        kc apply --validate=false -f - >/dev/null
     show "kubectl apply -f fib-gpu.yaml"
     kc apply -f manifests/examples/fib-gpu.yaml </dev/null
     cport=$((port + 1))

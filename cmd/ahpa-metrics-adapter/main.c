@@ -50,6 +50,9 @@ struct adapter {
     struct ahpa_controller *controller;
     struct ahpa_kube_config *kube_config;
     struct ahpa_kube_client *kube;
+    /* The shared pod informer (with a Kubernetes configuration): the
+     * controller's target pods and the custom metrics API's selectors. */
+    struct ahpa_kube_pods *pods;
     char last_reload_error[AHPA_ERROR_MSG_MAX]; /* logged once per distinct error */
     struct ahpa_server *server;
     struct ahpa_tls_watch *watch;
@@ -141,6 +144,41 @@ static int load_rules(struct adapter *a, struct ahpa_error *err)
     return 0;
 }
 
+
+/* The custom metrics API's resolver: pods come from the pod informer, as
+ * prometheus-adapter lists them from the API; without a Kubernetes
+ * configuration, or for other resources, ENOTSUP sends the provider to
+ * kube-state-metrics. Request threads call these: they read the
+ * informer's store and never wait. */
+static bool pods_of(const struct adapter *a, const char *group, const char *resource,
+                    const char *ns)
+{
+    /* With --watch-namespace the informer knows that namespace only. */
+    const char *scope = a->cfg.watch_namespace;
+    return a->pods != NULL && (group == NULL || group[0] == '\0') &&
+           strcmp(resource, "pods") == 0 && ns != NULL && ns[0] != '\0' &&
+           (scope == NULL || scope[0] == '\0' || strcmp(scope, ns) == 0);
+}
+
+static int resolve_pods(void *ctx, const char *group, const char *resource, const char *ns,
+                        const struct ahpa_labelsel *sel, char ***names, size_t *n,
+                        struct ahpa_error *err)
+{
+    struct adapter *a = ctx;
+    if (!pods_of(a, group, resource, ns))
+        return ahpa_error_set(err, AHPA_ENOTSUP, "not in the pod informer");
+    return ahpa_kube_pods_select(a->pods, ns, sel, 0, names, n, err);
+}
+
+static int pod_exists(void *ctx, const char *group, const char *resource, const char *ns,
+                      const char *name, struct ahpa_error *err)
+{
+    struct adapter *a = ctx;
+    if (!pods_of(a, group, resource, ns))
+        return ahpa_error_set(err, AHPA_ENOTSUP, "not in the pod informer");
+    return ahpa_kube_pods_exists(a->pods, ns, name, err);
+}
+
 /* Prometheus from --prometheus-url, else from the application-intelligence
  * ConfigMap file; neither means no custom or external metrics. */
 static int prepare_provider(struct adapter *a, struct ahpa_error *err)
@@ -189,6 +227,12 @@ static int prepare_provider(struct adapter *a, struct ahpa_error *err)
         .cache_max_entries = (size_t)cfg->metrics_cache_max_entries,
         .changed = ahpa_server_provider_changed,
         .changed_ctx = a->server,
+        /* Pods from the pod informer once prepare_kube made it (else
+         * ENOTSUP: kube-state-metrics); the store is read, never waited on. */
+        .resolve = resolve_pods,
+        .exists = pod_exists,
+        .resolve_ctx = a,
+        .resolve_never_waits = true,
     };
     a->provider = ahpa_provider_new(&opt, err);
     if (a->provider == NULL)
@@ -250,6 +294,11 @@ static int prepare_kube(struct adapter *a, struct ahpa_error *err)
         return -AHPA_ECONFIG;
     AHPA_LOG_INFO("Kubernetes API at %s%s", a->kube_config->server,
                   a->kube_config->in_cluster ? " (in-cluster)" : "");
+    struct ahpa_kube_pods_options po = {.ns = cfg->watch_namespace};
+    a->pods = ahpa_kube_pods_new(a->kube, &po, err);
+    if (a->pods == NULL)
+        return -AHPA_ECONFIG;
+    ahpa_server_add_collector(a->server, ahpa_kube_pods_collect, a->pods);
     return 0;
 }
 
@@ -287,6 +336,7 @@ static int prepare_controller(struct adapter *a, struct ahpa_error *err)
         .provider = a->provider, /* External metrics through the same rules */
         .kube = a->cfg.ahpa_dir == NULL ? a->kube : NULL,
         .watch_namespace = a->cfg.watch_namespace,
+        .pods = a->cfg.ahpa_dir == NULL ? a->pods : NULL,
         .leader = a->leader, /* prepared before: only the leader writes */
         .mhpa_tolerance = a->cfg.managed_hpa_tolerance,
         .step_s = a->cfg.prediction_step_ms / 1000,
@@ -441,6 +491,8 @@ static int start(struct adapter *a)
     if (a->server != NULL)
         rc = ahpa_server_start(a->server, ahpa_tls_keypair_cert_pem(kp),
                                ahpa_tls_keypair_key_pem(kp), &err);
+    if (rc == 0 && a->pods != NULL)
+        rc = ahpa_kube_pods_start(a->pods, &err);
     if (rc == 0 && a->provider != NULL)
         rc = ahpa_provider_start(a->provider, &err);
     if (rc == 0 && a->controller != NULL)
@@ -610,6 +662,7 @@ static void shut_down(struct adapter *a, int sig, sigset_t *set)
         ahpa_leader_stop(a->leader);
     if (a->provider != NULL)
         ahpa_provider_stop(a->provider);
+    ahpa_kube_pods_stop(a->pods); /* readers keep its last state */
     unsigned cut = ahpa_server_stop(a->server, a->cfg.shutdown_timeout_ms);
     /* Reviews still on the wire fail now rather than at their timeout. */
     if (a->authn_client != NULL)
@@ -667,6 +720,7 @@ int main(int argc, char **argv)
     ahpa_kube_config_free(a.authz_kcfg);
     ahpa_provider_free(a.provider);
     ahpa_controller_free(a.controller);
+    ahpa_kube_pods_free(a.pods); /* after its readers */
     ahpa_kube_client_free(a.kube);
     ahpa_kube_config_free(a.kube_config);
     ahpa_cron_zone_free(a.zone);

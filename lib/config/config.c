@@ -109,8 +109,8 @@ const struct ahpa_flag ahpa_config_flags[] = {
     FB("kube-api-burst", AHPA_FLAG_INT, kube_api_burst, "30",
        "burst of requests to the Kubernetes API above --kube-api-qps", 1, 100000),
     F("watch-namespace", AHPA_FLAG_STRING, watch_namespace, NULL,
-      "with a Kubernetes API: watch AdvancedHorizontalPodAutoscalers in this namespace only "
-      "(default: all namespaces)"),
+      "with a Kubernetes API: watch AdvancedHorizontalPodAutoscalers and pods in this "
+      "namespace only (default: all namespaces)"),
     F("ahpa-dir", AHPA_FLAG_STRING, ahpa_dir, NULL,
       "directory of AdvancedHorizontalPodAutoscaler YAML files (re-read on change); without "
       "it, with a Kubernetes API, the objects come from the cluster"),
@@ -121,7 +121,8 @@ const struct ahpa_flag ahpa_config_flags[] = {
     F("timezone", AHPA_FLAG_STRING, timezone, "UTC",
       "zone of instanceBounds times and crons: UTC, +08:00, or an IANA name"),
     F("ahpa-usage-query", AHPA_FLAG_STRING, ahpa_usage_query, NULL,
-      "PromQL for a workload's total GPU utilisation (<<.Namespace>>, <<.Name>>)"),
+      "PromQL for a workload's total GPU utilisation (<<.Namespace>>, <<.Name>>; in cluster "
+      "mode <<.Pods>>: its pods' names as a regex)"),
     F("ahpa-replicas-query", AHPA_FLAG_STRING, ahpa_replicas_query, NULL,
       "PromQL for a workload's replicas (<<.Namespace>>, <<.Name>>)"),
     F("ahpa-cpu-usage-query", AHPA_FLAG_STRING, ahpa_cpu_usage_query, NULL,

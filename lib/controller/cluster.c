@@ -128,6 +128,21 @@ int ahpa_controller__cluster_start(struct ahpa_controller *c, struct ahpa_error 
     return rc;
 }
 
+void ahpa_controller__cluster_wait_pods(struct ahpa_controller *c)
+{
+    struct ahpa_controller__cluster *k = c->cluster;
+    if (k == NULL || k->pods_waited || c->opt.pods == NULL)
+        return;
+    struct ahpa_kube_informer *inf = ahpa_kube_pods_informer(c->opt.pods);
+    for (int i = 0; i < AHPA_CONTROLLER_PODS_WAIT_MS / 100 && !atomic_load(&c->stopping); i++)
+        if (ahpa_kube_informer_wait_synced(inf, 100))
+            break;
+    if (!ahpa_kube_informer_has_synced(inf))
+        AHPA_LOG_WARN("pods not listed after %d ms: planning without them (reason PodsUnknown)",
+                      AHPA_CONTROLLER_PODS_WAIT_MS);
+    k->pods_waited = true;
+}
+
 void ahpa_controller__cluster_stop(struct ahpa_controller *c)
 {
     if (c->cluster != NULL && c->cluster->started) {

@@ -22,6 +22,12 @@
 #define DEFAULT_USAGE_QUERY_STATEFULSET                                                     \
     "sum(avg by (pod) (DCGM_FI_DEV_GPU_UTIL{namespace=\"<<.Namespace>>\","                \
     "pod=~\"<<.Name>>-[0-9]+\"}))"
+/* Cluster mode with the pod cache, a target that is neither a Deployment
+ * nor a StatefulSet (any kind with a scale subresource): its pods by name,
+ * whatever their naming. */
+#define DEFAULT_USAGE_QUERY_PODS                                                            \
+    "sum(avg by (pod) (DCGM_FI_DEV_GPU_UTIL{namespace=\"<<.Namespace>>\","                \
+    "pod=~\"<<.Pods>>\"}))"
 #define DEFAULT_REPLICAS_QUERY                                                              \
     "max(kube_deployment_status_replicas{namespace=\"<<.Namespace>>\",deployment=\"<<.Name>>\"})"
 
@@ -135,23 +141,45 @@ struct ahpa_controller *ahpa_controller_new(const struct ahpa_controller_options
         c->opt.history_s = 7 * 86400;
     if (c->opt.refit_s <= 0)
         c->opt.refit_s = 3600;
-    c->usage_query = ahpa_strdup(opt->usage_query ? opt->usage_query : DEFAULT_USAGE_QUERY);
-    c->usage_query_statefulset =
-        ahpa_strdup(opt->usage_query ? opt->usage_query : DEFAULT_USAGE_QUERY_STATEFULSET);
-    c->replicas_query =
-        ahpa_strdup(opt->replicas_query ? opt->replicas_query : DEFAULT_REPLICAS_QUERY);
+    bool pods = opt->pods != NULL && opt->ahpa_dir == NULL;
     const char *mq_flags[AHPA_CONTROLLER__MQ_COUNT] = {
         [AHPA_CONTROLLER__MQ_CPU_USAGE] = opt->cpu_usage_query,
         [AHPA_CONTROLLER__MQ_CPU_REQUESTS] = opt->cpu_requests_query,
         [AHPA_CONTROLLER__MQ_MEMORY_USAGE] = opt->memory_usage_query,
         [AHPA_CONTROLLER__MQ_MEMORY_REQUESTS] = opt->memory_requests_query,
     };
-    /* A template given by flag serves both kinds of target, as
+    const char *flags[1 + AHPA_CONTROLLER__MQ_COUNT] = {opt->usage_query};
+    for (int q = 0; q < AHPA_CONTROLLER__MQ_COUNT; q++)
+        flags[1 + q] = mq_flags[q];
+    for (int i = 0; !pods && i < 1 + AHPA_CONTROLLER__MQ_COUNT; i++)
+        if (flags[i] != NULL && strstr(flags[i], "<<.Pods>>") != NULL) {
+            ahpa_error_set(err, AHPA_ECONFIG, "a query's <<.Pods>> needs the pods from a "
+                                              "Kubernetes API (cluster mode)");
+            free(c);
+            return NULL;
+        }
+    /* Deployments and StatefulSets keep their name patterns in cluster mode
+     * too: a pattern matches the pods of earlier rollouts as well, so the
+     * history fetched does not depend on when the adapter started (the
+     * pods of the moment would lose the usage of deleted pods). Other
+     * kinds, whose pods have no known naming, use the selected pods. */
+    c->usage_query = ahpa_strdup(opt->usage_query ? opt->usage_query : DEFAULT_USAGE_QUERY);
+    c->usage_query_statefulset =
+        ahpa_strdup(opt->usage_query ? opt->usage_query : DEFAULT_USAGE_QUERY_STATEFULSET);
+    c->usage_query_pods = !pods ? NULL
+                          : ahpa_strdup(opt->usage_query ? opt->usage_query
+                                                         : DEFAULT_USAGE_QUERY_PODS);
+    c->replicas_query =
+        ahpa_strdup(opt->replicas_query ? opt->replicas_query : DEFAULT_REPLICAS_QUERY);
+    /* A template given by flag serves every kind of target, as
      * --ahpa-usage-query does. */
     for (int q = 0; q < AHPA_CONTROLLER__MQ_COUNT; q++) {
         c->mq[q] = ahpa_strdup(mq_flags[q] ? mq_flags[q] : ahpa_controller__mq_default(q, false));
         c->mq_sts[q] =
             ahpa_strdup(mq_flags[q] ? mq_flags[q] : ahpa_controller__mq_default(q, true));
+        c->mq_pods[q] = !pods ? NULL
+                        : ahpa_strdup(mq_flags[q] ? mq_flags[q]
+                                                  : ahpa_controller__mq_default_pods(q));
     }
     pthread_mutex_init(&c->workloads_lock, NULL);
     pthread_mutex_init(&c->wake_lock, NULL);
@@ -353,7 +381,10 @@ static bool cluster_ready(struct ahpa_controller *c, int64_t wait_ms, struct ahp
         return false;
     if (ahpa_controller__cluster_start(c, err) < 0)
         return false;
-    return ahpa_kube_informer_wait_synced(c->cluster->inf, wait_ms);
+    if (!ahpa_kube_informer_wait_synced(c->cluster->inf, wait_ms))
+        return false;
+    ahpa_controller__cluster_wait_pods(c);
+    return true;
 }
 
 int ahpa_controller_cycle(struct ahpa_controller *c, int64_t now_s, struct ahpa_error *err)
@@ -477,10 +508,12 @@ void ahpa_controller_free(struct ahpa_controller *c)
     pthread_cond_destroy(&c->wake);
     free(c->usage_query);
     free(c->usage_query_statefulset);
+    free(c->usage_query_pods);
     free(c->replicas_query);
     for (int q = 0; q < AHPA_CONTROLLER__MQ_COUNT; q++) {
         free(c->mq[q]);
         free(c->mq_sts[q]);
+        free(c->mq_pods[q]);
     }
     free(c);
 }

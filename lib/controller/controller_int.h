@@ -113,6 +113,8 @@ struct ahpa_controller__cluster {
     size_t write_cursor; /* where the last status pass ran out of time; loop thread */
     /* Status writes a follower left out (it is not the elected leader). */
     atomic_ullong status_not_leader;
+    /* The pod informer's first list was waited for (once, bounded). */
+    bool pods_waited;
     /* Managed HPAs: creates, updates and deletes sent; reconciles failed. */
     atomic_ullong mhpa_writes, mhpa_failures;
     /* Events (events.h): made by status.c on first use; loop thread. */
@@ -145,8 +147,12 @@ struct ahpa_controller {
     struct ahpa_controller_options opt;
     char *usage_query, *replicas_query;
     char *usage_query_statefulset; /* the default's pod pattern for name-<ordinal> */
+    /* Any other kind in cluster mode with the pod cache: the selected pods
+     * (<<.Pods>>); NULL without the pod cache (the Deployment's serve). */
+    char *usage_query_pods;
     /* cpu and memory templates (metric.h), Deployment and StatefulSet pods. */
     char *mq[AHPA_CONTROLLER__MQ_COUNT], *mq_sts[AHPA_CONTROLLER__MQ_COUNT];
+    char *mq_pods[AHPA_CONTROLLER__MQ_COUNT]; /* as usage_query_pods; NULL without it */
     struct ahpa_controller__workload **workloads;
     size_t nworkloads;
     pthread_mutex_t workloads_lock;  /* the array, against the renderer */
@@ -187,6 +193,11 @@ void ahpa_controller__cluster_stop(struct ahpa_controller *c);
  * objects whose spec changed, marks new and redefined workloads `replan`,
  * drops deleted ones; invalid objects go to dup_errors. Sets *changed. */
 void ahpa_controller__cluster_sync(struct ahpa_controller *c, bool *changed);
+/* Before the first cycle: waits (once, at most AHPA_CONTROLLER_PODS_WAIT_MS,
+ * cut short by a stop) for the pod informer's first list, so that the
+ * first statuses do not all say "pods not listed yet". Loop thread. */
+#define AHPA_CONTROLLER_PODS_WAIT_MS 10000
+void ahpa_controller__cluster_wait_pods(struct ahpa_controller *c);
 /* Wakes the loop thread (a dirty flag was set). */
 void ahpa_controller__wake(struct ahpa_controller *c);
 
@@ -217,16 +228,52 @@ void ahpa_controller__write_statuses(struct ahpa_controller *c,
                                      int64_t now_s, int64_t deadline_ms);
 
 /* scale.c */
+/* A scale subresource's status.selector longer than this is refused. */
+#define AHPA_CONTROLLER_SELECTOR_MAX 4096
 /* The plural resource of a kind as client-go's UnsafeGuessKindToResource
  * guesses it ("Deployment" -> "deployments", "Policy" -> "policies");
  * "" when it does not fit in n. */
 void ahpa_controller__guess_resource(const char *kind, char *out, size_t n);
 /* GET <target>/scale: status.replicas into *replicas, status.selector
- * into selector (may be size 0). -AHPA_ENOTFOUND when the target does not
- * exist; -AHPA_EUPSTREAM when the count is missing or out of range. */
+ * into selector (may be size 0; "" when the scale has none, and left
+ * untouched when the GET failed). -AHPA_ENOTFOUND when the target does
+ * not exist; -AHPA_EUPSTREAM when the count is missing or out of range
+ * (the selector is still given); -AHPA_ETOOBIG when the selector does not
+ * fit (selector "" then). */
 int ahpa_controller__read_scale(struct ahpa_controller *c, const struct ahpa_obj *o,
                                 int32_t *replicas, char *selector, size_t selector_size,
                                 struct ahpa_error *err);
+
+/* pods.c: the pods of a scale target, for the usage query's <<.Pods>>. */
+/* Bounds of the pod-name alternation: each usage query names at most
+ * this many bytes of (escaped) pod names; a workload with more pods is
+ * queried in several chunks whose results are summed step by step (the
+ * usage query is a sum over pods); more chunks than the maximum: no plan. */
+#define AHPA_CONTROLLER_PODS_QUERY_BYTES 8192
+#define AHPA_CONTROLLER_PODS_MAX_QUERIES 16
+struct ahpa_controller__pods {
+    char **chunks;  /* regex bodies "a|b\\.c" (PromQL-string escaped), each within the bound */
+    size_t nchunks;
+    size_t npods;
+};
+void ahpa_controller__pods_dispose(struct ahpa_controller__pods *p);
+/* Renders the sorted names into chunks of at most max_bytes each, at most
+ * max_chunks (-AHPA_ETOOBIG beyond). */
+int ahpa_controller__pods_render(char *const *names, size_t n, size_t max_bytes,
+                                 size_t max_chunks, struct ahpa_controller__pods *out,
+                                 struct ahpa_error *err);
+/* The pods `selector` (the scale subresource's status.selector) selects
+ * in the target's namespace, from the shared pod cache (opt.pods),
+ * finished pods left out, rendered. -AHPA_EUNAVAIL with the reason when
+ * they are not known: no selector, pods not listed yet, none selected;
+ * -AHPA_ETOOBIG beyond the bounds. */
+int ahpa_controller__target_pods(struct ahpa_controller *c, const struct ahpa_obj *o,
+                                 const char *selector, struct ahpa_controller__pods *out,
+                                 struct ahpa_error *err);
+/* render_query plus "<<.Pods>>" replaced by `pods` (one chunk; NULL:
+ * left as written). */
+void ahpa_controller__render_query_pods(const char *tmpl, const char *ns, const char *name,
+                                        const char *pods, struct ahpa_buf *out);
 
 /* workload.c */
 /* A new workload (one reference, owned by the caller) for `obj` (taken). */

@@ -16,6 +16,8 @@
  * StatefulSet (<name>-<ordinal>), as the GPU default matches them. */
 #define PODS_DEPLOYMENT "<<.Name>>-[a-z0-9]+-[a-z0-9]+"
 #define PODS_STATEFULSET "<<.Name>>-[0-9]+"
+/* Any other kind, in cluster mode: the pods its status.selector selects. */
+#define PODS_SELECTED "<<.Pods>>"
 
 /* cAdvisor (kubelet): the containers of the pods, not the pod's sandbox
  * ("POD") nor the pod-level cgroup (container ""). */
@@ -41,6 +43,22 @@ const char *ahpa_controller__mq_default(enum ahpa_controller__mq q, bool sts)
         return sts ? MEMORY_USAGE(PODS_STATEFULSET) : MEMORY_USAGE(PODS_DEPLOYMENT);
     case AHPA_CONTROLLER__MQ_MEMORY_REQUESTS:
         return sts ? REQUESTS("memory", PODS_STATEFULSET) : REQUESTS("memory", PODS_DEPLOYMENT);
+    default:
+        return "";
+    }
+}
+
+const char *ahpa_controller__mq_default_pods(enum ahpa_controller__mq q)
+{
+    switch (q) {
+    case AHPA_CONTROLLER__MQ_CPU_USAGE:
+        return CPU_USAGE(PODS_SELECTED);
+    case AHPA_CONTROLLER__MQ_CPU_REQUESTS:
+        return REQUESTS("cpu", PODS_SELECTED);
+    case AHPA_CONTROLLER__MQ_MEMORY_USAGE:
+        return MEMORY_USAGE(PODS_SELECTED);
+    case AHPA_CONTROLLER__MQ_MEMORY_REQUESTS:
+        return REQUESTS("memory", PODS_SELECTED);
     default:
         return "";
     }
@@ -107,11 +125,60 @@ double ahpa_controller__metric_usage(const struct ahpa_obj_metric *m, double val
     return value;
 }
 
+/* Which of the controller's template sets fits o's target: 0 a
+ * Deployment's (and any kind without the pod cache), 1 a StatefulSet's,
+ * 2 the selected pods' (any other kind, cluster mode with the pod cache). */
+static int template_set(const struct ahpa_controller *c, const struct ahpa_obj *o)
+{
+    if (strcmp(o->target_kind, "StatefulSet") == 0)
+        return 1;
+    if (strcmp(o->target_kind, "Deployment") != 0 && c->usage_query_pods != NULL)
+        return 2;
+    return 0;
+}
+
+/* The value (requests false) or requests template of a non-External
+ * metric for o's target. */
+static const char *template_of(const struct ahpa_controller *c, const struct ahpa_obj *o,
+                               enum ahpa_controller__mkind k, bool requests)
+{
+    int set = template_set(c, o);
+    if (k == AHPA_CONTROLLER__M_GPU)
+        return requests ? NULL
+               : set == 1 ? c->usage_query_statefulset
+               : set == 2 ? c->usage_query_pods
+                          : c->usage_query;
+    enum ahpa_controller__mq q;
+    if (k == AHPA_CONTROLLER__M_CPU)
+        q = requests ? AHPA_CONTROLLER__MQ_CPU_REQUESTS : AHPA_CONTROLLER__MQ_CPU_USAGE;
+    else
+        q = requests ? AHPA_CONTROLLER__MQ_MEMORY_REQUESTS : AHPA_CONTROLLER__MQ_MEMORY_USAGE;
+    return set == 1 ? c->mq_sts[q] : set == 2 ? c->mq_pods[q] : c->mq[q];
+}
+
+bool ahpa_controller__metric_uses_pods(const struct ahpa_controller *c, const struct ahpa_obj *o,
+                                       const struct ahpa_obj_metric *m, bool requests)
+{
+    enum ahpa_controller__mkind k = ahpa_controller__metric_kind(m);
+    if (k == AHPA_CONTROLLER__M_EXTERNAL)
+        return false;
+    const char *t = template_of(c, o, k, requests);
+    return t != NULL && strstr(t, "<<.Pods>>") != NULL;
+}
+
 int ahpa_controller__metric_queries(const struct ahpa_controller *c, const struct ahpa_obj *o,
                                     const struct ahpa_obj_metric *m, struct ahpa_buf *value,
                                     struct ahpa_buf *requests, struct ahpa_error *err)
 {
-    bool sts = strcmp(o->target_kind, "StatefulSet") == 0;
+    return ahpa_controller__metric_queries_pods(c, o, m, NULL, value, requests, err);
+}
+
+int ahpa_controller__metric_queries_pods(const struct ahpa_controller *c,
+                                         const struct ahpa_obj *o,
+                                         const struct ahpa_obj_metric *m, const char *pods,
+                                         struct ahpa_buf *value, struct ahpa_buf *requests,
+                                         struct ahpa_error *err)
+{
     enum ahpa_controller__mkind k = ahpa_controller__metric_kind(m);
     if (k == AHPA_CONTROLLER__M_EXTERNAL) {
         if (c->opt.provider == NULL)
@@ -126,20 +193,11 @@ int ahpa_controller__metric_queries(const struct ahpa_controller *c, const struc
         ahpa_buf_dispose(&q);
         return rc;
     }
-    if (k == AHPA_CONTROLLER__M_GPU) {
-        ahpa_controller__render_query(sts ? c->usage_query_statefulset : c->usage_query, o->ns,
-                                      o->target_name, value);
-        return 0;
-    }
-    enum ahpa_controller__mq u = k == AHPA_CONTROLLER__M_CPU ? AHPA_CONTROLLER__MQ_CPU_USAGE
-                                                              : AHPA_CONTROLLER__MQ_MEMORY_USAGE;
-    enum ahpa_controller__mq r = k == AHPA_CONTROLLER__M_CPU
-                                     ? AHPA_CONTROLLER__MQ_CPU_REQUESTS
-                                     : AHPA_CONTROLLER__MQ_MEMORY_REQUESTS;
-    ahpa_controller__render_query(sts ? c->mq_sts[u] : c->mq[u], o->ns, o->target_name, value);
+    ahpa_controller__render_query_pods(template_of(c, o, k, false), o->ns, o->target_name, pods,
+                                       value);
     if (ahpa_controller__metric_needs_requests(m))
-        ahpa_controller__render_query(sts ? c->mq_sts[r] : c->mq[r], o->ns, o->target_name,
-                                      requests);
+        ahpa_controller__render_query_pods(template_of(c, o, k, true), o->ns, o->target_name,
+                                           pods, requests);
     return 0;
 }
 

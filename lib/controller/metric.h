@@ -51,6 +51,9 @@ enum ahpa_controller__mq {
 /* The default template of `q` for a Deployment-like target (pods
  * <name>-<hash>-<suffix>) or, sts true, a StatefulSet (<name>-<ordinal>). */
 const char *ahpa_controller__mq_default(enum ahpa_controller__mq q, bool sts);
+/* The default template of `q` for any other kind in cluster mode with the
+ * pod cache: the pods the target's status.selector selects (<<.Pods>>). */
+const char *ahpa_controller__mq_default_pods(enum ahpa_controller__mq q);
 
 enum ahpa_controller__mkind ahpa_controller__metric_kind(const struct ahpa_obj_metric *m);
 
@@ -82,6 +85,21 @@ double ahpa_controller__metric_usage(const struct ahpa_obj_metric *m, double val
 int ahpa_controller__metric_queries(const struct ahpa_controller *c, const struct ahpa_obj *o,
                                     const struct ahpa_obj_metric *m, struct ahpa_buf *value,
                                     struct ahpa_buf *requests, struct ahpa_error *err);
+/* The same with "<<.Pods>>" rendered as `pods` (one chunk of the
+ * target's pod names, ahpa_controller__pods; NULL: left as written). The
+ * template is the target's: a Deployment's or a StatefulSet's (their pods
+ * by name pattern, which also matches the pods of earlier rollouts, so the
+ * history does not depend on when the adapter started) or, for any other
+ * kind with the pod cache, the selected pods'. */
+int ahpa_controller__metric_queries_pods(const struct ahpa_controller *c,
+                                         const struct ahpa_obj *o,
+                                         const struct ahpa_obj_metric *m, const char *pods,
+                                         struct ahpa_buf *value, struct ahpa_buf *requests,
+                                         struct ahpa_error *err);
+/* Whether metric m's value (requests false) or requests template for o's
+ * target names <<.Pods>>. */
+bool ahpa_controller__metric_uses_pods(const struct ahpa_controller *c, const struct ahpa_obj *o,
+                                       const struct ahpa_obj_metric *m, bool requests);
 
 /* --- several metrics ---------------------------------------------------- */
 

@@ -75,8 +75,14 @@ int ahpa_controller__read_scale(struct ahpa_controller *c, const struct ahpa_obj
                             rep == NULL ? "missing" : "not a whole number 0..100000");
     else
         *replicas = (int32_t)json_integer_value(rep);
-    if (selector_size > 0)
+    if (selector_size > 0 && sel != NULL && strlen(sel) >= selector_size) {
+        selector[0] = '\0';
+        if (rc == 0)
+            rc = ahpa_error_set(err, AHPA_ETOOBIG, "%s/%s scale: status.selector longer than "
+                                "%zu bytes", o->target_kind, o->target_name, selector_size - 1);
+    } else if (selector_size > 0) {
         snprintf(selector, selector_size, "%s", sel ? sel : "");
+    }
     json_decref(scale);
     return rc;
 }

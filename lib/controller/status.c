@@ -47,6 +47,7 @@ const char *ahpa_controller_cause_name(enum ahpa_controller_cause c)
         "Planned",        "Unsupported",     "PrometheusUnreachable",
         "TargetNotFound", "NoCurrentData",   "ReplicasUnknown",
         "NoHistory",      "ForecastUnavailable", "PlanningFailed",
+        "PodsUnknown",
     };
     return (size_t)c < sizeof(names) / sizeof(names[0]) ? names[c] : "Unknown";
 }

@@ -271,6 +271,28 @@ static int fetch_range(struct ahpa_controller *c, const char *query, struct fetc
     return rc;
 }
 
+/* acc += f, step by step (both in time order): a step missing or NaN in
+ * one is the other's value; in both, missing. */
+static void fetched_add(struct fetched *acc, const struct fetched *f)
+{
+    struct fetched sum = {0};
+    size_t i = 0, j = 0;
+    while (i < acc->n || j < f->n) {
+        if (j == f->n || (i < acc->n && acc->t[i] < f->t[j])) {
+            fetched_push(&sum, acc->t[i], acc->v[i]);
+            i++;
+        } else if (i == acc->n || f->t[j] < acc->t[i]) {
+            fetched_push(&sum, f->t[j], f->v[j]);
+            j++;
+        } else {
+            double a = acc->v[i++], b = f->v[j++];
+            fetched_push(&sum, acc->t[i - 1], isnan(a) ? b : isnan(b) ? a : a + b);
+        }
+    }
+    fetched_dispose(acc);
+    *acc = sum;
+}
+
 /* --- forecasting ----------------------------------------------------------------------- */
 
 static size_t lead_steps(const struct ahpa_controller *c, const struct ahpa_obj *o)
@@ -398,22 +420,45 @@ static int64_t fetch_start(const struct ahpa_controller *c, int64_t fetched_unti
 }
 
 /* Fetches the value (and requests) series of metric i. Without the lock:
- * w->obj and w->ms are replaced only by the scan and by this cycle. */
+ * w->obj and w->ms are replaced only by the scan and by this cycle. With
+ * `pods` (the target's, for a template naming <<.Pods>>), the value is
+ * queried per chunk of pod names and the chunks added step by step (the
+ * value is a sum over pods); a requests query, an average per pod, cannot
+ * be added up, so it must fit one chunk. */
 static void fetch_metric(struct ahpa_controller *c, const struct ahpa_controller__workload *w,
-                         size_t i, int64_t boundary, int64_t end, struct mfetch *f)
+                         size_t i, const struct ahpa_controller__pods *pods, int64_t boundary,
+                         int64_t end, struct mfetch *f)
 {
     const struct ahpa_obj *o = w->obj;
-    struct ahpa_buf vq, rq;
-    ahpa_buf_init(&vq);
-    ahpa_buf_init(&rq);
+    const struct ahpa_obj_metric *m = &o->metrics[i];
     int64_t start = fetch_start(c, w->ms[i].fetched_until_s, boundary);
-    f->rc = ahpa_controller__metric_queries(c, o, &o->metrics[i], &vq, &rq, &f->err);
-    if (f->rc == 0)
-        f->rc = fetch_range(c, ahpa_buf_cstr(&vq), &f->value, start, end, &f->err);
-    if (f->rc == 0 && ahpa_controller__metric_needs_requests(&o->metrics[i]))
-        f->rc = fetch_range(c, ahpa_buf_cstr(&rq), &f->requests, start, end, &f->err);
-    ahpa_buf_dispose(&vq);
-    ahpa_buf_dispose(&rq);
+    bool needs_requests = ahpa_controller__metric_needs_requests(m);
+    size_t nchunks = pods != NULL && pods->nchunks > 0 ? pods->nchunks : 1;
+    if (nchunks > 1 && needs_requests && ahpa_controller__metric_uses_pods(c, o, m, true)) {
+        f->rc = ahpa_error_set(&f->err, AHPA_ETOOBIG, "%zu pods: the %s requests query names "
+                               "them in one query, which they do not fit", pods->npods, m->name);
+        return;
+    }
+    if (nchunks > 1 && !ahpa_controller__metric_uses_pods(c, o, m, false))
+        nchunks = 1;
+    f->rc = 0;
+    for (size_t k = 0; f->rc == 0 && k < nchunks; k++) {
+        const char *chunk = pods != NULL && pods->nchunks > 0 ? pods->chunks[k] : NULL;
+        struct ahpa_buf vq, rq;
+        ahpa_buf_init(&vq);
+        ahpa_buf_init(&rq);
+        struct fetched part = {0};
+        f->rc = ahpa_controller__metric_queries_pods(c, o, m, chunk, &vq, &rq, &f->err);
+        if (f->rc == 0)
+            f->rc = fetch_range(c, ahpa_buf_cstr(&vq), &part, start, end, &f->err);
+        if (f->rc == 0)
+            fetched_add(&f->value, &part);
+        if (f->rc == 0 && k == 0 && needs_requests)
+            f->rc = fetch_range(c, ahpa_buf_cstr(&rq), &f->requests, start, end, &f->err);
+        fetched_dispose(&part);
+        ahpa_buf_dispose(&vq);
+        ahpa_buf_dispose(&rq);
+    }
 }
 
 /* Merges a metric's samples as U (metric.h) into its ring: each value
@@ -695,21 +740,39 @@ static void cycle_metrics(struct ahpa_controller *c, struct ahpa_controller__wor
     struct mfetch *f = ahpa_calloc(n, sizeof(*f));
     struct ahpa_controller__mres *r = ahpa_calloc(n, sizeof(*r));
     struct fetched replicas = {0};
-    struct ahpa_error err = {0}, serr = {0};
-    struct ahpa_buf rq;
-    ahpa_buf_init(&rq);
-    ahpa_controller__render_query(c->replicas_query, o->ns, o->target_name, &rq);
-    int rc = fetch_range(c, ahpa_buf_cstr(&rq), &replicas,
-                         fetch_start(c, w->fetched_until_s, boundary), end, &err);
-    ahpa_buf_dispose(&rq);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        fetch_metric(c, w, i, boundary, end, &f[i]);
+    struct ahpa_error err = {0}, serr = {0}, perr = {0};
     /* Cluster mode: the current replicas from the target's scale
-     * subresource (any kind with one), not from kube-state-metrics. */
+     * subresource (any kind with one), not from kube-state-metrics, and,
+     * when a query names <<.Pods>>, its pods, selected by status.selector
+     * from the pod cache. */
+    bool by_pods = false;
+    for (size_t i = 0; c->cluster != NULL && i < n; i++)
+        by_pods = by_pods || ahpa_controller__metric_uses_pods(c, o, &o->metrics[i], false) ||
+                  ahpa_controller__metric_uses_pods(c, o, &o->metrics[i], true);
     int32_t scale_replicas = -1;
-    int src = 0;
-    if (c->cluster != NULL && !c->opt.replicas_from_prometheus)
-        src = ahpa_controller__read_scale(c, o, &scale_replicas, NULL, 0, &serr);
+    char selector[AHPA_CONTROLLER_SELECTOR_MAX] = "";
+    struct ahpa_controller__pods pods = {0};
+    int src = 0, prc = 0, rc = 0;
+    if (c->cluster != NULL && (!c->opt.replicas_from_prometheus || by_pods))
+        src = ahpa_controller__read_scale(c, o, &scale_replicas, selector, sizeof(selector),
+                                          &serr);
+    if (c->opt.replicas_from_prometheus)
+        scale_replicas = -1;
+    if (by_pods && src < 0 && src != -AHPA_ENOTFOUND && selector[0] == '\0')
+        prc = ahpa_error_set(&perr, -src, "%s", ahpa_error_message(&serr, src));
+    else if (by_pods && src != -AHPA_ENOTFOUND)
+        prc = ahpa_controller__target_pods(c, o, selector, &pods, &perr);
+    if (src != -AHPA_ENOTFOUND && prc == 0) {
+        struct ahpa_buf rq;
+        ahpa_buf_init(&rq);
+        ahpa_controller__render_query(c->replicas_query, o->ns, o->target_name, &rq);
+        rc = fetch_range(c, ahpa_buf_cstr(&rq), &replicas,
+                         fetch_start(c, w->fetched_until_s, boundary), end, &err);
+        ahpa_buf_dispose(&rq);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            fetch_metric(c, w, i, by_pods ? &pods : NULL, boundary, end, &f[i]);
+    }
+    ahpa_controller__pods_dispose(&pods);
     pthread_mutex_lock(&w->lock);
     if (rc == 0) {
         fetched_merge(&replicas, &w->replicas, step);
@@ -721,6 +784,9 @@ static void cycle_metrics(struct ahpa_controller *c, struct ahpa_controller__wor
         p->cause = AHPA_CONTROLLER_TARGET_NOT_FOUND;
         snprintf(error, error_size, "scale target %s/%s not found", o->target_kind,
                  o->target_name);
+    } else if (prc < 0) {
+        p->cause = AHPA_CONTROLLER_PODS_UNKNOWN;
+        snprintf(error, error_size, "pods unknown: %s", ahpa_error_message(&perr, prc));
     } else if (rc < 0) {
         p->cause = AHPA_CONTROLLER_PROMETHEUS_UNREACHABLE;
         snprintf(error, error_size, "prometheus: %s", ahpa_error_message(&err, rc));
@@ -733,7 +799,8 @@ static void cycle_metrics(struct ahpa_controller *c, struct ahpa_controller__wor
             int mrc = advance_metric(c, w, i, &f[i], boundary, end, &merr);
             r[i].usage = r[i].current_utilization = r[i].predicted_peak = NAN;
             if (mrc < 0 && mrc != -AHPA_ENODATA) {
-                bool down = mrc != -AHPA_ENOTFOUND && mrc != -AHPA_EUNAVAIL;
+                bool down = mrc != -AHPA_ENOTFOUND && mrc != -AHPA_EUNAVAIL &&
+                            mrc != -AHPA_ETOOBIG;
                 r[i].cause = down ? AHPA_CONTROLLER_PROMETHEUS_UNREACHABLE
                              : mrc == -AHPA_ENOTFOUND ? AHPA_CONTROLLER_TARGET_NOT_FOUND
                                                       : AHPA_CONTROLLER_UNSUPPORTED;

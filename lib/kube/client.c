@@ -357,8 +357,9 @@ int ahpa_kube_delete(struct ahpa_kube_client *c, const struct ahpa_kube_resource
 
 /* Appends one page's items to `items`; returns the continue token (borrowed
  * from page) through *cont. */
-static int take_page(json_t *page, json_t *items, size_t max_items, const char **cont,
-                     const char *path, struct ahpa_error *err)
+static int take_page(json_t *page, json_t *items, const struct ahpa_kube_list_options *lo,
+                     size_t max_items, const char **cont, const char *path,
+                     struct ahpa_error *err)
 {
     json_t *arr = json_object_get(page, "items");
     if (!json_is_array(arr) && !json_is_null(arr) && arr != NULL)
@@ -373,7 +374,15 @@ static int take_page(json_t *page, json_t *items, size_t max_items, const char *
         if (!json_is_object(it))
             return ahpa_error_set(err, AHPA_EUPSTREAM, "GET %s: item %zu is not an object",
                                   path, i);
-        json_array_append(items, it);
+        if (lo->transform == NULL) {
+            json_array_append(items, it);
+            continue;
+        }
+        json_t *small = lo->transform(it, lo->transform_ud);
+        if (small == NULL)
+            return ahpa_error_set(err, AHPA_EUPSTREAM, "GET %s: item %zu is not usable", path,
+                                  i);
+        json_array_append_new(items, small);
     }
     *cont = json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
     return 0;
@@ -420,7 +429,7 @@ static int list_pages(struct ahpa_kube_client *c, struct ahpa_httpc_client *h,
                                 json_string(rv ? rv : ""));
         }
         if (rc == 0)
-            rc = take_page(page, items, max_items, &next, path, err);
+            rc = take_page(page, items, lo, max_items, &next, path, err);
         free(cont);
         cont = next && next[0] ? ahpa_strdup(next) : NULL;
         size_t got = json_array_size(json_object_get(page, "items"));

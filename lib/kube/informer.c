@@ -181,7 +181,8 @@ static int relist(struct ahpa_kube_informer *inf, struct ahpa_error *err)
 {
     struct ahpa_kube_list_options lo = {
         .label_selector = inf->label_selector, .field_selector = inf->field_selector,
-        .page_limit = inf->o.page_limit, .max_items = inf->o.max_items};
+        .page_limit = inf->o.page_limit, .max_items = inf->o.max_items,
+        .transform = inf->o.transform, .transform_ud = inf->o.ud};
     json_t *list = NULL;
     count(inf, &inf->stats.lists);
     int rc = ahpa_kube__list_all(inf->c, inf->h, &inf->stop, &inf->res, inf->ns, &lo, &list, err);
@@ -220,10 +221,26 @@ static int relist(struct ahpa_kube_informer *inf, struct ahpa_error *err)
 
 /* ---- watch -------------------------------------------------------- */
 
+/* A watched object as the store keeps it: a new reference, trimmed
+ * when the informer has a transform; NULL when it is unusable. */
+static json_t *stored_form(struct ahpa_kube_informer *inf, json_t *json)
+{
+    return inf->o.transform ? inf->o.transform(json, inf->o.ud) : json_incref(json);
+}
+
+static int new_obj(struct ahpa_kube_informer *inf, json_t *json, struct ahpa_kube_obj **o,
+                   struct ahpa_error *err)
+{
+    json_t *kept = stored_form(inf, json);
+    if (kept == NULL)
+        return ahpa_error_set(err, AHPA_EPARSE, "%s object is not usable", inf->resource);
+    return ahpa_kube__obj_new(kept, o, err);
+}
+
 static int apply_upsert(struct ahpa_kube_informer *inf, json_t *json, struct ahpa_error *err)
 {
     struct ahpa_kube_obj *o;
-    int rc = ahpa_kube__obj_new(json_incref(json), &o, err);
+    int rc = new_obj(inf, json, &o, err);
     if (rc != 0)
         return rc;
     size_t max_items = inf->o.max_items ? inf->o.max_items : AHPA_KUBE_DEFAULT_MAX_ITEMS;
@@ -248,7 +265,7 @@ static int apply_upsert(struct ahpa_kube_informer *inf, json_t *json, struct ahp
 static int apply_delete(struct ahpa_kube_informer *inf, json_t *json, struct ahpa_error *err)
 {
     struct ahpa_kube_obj *o;
-    int rc = ahpa_kube__obj_new(json_incref(json), &o, err);
+    int rc = new_obj(inf, json, &o, err);
     if (rc != 0)
         return rc;
     pthread_rwlock_wrlock(&inf->lock);

@@ -130,6 +130,12 @@ struct ahpa_kube_obj *ahpa_kube__map_put(struct ahpa_kube__map *m, struct ahpa_k
 /* Returns the removed object (caller releases) or NULL. */
 struct ahpa_kube_obj *ahpa_kube__map_del(struct ahpa_kube__map *m, const char *key);
 
+/* ---- pods (pods.c) ------------------------------------------------- */
+
+/* The pod cache's transform (see ahpa_kube_pods in kube.h): a new
+ * reference to the trimmed pod; NULL without metadata. ud unused. */
+json_t *ahpa_kube__pod_trim(const json_t *pod, void *ud);
+
 /* ---- client internals (client.c) ---------------------------------- */
 
 /* A new httpc client to the same server with the same credentials (the

@@ -231,7 +231,20 @@ static int object_names(struct ahpa_provider *p, const struct ahpa_provider__ent
                         const struct ahpa_provider_custom_query *q, char ***names, size_t *n,
                         struct ahpa_error *err)
 {
+    const char *group = q->group ? q->group : "";
+    bool may_wait = !q->cached_only || p->opt.resolve_never_waits;
     if (strcmp(q->name, "*") != 0) {
+        if (p->opt.exists != NULL) {
+            if (!may_wait)
+                return ahpa_error_set(err, AHPA_EUNAVAIL, "the resolver may wait");
+            struct ahpa_error xerr = {0};
+            int rc = p->opt.exists(p->opt.resolve_ctx, group, q->resource, q->ns, q->name, &xerr);
+            if (rc == 0)
+                return ahpa_error_set(err, AHPA_ENOTFOUND, "%s \"%s\" not found", q->resource,
+                                      q->name);
+            if (rc < 0 && rc != -AHPA_ENOTSUP)
+                return ahpa_error_set(err, -rc, "%s", ahpa_error_message(&xerr, rc));
+        }
         *names = ahpa_calloc(1, sizeof(char *));
         (*names)[0] = ahpa_strdup(q->name);
         *n = 1;
@@ -239,13 +252,20 @@ static int object_names(struct ahpa_provider *p, const struct ahpa_provider__ent
     }
     if (q->selector == NULL || ahpa_labelsel_is_empty(q->selector))
         return names_from_series(p, e, q->ns, q->cached_only, names, n, err);
-    if (p->opt.resolve == NULL)
-        return ahpa_provider__ksm_resolve_cached(p, q->resource, q->ns, q->selector,
-                                                 q->cached_only, names, n, err);
-    if (q->cached_only) /* a custom resolver may block */
-        return ahpa_error_set(err, AHPA_EUNAVAIL, "the resolver may wait");
-    return p->opt.resolve(p->opt.resolve_ctx, q->group ? q->group : "", q->resource, q->ns,
-                          q->selector, names, n, err);
+    if (p->opt.resolve != NULL) {
+        if (!may_wait) /* a custom resolver may block */
+            return ahpa_error_set(err, AHPA_EUNAVAIL, "the resolver may wait");
+        struct ahpa_error rerr = {0};
+        int rc = p->opt.resolve(p->opt.resolve_ctx, group, q->resource, q->ns, q->selector,
+                                names, n, &rerr);
+        if (rc != -AHPA_ENOTSUP) {
+            if (rc < 0)
+                ahpa_error_set(err, -rc, "%s", ahpa_error_message(&rerr, rc));
+            return rc;
+        }
+    }
+    return ahpa_provider__ksm_resolve_cached(p, q->resource, q->ns, q->selector, q->cached_only,
+                                             names, n, err);
 }
 
 static int query_names(struct ahpa_provider *p, const struct ahpa_provider__entry *e,

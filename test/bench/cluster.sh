@@ -3,7 +3,9 @@
 # kube-apiserver, test/lib/kube_apiserver.py) preloaded with the CRD, AHPAS
 # Deployments, AHPAS AdvancedHorizontalPodAutoscalers (one per Deployment,
 # gen_ahpas.py) and PODS pods; a real Prometheus with 2 days of synthetic
-# GPU history per Deployment (gen_fleet_om.py); the adapter with
+# GPU history per Deployment (gen_fleet_om.py: one pod each, whose name the
+# first of the Deployment's PODS/AHPAS pods in the API has, so that the usage
+# query over the selected pods finds it); the adapter with
 # --kubeconfig and --prediction-interval=INTERVAL_S. Measured: the time from the
 # adapter's start to every AHPA having a status written by it, the Kubernetes
 # API requests of one steady cycle (by verb), status writes per cycle, and
@@ -37,9 +39,14 @@ bench_timed t_fill fill
 rm -f "$T/fleet.om"
 ahpa_prom_start "$T/tsdb" "$(ahpa_free_port)"
 /usr/bin/python3 "$here/lib/gen_ahpas.py" "$T/ahpa" -n "$n" --per-file 100
-/usr/bin/python3 - "$T/objects.yaml" "$n" "$pods" <<'PY'
+/usr/bin/python3 - "$T/objects.yaml" "$n" "$pods" "$here/lib" <<'PY'
 import sys
 out, n, pods = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sys.path.insert(0, sys.argv[4])
+import gen_fleet_om
+# The first pod of each Deployment has the name its GPU series have in
+# Prometheus (gen_fleet_om.py, one pod each); the others have no series.
+fleet = gen_fleet_om.fleet(gen_fleet_om.parse(["--deployments", str(n), "--pods", "1"]))
 with open(out, "w") as f:
     for i in range(n):
         name = "wl-%04d" % i
@@ -48,8 +55,9 @@ with open(out, "w") as f:
                 "{labels: {app: %s}}, spec: {containers: [{name: c, image: x}]}}}\n" % (name, name, name))
     for p in range(pods):
         app = "wl-%04d" % (p % n)
-        f.write("---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s-%05d, namespace: default, labels: "
-                "{app: %s}}\nspec: {containers: [{name: c, image: x}]}\n" % (app, p, app))
+        name = fleet[p][1][0][0] if p < n else "%s-%05d" % (app, p)
+        f.write("---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: default, labels: "
+                "{app: %s}}\nspec: {containers: [{name: c, image: x}]}\n" % (name, app))
 PY
 AHPA_KUBEAPI_START_TIMEOUT=600 bench_timed t_api ahpa_start_kubeapi "$T" --preload "$root/manifests/crd/advancedhorizontalpodautoscalers.yaml" \
     --preload "$T/objects.yaml" $(for f in "$T"/ahpa/*.yaml; do echo --preload "$f"; done)
@@ -96,6 +104,7 @@ for k, v in b.items():
     if d:
         verb, path = k.split(" ", 1)
         kind = ("status" if path.endswith("/status") else "scale" if path.endswith("/scale")
+                else "pods" if path.startswith("/api/v1/pods") or "/pods" in path
                 else "events" if "/events" in path else "ahpas" if "advancedhorizontal" in path else "other")
         by[verb + " " + kind] += d
 print("API requests in one steady cycle: %d (%s)" % (sum(by.values()),

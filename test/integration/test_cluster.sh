@@ -5,6 +5,9 @@
 # kubectl. The seed's CRD, Deployment and fib-gpu AHPA are applied; the
 # status columns of `kubectl get ahpa` fill; kubectl patch (target,
 # bounds) is followed; an invalid object gets a condition and an Event;
+# pods come from the pod informer (the usage query names them; the custom
+# metrics API's pods/*?labelSelector= lists them) and survive an apiserver
+# restart with changes made while it was down;
 # a forced 410 Gone and dropped watch streams are survived; a deleted AHPA
 # leaves the external metrics and the observer at once.
 set -u
@@ -22,7 +25,7 @@ INTERVAL=2
 now_ms() { date +%s%3N; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-ahpa_launch_kubeapi "$T" --request-log "$T/requests.log"
+ahpa_launch_kubeapi "$T" --request-log "$T/requests.log" --state-file "$T/kube-state.json"
 # A StatefulSet's pods are llm-0, llm-1 (--pod-names ordinal).
 { ahpa_gpu_openmetrics "$T/gpu.om" --days 2 --pods 4 &&
     ahpa_gpu_openmetrics "$T/sts.om" --days 2 --pods 2 --deployment llm --pod-names ordinal &&
@@ -45,6 +48,32 @@ sed -e 's/name: fib-gpu/name: orphan/' -e 's/name: bert-intent-detection/name: n
     "$src/manifests/examples/fib-gpu.yaml" >"$T/orphan.yaml"
 ahpa_contains "kubectl apply an AHPA whose target has no data" "$(k apply -f "$T/orphan.yaml" 2>&1)" \
     "orphan created"
+
+# The pods the Deployment and the StatefulSet would have (no controllers in the
+# test apiserver): the names Prometheus has, the workloads' labels, and one more
+# label that kube-state-metrics' kube_pod_labels does not have.
+ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=bert,tier=gpu >"$T/pods.json" &&
+    ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'llm-[0-9]+' app=llm >"$T/llm-pods.json"
+ahpa_equals "kubectl apply the Deployment's 4 pods" "$(k apply --validate=false -f "$T/pods.json" 2>&1 | grep -c created)" 4
+ahpa_equals "and the StatefulSet's 2" "$(k apply --validate=false -f "$T/llm-pods.json" 2>&1 | grep -c created)" 2
+
+# A ReplicaSet (a kind without a pod naming pattern: its usage query names the
+# pods its selector selects) without pods: its AHPA is not planned, PodsUnknown.
+kin apply -f - >/dev/null 2>&1 <<'YAML'
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: idle, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: idle}}
+  template:
+    metadata: {labels: {app: idle}}
+    spec: {containers: [{name: idle, image: "registry.example/idle:1"}]}
+YAML
+sed -e 's/name: fib-gpu/name: idle-gpu/' -e 's/name: bert-intent-detection/name: idle/' \
+    -e 's/kind: Deployment/kind: ReplicaSet/' \
+    "$src/manifests/examples/fib-gpu.yaml" >"$T/idle.yaml"
+k apply -f "$T/idle.yaml" >/dev/null
 
 ahpa_client_cert "$T"
 t0=$(now_ms)
@@ -89,6 +118,64 @@ obs() { curl -s -o /dev/null -w '%{http_code}' --cacert "$AHPA_CA" --cert "$AHPA
         "https://127.0.0.1:$AHPA_PORT/apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/$1"; }
 ahpa_equals "fib-gpu has its external metric item" "$(ext fib-gpu)" 1
 ahpa_equals "and its observer page" "$(obs fib-gpu)" 200
+
+idle_ready() { k get ahpa idle-gpu -o json | json '[(c["status"], c["reason"], c["message"]) for c in d.get("status", {}).get("conditions", []) if c["type"] == "Ready"]'; }
+ahpa_wait_for 10 sh -c "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa idle-gpu -o jsonpath='{.status.conditions}' </dev/null | grep -q PodsUnknown"
+ahpa_contains "a target whose selector selects no pod: Ready=False, PodsUnknown, and why" "$(idle_ready)" \
+    "('False', 'PodsUnknown', 'pods unknown: no pods of ReplicaSet/idle (selector app=idle) are known')"
+ahpa_equals "and no DESIREDPODS or CURRENT(%) (unknown, not zero)" \
+    "$(k get ahpa idle-gpu -o json | json '[f for f in ("desiredReplicas", "currentMetric") if f in d["status"]]')" "[]"
+
+# --- pods from the pod informer ----------------------------------------------------------
+# pods/*?labelSelector= lists the pods the informer holds (tier=gpu exists only in the
+# API, so kube-state-metrics could not have answered), and a deleted pod leaves it.
+tp=$(now_ms)
+cm() { ahpa_kubectl get --raw "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/$1"; }
+cm_pods() { cm "*/gpu_utilization?labelSelector=app%3Dbert,tier%3Dgpu" | json '" ".join(sorted(i["describedObject"]["name"] for i in d["items"]))'; }
+api_pods() { k get pods -l app=bert,tier=gpu -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//'; }
+all4=$(api_pods)
+ahpa_equals "pods/*?labelSelector=app=bert,tier=gpu: exactly the API's 4 pods" "$(cm_pods)" "$all4"
+read -r p1 p2 _ <<<"$all4"
+k delete pod "$p1" >/dev/null
+p1_gone() { ! cm_pods | grep -qw "$p1"; }
+ahpa_check "a deleted pod leaves the answer" ahpa_wait_for 10 p1_gone
+ahpa_equals "the other 3 stay" "$(cm_pods)" "$(api_pods)"
+ahpa_contains "and the pod by name is NotFound (its series are still in Prometheus)" \
+    "$(cm "$p1/gpu_utilization" 2>&1)" "NotFound"
+
+# --- an apiserver restart: stopped by PID, started on the same port with the same
+# objects (resourceVersions kept, history empty: the informers' watches get 410)
+# and two changes made while it was down: p2 deleted, p1 back.
+kill -TERM "$KUBEAPI_PID"
+ahpa_wait_for 10 sh -c "! kill -0 $KUBEAPI_PID 2>/dev/null"
+python3 - "$T/kube-state.json" "$T/pods.json" "$p1" "$p2" <<'PY'
+import json, sys
+path, pods, back, gone = sys.argv[1:5]
+st = json.load(open(path))
+st["objects"] = [o for o in st["objects"] if not (o.get("kind") == "Pod" and o["metadata"]["name"] == gone)]
+pod = next(p for p in json.load(open(pods))["items"] if p["metadata"]["name"] == back)
+st["resourceVersion"] += 1
+pod["metadata"].update(resourceVersion=str(st["resourceVersion"]), uid="restarted-" + back,
+                       creationTimestamp="2026-01-01T00:00:00Z")
+st["objects"].append(pod)
+json.dump(st, open(path, "w"))
+PY
+old_port=$KUBEAPI_PORT
+ahpa_start_kubeapi "$T" --port "$old_port" --request-log "$T/requests.log" --state-file "$T/kube-state.json" ||
+    ahpa_fail "the test apiserver restarts"
+ahpa_equals "on the same port" "$KUBEAPI_PORT" "$old_port"
+want=$(api_pods)
+seen_restart() { [ "$(cm_pods)" = "$want" ]; }
+ahpa_check "after the restart: the pods deleted and added while it was down are seen" \
+    ahpa_wait_for 20 seen_restart
+ahpa_equals "exactly the API's pods, none missing or twice" "$(cm_pods)" "$want"
+ahpa_check "p2 ($p2) is gone, p1 ($p1) back" sh -c "echo '$want' | grep -q '$p1' && ! echo '$want' | grep -q '$p2'"
+planned_once() { [ "$(metrics | grep -c '^ahpa_requested_pods{namespace="default",ahpa="fib-gpu"')" = 1 ]; }
+ahpa_check "fib-gpu is still planned after the restart, once" ahpa_wait_for 10 planned_once
+ahpa_check "/metrics: the pod informer holds the 5 pods (3 + 2), listed again after the restart" sh -c \
+    "curl -s --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/metrics | grep -qx 'ahpa_pod_informer_pods 5' &&
+     [ \"\$(curl -s --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/metrics | awk '/^ahpa_pod_informer_lists_total/ {print \$2}')\" -ge 2 ]"
+echo "pods and restart checks: $(( $(now_ms) - tp )) ms"
 
 # --- the invalid object ------------------------------------------------------------
 bad_ready() { k get ahpa broken -o json | json '[(c["status"], c["reason"], c["message"]) for c in d.get("status", {}).get("conditions", []) if c["type"] == "Ready"]'; }

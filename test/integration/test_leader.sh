@@ -182,6 +182,9 @@ sed -e 's/name: fib-gpu/name: broken/' -e 's/minReplicas: 0/minReplicas: 30/' \
     -e 's/maxReplicas: 100/maxReplicas: 5/' "$src/manifests/examples/fib-gpu.yaml" >"$T/broken.yaml"
 ahpa_contains "kubectl apply an invalid AHPA" "$(k apply -f "$T/broken.yaml" </dev/null 2>&1)" \
     "broken created"
+# Its pods (the adapters read them from the API; the double runs no controllers).
+ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=bert |
+    k apply --validate=false -f - >/dev/null 2>&1 || ahpa_fail "kubectl apply the pods"
 LEASE_NAME=ahpa-ctl
 ctl_args=(--leader-elect-resource-name=ahpa-ctl --prometheus-url="$AHPA_PROM_URL"
     --prediction-interval=${INTERVAL}s --history-window=48h)

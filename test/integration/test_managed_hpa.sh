@@ -47,6 +47,9 @@ kin() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s
 admin() { curl -s --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }
 
 ahpa_kube_apply_seed "$T"
+# Its pods (the adapter reads them from the API; the double runs no controllers).
+ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=bert |
+    kin apply --validate=false -f - >/dev/null 2>&1 || ahpa_fail "kubectl apply the pods"
 ahpa_client_cert "$T"
 ahpa_start_adapter "$T/a" --prometheus-url="$AHPA_PROM_URL" --kubeconfig="$KUBEAPI_KUBECONFIG" \
     --leader-elect-resource-namespace=default --prediction-interval=${INTERVAL}s \

@@ -110,4 +110,22 @@ YAML
 )" "created"
     ahpa_contains "kubectl apply fib-gpu.yaml" \
         "$(_ahpa_kube_apply "$dir" -f "$src/manifests/examples/fib-gpu.yaml" </dev/null)" "fib-gpu created"
+# ahpa_kubeapi_pods_yaml PROM_URL NAMESPACE POD_REGEX LABELS: prints a v1
+# List (JSON, for `kubectl apply -f -`) of one Pod per pod name that
+# Prometheus' DCGM_FI_DEV_GPU_UTIL series of the last 3 days have in
+# NAMESPACE matching POD_REGEX, labelled LABELS (k=v,k2=v2). The test
+# apiserver runs no controllers, so the pods a Deployment would have are
+# made this way: the adapter selects them with the workload's selector.
+# Apply with --validate=false (the double serves no OpenAPI schemas).
+ahpa_kubeapi_pods_yaml() {
+    local url=$1 ns=$2 re=$3 labels=$4
+    curl -sf -G "$url/api/v1/series" \
+        --data-urlencode "match[]=DCGM_FI_DEV_GPU_UTIL{namespace=\"$ns\",pod=~\"$re\"}" \
+        --data-urlencode "start=$(($(date +%s) - 3 * 86400))" |
+        python3 -c 'import json, sys
+ns, labels = sys.argv[1], dict(kv.split("=", 1) for kv in sys.argv[2].split(",") if kv)
+names = sorted({s["pod"] for s in json.load(sys.stdin)["data"]})
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": n, "namespace": ns, "labels": labels},
+     "spec": {"containers": [{"name": "c", "image": "registry.example/gpu:1"}]}} for n in names]}))' "$ns" "$labels"
 }

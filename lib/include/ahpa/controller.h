@@ -36,6 +36,7 @@ struct ahpa_buf;
 struct ahpa_cron_zone;
 struct ahpa_error;
 struct ahpa_kube_client;
+struct ahpa_kube_pods;
 struct ahpa_leader;
 struct ahpa_prom_client;
 struct ahpa_provider;
@@ -55,6 +56,13 @@ struct ahpa_controller_options {
      * Deployment); NULL: the DCGM default, whose pod pattern is
      * <name>-<hash>-<suffix>, or <name>-<ordinal> for a StatefulSet. */
     const char *usage_query;
+    /* In cluster mode with a pod cache (`pods`), the template may also use
+     * <<.Pods>>: the names of the target's pods (selected by its scale
+     * subresource's status.selector), as the body of a regex string:
+     * pod=~"<<.Pods>>" renders pod=~"a-1|a-2". With `pods` and no
+     * usage_query the default for a target that is neither a Deployment
+     * nor a StatefulSet is the DCGM query on those names (those two keep
+     * their name patterns, which also match earlier rollouts' pods). */
     /* PromQL for its replicas, same placeholders; NULL: kube-state-metrics. */
     const char *replicas_query;
     /* Resource cpu and memory metrics (same placeholders; NULL: the
@@ -76,6 +84,10 @@ struct ahpa_controller_options {
      * status subresource and Events. See "Cluster mode" below. */
     struct ahpa_kube_client *kube;
     const char *watch_namespace;      /* NULL or "": all namespaces */
+    /* Cluster mode: the shared pod cache (borrowed, started by the owner;
+     * outlives the controller). NULL: the usage query names pods by the
+     * name pattern of the standalone default. */
+    struct ahpa_kube_pods *pods;
     /* Cluster mode takes the current replicas from the scale subresource
      * of the scaleTargetRef (status.replicas); true keeps them from
      * replicas_query (for API servers without scale subresources, tests). */
@@ -163,6 +175,10 @@ int ahpa_controller_refresh(struct ahpa_controller *c, int64_t now_s, struct ahp
  *     AHPA_CONTROLLER_MIN_RECENT_STEPS) steps of usage are present, so a
  *     long gap or NaN stretch at the end is unknown, not ~0
  *     ("recent history missing: ...");
+ *   - in cluster mode with the pod cache, the target's pods are known:
+ *     its scale subresource has a status.selector, the pod informer has
+ *     listed, the selector selects at least one pod, and they fit the
+ *     bounded usage queries ("pods unknown: ...", cause PODS_UNKNOWN);
  *   - for every strategy but reactive, the forecast over
  *     [now, now + scaleUpForward] exists and is finite
  *     ("forecast unavailable: ...").
@@ -187,11 +203,12 @@ enum ahpa_controller_cause {
     AHPA_CONTROLLER_NO_HISTORY,             /* no model yet */
     AHPA_CONTROLLER_FORECAST_UNAVAILABLE,   /* a model, but no finite forecast */
     AHPA_CONTROLLER_PLANNING_FAILED,
+    AHPA_CONTROLLER_PODS_UNKNOWN,           /* cluster mode: the target's pods not known */
 };
 
 /* "Planned", "Unsupported", "PrometheusUnreachable", "TargetNotFound",
  * "NoCurrentData", "ReplicasUnknown", "NoHistory", "ForecastUnavailable",
- * "PlanningFailed". */
+ * "PlanningFailed", "PodsUnknown". */
 const char *ahpa_controller_cause_name(enum ahpa_controller_cause c);
 
 /* One AHPA's latest plan. Strings are owned by the snapshot; a snapshot

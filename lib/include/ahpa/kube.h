@@ -34,6 +34,7 @@
 
 struct ahpa_buf;
 struct ahpa_error;
+struct ahpa_labelsel;
 struct json_t;
 
 /* Defaults of kube-controller-manager's --kube-api-qps / --kube-api-burst
@@ -140,11 +141,22 @@ int ahpa_kube_get(struct ahpa_kube_client *c, const struct ahpa_kube_resource *r
                   const char *ns, const char *name, const char *subresource,
                   struct json_t **out, struct ahpa_error *err);
 
+/* Keeps only what a caller reads of an object (client-go's informer
+ * transform): returns a new reference to a smaller object (it must keep
+ * metadata.name, .namespace and .resourceVersion), or NULL when the
+ * object is unusable. `obj` is borrowed. Runs on the listing or watching
+ * thread, once per object, before anything is stored. */
+typedef struct json_t *(*ahpa_kube_transform_fn)(const struct json_t *obj, void *ud);
+
 struct ahpa_kube_list_options {
     const char *label_selector; /* NULL = all */
     const char *field_selector; /* NULL = all */
     size_t page_limit;          /* "limit" per page; 0 = default */
     size_t max_items;           /* over all pages; 0 = default; more -> ETOOBIG */
+    /* Applied to each item as its page arrives, so a list never holds
+     * more than one page of whole objects; NULL = keep them whole. */
+    ahpa_kube_transform_fn transform;
+    void *transform_ud;
 };
 
 /* Lists every page (limit/continue) into one List object:
@@ -224,6 +236,9 @@ struct ahpa_kube_informer_options {
     int64_t backoff_initial_ms; /* 0 = 800 (client-go's reflector) */
     int64_t backoff_max_ms;     /* 0 = 30000 */
     uint64_t seed;              /* jitter seed; 0 = from the clock */
+    /* Trims every object (listed or watched) before the store keeps it,
+     * called with `ud`; NULL = whole objects. See ahpa_kube_transform_fn. */
+    ahpa_kube_transform_fn transform;
     ahpa_kube_add_fn on_add;       /* each may be NULL */
     ahpa_kube_update_fn on_update; /* also called when only the RV changed */
     ahpa_kube_delete_fn on_delete;
@@ -277,5 +292,59 @@ struct ahpa_kube_obj *ahpa_kube_informer_get(struct ahpa_kube_informer *inf, con
 size_t ahpa_kube_informer_list(struct ahpa_kube_informer *inf, struct ahpa_kube_obj ***out);
 void ahpa_kube_objs_free(struct ahpa_kube_obj **objs, size_t n);
 size_t ahpa_kube_informer_count(struct ahpa_kube_informer *inf);
+
+/* ---- The pod cache -------------------------------------------------- */
+
+/* One informer over /api/v1/pods (all namespaces, or one), shared by the
+ * controller (the pods of each scale target) and the custom metrics API
+ * (pods by labelSelector). Memory-bounded: each pod is trimmed, as it
+ * arrives (list pages included), to
+ *   {"metadata": {"name", "namespace", "resourceVersion", "labels"},
+ *    "phase": status.phase, "ready": true|false (condition Ready),
+ *    "owner": "Kind/name" (the controlling owner, when there is one)}
+ * and indexed by namespace. Readers never wait on the network: they read
+ * the index under its read lock (held to walk one namespace and copy
+ * names) and never block on the informer's requests. */
+struct ahpa_kube_pods;
+
+struct ahpa_kube_pods_options {
+    const char *ns;         /* NULL or "" = all namespaces (--watch-namespace) */
+    size_t max_items;       /* pods kept at most; 0 = AHPA_KUBE_DEFAULT_MAX_ITEMS */
+    int watch_timeout_s;    /* for tests; 0 = default */
+    int64_t backoff_initial_ms; /* for tests; 0 = default */
+};
+
+/* Not started. The client is borrowed and outlives the cache. o may be
+ * NULL (defaults). Caller frees with ahpa_kube_pods_free(). */
+struct ahpa_kube_pods *ahpa_kube_pods_new(struct ahpa_kube_client *c,
+                                          const struct ahpa_kube_pods_options *o,
+                                          struct ahpa_error *err);
+int ahpa_kube_pods_start(struct ahpa_kube_pods *p, struct ahpa_error *err);
+/* Stops the informer (idempotent); readers keep reading the last state. */
+void ahpa_kube_pods_stop(struct ahpa_kube_pods *p);
+/* Stops it if running. NULL is a no-op. */
+void ahpa_kube_pods_free(struct ahpa_kube_pods *p);
+/* The underlying informer: has_synced, stats, count (borrowed). */
+struct ahpa_kube_informer *ahpa_kube_pods_informer(struct ahpa_kube_pods *p);
+
+/* Leave out pods in phase Succeeded or Failed (finished, evicted). */
+#define AHPA_KUBE_PODS_SKIP_TERMINAL 1u
+
+/* The names of the pods of namespace `ns` (required) that `sel` selects
+ * (NULL or empty: all), sorted (strcmp), as a heap array of heap strings
+ * (free with ahpa_kube_pods_names_free()). -AHPA_EUNAVAIL before the
+ * first list is in ("pods not listed yet": unknown, not "no pods"). Safe
+ * from any thread; never makes a request. */
+int ahpa_kube_pods_select(struct ahpa_kube_pods *p, const char *ns,
+                          const struct ahpa_labelsel *sel, unsigned flags, char ***names,
+                          size_t *n, struct ahpa_error *err);
+/* 1 when the pod exists, 0 when not, -AHPA_EUNAVAIL before the first list. */
+int ahpa_kube_pods_exists(struct ahpa_kube_pods *p, const char *ns, const char *name,
+                          struct ahpa_error *err);
+void ahpa_kube_pods_names_free(char **names, size_t n);
+/* Appends ahpa_pod_informer_{pods,synced} gauges and _{lists,watches,
+ * gone,errors}_total counters (Prometheus text); fits
+ * ahpa_server_add_collector (ctx is the cache). */
+void ahpa_kube_pods_collect(void *pods, struct ahpa_buf *out);
 
 #endif

@@ -10,8 +10,10 @@
  *   Prometheus query; entries asked for recently are refreshed in the
  *   background before they expire, so a client polling every TTL never
  *   waits on Prometheus. The cache is bounded.
- * - Which objects a label selector means, through a resolver interface;
- *   the default resolver reads kube-state-metrics' kube_<kind>_labels.
+ * - Which objects a label selector means, through a resolver interface
+ *   (in cluster mode main.c gives one that reads the pod informer); the
+ *   default, and the fallback for resources a resolver does not know,
+ *   reads kube-state-metrics' kube_<kind>_labels.
  *
  * Thread-safe: every call may come from any request thread. */
 #ifndef AHPA_PROVIDER_H
@@ -30,10 +32,16 @@ struct ahpa_provider;
 
 /* Which objects of a kind match a selector in a namespace (NULL for
  * cluster scope). Fills *names (heap array of heap strings, caller frees
- * each and the array) and *n. */
+ * each and the array) and *n. -AHPA_ENOTSUP: this resolver does not know
+ * the resource; the provider then asks kube-state-metrics. */
 typedef int ahpa_provider_resolve_fn(void *ctx, const char *group, const char *resource,
                                      const char *ns, const struct ahpa_labelsel *sel,
                                      char ***names, size_t *n, struct ahpa_error *err);
+/* Whether one named object exists: 1, 0 (the answer is then 404 NotFound
+ * without asking Prometheus), or -AHPA_ENOTSUP (not known to this
+ * resolver: not checked), another error to answer with. */
+typedef int ahpa_provider_exists_fn(void *ctx, const char *group, const char *resource,
+                                    const char *ns, const char *name, struct ahpa_error *err);
 
 /* Called after each registry change (from the refresher thread). */
 typedef void ahpa_provider_changed_fn(void *ctx);
@@ -47,7 +55,12 @@ struct ahpa_provider_options {
     size_t cache_max_bytes;                /* heap the value cache may hold; 0: 32 MiB */
     size_t cache_max_entries;              /* also bound the entries; 0: no */
     ahpa_provider_resolve_fn *resolve;     /* NULL: kube-state-metrics */
-    void *resolve_ctx;
+    ahpa_provider_exists_fn *exists;       /* NULL: named objects not checked */
+    void *resolve_ctx;                     /* for both */
+    /* The resolver and `exists` read memory only and never wait (an
+     * informer's store): they are called for requests that must not wait
+     * (cached_only) too. false: such requests go to a worker first. */
+    bool resolve_never_waits;
     ahpa_provider_changed_fn *changed;     /* may be NULL */
     void *changed_ctx;
 };

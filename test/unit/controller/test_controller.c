@@ -857,6 +857,7 @@ START_TEST(plans_do_not_depend_on_uptime)
 END_TEST
 
 TCase *ahpa_controller_cluster_tcase(void); /* test_cluster.c */
+TCase *ahpa_controller_pods_tcase(void);    /* test_pods.c */
 
 Suite *ahpa_unit_suite(void)
 {
@@ -880,5 +881,6 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, plans_do_not_depend_on_uptime);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, ahpa_controller_cluster_tcase());
+    suite_add_tcase(s, ahpa_controller_pods_tcase());
     return s;
 }

@@ -11,5 +11,7 @@ Suite *ahpa_unit_suite(void)
     suite_add_tcase(s, kube_client_tcase());
     suite_add_tcase(s, kube_informer_tcase());
     suite_add_tcase(s, kube_leader_tcase());
+    suite_add_tcase(s, kube_pods_tcase());
+    suite_add_tcase(s, kube_pods_api_tcase());
     return s;
 }

@@ -9,5 +9,7 @@ TCase *kube_watch_tcase(void);
 TCase *kube_client_tcase(void);
 TCase *kube_informer_tcase(void);
 TCase *kube_leader_tcase(void);
+TCase *kube_pods_tcase(void);
+TCase *kube_pods_api_tcase(void);
 
 #endif

@@ -350,6 +350,107 @@ START_TEST(cached_only_never_queries)
 END_TEST
 
 
+/* A resolver as main.c gives one in cluster mode (the pod informer):
+ * pods from memory, ENOTSUP for other resources (kube-state-metrics then),
+ * named pods checked. Calls counted. */
+static atomic_int resolves, exist_checks;
+static atomic_int resolver_unsynced;
+
+static int mem_resolve(void *ctx, const char *group, const char *resource, const char *ns,
+                       const struct ahpa_labelsel *sel, char ***names, size_t *n,
+                       struct ahpa_error *err)
+{
+    (void)ctx;
+    (void)sel;
+    if (group[0] != '\0' || strcmp(resource, "pods") != 0 || ns == NULL)
+        return ahpa_error_set(err, AHPA_ENOTSUP, "not pods");
+    atomic_fetch_add(&resolves, 1);
+    if (atomic_load(&resolver_unsynced))
+        return ahpa_error_set(err, AHPA_EUNAVAIL, "pods not listed yet");
+    *names = calloc(3, sizeof(char *));
+    (*names)[0] = strdup("p1");
+    (*names)[1] = strdup("p3");
+    *n = 2;
+    return 0;
+}
+
+static int mem_exists(void *ctx, const char *group, const char *resource, const char *ns,
+                      const char *name, struct ahpa_error *err)
+{
+    (void)ctx;
+    (void)ns;
+    if (group[0] != '\0' || strcmp(resource, "pods") != 0)
+        return ahpa_error_set(err, AHPA_ENOTSUP, "not pods");
+    atomic_fetch_add(&exist_checks, 1);
+    return strcmp(name, "p2") != 0;
+}
+
+START_TEST(resolver_from_memory)
+{
+    struct fixture f;
+    setup(&f, NULL, 15000);
+    ahpa_provider_free(f.p);
+    atomic_store(&resolves, 0);
+    atomic_store(&exist_checks, 0);
+    atomic_store(&resolver_unsynced, 0);
+    struct ahpa_provider_options opt = {
+        .prom = f.prom, .rules = f.rules, .cache_ttl_ms = 15000, .resolve = mem_resolve,
+        .exists = mem_exists, .resolve_never_waits = true};
+    struct ahpa_error err = {0};
+    f.p = ahpa_provider_new(&opt, &err);
+    ck_assert_int_eq(ahpa_provider_relist(f.p, &err), 0);
+    struct ahpa_labelsel *sel = NULL;
+    ck_assert_int_eq(ahpa_labelsel_parse("tier=gpu", &sel, NULL), 0);
+    struct ahpa_provider_custom_query q = {"", "pods", "default", "*", sel, "gpu_utilization",
+                                           NULL, true};
+    struct ahpa_provider_values v;
+    /* A request that may not wait still asks a resolver that never waits:
+     * only the value query is missing from the cache. */
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), -AHPA_EUNAVAIL);
+    ck_assert_int_eq(atomic_load(&resolves), 1);
+    ck_assert_int_eq(atomic_load(&queries), 0);
+    q.cached_only = false;
+    ck_assert_msg(ahpa_provider_custom(f.p, &q, &v, &err) == 0, "%s", err.msg);
+    ahpa_provider_values_dispose(&v);
+    struct testsrv_request last;
+    testsrv_last(f.srv, &last);
+    /* The resolver's pods, and only them, reached Prometheus. */
+    ck_assert_msg(strstr(last.target, "p1%7Cp3") != NULL, "%s", last.target);
+    ck_assert_msg(strstr(last.target, "p2") == NULL, "%s", last.target);
+    ck_assert_msg(strstr(last.target, "kube_pod_labels") == NULL, "%s", last.target);
+
+    /* A named pod the resolver does not know: 404 without a query. */
+    int before = atomic_load(&queries);
+    struct ahpa_provider_custom_query named = {"", "pods", "default", "p2", NULL,
+                                               "gpu_utilization", NULL, true};
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &named, &v, &err), -AHPA_ENOTFOUND);
+    ck_assert_int_eq(atomic_load(&exist_checks), 1);
+    ck_assert_int_eq(atomic_load(&queries), before);
+    named.name = "p1";
+    named.cached_only = false;
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &named, &v, &err), 0);
+    ck_assert_uint_eq(v.n, 1);
+    ahpa_provider_values_dispose(&v);
+
+    /* Other resources: kube-state-metrics, as without a resolver. */
+    struct ahpa_provider_custom_query nss = {"", "namespaces", NULL, "*", sel, "gpu_utilization",
+                                             NULL, false};
+    ahpa_error_clear(&err);
+    ahpa_provider_custom(f.p, &nss, &v, &err);
+    ahpa_provider_values_dispose(&v);
+    testsrv_last(f.srv, &last);
+    ck_assert_msg(strstr(last.target, "kube_namespace_labels") != NULL, "%s", last.target);
+
+    /* Not listed yet: unknown, said so, never an empty list. */
+    atomic_store(&resolver_unsynced, 1);
+    ahpa_error_clear(&err);
+    ck_assert_int_eq(ahpa_provider_custom(f.p, &q, &v, &err), -AHPA_EUNAVAIL);
+    ck_assert_msg(strstr(err.msg, "not listed yet") != NULL, "%s", err.msg);
+    ahpa_labelsel_free(sel);
+    teardown(&f);
+}
+END_TEST
+
 /* --- the cache's bounds and refresh policy ---------------------------------- */
 
 /* The value of `name` in the provider's /metrics text (-1 when absent). */
@@ -491,6 +592,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, window_and_metric_selector);
     tcase_add_test(tc, one_object_one_item);
     tcase_add_test(tc, cached_only_never_queries);
+    tcase_add_test(tc, resolver_from_memory);
     tcase_add_test(tc, one_off_keys_are_not_refreshed);
     tcase_add_test(tc, one_off_keys_expire);
     tcase_add_test(tc, byte_bound_evicts_least_recently_asked);
