@@ -5,6 +5,7 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -334,6 +335,10 @@ static void *accept_main(void *arg)
         int fd = accept(f->listen_fd, NULL, NULL);
         if (fd < 0)
             continue;
+        /* Replies and watch events are several writes: without this each
+         * waits for the client's delayed ACK (~40 ms), as in testsrv.c. */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         pthread_mutex_lock(&f->mu);
         if (f->nconns == MAX_CONNS) {
             pthread_mutex_unlock(&f->mu);
