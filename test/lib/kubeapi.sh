@@ -110,6 +110,8 @@ YAML
 )" "created"
     ahpa_contains "kubectl apply fib-gpu.yaml" \
         "$(_ahpa_kube_apply "$dir" -f "$src/manifests/examples/fib-gpu.yaml" </dev/null)" "fib-gpu created"
+}
+
 # ahpa_kubeapi_pods_yaml PROM_URL NAMESPACE POD_REGEX LABELS: prints a v1
 # List (JSON, for `kubectl apply -f -`) of one Pod per pod name that
 # Prometheus' DCGM_FI_DEV_GPU_UTIL series of the last 3 days have in
