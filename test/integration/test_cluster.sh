@@ -14,7 +14,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 . "$here/../lib/common.sh"
-. "$here/../lib/kubeapi.sh"
+. "$here/../lib/kubeapi.sh" || { echo "FAIL: test/lib/kubeapi.sh does not load"; exit 1; }
 . "$here/../lib/prometheus.sh"
 AHPA_TMP=$(mktemp -d)
 cleanup() { ahpa_prom_stop; ahpa_cleanup; }
@@ -37,7 +37,7 @@ kin() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s
 admin() { curl -s --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }
 
 # --- the seed's objects, applied as the user applies them ----------------------
-ahpa_kube_apply_seed "$T"
+ahpa_kube_apply_seed "$T" || { ahpa_fail "the seed's objects are applied (see above)"; ahpa_finish; }
 # Valid for the CRD's schema, not for the adapter: minReplicas > maxReplicas.
 sed -e 's/name: fib-gpu/name: broken/' -e 's/minReplicas: 0/minReplicas: 30/' \
     -e 's/maxReplicas: 100/maxReplicas: 5/' "$src/manifests/examples/fib-gpu.yaml" >"$T/broken.yaml"
@@ -53,7 +53,8 @@ ahpa_contains "kubectl apply an AHPA whose target has no data" "$(k apply -f "$T
 # test apiserver): the names Prometheus has, the workloads' labels, and one more
 # label that kube-state-metrics' kube_pod_labels does not have.
 ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=bert,tier=gpu >"$T/pods.json" &&
-    ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'llm-[0-9]+' app=llm >"$T/llm-pods.json"
+    ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'llm-[0-9]+' app=llm >"$T/llm-pods.json" ||
+    { ahpa_fail "the pods' list is made from Prometheus' series"; ahpa_finish; }
 ahpa_equals "kubectl apply the Deployment's 4 pods" "$(k apply --validate=false -f "$T/pods.json" 2>&1 | grep -c created)" 4
 ahpa_equals "and the StatefulSet's 2" "$(k apply --validate=false -f "$T/llm-pods.json" 2>&1 | grep -c created)" 2
 

@@ -11,7 +11,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 . "$here/../lib/common.sh"
-. "$here/../lib/kubeapi.sh"
+. "$here/../lib/kubeapi.sh" || { echo "FAIL: test/lib/kubeapi.sh does not load"; exit 1; }
 AHPA_TMP=$(mktemp -d)
 trap ahpa_cleanup EXIT
 T=$AHPA_TMP

@@ -19,7 +19,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
-. "$here/../lib/kubeapi.sh"
+. "$here/../lib/kubeapi.sh" || { echo "FAIL: test/lib/kubeapi.sh does not load"; exit 1; }
 . "$here/../lib/prometheus.sh"
 src=$(cd "$here/../.." && pwd)
 AHPA_TMP=$(mktemp -d)
@@ -176,15 +176,16 @@ wait "${PID[$L]}" 2>/dev/null
 INTERVAL=2
 ahpa_prom_start_prepared "$T" || { ahpa_fail "prometheus starts"; ahpa_finish; }
 k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
-ahpa_kube_apply_seed "$T"
+ahpa_kube_apply_seed "$T" || { ahpa_fail "the seed's objects are applied (see above)"; ahpa_finish; }
 # An invalid AHPA: its Warning Event must not be repeated by a new leader.
 sed -e 's/name: fib-gpu/name: broken/' -e 's/minReplicas: 0/minReplicas: 30/' \
     -e 's/maxReplicas: 100/maxReplicas: 5/' "$src/manifests/examples/fib-gpu.yaml" >"$T/broken.yaml"
 ahpa_contains "kubectl apply an invalid AHPA" "$(k apply -f "$T/broken.yaml" </dev/null 2>&1)" \
     "broken created"
 # Its pods (the adapters read them from the API; the double runs no controllers).
-ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=bert |
-    k apply --validate=false -f - >/dev/null 2>&1 || ahpa_fail "kubectl apply the pods"
+{ ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=bert >"$T/pods.json" &&
+    k apply --validate=false -f "$T/pods.json" </dev/null >/dev/null 2>&1; } ||
+    { ahpa_fail "kubectl apply the pods"; ahpa_finish; }
 LEASE_NAME=ahpa-ctl
 ctl_args=(--leader-elect-resource-name=ahpa-ctl --prometheus-url="$AHPA_PROM_URL"
     --prediction-interval=${INTERVAL}s --history-window=48h)

@@ -19,7 +19,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 . "$here/../lib/common.sh"
-. "$here/../lib/kubeapi.sh"
+. "$here/../lib/kubeapi.sh" || { echo "FAIL: test/lib/kubeapi.sh does not load"; exit 1; }
 . "$here/../lib/prometheus.sh"
 AHPA_TMP=$(mktemp -d)
 cleanup() { ahpa_prom_stop; ahpa_cleanup; }
@@ -46,10 +46,11 @@ k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "
 kin() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
 admin() { curl -s --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }
 
-ahpa_kube_apply_seed "$T"
+ahpa_kube_apply_seed "$T" || { ahpa_fail "the seed's objects are applied (see above)"; ahpa_finish; }
 # Its pods (the adapter reads them from the API; the double runs no controllers).
-ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=bert |
-    kin apply --validate=false -f - >/dev/null 2>&1 || ahpa_fail "kubectl apply the pods"
+{ ahpa_kubeapi_pods_yaml "$AHPA_PROM_URL" default 'bert-intent-detection-.*' app=bert >"$T/pods.json" &&
+    k apply --validate=false -f "$T/pods.json" >/dev/null 2>&1; } ||
+    { ahpa_fail "kubectl apply the pods"; ahpa_finish; }
 ahpa_client_cert "$T"
 ahpa_start_adapter "$T/a" --prometheus-url="$AHPA_PROM_URL" --kubeconfig="$KUBEAPI_KUBECONFIG" \
     --leader-elect-resource-namespace=default --prediction-interval=${INTERVAL}s \

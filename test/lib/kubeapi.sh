@@ -86,13 +86,15 @@ ahpa_kubeapi_admin() {
 # (manifests/crd/), the Deployment bert-intent-detection (4 replicas,
 # app=bert; its GPU trace is ahpa_prom_start_gpu's) and
 # manifests/examples/fib-gpu.yaml, each checked with ahpa_contains.
+# Fails when one of them failed: the caller stops (nothing after it can
+# pass without these objects, and its waits would all run to their end).
 _ahpa_kube_apply() { # DIR ARGS...: kubectl apply, its output and errors
     local dir=$1
     shift
     HOME="$dir" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s apply "$@" 2>&1
 }
 ahpa_kube_apply_seed() {
-    local dir=$1 src
+    local dir=$1 src failed=$AHPA_FAILED
     src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     ahpa_contains "kubectl apply the CRD" "$(_ahpa_kube_apply "$dir" -f "$src/manifests/crd/" </dev/null)" \
         "created"
@@ -110,6 +112,7 @@ YAML
 )" "created"
     ahpa_contains "kubectl apply fib-gpu.yaml" \
         "$(_ahpa_kube_apply "$dir" -f "$src/manifests/examples/fib-gpu.yaml" </dev/null)" "fib-gpu created"
+    [ "$AHPA_FAILED" = "$failed" ]
 }
 
 # ahpa_kubeapi_pods_yaml PROM_URL NAMESPACE POD_REGEX LABELS: prints a v1
@@ -119,6 +122,8 @@ YAML
 # apiserver runs no controllers, so the pods a Deployment would have are
 # made this way: the adapter selects them with the workload's selector.
 # Apply with --validate=false (the double serves no OpenAPI schemas).
+# Fails, saying why on stderr, when Prometheus does not answer or has no
+# such pod: the caller stops.
 ahpa_kubeapi_pods_yaml() {
     local url=$1 ns=$2 re=$3 labels=$4
     curl -sf -G "$url/api/v1/series" \
@@ -127,6 +132,8 @@ ahpa_kubeapi_pods_yaml() {
         python3 -c 'import json, sys
 ns, labels = sys.argv[1], dict(kv.split("=", 1) for kv in sys.argv[2].split(",") if kv)
 names = sorted({s["pod"] for s in json.load(sys.stdin)["data"]})
+if not names:
+    sys.exit("ahpa_kubeapi_pods_yaml: Prometheus has no DCGM_FI_DEV_GPU_UTIL series of such a pod")
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
     {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": n, "namespace": ns, "labels": labels},
      "spec": {"containers": [{"name": "c", "image": "registry.example/gpu:1"}]}} for n in names]}))' "$ns" "$labels"
