@@ -38,7 +38,7 @@ ahpa_launch_kubeapi "$T" --request-log "$T/requests.log" --state-file "$T/kube-s
 ahpa_wait_kubeapi || { ahpa_fail "test apiserver starts"; ahpa_finish; }
 k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@" </dev/null; }
 kin() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
-admin() { curl -s --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }
+admin() { curl -s -m 10 --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }
 
 # --- the seed's objects, applied as the user applies them ----------------------
 ahpa_kube_apply_seed "$T" || { ahpa_fail "the seed's objects are applied (see above)"; ahpa_finish; }
@@ -119,13 +119,13 @@ planned=$(metrics | awk '/^ahpa_requested_pods\{namespace="default",ahpa="fib-gp
 ahpa_equals "DESIREDPODS is the published plan" "$desired" "$planned"
 
 ext() { ahpa_kubectl get --raw "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas?labelSelector=ahpa%3D$1" | json 'len(d["items"])'; }
-obs() { curl -s -o /dev/null -w '%{http_code}' --cacert "$AHPA_CA" --cert "$AHPA_CLIENT_CERT" --key "$AHPA_CLIENT_KEY" \
+obs() { curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$AHPA_CA" --cert "$AHPA_CLIENT_CERT" --key "$AHPA_CLIENT_KEY" \
         "https://127.0.0.1:$AHPA_PORT/apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/$1"; }
 ahpa_equals "fib-gpu has its external metric item" "$(ext fib-gpu)" 1
 ahpa_equals "and its observer page" "$(obs fib-gpu)" 200
 
 idle_ready() { k get ahpa idle-gpu -o json | json '[(c["status"], c["reason"], c["message"]) for c in d.get("status", {}).get("conditions", []) if c["type"] == "Ready"]'; }
-ahpa_wait_for 10 sh -c "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa idle-gpu -o jsonpath='{.status.conditions}' </dev/null | grep -q PodsUnknown"
+ahpa_wait_for 10 sh -c "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl --request-timeout=10s get ahpa idle-gpu -o jsonpath='{.status.conditions}' </dev/null | grep -q PodsUnknown"
 ahpa_contains "a target whose selector selects no pod: Ready=False, PodsUnknown, and why" "$(idle_ready)" \
     "('False', 'PodsUnknown', 'pods unknown: no pods of ReplicaSet/idle (selector app=idle) are known')"
 ahpa_equals "and no DESIREDPODS or CURRENT(%) (unknown, not zero)" \
@@ -178,13 +178,13 @@ ahpa_check "p2 ($p2) is gone, p1 ($p1) back" sh -c "echo '$want' | grep -q '$p1'
 planned_once() { [ "$(metrics | grep -c '^ahpa_requested_pods{namespace="default",ahpa="fib-gpu"')" = 1 ]; }
 ahpa_check "fib-gpu is still planned after the restart, once" ahpa_wait_for 10 planned_once
 ahpa_check "/metrics: the pod informer holds the 5 pods (3 + 2), listed again after the restart" sh -c \
-    "curl -s --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/metrics | grep -qx 'ahpa_pod_informer_pods 5' &&
-     [ \"\$(curl -s --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/metrics | awk '/^ahpa_pod_informer_lists_total/ {print \$2}')\" -ge 2 ]"
+    "curl -s -m 10 --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/metrics | grep -qx 'ahpa_pod_informer_pods 5' &&
+     [ \"\$(curl -s -m 10 --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/metrics | awk '/^ahpa_pod_informer_lists_total/ {print \$2}')\" -ge 2 ]"
 echo "pods and restart checks: $(( $(now_ms) - tp )) ms"
 
 # --- the invalid object ------------------------------------------------------------
 bad_ready() { k get ahpa broken -o json | json '[(c["status"], c["reason"], c["message"]) for c in d.get("status", {}).get("conditions", []) if c["type"] == "Ready"]'; }
-ahpa_wait_for 10 sh -c "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa broken -o jsonpath='{.status.conditions}' </dev/null | grep -q InvalidSpec"
+ahpa_wait_for 10 sh -c "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl --request-timeout=10s get ahpa broken -o jsonpath='{.status.conditions}' </dev/null | grep -q InvalidSpec"
 out=$(bad_ready)
 ahpa_contains "the invalid AHPA has Ready=False, InvalidSpec" "$out" "('False', 'InvalidSpec', 'default/broken: spec."
 ahpa_contains "and the message names the field" "$out" "minReplicas"
@@ -197,7 +197,7 @@ ahpa_equals "not planned: no external metric item" "$(ext broken)" 0
 ahpa_equals "no observer page" "$(obs broken)" 404
 k patch ahpa broken --type=merge -p '{"spec":{"minReplicas":1}}' >/dev/null
 ahpa_check "fixing it makes it planned" ahpa_wait_for 10 sh -c \
-    "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa broken -o jsonpath='{.status.conditions[0].status}' </dev/null | grep -qx True"
+    "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl --request-timeout=10s get ahpa broken -o jsonpath='{.status.conditions[0].status}' </dev/null | grep -qx True"
 
 # Ready and AbleToPredict (ManagedHPA: test_managed_hpa.sh).
 conds() { k get ahpa "$1" -o json | json '[(c["type"], c["status"], c["reason"]) for c in d.get("status", {}).get("conditions", []) if c["type"] != "ManagedHPA"]'; }
@@ -214,7 +214,7 @@ target40() { metrics | grep -q '^ahpa_target_metric{namespace="default",ahpa="fi
 ahpa_check "a patched target is planned with at once" ahpa_wait_for 5 target40
 ahpa_equals "and TARGET(%) shows it" "$(k get ahpa fib-gpu --no-headers | awk '{print $5}')" 40
 ahpa_check "observedGeneration follows" ahpa_wait_for 5 sh -c \
-    "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa fib-gpu -o jsonpath='{.status.observedGeneration}' </dev/null | grep -qx 2"
+    "HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl --request-timeout=10s get ahpa fib-gpu -o jsonpath='{.status.observedGeneration}' </dev/null | grep -qx 2"
 # A 409 on the next status write: read again, retried, written.
 conflicts0=$(metrics | awk '/^ahpa_controller_status_conflicts_total/ {print $2}')
 admin -X POST -H 'Content-Type: application/json' \
@@ -222,7 +222,7 @@ admin -X POST -H 'Content-Type: application/json' \
     "$KUBEAPI_URL/-/test/inject?path=/apis/autoscaling.alibabacloud.com/v1beta1/namespaces/default/advancedhorizontalpodautoscalers/fib-gpu/status&method=PATCH&code=409&times=1" >/dev/null
 k patch ahpa fib-gpu --type=merge -p '{"spec":{"maxReplicas":90}}' >/dev/null
 ahpa_check "after an injected 409 the status is written anyway (MAXPODS 90)" ahpa_wait_for 5 sh -c \
-    "[ \"\$(HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa fib-gpu -o jsonpath='{.status.maxPods}' </dev/null)\" = 90 ]"
+    "[ \"\$(HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl --request-timeout=10s get ahpa fib-gpu -o jsonpath='{.status.maxPods}' </dev/null)\" = 90 ]"
 ahpa_equals "one conflict counted" \
     "$(metrics | awk '/^ahpa_controller_status_conflicts_total/ {print $2}')" "$((conflicts0 + 1))"
 # Bounds in force now: every day of the week, all day.
@@ -233,7 +233,7 @@ d=$(k get ahpa fib-gpu -o jsonpath='{.status.desiredReplicas}')
 ahpa_check "the plan is within the new bounds (DESIREDPODS $d)" test "$d" -ge 3 -a "$d" -le 7
 k patch ahpa fib-gpu --type=merge -p '{"spec":{"scaleStrategy":"auto"}}' >/dev/null
 ahpa_check "a patched strategy is planned with" ahpa_wait_for 5 sh -c \
-    "curl -s --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/metrics | grep -q 'ahpa=\"fib-gpu\",strategy=\"auto\"'"
+    "curl -s -m 10 --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/metrics | grep -q 'ahpa=\"fib-gpu\",strategy=\"auto\"'"
 
 # Status writes only when something changed: steady usage, a few per cycle at most.
 sleep "$INTERVAL"
@@ -247,12 +247,12 @@ lists0=$(grep -c '"path": "/apis/autoscaling.alibabacloud.com/v1beta1/advancedho
 admin -X POST "$KUBEAPI_URL/-/test/expire-watches" >/dev/null
 sed -e 's/name: fib-gpu/name: after-gone/' "$src/manifests/examples/fib-gpu.yaml" >"$T/after-gone.yaml"
 k apply -f "$T/after-gone.yaml" >/dev/null
-ahpa_check "after a forced 410 Gone a new AHPA is planned" ahpa_wait_for 10 sh -c "[ \"\$(HOME='$T' KUBECONFIG=/dev/null kubectl --server=https://127.0.0.1:$AHPA_PORT --certificate-authority='$AHPA_CA' --client-certificate='$AHPA_CLIENT_CERT' --client-key='$AHPA_CLIENT_KEY' get --raw '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas?labelSelector=ahpa%3Dafter-gone' </dev/null | grep -c after-gone)\" = 1 ]"
+ahpa_check "after a forced 410 Gone a new AHPA is planned" ahpa_wait_for 10 sh -c "[ \"\$(HOME='$T' KUBECONFIG=/dev/null kubectl --request-timeout=10s --server=https://127.0.0.1:$AHPA_PORT --certificate-authority='$AHPA_CA' --client-certificate='$AHPA_CLIENT_CERT' --client-key='$AHPA_CLIENT_KEY' get --raw '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas?labelSelector=ahpa%3Dafter-gone' </dev/null | grep -c after-gone)\" = 1 ]"
 lists1=$(grep -c '"path": "/apis/autoscaling.alibabacloud.com/v1beta1/advancedhorizontalpodautoscalers".*limit=' "$T/requests.log")
 ahpa_check "by a relist ($((lists1 - lists0)) more list requests)" test "$lists1" -gt "$lists0"
 admin -X POST "$KUBEAPI_URL/-/test/drop-watches" >/dev/null
 k delete ahpa after-gone >/dev/null
-ahpa_check "after a dropped watch a deletion is seen" ahpa_wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/after-gone)\" = 404 ]"
+ahpa_check "after a dropped watch a deletion is seen" ahpa_wait_for 10 sh -c "[ \"\$(curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert '$AHPA_CA' --cert '$AHPA_CLIENT_CERT' --key '$AHPA_CLIENT_KEY' https://127.0.0.1:$AHPA_PORT/apis/metrics.alibabacloud.com/v1beta1/namespaces/default/predictionsobserver/after-gone)\" = 404 ]"
 ahpa_equals "no duplicate: one fib-gpu plan" \
     "$(metrics | grep -c '^ahpa_requested_pods{namespace="default",ahpa="fib-gpu"')" 1
 
@@ -269,7 +269,7 @@ ahpa_equals "by a refresh woken by the deletion, not by the next cycle" "$after"
 # --- replicas from the scale subresource; a StatefulSet target -------------------------
 k scale deploy bert-intent-detection --replicas=5 >/dev/null
 ahpa_check "REPLICAS follows kubectl scale (the scale subresource, not kube-state-metrics' 4)" \
-    ahpa_wait_for 10 sh -c "[ \"\$(HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa broken -o jsonpath='{.status.currentReplicas}' </dev/null)\" = 5 ]"
+    ahpa_wait_for 10 sh -c "[ \"\$(HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl --request-timeout=10s get ahpa broken -o jsonpath='{.status.currentReplicas}' </dev/null)\" = 5 ]"
 kin apply -f - >/dev/null 2>&1 <<'YAML'
 apiVersion: apps/v1
 kind: StatefulSet
@@ -291,7 +291,7 @@ ahpa_equals "its Ready condition" "$(conds llm-gpu | "$PY" -c 'import sys; print
     "('Ready', 'True', 'Planned')"
 k scale sts llm --replicas=3 >/dev/null
 ahpa_check "kubectl scale sts is seen" ahpa_wait_for 10 sh -c \
-    "[ \"\$(HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl get ahpa llm-gpu -o jsonpath='{.status.currentReplicas}' </dev/null)\" = 3 ]"
+    "[ \"\$(HOME='$T' KUBECONFIG='$KUBEAPI_KUBECONFIG' kubectl --request-timeout=10s get ahpa llm-gpu -o jsonpath='{.status.currentReplicas}' </dev/null)\" = 3 ]"
 
 ahpa_equals "one InvalidSpec Event for broken, however many cycles ($(metrics | awk '/^ahpa_controller_cycles_total/ {print $2}'))" \
     "$(k get events --field-selector involvedObject.name=broken,reason=InvalidSpec --no-headers | wc -l)" 1
@@ -302,6 +302,6 @@ ahpa_check "Prometheus down: Ready and AbleToPredict False, PrometheusUnreachabl
 ahpa_equals "and DESIREDPODS is removed, not zero" \
     "$(k get ahpa broken -o jsonpath='{.status.desiredReplicas}')" ""
 ahpa_check "the adapter logged no crash" sh -c "! grep -qiE 'segfault|abort|assert' '$AHPA_LOG'"
-ahpa_check "and is still ready" curl -sf -o /dev/null --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/readyz"
+ahpa_check "and is still ready" curl -sf -m 10 -o /dev/null --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/readyz"
 echo "status writes: $(metrics | awk '/^ahpa_controller_status_writes_total/ {print $2}'), cycles: $cycles"
 ahpa_finish

@@ -48,12 +48,13 @@ spid=$KUBEAPI_PID
 PORT=$KUBEAPI_PORT
 URL=$KUBEAPI_URL
 ln -s kubeapi-tls "$T/tls"
-ahpa_check "it serves /readyz" ahpa_wait_for 5 curl -sf --cacert "$T/tls/ca.crt" \
+ahpa_check "it serves /readyz" ahpa_wait_for 5 curl -sf -m 2 --cacert "$T/tls/ca.crt" \
     -H "Authorization: Bearer bob-token" "$URL/readyz"
 
 k() { HOME="$T" KUBECONFIG="$T/kubeconfig" kubectl --request-timeout=10s "$@" </dev/null; }
 kin() { HOME="$T" KUBECONFIG="$T/kubeconfig" kubectl --request-timeout=10s "$@"; }
-admin_curl() { curl -s --cacert "$T/tls/ca.crt" --cert "$T/tls/admin.crt" --key "$T/tls/admin.key" "$@"; }
+# -m 30: the longest watch below asks for timeoutSeconds=20.
+admin_curl() { curl -s -m 30 --cacert "$T/tls/ca.crt" --cert "$T/tls/admin.crt" --key "$T/tls/admin.key" "$@"; }
 json_field() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 ahpa_equals "--preload objects are there" "$(k get cm settings -n preloaded -o jsonpath='{.data.answer}')" 42
@@ -219,10 +220,10 @@ ahpa_equals "an object leaving a watch's selector is DELETED for it" \
     "$(json_field 'd["type"], d["object"]["metadata"]["name"]' <"$T/w3")" "DELETED p1"
 
 # --- authentication and reviews -------------------------------------------------
-code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/tls/ca.crt" -H "Authorization: Bearer alice-token" \
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$T/tls/ca.crt" -H "Authorization: Bearer alice-token" \
        "$URL/api/v1/namespaces/default/pods")
 ahpa_equals "a known bearer token lists" "$code" 200
-out=$(curl -s --cacert "$T/tls/ca.crt" -H "Authorization: Bearer nope" "$URL/api/v1/namespaces/default/pods")
+out=$(curl -s -m 10 --cacert "$T/tls/ca.crt" -H "Authorization: Bearer nope" "$URL/api/v1/namespaces/default/pods")
 ahpa_equals "an unknown token is a 401 Status" "$(echo "$out" | json_field 'd["code"], d["reason"]')" "401 Unauthorized"
 
 # Reviews have no PATCH, so kubectl validates them client-side with OpenAPI v2
@@ -258,14 +259,14 @@ admin_curl -X POST "$URL/-/test/partition?user=alice" >/dev/null
 curl -s -o /dev/null --max-time 5 --cacert "$T/tls/ca.crt" -H "Authorization: Bearer alice-token" "$URL/api/v1/pods"
 rc=$?
 ahpa_check "a partitioned user gets no answer (curl status $rc)" test "$rc" -eq 52 -o "$rc" -eq 56
-ahpa_equals "others still do" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/tls/ca.crt" \
+ahpa_equals "others still do" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$T/tls/ca.crt" \
     -H "Authorization: Bearer bob-token" "$URL/api/v1/pods")" 200
 admin_curl -X POST "$URL/-/test/partition?user=alice&mode=hang" >/dev/null
 curl -s -o /dev/null --max-time 1 --cacert "$T/tls/ca.crt" -H "Authorization: Bearer alice-token" "$URL/api/v1/pods"
 rc=$?
 ahpa_check "a partition in hang mode leaves the request unanswered (curl status $rc)" test "$rc" -eq 28
 admin_curl -X POST "$URL/-/test/heal" >/dev/null
-ahpa_equals "healed" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/tls/ca.crt" \
+ahpa_equals "healed" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$T/tls/ca.crt" \
     -H "Authorization: Bearer alice-token" "$URL/api/v1/pods")" 200
 ahpa_equals "requests are counted per verb, path and user" \
     "$(admin_curl "$URL/-/test/requests" | json_field 'd["counts"]["list /api/v1/pods"], d["byUser"]["alice"]["list /api/v1/pods"], d["byUser"]["alice"]["refused /api/v1/pods"]')" "2 1 2"

@@ -75,6 +75,10 @@ status() { # NAME -> 1, 0, or "-" when /metrics does not answer
 identity() { sed -n 's/.*leader election on lease .* as \([^ ]*\) (lease.*/\1/p' "$T/$1/adapter.log" | head -1; }
 holder() { admin_curl "$KUBEAPI_URL/apis/coordination.k8s.io/v1/namespaces/default/leases/ahpa-metrics-adapter" |
     jq -r '.spec.holderIdentity // ""'; }
+reap() { # PID, signalled: its exit status; KILLed (137) when it is still there after 10 s
+    ahpa_wait_for 10 sh -c "! kill -0 $1 2>/dev/null" || kill -KILL "$1" 2>/dev/null
+    wait "$1"
+}
 wait_status() { # NAME WANT LIMIT_MS: polls every 50 ms; prints the time it took, or -1
     local t0 t
     t0=$(now_ms)
@@ -143,7 +147,7 @@ echo "measured: takeover after SIGTERM of the leader ${took}ms (retry ${RETRY_MS
 ahpa_check "the follower took over after the leader's SIGTERM (${took}ms)" test "$took" -ge 0
 ahpa_check "within 2.2 x retry + 1 s, well before the lease duration (${took}ms)" \
     test "$took" -le $((22 * RETRY_MS / 10 + 1000))
-wait "${PID[$L]}"
+reap "${PID[$L]}"
 ahpa_equals "the stopped leader exits with status 0" "$?" 0
 ahpa_contains "the stopped leader released the Lease" "$(cat "$T/$L/adapter.log")" "released"
 L=$F
@@ -176,7 +180,7 @@ ahpa_check "within lease + 2.2 x retry + 2 s of slack for a loaded machine (${to
 # Adapters d and e elect on their own Lease (ahpa-ctl), plan the seed's
 # fib-gpu AHPA from a real Prometheus and serve ahpa_desired_replicas.
 kill -TERM "${PID[$L]}" 2>/dev/null
-wait "${PID[$L]}" 2>/dev/null
+reap "${PID[$L]}" 2>/dev/null
 INTERVAL=2
 ahpa_prom_start_prepared "$T" || { ahpa_fail "prometheus starts"; ahpa_finish; }
 k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }

@@ -48,7 +48,7 @@ ahpa_prom_start_gpu "$T" || { ahpa_fail "prometheus starts"; ahpa_finish; }
 ahpa_wait_kubeapi || { ahpa_fail "test apiserver starts"; ahpa_finish; }
 k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@" </dev/null; }
 kin() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
-admin() { curl -s --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }
+admin() { curl -s -m 10 --cacert "$KUBEAPI_CA" --cert "$T/kubeapi-tls/admin.crt" --key "$T/kubeapi-tls/admin.key" "$@"; }
 
 ahpa_kube_apply_seed "$T" || { ahpa_fail "the seed's objects are applied (see above)"; ahpa_finish; }
 # Its pods (the adapter reads them from the API; the double runs no controllers).

@@ -99,7 +99,7 @@ ahpa_start_adapter() {
     AHPA_PID=$!
     ahpa_track "$AHPA_PID"
     AHPA_CA="$dir/certs/ca.crt"
-    if ! ahpa_wait_for 10 curl -sf --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/readyz"; then
+    if ! ahpa_wait_for 10 curl -sf -m 2 --cacert "$AHPA_CA" "https://127.0.0.1:$AHPA_PORT/readyz"; then
         echo "adapter did not become ready; log:"
         cat "$AHPA_LOG"
         return 1

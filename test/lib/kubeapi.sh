@@ -78,7 +78,7 @@ _ahpa_kubeapi_tls() {
 ahpa_kubeapi_admin() {
     local path=$1
     shift
-    curl -s --cacert "$KUBEAPI_CA" "$@" "$KUBEAPI_URL$path"
+    curl -s -m 10 --cacert "$KUBEAPI_CA" "$@" "$KUBEAPI_URL$path"
 }
 
 # ahpa_kube_apply_seed DIR: what the seed's user applies, through the real
@@ -126,7 +126,7 @@ YAML
 # such pod: the caller stops.
 ahpa_kubeapi_pods_yaml() {
     local url=$1 ns=$2 re=$3 labels=$4
-    curl -sf -G "$url/api/v1/series" \
+    curl -sf -m 10 -G "$url/api/v1/series" \
         --data-urlencode "match[]=DCGM_FI_DEV_GPU_UTIL{namespace=\"$ns\",pod=~\"$re\"}" \
         --data-urlencode "start=$(($(date +%s) - 3 * 86400))" |
         python3 -c 'import json, sys
