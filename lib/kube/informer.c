@@ -138,23 +138,8 @@ static bool sleep_unless_stopped(struct ahpa_kube_informer *inf, int64_t ms)
 
 /* ---- relist and diff ---------------------------------------------- */
 
-static int build_map(json_t *items, size_t max_items, struct ahpa_kube__map *m,
-                     struct ahpa_error *err)
-{
-    size_t i;
-    json_t *it;
-    if (json_array_size(items) > max_items)
-        return ahpa_error_set(err, AHPA_ETOOBIG, "more than %zu objects", max_items);
-    json_array_foreach(items, i, it)
-    {
-        struct ahpa_kube_obj *o;
-        int rc = ahpa_kube__obj_new(json_incref(it), &o, err);
-        if (rc != 0)
-            return rc;
-        ahpa_kube_obj_release(ahpa_kube__map_put(m, o)); /* a duplicate: last wins */
-    }
-    return 0;
-}
+static int new_obj(struct ahpa_kube_informer *inf, const json_t *json, struct ahpa_kube_obj **o,
+                   struct ahpa_error *err);
 
 /* What changed between two stores, as callbacks: adds and updates in the
  * new one's order, then deletes. Same RV = same object: no callback. */
@@ -177,45 +162,99 @@ static void diff_callbacks(struct ahpa_kube_informer *inf, const struct ahpa_kub
                 inf->o.on_delete(e->obj, inf->o.ud);
 }
 
+/* The list is in `fresh`: it becomes the store, callbacks hear the
+ * difference, and has_synced turns true. */
+static void install(struct ahpa_kube_informer *inf, struct ahpa_kube__map *fresh, const char *rv)
+{
+    set_rv(inf, rv);
+    pthread_rwlock_wrlock(&inf->lock);
+    struct ahpa_kube__map old = inf->store;
+    inf->store = *fresh;
+    pthread_rwlock_unlock(&inf->lock);
+    /* `fresh` now is the store; only this thread writes it, so reading
+     * it here without the lock is safe. */
+    diff_callbacks(inf, &old, &inf->store);
+    ahpa_kube__map_dispose(&old);
+    pthread_mutex_lock(&inf->mu);
+    inf->synced = true;
+    pthread_cond_broadcast(&inf->cv);
+    pthread_mutex_unlock(&inf->mu);
+}
+
+/* Each listed item goes into the new map as its page arrives, in its
+ * stored form, so a relist holds one page of whole objects at most. */
+struct fill {
+    struct ahpa_kube_informer *inf;
+    struct ahpa_kube__map map;
+    size_t max_items;
+};
+
+static int fill_one(const json_t *item, void *ud, struct ahpa_error *err)
+{
+    struct fill *f = ud;
+    struct ahpa_kube_obj *o;
+    int rc = new_obj(f->inf, item, &o, err);
+    if (rc != 0)
+        return rc;
+    ahpa_kube_obj_release(ahpa_kube__map_put(&f->map, o)); /* a duplicate: last wins */
+    if (f->map.count > f->max_items)
+        return ahpa_error_set(err, AHPA_ETOOBIG, "more than %zu objects", f->max_items);
+    return 0;
+}
+
+static void fill_init(struct fill *f, struct ahpa_kube_informer *inf)
+{
+    f->inf = inf;
+    ahpa_kube__map_init(&f->map);
+    f->max_items = inf->o.max_items ? inf->o.max_items : AHPA_KUBE_DEFAULT_MAX_ITEMS;
+}
+
 static int relist(struct ahpa_kube_informer *inf, struct ahpa_error *err)
 {
     struct ahpa_kube_list_options lo = {
         .label_selector = inf->label_selector, .field_selector = inf->field_selector,
-        .page_limit = inf->o.page_limit, .max_items = inf->o.max_items,
-        .transform = inf->o.transform, .transform_ud = inf->o.ud};
+        .page_limit = inf->o.page_limit, .max_items = inf->o.max_items};
+    struct fill f;
+    fill_init(&f, inf);
+    struct ahpa_kube__sink sink = {fill_one, &f};
     json_t *list = NULL;
     count(inf, &inf->stats.lists);
-    int rc = ahpa_kube__list_all(inf->c, inf->h, &inf->stop, &inf->res, inf->ns, &lo, &list, err);
-    if (rc != 0)
-        return rc;
+    int rc = ahpa_kube__list_all(inf->c, inf->h, &inf->stop, &inf->res, inf->ns, &lo, &sink,
+                                 &list, err);
+    const char *rv = json_string_value(json_object_get(json_object_get(list, "metadata"),
+                                                       "resourceVersion"));
+    if (rc == 0 && (rv == NULL || rv[0] == '\0' || strlen(rv) >= RV_MAX))
+        rc = ahpa_error_set(err, AHPA_EUPSTREAM, "list of %s without a resourceVersion",
+                            inf->resource);
+    if (rc == 0)
+        install(inf, &f.map, rv);
+    else
+        ahpa_kube__map_dispose(&f.map);
+    json_decref(list);
+    return rc;
+}
+
+int ahpa_kube__informer_load(struct ahpa_kube_informer *inf, const json_t *list,
+                             struct ahpa_error *err)
+{
     const char *rv = json_string_value(json_object_get(json_object_get(list, "metadata"),
                                                        "resourceVersion"));
     if (rv == NULL || rv[0] == '\0' || strlen(rv) >= RV_MAX)
-        rc = ahpa_error_set(err, AHPA_EUPSTREAM, "list of %s without a resourceVersion",
-                            inf->resource);
-    struct ahpa_kube__map fresh;
-    ahpa_kube__map_init(&fresh);
-    size_t max_items = inf->o.max_items ? inf->o.max_items : AHPA_KUBE_DEFAULT_MAX_ITEMS;
-    if (rc == 0)
-        rc = build_map(json_object_get(list, "items"), max_items, &fresh, err);
-    if (rc == 0) {
-        set_rv(inf, rv);
-        pthread_rwlock_wrlock(&inf->lock);
-        struct ahpa_kube__map old = inf->store;
-        inf->store = fresh;
-        pthread_rwlock_unlock(&inf->lock);
-        /* `fresh` now is the store; only this thread writes it, so reading
-         * it here without the lock is safe. */
-        diff_callbacks(inf, &old, &inf->store);
-        ahpa_kube__map_dispose(&old);
-        pthread_mutex_lock(&inf->mu);
-        inf->synced = true;
-        pthread_cond_broadcast(&inf->cv);
-        pthread_mutex_unlock(&inf->mu);
-    } else {
-        ahpa_kube__map_dispose(&fresh);
+        return ahpa_error_set(err, AHPA_EINVAL, "list without a resourceVersion");
+    struct fill f;
+    fill_init(&f, inf);
+    size_t i;
+    json_t *it;
+    int rc = 0;
+    json_array_foreach(json_object_get(list, "items"), i, it)
+    {
+        if (rc == 0)
+            rc = fill_one(it, &f, err);
     }
-    json_decref(list);
+    if (rc == 0)
+        install(inf, &f.map, rv);
+    else
+        ahpa_kube__map_dispose(&f.map);
     return rc;
 }
 
@@ -223,12 +262,12 @@ static int relist(struct ahpa_kube_informer *inf, struct ahpa_error *err)
 
 /* A watched object as the store keeps it: a new reference, trimmed
  * when the informer has a transform; NULL when it is unusable. */
-static json_t *stored_form(struct ahpa_kube_informer *inf, json_t *json)
+static json_t *stored_form(struct ahpa_kube_informer *inf, const json_t *json)
 {
-    return inf->o.transform ? inf->o.transform(json, inf->o.ud) : json_incref(json);
+    return inf->o.transform ? inf->o.transform(json, inf->o.ud) : json_incref((json_t *)json);
 }
 
-static int new_obj(struct ahpa_kube_informer *inf, json_t *json, struct ahpa_kube_obj **o,
+static int new_obj(struct ahpa_kube_informer *inf, const json_t *json, struct ahpa_kube_obj **o,
                    struct ahpa_error *err)
 {
     json_t *kept = stored_form(inf, json);

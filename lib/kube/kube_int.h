@@ -130,6 +130,16 @@ struct ahpa_kube_obj *ahpa_kube__map_put(struct ahpa_kube__map *m, struct ahpa_k
 /* Returns the removed object (caller releases) or NULL. */
 struct ahpa_kube_obj *ahpa_kube__map_del(struct ahpa_kube__map *m, const char *key);
 
+/* ---- informers (informer.c) --------------------------------------- */
+
+/* For tests and benchmarks: installs `list` ({"metadata":
+ * {"resourceVersion"}, "items": [whole objects]}) as a relist whose
+ * answer it was (each item through the transform or make, the diff's
+ * callbacks, has_synced). Only while the informer's thread is not
+ * running (it is the store's one writer). */
+int ahpa_kube__informer_load(struct ahpa_kube_informer *inf, const json_t *list,
+                             struct ahpa_error *err);
+
 /* ---- pods (pods.c) ------------------------------------------------- */
 
 /* The pod cache's transform (see ahpa_kube_pods in kube.h): a new
@@ -147,11 +157,19 @@ struct ahpa_httpc_client *ahpa_kube__httpc_new(struct ahpa_kube_client *c,
 int ahpa_kube__do(struct ahpa_kube_client *c, struct ahpa_httpc_client *h, atomic_bool *abort,
                   const struct ahpa_httpc_request *req, struct ahpa_httpc_response *resp,
                   struct ahpa_error *err);
-/* ahpa_kube_list() on a given connection, cancellable by *abort. */
+/* Takes one listed item (borrowed, whole) as its page arrives; non-zero
+ * ends the list with that error. */
+struct ahpa_kube__sink {
+    int (*fn)(const json_t *item, void *ud, struct ahpa_error *err);
+    void *ud;
+};
+/* ahpa_kube_list() on a given connection, cancellable by *abort. With a
+ * sink (may be NULL) the items go to it, not into (*out)["items"], and
+ * lo->transform and lo->max_items are the sink's business. */
 int ahpa_kube__list_all(struct ahpa_kube_client *c, struct ahpa_httpc_client *h, atomic_bool *abort,
                         const struct ahpa_kube_resource *r, const char *ns,
-                        const struct ahpa_kube_list_options *lo, json_t **out,
-                        struct ahpa_error *err);
+                        const struct ahpa_kube_list_options *lo,
+                        const struct ahpa_kube__sink *sink, json_t **out, struct ahpa_error *err);
 int64_t ahpa_kube__now_ns(void);
 
 #endif
