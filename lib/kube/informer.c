@@ -11,6 +11,10 @@
  * backoff. A watch that ends as the server planned (timeoutSeconds) is
  * resumed at once.
  *
+ * The store keeps JSON objects (whole or trimmed by the transform) or,
+ * with `make`, the module's own compact objects; the loop only ever reads
+ * their key, name and resourceVersion.
+ *
  * Locking: the store is a map under a rwlock written only by the informer
  * thread; readers take the read lock to copy pointers and references.
  * `mu` guards the small mutable fields (RV, stats) and the condition
@@ -78,6 +82,10 @@ struct ahpa_kube_informer *ahpa_kube_informer_new(struct ahpa_kube_client *c,
 {
     if (c == NULL || o == NULL || o->resource.resource == NULL || o->resource.version == NULL) {
         ahpa_error_set(err, AHPA_EINVAL, "informer without a client or resource");
+        return NULL;
+    }
+    if (o->make != NULL && o->transform != NULL) {
+        ahpa_error_set(err, AHPA_EINVAL, "informer with both a transform and a make function");
         return NULL;
     }
     struct ahpa_kube_informer *inf = ahpa_calloc(1, sizeof(*inf));
@@ -270,6 +278,12 @@ static json_t *stored_form(struct ahpa_kube_informer *inf, const json_t *json)
 static int new_obj(struct ahpa_kube_informer *inf, const json_t *json, struct ahpa_kube_obj **o,
                    struct ahpa_error *err)
 {
+    if (inf->o.make != NULL) {
+        *o = inf->o.make(json, inf->o.ud);
+        if (*o == NULL)
+            return ahpa_error_set(err, AHPA_EPARSE, "%s object is not usable", inf->resource);
+        return 0;
+    }
     json_t *kept = stored_form(inf, json);
     if (kept == NULL)
         return ahpa_error_set(err, AHPA_EPARSE, "%s object is not usable", inf->resource);

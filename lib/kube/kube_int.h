@@ -142,9 +142,15 @@ int ahpa_kube__informer_load(struct ahpa_kube_informer *inf, const json_t *list,
 
 /* ---- pods (pods.c) ------------------------------------------------- */
 
-/* The pod cache's transform (see ahpa_kube_pods in kube.h): a new
- * reference to the trimmed pod; NULL without metadata. ud unused. */
-json_t *ahpa_kube__pod_trim(const json_t *pod, void *ud);
+/* The pod cache's make function (see ahpa_kube_pods in kube.h): a new
+ * compact pod from a whole one, its shape interned in `pods` (a struct
+ * ahpa_kube_pods); NULL without metadata.name or resourceVersion. */
+struct ahpa_kube_obj *ahpa_kube__pod_make(const json_t *pod, void *pods);
+/* For tests: a pod made by ahpa_kube__pod_make as one line:
+ * "<key> ns=.. name=.. rv=.. phase=.. ready=0|1 owner=Kind/name labels=k=v,..". */
+void ahpa_kube__pod_describe(const struct ahpa_kube_obj *pod, struct ahpa_buf *out);
+/* Shapes interned now (for tests). */
+size_t ahpa_kube__pods_shapes(struct ahpa_kube_pods *p);
 
 /* ---- client internals (client.c) ---------------------------------- */
 
