@@ -33,11 +33,6 @@
 
 /* Labels of one pod matched without an allocation up to this many. */
 #define LABELS_ON_STACK 32
-/* A pod with more labels, or a shape longer than this, is refused as
- * unusable (the apiserver allows 63-byte keys with a 253-byte prefix and
- * 63-byte values; real pods carry a handful). */
-#define LABELS_MAX 4096
-#define SHAPE_BYTES_MAX (1024 * 1024)
 
 /* What the pods of one workload share. Immutable but for `refs` and
  * `next`, which the table's mutex guards. */
@@ -46,8 +41,8 @@ struct shape {
     struct shapes *table;
     uint64_t hash;
     size_t refs;
-    uint32_t len;     /* bytes in data */
-    uint16_t nlabels;
+    uint32_t len;     /* bytes in data (a watch line is at most 4 MiB) */
+    uint32_t nlabels;
     char data[];      /* nlabels x "key\0value\0", then "Kind/name\0" ("" without owner) */
 };
 
@@ -111,12 +106,13 @@ static void shapes_init(struct shapes *t)
 }
 
 /* Every pod is gone by now (the informer freed its store, the index its
- * references), so every shape is. */
+ * references, readers are done: kube.h's contract), so every shape is;
+ * what is left would be a caller's bug, freed all the same. */
 static void shapes_dispose(struct shapes *t)
 {
     for (size_t i = 0; i < t->nslots; i++) {
         struct shape *sh = t->slots[i];
-        while (sh != NULL) { /* only if a caller kept a pod: not ours to judge */
+        while (sh != NULL) {
             struct shape *next = sh->next;
             free(sh);
             sh = next;
@@ -165,7 +161,7 @@ static struct shape *shape_intern(struct shapes *t, const char *data, size_t len
     sh->hash = h;
     sh->refs = 1;
     sh->len = (uint32_t)len;
-    sh->nlabels = (uint16_t)nlabels;
+    sh->nlabels = (uint32_t)nlabels;
     memcpy(sh->data, data, len);
     sh->next = *pp;
     *pp = sh;
@@ -279,7 +275,7 @@ struct ahpa_kube_obj *ahpa_kube__pod_make(const json_t *json, void *pods)
         nlabels++;
     }
     pack_owner(&b, meta);
-    if (nlabels > LABELS_MAX || b.len > SHAPE_BYTES_MAX) {
+    if (b.len > UINT32_MAX) { /* more than any list or watch line brings */
         ahpa_buf_dispose(&b);
         return NULL;
     }
