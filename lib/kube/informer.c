@@ -155,19 +155,20 @@ static void diff_callbacks(struct ahpa_kube_informer *inf, const struct ahpa_kub
                            const struct ahpa_kube__map *cur)
 {
     for (size_t s = 0; s < cur->nslots; s++) {
-        for (struct ahpa_kube__map_ent *e = cur->slots[s]; e != NULL; e = e->next) {
-            struct ahpa_kube_obj *was = ahpa_kube__map_get(old, e->obj->key);
-            if (was == NULL && inf->o.on_add)
-                inf->o.on_add(e->obj, inf->o.ud);
-            else if (was != NULL && strcmp(was->resource_version, e->obj->resource_version) != 0 &&
-                     inf->o.on_update)
-                inf->o.on_update(was, e->obj, inf->o.ud);
-        }
+        const struct ahpa_kube_obj *o = cur->slots[s];
+        if (o == NULL)
+            continue;
+        struct ahpa_kube_obj *was = ahpa_kube__map_get(old, o->key);
+        if (was == NULL && inf->o.on_add)
+            inf->o.on_add(o, inf->o.ud);
+        else if (was != NULL && strcmp(was->resource_version, o->resource_version) != 0 &&
+                 inf->o.on_update)
+            inf->o.on_update(was, o, inf->o.ud);
     }
     for (size_t s = 0; s < old->nslots; s++)
-        for (struct ahpa_kube__map_ent *e = old->slots[s]; e != NULL; e = e->next)
-            if (ahpa_kube__map_get(cur, e->obj->key) == NULL && inf->o.on_delete)
-                inf->o.on_delete(e->obj, inf->o.ud);
+        if (old->slots[s] != NULL && ahpa_kube__map_get(cur, old->slots[s]->key) == NULL &&
+            inf->o.on_delete)
+            inf->o.on_delete(old->slots[s], inf->o.ud);
 }
 
 /* The list is in `fresh`: it becomes the store, callbacks hear the
@@ -627,8 +628,8 @@ size_t ahpa_kube_informer_list(struct ahpa_kube_informer *inf, struct ahpa_kube_
     size_t n = 0;
     struct ahpa_kube_obj **v = ahpa_calloc(inf->store.count + 1, sizeof(*v));
     for (size_t s = 0; s < inf->store.nslots; s++)
-        for (struct ahpa_kube__map_ent *e = inf->store.slots[s]; e != NULL; e = e->next)
-            v[n++] = ahpa_kube_obj_retain(e->obj);
+        if (inf->store.slots[s] != NULL)
+            v[n++] = ahpa_kube_obj_retain(inf->store.slots[s]);
     pthread_rwlock_unlock(&inf->lock);
     qsort(v, n, sizeof(*v), by_key);
     *out = v;

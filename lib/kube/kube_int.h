@@ -110,15 +110,16 @@ int ahpa_kube__yaml_load(const char *text, size_t len, json_t **out, struct ahpa
  * metadata.name or resourceVersion. */
 int ahpa_kube__obj_new(json_t *json, struct ahpa_kube_obj **out, struct ahpa_error *err);
 
-/* A map key -> object (owned reference each), chained hash table. */
+/* A map key -> object (owned reference each): open addressing with
+ * linear probing, one pointer per slot and no allocation per entry (an
+ * informer's store and the pod cache's index hold one entry per object).
+ * At most 3/4 full; a deletion shifts the entries behind it back, so
+ * there are no tombstones. Iterate with
+ *   for (size_t s = 0; s < m->nslots; s++) if (m->slots[s] != NULL) ... */
 struct ahpa_kube__map {
-    struct ahpa_kube__map_ent **slots;
-    size_t nslots;
+    struct ahpa_kube_obj **slots; /* NULL = empty */
+    size_t nslots;                /* a power of two */
     size_t count;
-};
-struct ahpa_kube__map_ent {
-    struct ahpa_kube__map_ent *next;
-    struct ahpa_kube_obj *obj;
 };
 
 void ahpa_kube__map_init(struct ahpa_kube__map *m);

@@ -271,7 +271,8 @@ struct ahpa_kube_obj *ahpa_kube__pod_make(const json_t *json, void *pods)
         if (!json_is_string(v))
             continue;
         ahpa_buf_append(&b, k, strlen(k) + 1);
-        ahpa_buf_append(&b, json_string_value(v), json_string_length(v) + 1);
+        const char *val = json_string_value(v); /* up to a NUL, as selectors read it */
+        ahpa_buf_append(&b, val, strlen(val) + 1);
         nlabels++;
     }
     pack_owner(&b, meta);
@@ -530,9 +531,8 @@ int ahpa_kube_pods_select(struct ahpa_kube_pods *p, const char *ns,
     char **v = ahpa_calloc(m ? m->count + 1 : 1, sizeof(*v));
     size_t k = 0;
     for (size_t s = 0; m != NULL && s < m->nslots; s++)
-        for (const struct ahpa_kube__map_ent *e = m->slots[s]; e != NULL; e = e->next)
-            if (pod_matches(e->obj, sel, flags))
-                v[k++] = ahpa_strdup(e->obj->name);
+        if (m->slots[s] != NULL && pod_matches(m->slots[s], sel, flags))
+            v[k++] = ahpa_strdup(m->slots[s]->name);
     pthread_rwlock_unlock(&p->lock);
     qsort(v, k, sizeof(*v), by_name);
     *names = v;

@@ -179,7 +179,7 @@ static void wait_selection(struct ahpa_kube_pods *p, const char *ns, const char 
 
 #define BENCH_PODS 10000
 /* Bytes of heap per pod the test accepts (the measured figure: README). */
-#define POD_BYTES_MAX 400
+#define POD_BYTES_MAX 350
 #define BENCH_PER_WORKLOAD 10
 #define BENCH_NAMESPACES 20
 
