@@ -96,7 +96,6 @@ struct ahpa_controller__entry {
     struct json_t *spec;    /* deep copy of the spec last validated */
     int64_t generation;
     char *error;            /* validation message; NULL when valid */
-    char *event_for;        /* the message a Warning Event was created for */
 };
 
 /* Cluster mode (cluster.c, status.c). */
