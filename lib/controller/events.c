@@ -2,12 +2,14 @@
 #include "events.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ahpa/error.h"
 #include "ahpa/kube.h"
+#include "ahpa/lru.h"
 #include "ahpa/mem.h"
 #include "ahpa/str.h"
 #include "ahpa/timefmt.h"
@@ -18,49 +20,75 @@
 
 static const struct ahpa_kube_resource event_res = {"", "v1", "events", "Event", true};
 
+/* The three tables below are LRU indexes (ahpa/lru.h: a hash table and a
+ * recency list) of entries that embed their node first, so that an entry
+ * and its node are the same allocation. A table holds at most its bound;
+ * past it the least recently used entry is taken for the new key. */
+
 /* One involved object: its token bucket and the last strategy seen. */
 struct object_state {
+    struct ahpa_lru_node node; /* key: uid */
     char uid[UID_MAX];
     double tokens;
-    int64_t refilled_s, used_s;
+    int64_t refilled_s;
     char strategy[AHPA_EVENTS_STRATEGY_MAX];
 };
 
 /* One Event known to exist, and its count. */
 struct seen_event {
-    char name[AHPA_EVENTS_NAME_MAX];
-    char ns[AHPA_EVENTS_NAME_MAX];
-    int64_t count, used_s;
+    struct ahpa_lru_node node; /* key: "<namespace>/<name>" */
+    char key[2 * AHPA_EVENTS_NAME_MAX];
+    int64_t count;
 };
 
 struct ahpa_controller__events {
     struct ahpa_kube_client *kube;
     const char *component;
-    /* Both arrays grow up to their maximum, then the entry used longest
-     * ago is replaced. Linear search: at most a few thousand entries,
-     * looked up once per AHPA per cycle (strategies) or per event. */
-    struct object_state *objects;
-    size_t nobjects;
-    struct seen_event *seen;
-    size_t nseen;
+    struct ahpa_lru objects, seen;
+    size_t objects_max, seen_max;
     struct ahpa_controller__events_stats stats;
 };
+
+_Static_assert(offsetof(struct object_state, node) == 0, "node first");
+_Static_assert(offsetof(struct seen_event, node) == 0, "node first");
 
 struct ahpa_controller__events *ahpa_controller__events_new(struct ahpa_kube_client *kube,
                                                             const char *component)
 {
+    return ahpa_controller__events_new_bounded(kube, component, AHPA_EVENTS_OBJECTS_MAX,
+                                               AHPA_EVENTS_SEEN_MAX);
+}
+
+struct ahpa_controller__events *ahpa_controller__events_new_bounded(
+    struct ahpa_kube_client *kube, const char *component, size_t objects_max, size_t seen_max)
+{
     struct ahpa_controller__events *ev = ahpa_calloc(1, sizeof(*ev));
     ev->kube = kube;
     ev->component = component;
+    ev->objects_max = objects_max > 0 ? objects_max : 1;
+    ev->seen_max = seen_max > 0 ? seen_max : 1;
+    ahpa_lru_init(&ev->objects, 0);
+    ahpa_lru_init(&ev->seen, 0);
     return ev;
+}
+
+/* Frees every entry of t (each is its node's allocation), then the index. */
+static void table_dispose(struct ahpa_lru *t)
+{
+    struct ahpa_lru_node *n = ahpa_lru_oldest(t), *next;
+    for (; n != NULL; n = next) {
+        next = ahpa_lru_newer(t, n);
+        free(n);
+    }
+    ahpa_lru_dispose(t);
 }
 
 void ahpa_controller__events_free(struct ahpa_controller__events *ev)
 {
     if (ev == NULL)
         return;
-    free(ev->objects);
-    free(ev->seen);
+    table_dispose(&ev->objects);
+    table_dispose(&ev->seen);
     free(ev);
 }
 
@@ -68,6 +96,8 @@ void ahpa_controller__events_stats(const struct ahpa_controller__events *ev,
                                    struct ahpa_controller__events_stats *out)
 {
     *out = ev->stats;
+    out->objects = ahpa_lru_count(&ev->objects);
+    out->seen = ahpa_lru_count(&ev->seen);
 }
 
 static const char *type_name(enum ahpa_controller__event_type t)
@@ -100,68 +130,71 @@ void ahpa_controller__event_name(const char *obj_name, const char *uid,
 
 /* ---- bounded tables ---------------------------------------------------- */
 
+/* Room for one more entry of `size` bytes in t (bound max): a new
+ * allocation, or the least recently used entry taken out of the index.
+ * Zeroed; the caller fills its key and indexes it. */
+static void *table_slot(struct ahpa_lru *t, size_t max, size_t size)
+{
+    void *e;
+    if (ahpa_lru_count(t) >= max) {
+        struct ahpa_lru_node *old = ahpa_lru_oldest(t);
+        ahpa_lru_remove(t, old);
+        e = old;
+        memset(e, 0, size);
+    } else {
+        e = ahpa_calloc(1, size);
+    }
+    return e;
+}
+
 static struct object_state *object_of(struct ahpa_controller__events *ev, const char *uid,
                                       int64_t now_s)
 {
-    size_t oldest = 0;
-    for (size_t i = 0; i < ev->nobjects; i++) {
-        if (strcmp(ev->objects[i].uid, uid) == 0) {
-            ev->objects[i].used_s = now_s;
-            return &ev->objects[i];
-        }
-        if (ev->objects[i].used_s < ev->objects[oldest].used_s)
-            oldest = i;
+    struct ahpa_lru_node *n = ahpa_lru_find(&ev->objects, uid);
+    if (n != NULL) {
+        ahpa_lru_touch(&ev->objects, n);
+        return (struct object_state *)n;
     }
-    struct object_state *o;
-    if (ev->nobjects < AHPA_EVENTS_OBJECTS_MAX) {
-        if (ev->objects == NULL)
-            ev->objects = ahpa_calloc(AHPA_EVENTS_OBJECTS_MAX, sizeof(*ev->objects));
-        o = &ev->objects[ev->nobjects++];
-    } else {
-        o = &ev->objects[oldest];
-    }
-    memset(o, 0, sizeof(*o));
+    struct object_state *o = table_slot(&ev->objects, ev->objects_max, sizeof(*o));
     snprintf(o->uid, sizeof(o->uid), "%s", uid);
     o->tokens = AHPA_EVENTS_BURST;
-    o->refilled_s = o->used_s = now_s;
+    o->refilled_s = now_s;
+    ahpa_lru_insert(&ev->objects, &o->node, o->uid, sizeof(*o));
     return o;
 }
 
-/* The Event `name` if known, else NULL. */
+static void seen_key(const char *ns, const char *name, char out[2 * AHPA_EVENTS_NAME_MAX])
+{
+    snprintf(out, 2 * AHPA_EVENTS_NAME_MAX, "%s/%s", ns, name);
+}
+
+/* The Event `name` if known, else NULL; does not count as a use. */
 static struct seen_event *seen_find(struct ahpa_controller__events *ev, const char *ns,
                                     const char *name)
 {
-    for (size_t i = 0; i < ev->nseen; i++)
-        if (strcmp(ev->seen[i].name, name) == 0 && strcmp(ev->seen[i].ns, ns) == 0)
-            return &ev->seen[i];
-    return NULL;
+    char key[2 * AHPA_EVENTS_NAME_MAX];
+    seen_key(ns, name, key);
+    return (struct seen_event *)ahpa_lru_find(&ev->seen, key);
 }
 
 static void seen_put(struct ahpa_controller__events *ev, const char *ns, const char *name,
-                     int64_t count, int64_t now_s)
+                     int64_t count)
 {
     struct seen_event *s = seen_find(ev, ns, name);
-    if (s == NULL) {
-        if (ev->nseen < AHPA_EVENTS_SEEN_MAX) {
-            if (ev->seen == NULL)
-                ev->seen = ahpa_calloc(AHPA_EVENTS_SEEN_MAX, sizeof(*ev->seen));
-            s = &ev->seen[ev->nseen++];
-        } else {
-            s = &ev->seen[0];
-            for (size_t i = 1; i < ev->nseen; i++)
-                if (ev->seen[i].used_s < s->used_s)
-                    s = &ev->seen[i];
-        }
-        snprintf(s->name, sizeof(s->name), "%s", name);
-        snprintf(s->ns, sizeof(s->ns), "%s", ns);
+    if (s != NULL) {
+        ahpa_lru_touch(&ev->seen, &s->node);
+    } else {
+        s = table_slot(&ev->seen, ev->seen_max, sizeof(*s));
+        seen_key(ns, name, s->key);
+        ahpa_lru_insert(&ev->seen, &s->node, s->key, sizeof(*s));
     }
     s->count = count;
-    s->used_s = now_s;
 }
 
 static void seen_forget(struct ahpa_controller__events *ev, struct seen_event *s)
 {
-    *s = ev->seen[--ev->nseen];
+    ahpa_lru_remove(&ev->seen, &s->node);
+    free(s);
 }
 
 /* client-go's spam filter: a bucket of BURST tokens per object, one
@@ -280,6 +313,8 @@ int ahpa_controller__events_emit(struct ahpa_controller__events *ev,
     if (rc == -AHPA_EEXIST || rc == -AHPA_ECONFLICT) {
         ahpa_error_clear(err);
         rc = bump_unknown(ev, obj->ns, name, now_s, &count, err);
+        if (rc == 0)
+            ev->stats.found++;
     }
 done:
     if (rc < 0) {
@@ -290,6 +325,6 @@ done:
         ev->stats.created++;
     else
         ev->stats.patched++;
-    seen_put(ev, obj->ns, name, count, now_s);
+    seen_put(ev, obj->ns, name, count);
     return 0;
 }

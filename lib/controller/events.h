@@ -19,9 +19,9 @@
  *     filter: burst 25, 1/300 s). An event over the limit is dropped and
  *     counted.
  *   - Bounded memory: at most AHPA_EVENTS_OBJECTS_MAX objects' buckets
- *     and AHPA_EVENTS_SEEN_MAX known Events (counts); past that the entry
- *     used longest ago is forgotten (an Event forgotten and repeated is
- *     found again through the 409).
+ *     and AHPA_EVENTS_SEEN_MAX known Events (counts), each found by a
+ *     hash lookup; past that the entry used longest ago is forgotten (an
+ *     Event forgotten and repeated is found again through the 409).
  *
  * The recorder does not decide who may write: the caller checks
  * leadership first (only the leader emits).
@@ -56,6 +56,8 @@ enum ahpa_controller__event_type {
 
 struct ahpa_controller__events_stats {
     uint64_t created, patched, dropped, failed;
+    uint64_t found;       /* of patched: Events this process did not know (the 409) */
+    size_t objects, seen; /* entries held now (at most their bounds) */
 };
 
 struct ahpa_controller__events;
@@ -65,6 +67,10 @@ struct ahpa_controller__events;
  * with ahpa_controller__events_free(). */
 struct ahpa_controller__events *ahpa_controller__events_new(struct ahpa_kube_client *kube,
                                                             const char *component);
+/* The same with other bounds than AHPA_EVENTS_OBJECTS_MAX and
+ * AHPA_EVENTS_SEEN_MAX (at least 1 each): for tests of the eviction. */
+struct ahpa_controller__events *ahpa_controller__events_new_bounded(
+    struct ahpa_kube_client *kube, const char *component, size_t objects_max, size_t seen_max);
 void ahpa_controller__events_free(struct ahpa_controller__events *ev); /* NULL: no-op */
 
 /* Records one event on `obj` at now_s (wall clock, seconds). Returns 0

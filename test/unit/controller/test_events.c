@@ -171,7 +171,61 @@ START_TEST(strategy_memory)
         snprintf(uid, sizeof(uid), "x%d", i);
         ahpa_controller__events_strategy(ev, uid, "auto", 10 + i, prev, sizeof(prev));
     }
+    struct ahpa_controller__events_stats st;
+    ahpa_controller__events_stats(ev, &st);
+    ck_assert_uint_eq(st.objects, AHPA_EVENTS_OBJECTS_MAX);
     ck_assert(!ahpa_controller__events_strategy(ev, "u", "observer", 99999, prev, sizeof(prev)));
+    ahpa_controller__events_free(ev);
+}
+END_TEST
+
+/* Both tables keep their bound and forget the entry used longest ago. */
+START_TEST(tables_evict_the_least_recently_used)
+{
+    struct ahpa_controller__events *ev = ahpa_controller__events_new_bounded(kc, "test", 3, 2);
+    struct ahpa_controller__events_stats st;
+    char prev[AHPA_EVENTS_STRATEGY_MAX];
+    /* Objects: a, b, c, then a used again, then d: b is the one forgotten. */
+    ahpa_controller__events_strategy(ev, "a", "auto", 1, prev, sizeof(prev));
+    ahpa_controller__events_strategy(ev, "b", "auto", 2, prev, sizeof(prev));
+    ahpa_controller__events_strategy(ev, "c", "auto", 3, prev, sizeof(prev));
+    ahpa_controller__events_strategy(ev, "a", "auto", 4, prev, sizeof(prev));
+    ahpa_controller__events_strategy(ev, "d", "auto", 5, prev, sizeof(prev));
+    ahpa_controller__events_stats(ev, &st);
+    ck_assert_uint_eq(st.objects, 3);
+    ck_assert(ahpa_controller__events_strategy(ev, "a", "observer", 6, prev, sizeof(prev)));
+    ck_assert(!ahpa_controller__events_strategy(ev, "b", "observer", 7, prev, sizeof(prev)));
+    /* b came back in place of c (the oldest now: a 6, d 5, c 3). */
+    ck_assert(ahpa_controller__events_strategy(ev, "d", "observer", 8, prev, sizeof(prev)));
+    ck_assert(!ahpa_controller__events_strategy(ev, "c", "observer", 9, prev, sizeof(prev)));
+
+    /* Known Events (bound 2): e1, e2, e1 again, e3: e2 is forgotten, so
+     * its repeat is found through the 409, e1's is not. */
+    struct ahpa_controller__event_object o = {"default", "lru", "uid-lru"};
+    struct ahpa_error err = {0};
+    int64_t count;
+    const char *reasons[] = {"E1", "E2", "E1", "E3"};
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(ahpa_controller__events_emit(ev, &o, AHPA_EVENT_NORMAL, reasons[i], "m",
+                                                      100 + (int64_t)i, &err), 0);
+    ahpa_controller__events_stats(ev, &st);
+    ck_assert_uint_eq(st.seen, 2);
+    ck_assert_uint_eq(st.found, 0);
+    ck_assert_int_eq(
+        ahpa_controller__events_emit(ev, &o, AHPA_EVENT_NORMAL, "E1", "m", 110, &err), 0);
+    ahpa_controller__events_stats(ev, &st);
+    ck_assert_uint_eq(st.found, 0);
+    ck_assert_int_eq(
+        ahpa_controller__events_emit(ev, &o, AHPA_EVENT_NORMAL, "E2", "m", 111, &err), 0);
+    ahpa_controller__events_stats(ev, &st);
+    ck_assert_uint_eq(st.found, 1);
+    ck_assert_uint_eq(st.seen, 2);
+    ck_assert_uint_eq(events_of("lru", "E2", &count), 3);
+    ck_assert_int_eq(count, 2);
+    events_of("lru", "E1", &count);
+    ck_assert_int_eq(count, 3);
+    ck_assert_uint_eq(st.created, 3);
+    ck_assert_uint_eq(st.patched, 3);
     ahpa_controller__events_free(ev);
 }
 END_TEST
@@ -186,6 +240,7 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, repeats_raise_the_count_across_recorders);
     tcase_add_test(tc, token_bucket_per_object);
     tcase_add_test(tc, strategy_memory);
+    tcase_add_test(tc, tables_evict_the_least_recently_used);
     suite_add_tcase(s, tc);
     return s;
 }
