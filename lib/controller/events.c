@@ -41,16 +41,28 @@ struct seen_event {
     int64_t count;
 };
 
+/* The messages of one (object, type, reason) in the current window
+ * (client-go's aggregateRecord): the first AGGREGATE_MAX - 1 distinct
+ * ones, as hashes, which keep their own Events. */
+struct aggregate {
+    struct ahpa_lru_node node; /* key: "<uid>\x1f<type>\x1f<reason>" */
+    char key[UID_MAX + 96];
+    uint64_t messages[AHPA_EVENTS_AGGREGATE_MAX - 1];
+    size_t nmessages;
+    int64_t last_s; /* the last event of the group: the window rolls */
+};
+
 struct ahpa_controller__events {
     struct ahpa_kube_client *kube;
     const char *component;
-    struct ahpa_lru objects, seen;
+    struct ahpa_lru objects, seen, aggregates;
     size_t objects_max, seen_max;
     struct ahpa_controller__events_stats stats;
 };
 
 _Static_assert(offsetof(struct object_state, node) == 0, "node first");
 _Static_assert(offsetof(struct seen_event, node) == 0, "node first");
+_Static_assert(offsetof(struct aggregate, node) == 0, "node first");
 
 struct ahpa_controller__events *ahpa_controller__events_new(struct ahpa_kube_client *kube,
                                                             const char *component)
@@ -69,6 +81,7 @@ struct ahpa_controller__events *ahpa_controller__events_new_bounded(
     ev->seen_max = seen_max > 0 ? seen_max : 1;
     ahpa_lru_init(&ev->objects, 0);
     ahpa_lru_init(&ev->seen, 0);
+    ahpa_lru_init(&ev->aggregates, 0);
     return ev;
 }
 
@@ -89,6 +102,7 @@ void ahpa_controller__events_free(struct ahpa_controller__events *ev)
         return;
     table_dispose(&ev->objects);
     table_dispose(&ev->seen);
+    table_dispose(&ev->aggregates);
     free(ev);
 }
 
@@ -98,6 +112,7 @@ void ahpa_controller__events_stats(const struct ahpa_controller__events *ev,
     *out = ev->stats;
     out->objects = ahpa_lru_count(&ev->objects);
     out->seen = ahpa_lru_count(&ev->seen);
+    out->aggregates = ahpa_lru_count(&ev->aggregates);
 }
 
 static const char *type_name(enum ahpa_controller__event_type t)
@@ -105,18 +120,21 @@ static const char *type_name(enum ahpa_controller__event_type t)
     return t == AHPA_EVENT_WARNING ? "Warning" : "Normal";
 }
 
-void ahpa_controller__event_name(const char *obj_name, const char *uid,
-                                 enum ahpa_controller__event_type type, const char *reason,
-                                 const char *message, char *out)
+/* The hash of the fields, each followed by a unit separator, so that
+ * moving characters from one field to the next makes another key; three
+ * fields (the combined Event) never give the string of four. */
+static uint64_t fields_hash(const char *const *parts, size_t n)
 {
-    /* A unit separator between the fields, so that moving characters
-     * from one field to the next makes another key. */
     uint64_t h = AHPA_STR_HASH_INIT;
-    const char *parts[] = {uid, type_name(type), reason, message};
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+    for (size_t i = 0; i < n; i++) {
         h = ahpa_str_hash_update(h, parts[i] ? parts[i] : "");
         h = ahpa_str_hash_update(h, "\x1f");
     }
+    return h;
+}
+
+static void name_with_hash(const char *obj_name, uint64_t h, char *out)
+{
     /* name + '.' + 16 hex within 253 bytes; a cut name must not end in
      * '.' or '-' (the label before the dot ends alphanumeric). */
     size_t keep = strlen(obj_name), room = AHPA_EVENTS_NAME_MAX - 1 - 1 - HASH_HEX;
@@ -126,6 +144,22 @@ void ahpa_controller__event_name(const char *obj_name, const char *uid,
         keep--;
     snprintf(out, AHPA_EVENTS_NAME_MAX, "%.*s.%016llx", (int)keep, obj_name,
              (unsigned long long)h);
+}
+
+void ahpa_controller__event_name(const char *obj_name, const char *uid,
+                                 enum ahpa_controller__event_type type, const char *reason,
+                                 const char *message, char *out)
+{
+    const char *parts[] = {uid, type_name(type), reason, message};
+    name_with_hash(obj_name, fields_hash(parts, 4), out);
+}
+
+void ahpa_controller__event_combined_name(const char *obj_name, const char *uid,
+                                          enum ahpa_controller__event_type type,
+                                          const char *reason, char *out)
+{
+    const char *parts[] = {uid, type_name(type), reason};
+    name_with_hash(obj_name, fields_hash(parts, 3), out);
 }
 
 /* ---- bounded tables ---------------------------------------------------- */
@@ -226,6 +260,44 @@ bool ahpa_controller__events_strategy(struct ahpa_controller__events *ev, const 
     return changed;
 }
 
+/* client-go's EventAggregator, made deterministic: within a window that
+ * rolls with each event of the group (AHPA_EVENTS_AGGREGATE_INTERVAL_S
+ * since the last one, client-go's "interval > max" test), the first
+ * AGGREGATE_MAX - 1 distinct messages keep their own Events and their
+ * repeats count them; every other message (the AGGREGATE_MAX-th distinct
+ * one on) goes to the group's combined Event. client-go inserts each new
+ * message and then drops an arbitrary one from its set (PopAny), so which
+ * repeats are combined there varies; here the first messages are kept.
+ * Returns true when this message is to be combined. */
+static bool aggregate(struct ahpa_controller__events *ev, const char *uid,
+                      enum ahpa_controller__event_type type, const char *reason,
+                      const char *message, int64_t now_s)
+{
+    char key[sizeof(((struct aggregate *)0)->key)];
+    snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", uid, type_name(type), reason);
+    struct aggregate *a = (struct aggregate *)ahpa_lru_find(&ev->aggregates, key);
+    if (a != NULL) {
+        ahpa_lru_touch(&ev->aggregates, &a->node);
+    } else {
+        a = table_slot(&ev->aggregates, AHPA_EVENTS_AGGREGATES_MAX, sizeof(*a));
+        memcpy(a->key, key, sizeof(key));
+        ahpa_lru_insert(&ev->aggregates, &a->node, a->key, sizeof(*a));
+        a->last_s = now_s;
+    }
+    if (now_s - a->last_s > AHPA_EVENTS_AGGREGATE_INTERVAL_S)
+        a->nmessages = 0;
+    a->last_s = now_s;
+    uint64_t h = ahpa_str_hash(message);
+    for (size_t i = 0; i < a->nmessages; i++)
+        if (a->messages[i] == h)
+            return false;
+    if (a->nmessages < AHPA_EVENTS_AGGREGATE_MAX - 1) {
+        a->messages[a->nmessages++] = h;
+        return false;
+    }
+    return true;
+}
+
 /* ---- writing ------------------------------------------------------------- */
 
 static json_t *time_string(int64_t t)
@@ -256,9 +328,11 @@ static json_t *event_body(const struct ahpa_controller__events *ev, const char *
 
 /* count + 1 and lastTimestamp on an existing Event. */
 static int bump(struct ahpa_controller__events *ev, const char *ns, const char *name,
-                int64_t count, int64_t now_s, struct ahpa_error *err)
+                int64_t count, const char *message, int64_t now_s, struct ahpa_error *err)
 {
     json_t *p = json_pack("{s:I}", "count", (json_int_t)count);
+    if (message != NULL) /* the combined Event shows the latest message */
+        json_object_set_new(p, "message", json_string(message));
     json_object_set_new(p, "lastTimestamp", time_string(now_s));
     int rc = ahpa_kube_patch(ev->kube, &event_res, ns, name, NULL, p, NULL, err);
     json_decref(p);
@@ -268,7 +342,8 @@ static int bump(struct ahpa_controller__events *ev, const char *ns, const char *
 /* The Event exists but this process did not know its count (another
  * leader made it, or it was forgotten): read it, then count + 1. */
 static int bump_unknown(struct ahpa_controller__events *ev, const char *ns, const char *name,
-                        int64_t now_s, int64_t *count, struct ahpa_error *err)
+                        const char *message, int64_t now_s, int64_t *count,
+                        struct ahpa_error *err)
 {
     json_t *cur = NULL;
     int rc = ahpa_kube_get(ev->kube, &event_res, ns, name, NULL, &cur, err);
@@ -277,7 +352,7 @@ static int bump_unknown(struct ahpa_controller__events *ev, const char *ns, cons
     json_int_t n = json_integer_value(json_object_get(cur, "count"));
     json_decref(cur);
     *count = (n > 0 ? n : 1) + 1;
-    return bump(ev, ns, name, *count, now_s, err);
+    return bump(ev, ns, name, *count, message, now_s, err);
 }
 
 int ahpa_controller__events_emit(struct ahpa_controller__events *ev,
@@ -294,13 +369,25 @@ int ahpa_controller__events_emit(struct ahpa_controller__events *ev,
     }
     char msg[MESSAGE_MAX], name[AHPA_EVENTS_NAME_MAX];
     snprintf(msg, sizeof(msg), "%s", message ? message : "");
-    ahpa_controller__event_name(obj->name, obj->uid, type, reason, msg, name);
+    /* Only the combined Event's message changes with a repeat. */
+    const char *new_msg = NULL;
+    if (aggregate(ev, obj->uid, type, reason, msg, now_s)) {
+        char plain[MESSAGE_MAX];
+        memcpy(plain, msg, sizeof(plain));
+        snprintf(msg, sizeof(msg), "%s%.*s", AHPA_EVENTS_COMBINED_PREFIX,
+                 (int)(sizeof(msg) - sizeof(AHPA_EVENTS_COMBINED_PREFIX)), plain);
+        ahpa_controller__event_combined_name(obj->name, obj->uid, type, reason, name);
+        new_msg = msg;
+        ev->stats.combined++;
+    } else {
+        ahpa_controller__event_name(obj->name, obj->uid, type, reason, msg, name);
+    }
     struct seen_event *s = seen_find(ev, obj->ns, name);
     int64_t count = 1;
     int rc;
     if (s != NULL) {
         count = s->count + 1;
-        rc = bump(ev, obj->ns, name, count, now_s, err);
+        rc = bump(ev, obj->ns, name, count, new_msg, now_s, err);
         if (rc != -AHPA_ENOTFOUND)
             goto done;
         ahpa_error_clear(err); /* deleted (Events expire): a new one */
@@ -312,7 +399,7 @@ int ahpa_controller__events_emit(struct ahpa_controller__events *ev,
     json_decref(body);
     if (rc == -AHPA_EEXIST || rc == -AHPA_ECONFLICT) {
         ahpa_error_clear(err);
-        rc = bump_unknown(ev, obj->ns, name, now_s, &count, err);
+        rc = bump_unknown(ev, obj->ns, name, new_msg, now_s, &count, err);
         if (rc == 0)
             ev->stats.found++;
     }
