@@ -99,7 +99,6 @@ static void entry_dispose(struct ahpa_controller__entry *e)
     free(e->uid);
     json_decref(e->spec);
     free(e->error);
-    free(e->event_for);
     memset(e, 0, sizeof(*e));
 }
 
@@ -197,10 +196,6 @@ static struct ahpa_obj *validate(struct ahpa_controller *c, const struct ahpa_ku
     json_decref(e->spec);
     json_t *spec = json_object_get(obj->json, "spec");
     e->spec = spec ? json_deep_copy(spec) : NULL;
-    if (e->uid != NULL && strcmp(e->uid, uid_of(obj->json)) != 0) {
-        free(e->event_for); /* a new object under the old name: its own Events */
-        e->event_for = NULL;
-    }
     free(e->uid);
     e->uid = ahpa_strdup(uid_of(obj->json));
     json_t *gen = json_object_get(json_object_get(obj->json, "metadata"), "generation");

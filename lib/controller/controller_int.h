@@ -26,6 +26,19 @@ struct ahpa_controller__ring {
     size_t n, cap;
 };
 
+/* ring.c. _init allocates room for cap values (n 0), _dispose frees them.
+ * Times are multiples of `step` seconds. _put sets the value at t, fills
+ * skipped steps with NaN, keeps the newest cap values and drops times
+ * before the ring. _get: the value at t, NaN when outside. _last_finite:
+ * the newest finite value at or before `until`, its time in *t (0: none). */
+void ahpa_controller__ring_init(struct ahpa_controller__ring *r, size_t cap);
+void ahpa_controller__ring_dispose(struct ahpa_controller__ring *r);
+void ahpa_controller__ring_put(struct ahpa_controller__ring *r, int64_t step, int64_t t,
+                               double v);
+double ahpa_controller__ring_get(const struct ahpa_controller__ring *r, int64_t step, int64_t t);
+double ahpa_controller__ring_last_finite(const struct ahpa_controller__ring *r, int64_t step,
+                                         int64_t until, int64_t *t);
+
 /* Threads and what they touch.
  *
  * The loop thread scans the files and replaces the workload array; cycle
@@ -96,7 +109,6 @@ struct ahpa_controller__entry {
     struct json_t *spec;    /* deep copy of the spec last validated */
     int64_t generation;
     char *error;            /* validation message; NULL when valid */
-    char *event_for;        /* the message a Warning Event was created for */
 };
 
 /* Cluster mode (cluster.c, status.c). */

@@ -2,12 +2,14 @@
 #include "events.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ahpa/error.h"
 #include "ahpa/kube.h"
+#include "ahpa/lru.h"
 #include "ahpa/mem.h"
 #include "ahpa/str.h"
 #include "ahpa/timefmt.h"
@@ -18,49 +20,89 @@
 
 static const struct ahpa_kube_resource event_res = {"", "v1", "events", "Event", true};
 
+/* The three tables below are LRU indexes (ahpa/lru.h: a hash table and a
+ * recency list) of entries that embed their node first, so that an entry
+ * and its node are the same allocation. A table holds at most its bound;
+ * past it the least recently used entry is taken for the new key. */
+
 /* One involved object: its token bucket and the last strategy seen. */
 struct object_state {
+    struct ahpa_lru_node node; /* key: uid */
     char uid[UID_MAX];
     double tokens;
-    int64_t refilled_s, used_s;
+    int64_t refilled_s;
     char strategy[AHPA_EVENTS_STRATEGY_MAX];
 };
 
 /* One Event known to exist, and its count. */
 struct seen_event {
-    char name[AHPA_EVENTS_NAME_MAX];
-    char ns[AHPA_EVENTS_NAME_MAX];
-    int64_t count, used_s;
+    struct ahpa_lru_node node; /* key: "<namespace>/<name>" */
+    char key[2 * AHPA_EVENTS_NAME_MAX];
+    int64_t count;
+};
+
+/* The messages of one (object, type, reason) in the current window
+ * (client-go's aggregateRecord): the first AGGREGATE_MAX - 1 distinct
+ * ones, as hashes, which keep their own Events. */
+struct aggregate {
+    struct ahpa_lru_node node; /* key: "<uid>\x1f<type>\x1f<reason>" */
+    char key[UID_MAX + 96];
+    uint64_t messages[AHPA_EVENTS_AGGREGATE_MAX - 1];
+    size_t nmessages;
+    int64_t last_s; /* the last event of the group: the window rolls */
 };
 
 struct ahpa_controller__events {
     struct ahpa_kube_client *kube;
     const char *component;
-    /* Both arrays grow up to their maximum, then the entry used longest
-     * ago is replaced. Linear search: at most a few thousand entries,
-     * looked up once per AHPA per cycle (strategies) or per event. */
-    struct object_state *objects;
-    size_t nobjects;
-    struct seen_event *seen;
-    size_t nseen;
+    struct ahpa_lru objects, seen, aggregates;
+    size_t objects_max, seen_max;
     struct ahpa_controller__events_stats stats;
 };
+
+_Static_assert(offsetof(struct object_state, node) == 0, "node first");
+_Static_assert(offsetof(struct seen_event, node) == 0, "node first");
+_Static_assert(offsetof(struct aggregate, node) == 0, "node first");
 
 struct ahpa_controller__events *ahpa_controller__events_new(struct ahpa_kube_client *kube,
                                                             const char *component)
 {
+    return ahpa_controller__events_new_bounded(kube, component, AHPA_EVENTS_OBJECTS_MAX,
+                                               AHPA_EVENTS_SEEN_MAX);
+}
+
+struct ahpa_controller__events *ahpa_controller__events_new_bounded(
+    struct ahpa_kube_client *kube, const char *component, size_t objects_max, size_t seen_max)
+{
     struct ahpa_controller__events *ev = ahpa_calloc(1, sizeof(*ev));
     ev->kube = kube;
     ev->component = component;
+    ev->objects_max = objects_max > 0 ? objects_max : 1;
+    ev->seen_max = seen_max > 0 ? seen_max : 1;
+    ahpa_lru_init(&ev->objects, 0);
+    ahpa_lru_init(&ev->seen, 0);
+    ahpa_lru_init(&ev->aggregates, 0);
     return ev;
+}
+
+/* Frees every entry of t (each is its node's allocation), then the index. */
+static void table_dispose(struct ahpa_lru *t)
+{
+    struct ahpa_lru_node *n = ahpa_lru_oldest(t), *next;
+    for (; n != NULL; n = next) {
+        next = ahpa_lru_newer(t, n);
+        free(n);
+    }
+    ahpa_lru_dispose(t);
 }
 
 void ahpa_controller__events_free(struct ahpa_controller__events *ev)
 {
     if (ev == NULL)
         return;
-    free(ev->objects);
-    free(ev->seen);
+    table_dispose(&ev->objects);
+    table_dispose(&ev->seen);
+    table_dispose(&ev->aggregates);
     free(ev);
 }
 
@@ -68,6 +110,9 @@ void ahpa_controller__events_stats(const struct ahpa_controller__events *ev,
                                    struct ahpa_controller__events_stats *out)
 {
     *out = ev->stats;
+    out->objects = ahpa_lru_count(&ev->objects);
+    out->seen = ahpa_lru_count(&ev->seen);
+    out->aggregates = ahpa_lru_count(&ev->aggregates);
 }
 
 static const char *type_name(enum ahpa_controller__event_type t)
@@ -75,18 +120,21 @@ static const char *type_name(enum ahpa_controller__event_type t)
     return t == AHPA_EVENT_WARNING ? "Warning" : "Normal";
 }
 
-void ahpa_controller__event_name(const char *obj_name, const char *uid,
-                                 enum ahpa_controller__event_type type, const char *reason,
-                                 const char *message, char *out)
+/* The hash of the fields, each followed by a unit separator, so that
+ * moving characters from one field to the next makes another key; three
+ * fields (the combined Event) never give the string of four. */
+static uint64_t fields_hash(const char *const *parts, size_t n)
 {
-    /* A unit separator between the fields, so that moving characters
-     * from one field to the next makes another key. */
     uint64_t h = AHPA_STR_HASH_INIT;
-    const char *parts[] = {uid, type_name(type), reason, message};
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+    for (size_t i = 0; i < n; i++) {
         h = ahpa_str_hash_update(h, parts[i] ? parts[i] : "");
         h = ahpa_str_hash_update(h, "\x1f");
     }
+    return h;
+}
+
+static void name_with_hash(const char *obj_name, uint64_t h, char *out)
+{
     /* name + '.' + 16 hex within 253 bytes; a cut name must not end in
      * '.' or '-' (the label before the dot ends alphanumeric). */
     size_t keep = strlen(obj_name), room = AHPA_EVENTS_NAME_MAX - 1 - 1 - HASH_HEX;
@@ -98,70 +146,89 @@ void ahpa_controller__event_name(const char *obj_name, const char *uid,
              (unsigned long long)h);
 }
 
+void ahpa_controller__event_name(const char *obj_name, const char *uid,
+                                 enum ahpa_controller__event_type type, const char *reason,
+                                 const char *message, char *out)
+{
+    const char *parts[] = {uid, type_name(type), reason, message};
+    name_with_hash(obj_name, fields_hash(parts, 4), out);
+}
+
+void ahpa_controller__event_combined_name(const char *obj_name, const char *uid,
+                                          enum ahpa_controller__event_type type,
+                                          const char *reason, char *out)
+{
+    const char *parts[] = {uid, type_name(type), reason};
+    name_with_hash(obj_name, fields_hash(parts, 3), out);
+}
+
 /* ---- bounded tables ---------------------------------------------------- */
+
+/* Room for one more entry of `size` bytes in t (bound max): a new
+ * allocation, or the least recently used entry taken out of the index.
+ * Zeroed; the caller fills its key and indexes it. */
+static void *table_slot(struct ahpa_lru *t, size_t max, size_t size)
+{
+    void *e;
+    if (ahpa_lru_count(t) >= max) {
+        struct ahpa_lru_node *old = ahpa_lru_oldest(t);
+        ahpa_lru_remove(t, old);
+        e = old;
+        memset(e, 0, size);
+    } else {
+        e = ahpa_calloc(1, size);
+    }
+    return e;
+}
 
 static struct object_state *object_of(struct ahpa_controller__events *ev, const char *uid,
                                       int64_t now_s)
 {
-    size_t oldest = 0;
-    for (size_t i = 0; i < ev->nobjects; i++) {
-        if (strcmp(ev->objects[i].uid, uid) == 0) {
-            ev->objects[i].used_s = now_s;
-            return &ev->objects[i];
-        }
-        if (ev->objects[i].used_s < ev->objects[oldest].used_s)
-            oldest = i;
+    struct ahpa_lru_node *n = ahpa_lru_find(&ev->objects, uid);
+    if (n != NULL) {
+        ahpa_lru_touch(&ev->objects, n);
+        return (struct object_state *)n;
     }
-    struct object_state *o;
-    if (ev->nobjects < AHPA_EVENTS_OBJECTS_MAX) {
-        if (ev->objects == NULL)
-            ev->objects = ahpa_calloc(AHPA_EVENTS_OBJECTS_MAX, sizeof(*ev->objects));
-        o = &ev->objects[ev->nobjects++];
-    } else {
-        o = &ev->objects[oldest];
-    }
-    memset(o, 0, sizeof(*o));
+    struct object_state *o = table_slot(&ev->objects, ev->objects_max, sizeof(*o));
     snprintf(o->uid, sizeof(o->uid), "%s", uid);
     o->tokens = AHPA_EVENTS_BURST;
-    o->refilled_s = o->used_s = now_s;
+    o->refilled_s = now_s;
+    ahpa_lru_insert(&ev->objects, &o->node, o->uid, sizeof(*o));
     return o;
 }
 
-/* The Event `name` if known, else NULL. */
+static void seen_key(const char *ns, const char *name, char out[2 * AHPA_EVENTS_NAME_MAX])
+{
+    snprintf(out, 2 * AHPA_EVENTS_NAME_MAX, "%s/%s", ns, name);
+}
+
+/* The Event `name` if known, else NULL; does not count as a use. */
 static struct seen_event *seen_find(struct ahpa_controller__events *ev, const char *ns,
                                     const char *name)
 {
-    for (size_t i = 0; i < ev->nseen; i++)
-        if (strcmp(ev->seen[i].name, name) == 0 && strcmp(ev->seen[i].ns, ns) == 0)
-            return &ev->seen[i];
-    return NULL;
+    char key[2 * AHPA_EVENTS_NAME_MAX];
+    seen_key(ns, name, key);
+    return (struct seen_event *)ahpa_lru_find(&ev->seen, key);
 }
 
 static void seen_put(struct ahpa_controller__events *ev, const char *ns, const char *name,
-                     int64_t count, int64_t now_s)
+                     int64_t count)
 {
     struct seen_event *s = seen_find(ev, ns, name);
-    if (s == NULL) {
-        if (ev->nseen < AHPA_EVENTS_SEEN_MAX) {
-            if (ev->seen == NULL)
-                ev->seen = ahpa_calloc(AHPA_EVENTS_SEEN_MAX, sizeof(*ev->seen));
-            s = &ev->seen[ev->nseen++];
-        } else {
-            s = &ev->seen[0];
-            for (size_t i = 1; i < ev->nseen; i++)
-                if (ev->seen[i].used_s < s->used_s)
-                    s = &ev->seen[i];
-        }
-        snprintf(s->name, sizeof(s->name), "%s", name);
-        snprintf(s->ns, sizeof(s->ns), "%s", ns);
+    if (s != NULL) {
+        ahpa_lru_touch(&ev->seen, &s->node);
+    } else {
+        s = table_slot(&ev->seen, ev->seen_max, sizeof(*s));
+        seen_key(ns, name, s->key);
+        ahpa_lru_insert(&ev->seen, &s->node, s->key, sizeof(*s));
     }
     s->count = count;
-    s->used_s = now_s;
 }
 
 static void seen_forget(struct ahpa_controller__events *ev, struct seen_event *s)
 {
-    *s = ev->seen[--ev->nseen];
+    ahpa_lru_remove(&ev->seen, &s->node);
+    free(s);
 }
 
 /* client-go's spam filter: a bucket of BURST tokens per object, one
@@ -191,6 +258,44 @@ bool ahpa_controller__events_strategy(struct ahpa_controller__events *ev, const 
         snprintf(prev, n, "%s", o->strategy);
     snprintf(o->strategy, sizeof(o->strategy), "%s", strategy);
     return changed;
+}
+
+/* client-go's EventAggregator, made deterministic: within a window that
+ * rolls with each event of the group (AHPA_EVENTS_AGGREGATE_INTERVAL_S
+ * since the last one, client-go's "interval > max" test), the first
+ * AGGREGATE_MAX - 1 distinct messages keep their own Events and their
+ * repeats count them; every other message (the AGGREGATE_MAX-th distinct
+ * one on) goes to the group's combined Event. client-go inserts each new
+ * message and then drops an arbitrary one from its set (PopAny), so which
+ * repeats are combined there varies; here the first messages are kept.
+ * Returns true when this message is to be combined. */
+static bool aggregate(struct ahpa_controller__events *ev, const char *uid,
+                      enum ahpa_controller__event_type type, const char *reason,
+                      const char *message, int64_t now_s)
+{
+    char key[sizeof(((struct aggregate *)0)->key)];
+    snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", uid, type_name(type), reason);
+    struct aggregate *a = (struct aggregate *)ahpa_lru_find(&ev->aggregates, key);
+    if (a != NULL) {
+        ahpa_lru_touch(&ev->aggregates, &a->node);
+    } else {
+        a = table_slot(&ev->aggregates, AHPA_EVENTS_AGGREGATES_MAX, sizeof(*a));
+        memcpy(a->key, key, sizeof(key));
+        ahpa_lru_insert(&ev->aggregates, &a->node, a->key, sizeof(*a));
+        a->last_s = now_s;
+    }
+    if (now_s - a->last_s > AHPA_EVENTS_AGGREGATE_INTERVAL_S)
+        a->nmessages = 0;
+    a->last_s = now_s;
+    uint64_t h = ahpa_str_hash(message);
+    for (size_t i = 0; i < a->nmessages; i++)
+        if (a->messages[i] == h)
+            return false;
+    if (a->nmessages < AHPA_EVENTS_AGGREGATE_MAX - 1) {
+        a->messages[a->nmessages++] = h;
+        return false;
+    }
+    return true;
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -223,9 +328,11 @@ static json_t *event_body(const struct ahpa_controller__events *ev, const char *
 
 /* count + 1 and lastTimestamp on an existing Event. */
 static int bump(struct ahpa_controller__events *ev, const char *ns, const char *name,
-                int64_t count, int64_t now_s, struct ahpa_error *err)
+                int64_t count, const char *message, int64_t now_s, struct ahpa_error *err)
 {
     json_t *p = json_pack("{s:I}", "count", (json_int_t)count);
+    if (message != NULL) /* the combined Event shows the latest message */
+        json_object_set_new(p, "message", json_string(message));
     json_object_set_new(p, "lastTimestamp", time_string(now_s));
     int rc = ahpa_kube_patch(ev->kube, &event_res, ns, name, NULL, p, NULL, err);
     json_decref(p);
@@ -235,7 +342,8 @@ static int bump(struct ahpa_controller__events *ev, const char *ns, const char *
 /* The Event exists but this process did not know its count (another
  * leader made it, or it was forgotten): read it, then count + 1. */
 static int bump_unknown(struct ahpa_controller__events *ev, const char *ns, const char *name,
-                        int64_t now_s, int64_t *count, struct ahpa_error *err)
+                        const char *message, int64_t now_s, int64_t *count,
+                        struct ahpa_error *err)
 {
     json_t *cur = NULL;
     int rc = ahpa_kube_get(ev->kube, &event_res, ns, name, NULL, &cur, err);
@@ -244,7 +352,7 @@ static int bump_unknown(struct ahpa_controller__events *ev, const char *ns, cons
     json_int_t n = json_integer_value(json_object_get(cur, "count"));
     json_decref(cur);
     *count = (n > 0 ? n : 1) + 1;
-    return bump(ev, ns, name, *count, now_s, err);
+    return bump(ev, ns, name, *count, message, now_s, err);
 }
 
 int ahpa_controller__events_emit(struct ahpa_controller__events *ev,
@@ -261,13 +369,25 @@ int ahpa_controller__events_emit(struct ahpa_controller__events *ev,
     }
     char msg[MESSAGE_MAX], name[AHPA_EVENTS_NAME_MAX];
     snprintf(msg, sizeof(msg), "%s", message ? message : "");
-    ahpa_controller__event_name(obj->name, obj->uid, type, reason, msg, name);
+    /* Only the combined Event's message changes with a repeat. */
+    const char *new_msg = NULL;
+    if (aggregate(ev, obj->uid, type, reason, msg, now_s)) {
+        char plain[MESSAGE_MAX];
+        memcpy(plain, msg, sizeof(plain));
+        snprintf(msg, sizeof(msg), "%s%.*s", AHPA_EVENTS_COMBINED_PREFIX,
+                 (int)(sizeof(msg) - sizeof(AHPA_EVENTS_COMBINED_PREFIX)), plain);
+        ahpa_controller__event_combined_name(obj->name, obj->uid, type, reason, name);
+        new_msg = msg;
+        ev->stats.combined++;
+    } else {
+        ahpa_controller__event_name(obj->name, obj->uid, type, reason, msg, name);
+    }
     struct seen_event *s = seen_find(ev, obj->ns, name);
     int64_t count = 1;
     int rc;
     if (s != NULL) {
         count = s->count + 1;
-        rc = bump(ev, obj->ns, name, count, now_s, err);
+        rc = bump(ev, obj->ns, name, count, new_msg, now_s, err);
         if (rc != -AHPA_ENOTFOUND)
             goto done;
         ahpa_error_clear(err); /* deleted (Events expire): a new one */
@@ -279,7 +399,9 @@ int ahpa_controller__events_emit(struct ahpa_controller__events *ev,
     json_decref(body);
     if (rc == -AHPA_EEXIST || rc == -AHPA_ECONFLICT) {
         ahpa_error_clear(err);
-        rc = bump_unknown(ev, obj->ns, name, now_s, &count, err);
+        rc = bump_unknown(ev, obj->ns, name, new_msg, now_s, &count, err);
+        if (rc == 0)
+            ev->stats.found++;
     }
 done:
     if (rc < 0) {
@@ -290,6 +412,6 @@ done:
         ev->stats.created++;
     else
         ev->stats.patched++;
-    seen_put(ev, obj->ns, name, count, now_s);
+    seen_put(ev, obj->ns, name, count);
     return 0;
 }

@@ -14,14 +14,21 @@
  *     count + 1 and lastTimestamp. A new leader that repeats an event the
  *     old one recorded finds the Event (409 AlreadyExists on create), reads
  *     its count and patches it, instead of adding a second Event.
+ *   - Similar events (same object, type and reason, another message) are
+ *     folded as client-go's EventAggregator folds them: within a window of
+ *     AHPA_EVENTS_AGGREGATE_INTERVAL_S seconds since the group's last
+ *     event, the first AHPA_EVENTS_AGGREGATE_MAX - 1 distinct messages
+ *     keep their own Events; every other message counts up the group's
+ *     combined Event, "<object name>.<hash of uid, type, reason>", whose
+ *     message becomes AHPA_EVENTS_COMBINED_PREFIX + the latest message.
  *   - A token bucket per involved object (uid): AHPA_EVENTS_BURST events,
  *     then one every AHPA_EVENTS_REFILL_S seconds (client-go's spam
  *     filter: burst 25, 1/300 s). An event over the limit is dropped and
  *     counted.
  *   - Bounded memory: at most AHPA_EVENTS_OBJECTS_MAX objects' buckets
- *     and AHPA_EVENTS_SEEN_MAX known Events (counts); past that the entry
- *     used longest ago is forgotten (an Event forgotten and repeated is
- *     found again through the 409).
+ *     and AHPA_EVENTS_SEEN_MAX known Events (counts), each found by a
+ *     hash lookup; past that the entry used longest ago is forgotten (an
+ *     Event forgotten and repeated is found again through the 409).
  *
  * The recorder does not decide who may write: the caller checks
  * leadership first (only the leader emits).
@@ -43,6 +50,10 @@ struct ahpa_kube_client;
 #define AHPA_EVENTS_SEEN_MAX 4096
 #define AHPA_EVENTS_NAME_MAX 254 /* a DNS subdomain (253) and the NUL */
 #define AHPA_EVENTS_STRATEGY_MAX 32
+#define AHPA_EVENTS_AGGREGATE_MAX 10          /* client-go's defaultAggregateMaxEvents */
+#define AHPA_EVENTS_AGGREGATE_INTERVAL_S 600  /* defaultAggregateIntervalInSeconds */
+#define AHPA_EVENTS_AGGREGATES_MAX 4096       /* groups remembered */
+#define AHPA_EVENTS_COMBINED_PREFIX "(combined from similar events): "
 
 /* The object an event is about (an AHPA); strings borrowed for the call. */
 struct ahpa_controller__event_object {
@@ -56,6 +67,9 @@ enum ahpa_controller__event_type {
 
 struct ahpa_controller__events_stats {
     uint64_t created, patched, dropped, failed;
+    uint64_t found;       /* of patched: Events this process did not know (the 409) */
+    uint64_t combined;    /* events recorded on a combined Event */
+    size_t objects, seen, aggregates; /* entries held now (at most their bounds) */
 };
 
 struct ahpa_controller__events;
@@ -65,6 +79,10 @@ struct ahpa_controller__events;
  * with ahpa_controller__events_free(). */
 struct ahpa_controller__events *ahpa_controller__events_new(struct ahpa_kube_client *kube,
                                                             const char *component);
+/* The same with other bounds than AHPA_EVENTS_OBJECTS_MAX and
+ * AHPA_EVENTS_SEEN_MAX (at least 1 each): for tests of the eviction. */
+struct ahpa_controller__events *ahpa_controller__events_new_bounded(
+    struct ahpa_kube_client *kube, const char *component, size_t objects_max, size_t seen_max);
 void ahpa_controller__events_free(struct ahpa_controller__events *ev); /* NULL: no-op */
 
 /* Records one event on `obj` at now_s (wall clock, seconds). Returns 0
@@ -83,6 +101,12 @@ int ahpa_controller__events_emit(struct ahpa_controller__events *ev,
  * an object is seen (nothing to compare) and when it is the same. */
 bool ahpa_controller__events_strategy(struct ahpa_controller__events *ev, const char *uid,
                                       const char *strategy, int64_t now_s, char *prev, size_t n);
+
+/* The name of the combined Event of (object, type, reason): no message in
+ * it, so that any leader finds the same one. Into out (AHPA_EVENTS_NAME_MAX). */
+void ahpa_controller__event_combined_name(const char *obj_name, const char *uid,
+                                          enum ahpa_controller__event_type type,
+                                          const char *reason, char *out);
 
 /* The Event name for these fields, into out (AHPA_EVENTS_NAME_MAX). */
 void ahpa_controller__event_name(const char *obj_name, const char *uid,

@@ -23,63 +23,6 @@
  * 7 days at 60 s (10,081 points) fit in one. */
 #define MAX_POINTS_PER_QUERY 11000
 
-/* --- rings -------------------------------------------------------------------- */
-
-static void ring_init(struct ahpa_controller__ring *r, size_t cap)
-{
-    r->t0_s = 0;
-    r->n = 0;
-    r->cap = cap;
-    r->v = ahpa_calloc(cap, sizeof(double));
-}
-
-static void ring_dispose(struct ahpa_controller__ring *r)
-{
-    free(r->v);
-    r->v = NULL;
-    r->n = 0;
-}
-
-/* Sets the value at time t (a multiple of step); fills skipped steps with
- * NaN; keeps the newest `cap` values. Times before the ring are dropped. */
-static void ring_put(struct ahpa_controller__ring *r, int64_t step, int64_t t, double v)
-{
-    if (r->n == 0) {
-        r->t0_s = t;
-        r->v[0] = v;
-        r->n = 1;
-        return;
-    }
-    if (t < r->t0_s)
-        return;
-    size_t idx = (size_t)((t - r->t0_s) / step);
-    if (idx >= r->cap) { /* drop from the front to make room */
-        size_t drop = idx - r->cap + 1;
-        if (drop >= r->n) {
-            r->n = 0;
-            r->t0_s = t - (int64_t)(r->cap - 1) * step;
-        } else {
-            memmove(r->v, r->v + drop, (r->n - drop) * sizeof(double));
-            r->n -= drop;
-            r->t0_s += (int64_t)drop * step;
-        }
-        idx = r->cap - 1;
-        if (r->n == 0)
-            r->t0_s = t - (int64_t)idx * step;
-    }
-    while (r->n <= idx)
-        r->v[r->n++] = NAN;
-    r->v[idx] = v;
-}
-
-static double ring_get(const struct ahpa_controller__ring *r, int64_t step, int64_t t)
-{
-    if (r->n == 0 || t < r->t0_s)
-        return NAN;
-    size_t idx = (size_t)((t - r->t0_s) / step);
-    return idx < r->n ? r->v[idx] : NAN;
-}
-
 /* --- lifecycle ------------------------------------------------------------------- */
 
 /* Samples kept per ring: the window of the last refit boundary plus
@@ -103,16 +46,16 @@ static void mstate_init(const struct ahpa_controller *c, struct ahpa_controller_
     s->target_type = m->target_type;
     s->target = m->target;
     size_t cap = history_cap(c);
-    ring_init(&s->usage, cap);
-    ring_init(&s->pred_point, cap + 128);
-    ring_init(&s->pred_upper, cap + 128);
+    ahpa_controller__ring_init(&s->usage, cap);
+    ahpa_controller__ring_init(&s->pred_point, cap + 128);
+    ahpa_controller__ring_init(&s->pred_upper, cap + 128);
 }
 
 static void mstate_dispose(struct ahpa_controller__mstate *s)
 {
-    ring_dispose(&s->usage);
-    ring_dispose(&s->pred_point);
-    ring_dispose(&s->pred_upper);
+    ahpa_controller__ring_dispose(&s->usage);
+    ahpa_controller__ring_dispose(&s->pred_point);
+    ahpa_controller__ring_dispose(&s->pred_upper);
     ahpa_forecast_free(s->model);
     ahpa_planner_policy_free(s->policy);
     free(s->future_point);
@@ -160,7 +103,7 @@ static void sync_metrics(const struct ahpa_controller *c, struct ahpa_controller
 static void workload_destroy(void *obj)
 {
     struct ahpa_controller__workload *w = obj;
-    ring_dispose(&w->replicas);
+    ahpa_controller__ring_dispose(&w->replicas);
     for (size_t i = 0; i < w->nms; i++)
         mstate_dispose(&w->ms[i]);
     free(w->ms);
@@ -237,7 +180,7 @@ static void fetched_merge(const struct fetched *f, struct ahpa_controller__ring 
                           int64_t step)
 {
     for (size_t i = 0; i < f->n; i++)
-        ring_put(ring, step, f->t[i], f->v[i]);
+        ahpa_controller__ring_put(ring, step, f->t[i], f->v[i]);
 }
 
 /* query_range of a query over [start, end] (one series) into `out`.
@@ -312,10 +255,10 @@ static void feed(struct ahpa_controller *c, const struct ahpa_controller__worklo
     double point[64], upper[64];
     if (k <= 64 && ahpa_forecast_predict(s->model, k, w->obj->quantile, point, upper, NULL) == 0) {
         int64_t at = t - step + (int64_t)k * step;
-        ring_put(&s->pred_point, step, at, point[k - 1]);
-        ring_put(&s->pred_upper, step, at, upper[k - 1]);
+        ahpa_controller__ring_put(&s->pred_point, step, at, point[k - 1]);
+        ahpa_controller__ring_put(&s->pred_upper, step, at, upper[k - 1]);
     }
-    double f = ring_get(&s->pred_upper, step, t);
+    double f = ahpa_controller__ring_get(&s->pred_upper, step, t);
     if (isfinite(f) && isfinite(v)) {
         double q = w->obj->quantile, e = v - f;
         s->coverage_hits += v <= f;
@@ -477,8 +420,8 @@ static void merge_metric(const struct ahpa_controller *c, struct ahpa_controller
             j++;
         double req = j < f->requests.n && f->requests.t[j] == t ? f->requests.v[j] : NAN;
         double u = ahpa_controller__metric_usage(m, f->value.v[k], req,
-                                                 ring_get(&w->replicas, step, t));
-        ring_put(&s->usage, step, t, u);
+                                                 ahpa_controller__ring_get(&w->replicas, step, t));
+        ahpa_controller__ring_put(&s->usage, step, t, u);
         if (isfinite(f->value.v[k]))
             s->requests_missing = ahpa_controller__metric_needs_requests(m) &&
                                   !(isfinite(req) && req > 0);
@@ -506,7 +449,7 @@ static int advance_metric(struct ahpa_controller *c, struct ahpa_controller__wor
         rc = refit_at(c, w, s, boundary, err);
     if (rc == 0)
         for (int64_t t = s->fed_until_s + step; t <= end - step; t += step) {
-            feed(c, w, s, t, ring_get(&s->usage, step, t));
+            feed(c, w, s, t, ahpa_controller__ring_get(&s->usage, step, t));
             s->fed_until_s = t;
         }
     if (s->model != NULL && s->fit_boundary_s != 0)
@@ -515,22 +458,6 @@ static int advance_metric(struct ahpa_controller *c, struct ahpa_controller__wor
 }
 
 /* --- planning ------------------------------------------------------------------------------ */
-
-/* The newest finite value of a ring at or before `until`: its time in
- * *t (0: none). */
-static double ring_last_finite(const struct ahpa_controller__ring *r, int64_t step, int64_t until,
-                               int64_t *t)
-{
-    *t = 0;
-    for (size_t i = r->n; i-- > 0;) {
-        int64_t ti = r->t0_s + (int64_t)i * step;
-        if (ti <= until && isfinite(r->v[i])) {
-            *t = ti;
-            return r->v[i];
-        }
-    }
-    return NAN;
-}
 
 /* Why metric s has no plan at `now`, or "" when the inputs are known.
  * Fills r's usage and p's replicas (common to the metrics). See
@@ -547,8 +474,8 @@ static void check_inputs(struct ahpa_controller *c, struct ahpa_controller__work
     char *why = r->error;
     size_t why_size = sizeof(r->error);
     int64_t tu, tr;
-    double u = ring_last_finite(&s->usage, step, now, &tu);
-    double n = ring_last_finite(&w->replicas, step, now, &tr);
+    double u = ahpa_controller__ring_last_finite(&s->usage, step, now, &tu);
+    double n = ahpa_controller__ring_last_finite(&w->replicas, step, now, &tr);
     why[0] = '\0';
     if (tu == 0) {
         r->cause = AHPA_CONTROLLER_TARGET_NOT_FOUND;
@@ -590,7 +517,7 @@ static void check_inputs(struct ahpa_controller *c, struct ahpa_controller__work
     int64_t end = now - now % step;
     size_t have = 0;
     for (size_t k = 0; k < recent_steps; k++)
-        have += isfinite(ring_get(&s->usage, step, end - (int64_t)k * step));
+        have += isfinite(ahpa_controller__ring_get(&s->usage, step, end - (int64_t)k * step));
     if (2 * have < recent_steps) {
         r->cause = AHPA_CONTROLLER_NO_CURRENT_DATA;
         snprintf(why, why_size, "recent history missing: %zu of the last %zu steps of %s "
@@ -778,7 +705,7 @@ static void cycle_metrics(struct ahpa_controller *c, struct ahpa_controller__wor
         fetched_merge(&replicas, &w->replicas, step);
         w->fetched_until_s = end;
         if (scale_replicas >= 0)
-            ring_put(&w->replicas, step, end, scale_replicas);
+            ahpa_controller__ring_put(&w->replicas, step, end, scale_replicas);
     }
     if (src == -AHPA_ENOTFOUND) {
         p->cause = AHPA_CONTROLLER_TARGET_NOT_FOUND;
@@ -861,7 +788,7 @@ void ahpa_controller__workload_cycle(struct ahpa_controller *c,
 void ahpa_controller__workload_prepare(struct ahpa_controller *c,
                                        struct ahpa_controller__workload *w)
 {
-    ring_init(&w->replicas, history_cap(c));
+    ahpa_controller__ring_init(&w->replicas, history_cap(c));
     pthread_mutex_lock(&w->lock);
     sync_metrics(c, w);
     pthread_mutex_unlock(&w->lock);

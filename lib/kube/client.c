@@ -355,11 +355,12 @@ int ahpa_kube_delete(struct ahpa_kube_client *c, const struct ahpa_kube_resource
 
 /* ---- paging ------------------------------------------------------- */
 
-/* Appends one page's items to `items`; returns the continue token (borrowed
- * from page) through *cont. */
+/* Appends one page's items to `items`, or hands each to `sink` (then
+ * `items` stays empty and the sink bounds the count); returns the
+ * continue token (borrowed from page) through *cont. */
 static int take_page(json_t *page, json_t *items, const struct ahpa_kube_list_options *lo,
-                     size_t max_items, const char **cont, const char *path,
-                     struct ahpa_error *err)
+                     const struct ahpa_kube__sink *sink, size_t max_items, const char **cont,
+                     const char *path, struct ahpa_error *err)
 {
     json_t *arr = json_object_get(page, "items");
     if (!json_is_array(arr) && !json_is_null(arr) && arr != NULL)
@@ -374,6 +375,12 @@ static int take_page(json_t *page, json_t *items, const struct ahpa_kube_list_op
         if (!json_is_object(it))
             return ahpa_error_set(err, AHPA_EUPSTREAM, "GET %s: item %zu is not an object",
                                   path, i);
+        if (sink != NULL) {
+            int rc = sink->fn(it, sink->ud, err);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
         if (lo->transform == NULL) {
             json_array_append(items, it);
             continue;
@@ -406,8 +413,8 @@ static void list_params(const struct ahpa_kube_list_options *lo, char *limit, si
  * total is capped, so the loop runs at most max_items + 1 times. */
 static int list_pages(struct ahpa_kube_client *c, struct ahpa_httpc_client *h,
                       atomic_bool *abort, const char *path,
-                      const struct ahpa_kube_list_options *lo, json_t *list,
-                      struct ahpa_error *err)
+                      const struct ahpa_kube_list_options *lo, const struct ahpa_kube__sink *sink,
+                      json_t *list, struct ahpa_error *err)
 {
     size_t max_items = lo->max_items ? lo->max_items : AHPA_KUBE_DEFAULT_MAX_ITEMS;
     json_t *items = json_object_get(list, "items");
@@ -429,7 +436,7 @@ static int list_pages(struct ahpa_kube_client *c, struct ahpa_httpc_client *h,
                                 json_string(rv ? rv : ""));
         }
         if (rc == 0)
-            rc = take_page(page, items, lo, max_items, &next, path, err);
+            rc = take_page(page, items, lo, sink, max_items, &next, path, err);
         free(cont);
         cont = next && next[0] ? ahpa_strdup(next) : NULL;
         size_t got = json_array_size(json_object_get(page, "items"));
@@ -446,8 +453,8 @@ static int list_pages(struct ahpa_kube_client *c, struct ahpa_httpc_client *h,
 
 int ahpa_kube__list_all(struct ahpa_kube_client *c, struct ahpa_httpc_client *h,
                         atomic_bool *abort, const struct ahpa_kube_resource *r, const char *ns,
-                        const struct ahpa_kube_list_options *lo, json_t **out,
-                        struct ahpa_error *err)
+                        const struct ahpa_kube_list_options *lo,
+                        const struct ahpa_kube__sink *sink, json_t **out, struct ahpa_error *err)
 {
     static const struct ahpa_kube_list_options none = {0};
     *out = NULL;
@@ -461,7 +468,7 @@ int ahpa_kube__list_all(struct ahpa_kube_client *c, struct ahpa_httpc_client *h,
     char kind[128];
     snprintf(kind, sizeof(kind), "%sList", r->kind ? r->kind : "");
     json_t *list = json_pack("{s:s, s:{}, s:[]}", "kind", kind, "metadata", "items");
-    rc = list_pages(c, h, abort, ahpa_buf_cstr(&path), lo ? lo : &none, list, err);
+    rc = list_pages(c, h, abort, ahpa_buf_cstr(&path), lo ? lo : &none, sink, list, err);
     ahpa_buf_dispose(&path);
     if (rc != 0) {
         json_decref(list);
@@ -477,5 +484,5 @@ int ahpa_kube_list(struct ahpa_kube_client *c, const struct ahpa_kube_resource *
 {
     if (c == NULL || out == NULL)
         return ahpa_error_set(err, AHPA_EINVAL, "list without a client or result");
-    return ahpa_kube__list_all(c, NULL, NULL, r, ns, lo, out, err);
+    return ahpa_kube__list_all(c, NULL, NULL, r, ns, lo, NULL, out, err);
 }

@@ -11,6 +11,10 @@
  * backoff. A watch that ends as the server planned (timeoutSeconds) is
  * resumed at once.
  *
+ * The store keeps JSON objects (whole or trimmed by the transform) or,
+ * with `make`, the module's own compact objects; the loop only ever reads
+ * their key, name and resourceVersion.
+ *
  * Locking: the store is a map under a rwlock written only by the informer
  * thread; readers take the read lock to copy pointers and references.
  * `mu` guards the small mutable fields (RV, stats) and the condition
@@ -80,6 +84,10 @@ struct ahpa_kube_informer *ahpa_kube_informer_new(struct ahpa_kube_client *c,
         ahpa_error_set(err, AHPA_EINVAL, "informer without a client or resource");
         return NULL;
     }
+    if (o->make != NULL && o->transform != NULL) {
+        ahpa_error_set(err, AHPA_EINVAL, "informer with both a transform and a make function");
+        return NULL;
+    }
     struct ahpa_kube_informer *inf = ahpa_calloc(1, sizeof(*inf));
     inf->c = c;
     inf->o = *o;
@@ -138,23 +146,8 @@ static bool sleep_unless_stopped(struct ahpa_kube_informer *inf, int64_t ms)
 
 /* ---- relist and diff ---------------------------------------------- */
 
-static int build_map(json_t *items, size_t max_items, struct ahpa_kube__map *m,
-                     struct ahpa_error *err)
-{
-    size_t i;
-    json_t *it;
-    if (json_array_size(items) > max_items)
-        return ahpa_error_set(err, AHPA_ETOOBIG, "more than %zu objects", max_items);
-    json_array_foreach(items, i, it)
-    {
-        struct ahpa_kube_obj *o;
-        int rc = ahpa_kube__obj_new(json_incref(it), &o, err);
-        if (rc != 0)
-            return rc;
-        ahpa_kube_obj_release(ahpa_kube__map_put(m, o)); /* a duplicate: last wins */
-    }
-    return 0;
-}
+static int new_obj(struct ahpa_kube_informer *inf, const json_t *json, struct ahpa_kube_obj **o,
+                   struct ahpa_error *err);
 
 /* What changed between two stores, as callbacks: adds and updates in the
  * new one's order, then deletes. Same RV = same object: no callback. */
@@ -162,60 +155,115 @@ static void diff_callbacks(struct ahpa_kube_informer *inf, const struct ahpa_kub
                            const struct ahpa_kube__map *cur)
 {
     for (size_t s = 0; s < cur->nslots; s++) {
-        for (struct ahpa_kube__map_ent *e = cur->slots[s]; e != NULL; e = e->next) {
-            struct ahpa_kube_obj *was = ahpa_kube__map_get(old, e->obj->key);
-            if (was == NULL && inf->o.on_add)
-                inf->o.on_add(e->obj, inf->o.ud);
-            else if (was != NULL && strcmp(was->resource_version, e->obj->resource_version) != 0 &&
-                     inf->o.on_update)
-                inf->o.on_update(was, e->obj, inf->o.ud);
-        }
+        const struct ahpa_kube_obj *o = cur->slots[s];
+        if (o == NULL)
+            continue;
+        struct ahpa_kube_obj *was = ahpa_kube__map_get(old, o->key);
+        if (was == NULL && inf->o.on_add)
+            inf->o.on_add(o, inf->o.ud);
+        else if (was != NULL && strcmp(was->resource_version, o->resource_version) != 0 &&
+                 inf->o.on_update)
+            inf->o.on_update(was, o, inf->o.ud);
     }
     for (size_t s = 0; s < old->nslots; s++)
-        for (struct ahpa_kube__map_ent *e = old->slots[s]; e != NULL; e = e->next)
-            if (ahpa_kube__map_get(cur, e->obj->key) == NULL && inf->o.on_delete)
-                inf->o.on_delete(e->obj, inf->o.ud);
+        if (old->slots[s] != NULL && ahpa_kube__map_get(cur, old->slots[s]->key) == NULL &&
+            inf->o.on_delete)
+            inf->o.on_delete(old->slots[s], inf->o.ud);
+}
+
+/* The list is in `fresh`: it becomes the store, callbacks hear the
+ * difference, and has_synced turns true. */
+static void install(struct ahpa_kube_informer *inf, struct ahpa_kube__map *fresh, const char *rv)
+{
+    set_rv(inf, rv);
+    pthread_rwlock_wrlock(&inf->lock);
+    struct ahpa_kube__map old = inf->store;
+    inf->store = *fresh;
+    pthread_rwlock_unlock(&inf->lock);
+    /* `fresh` now is the store; only this thread writes it, so reading
+     * it here without the lock is safe. */
+    diff_callbacks(inf, &old, &inf->store);
+    ahpa_kube__map_dispose(&old);
+    pthread_mutex_lock(&inf->mu);
+    inf->synced = true;
+    pthread_cond_broadcast(&inf->cv);
+    pthread_mutex_unlock(&inf->mu);
+}
+
+/* Each listed item goes into the new map as its page arrives, in its
+ * stored form, so a relist holds one page of whole objects at most. */
+struct fill {
+    struct ahpa_kube_informer *inf;
+    struct ahpa_kube__map map;
+    size_t max_items;
+};
+
+static int fill_one(const json_t *item, void *ud, struct ahpa_error *err)
+{
+    struct fill *f = ud;
+    struct ahpa_kube_obj *o;
+    int rc = new_obj(f->inf, item, &o, err);
+    if (rc != 0)
+        return rc;
+    ahpa_kube_obj_release(ahpa_kube__map_put(&f->map, o)); /* a duplicate: last wins */
+    if (f->map.count > f->max_items)
+        return ahpa_error_set(err, AHPA_ETOOBIG, "more than %zu objects", f->max_items);
+    return 0;
+}
+
+static void fill_init(struct fill *f, struct ahpa_kube_informer *inf)
+{
+    f->inf = inf;
+    ahpa_kube__map_init(&f->map);
+    f->max_items = inf->o.max_items ? inf->o.max_items : AHPA_KUBE_DEFAULT_MAX_ITEMS;
 }
 
 static int relist(struct ahpa_kube_informer *inf, struct ahpa_error *err)
 {
     struct ahpa_kube_list_options lo = {
         .label_selector = inf->label_selector, .field_selector = inf->field_selector,
-        .page_limit = inf->o.page_limit, .max_items = inf->o.max_items,
-        .transform = inf->o.transform, .transform_ud = inf->o.ud};
+        .page_limit = inf->o.page_limit, .max_items = inf->o.max_items};
+    struct fill f;
+    fill_init(&f, inf);
+    struct ahpa_kube__sink sink = {fill_one, &f};
     json_t *list = NULL;
     count(inf, &inf->stats.lists);
-    int rc = ahpa_kube__list_all(inf->c, inf->h, &inf->stop, &inf->res, inf->ns, &lo, &list, err);
-    if (rc != 0)
-        return rc;
+    int rc = ahpa_kube__list_all(inf->c, inf->h, &inf->stop, &inf->res, inf->ns, &lo, &sink,
+                                 &list, err);
+    const char *rv = json_string_value(json_object_get(json_object_get(list, "metadata"),
+                                                       "resourceVersion"));
+    if (rc == 0 && (rv == NULL || rv[0] == '\0' || strlen(rv) >= RV_MAX))
+        rc = ahpa_error_set(err, AHPA_EUPSTREAM, "list of %s without a resourceVersion",
+                            inf->resource);
+    if (rc == 0)
+        install(inf, &f.map, rv);
+    else
+        ahpa_kube__map_dispose(&f.map);
+    json_decref(list);
+    return rc;
+}
+
+int ahpa_kube__informer_load(struct ahpa_kube_informer *inf, const json_t *list,
+                             struct ahpa_error *err)
+{
     const char *rv = json_string_value(json_object_get(json_object_get(list, "metadata"),
                                                        "resourceVersion"));
     if (rv == NULL || rv[0] == '\0' || strlen(rv) >= RV_MAX)
-        rc = ahpa_error_set(err, AHPA_EUPSTREAM, "list of %s without a resourceVersion",
-                            inf->resource);
-    struct ahpa_kube__map fresh;
-    ahpa_kube__map_init(&fresh);
-    size_t max_items = inf->o.max_items ? inf->o.max_items : AHPA_KUBE_DEFAULT_MAX_ITEMS;
-    if (rc == 0)
-        rc = build_map(json_object_get(list, "items"), max_items, &fresh, err);
-    if (rc == 0) {
-        set_rv(inf, rv);
-        pthread_rwlock_wrlock(&inf->lock);
-        struct ahpa_kube__map old = inf->store;
-        inf->store = fresh;
-        pthread_rwlock_unlock(&inf->lock);
-        /* `fresh` now is the store; only this thread writes it, so reading
-         * it here without the lock is safe. */
-        diff_callbacks(inf, &old, &inf->store);
-        ahpa_kube__map_dispose(&old);
-        pthread_mutex_lock(&inf->mu);
-        inf->synced = true;
-        pthread_cond_broadcast(&inf->cv);
-        pthread_mutex_unlock(&inf->mu);
-    } else {
-        ahpa_kube__map_dispose(&fresh);
+        return ahpa_error_set(err, AHPA_EINVAL, "list without a resourceVersion");
+    struct fill f;
+    fill_init(&f, inf);
+    size_t i;
+    json_t *it;
+    int rc = 0;
+    json_array_foreach(json_object_get(list, "items"), i, it)
+    {
+        if (rc == 0)
+            rc = fill_one(it, &f, err);
     }
-    json_decref(list);
+    if (rc == 0)
+        install(inf, &f.map, rv);
+    else
+        ahpa_kube__map_dispose(&f.map);
     return rc;
 }
 
@@ -223,14 +271,20 @@ static int relist(struct ahpa_kube_informer *inf, struct ahpa_error *err)
 
 /* A watched object as the store keeps it: a new reference, trimmed
  * when the informer has a transform; NULL when it is unusable. */
-static json_t *stored_form(struct ahpa_kube_informer *inf, json_t *json)
+static json_t *stored_form(struct ahpa_kube_informer *inf, const json_t *json)
 {
-    return inf->o.transform ? inf->o.transform(json, inf->o.ud) : json_incref(json);
+    return inf->o.transform ? inf->o.transform(json, inf->o.ud) : json_incref((json_t *)json);
 }
 
-static int new_obj(struct ahpa_kube_informer *inf, json_t *json, struct ahpa_kube_obj **o,
+static int new_obj(struct ahpa_kube_informer *inf, const json_t *json, struct ahpa_kube_obj **o,
                    struct ahpa_error *err)
 {
+    if (inf->o.make != NULL) {
+        *o = inf->o.make(json, inf->o.ud);
+        if (*o == NULL)
+            return ahpa_error_set(err, AHPA_EPARSE, "%s object is not usable", inf->resource);
+        return 0;
+    }
     json_t *kept = stored_form(inf, json);
     if (kept == NULL)
         return ahpa_error_set(err, AHPA_EPARSE, "%s object is not usable", inf->resource);
@@ -574,8 +628,8 @@ size_t ahpa_kube_informer_list(struct ahpa_kube_informer *inf, struct ahpa_kube_
     size_t n = 0;
     struct ahpa_kube_obj **v = ahpa_calloc(inf->store.count + 1, sizeof(*v));
     for (size_t s = 0; s < inf->store.nslots; s++)
-        for (struct ahpa_kube__map_ent *e = inf->store.slots[s]; e != NULL; e = e->next)
-            v[n++] = ahpa_kube_obj_retain(e->obj);
+        if (inf->store.slots[s] != NULL)
+            v[n++] = ahpa_kube_obj_retain(inf->store.slots[s]);
     pthread_rwlock_unlock(&inf->lock);
     qsort(v, n, sizeof(*v), by_key);
     *out = v;

@@ -110,15 +110,16 @@ int ahpa_kube__yaml_load(const char *text, size_t len, json_t **out, struct ahpa
  * metadata.name or resourceVersion. */
 int ahpa_kube__obj_new(json_t *json, struct ahpa_kube_obj **out, struct ahpa_error *err);
 
-/* A map key -> object (owned reference each), chained hash table. */
+/* A map key -> object (owned reference each): open addressing with
+ * linear probing, one pointer per slot and no allocation per entry (an
+ * informer's store and the pod cache's index hold one entry per object).
+ * At most 3/4 full; a deletion shifts the entries behind it back, so
+ * there are no tombstones. Iterate with
+ *   for (size_t s = 0; s < m->nslots; s++) if (m->slots[s] != NULL) ... */
 struct ahpa_kube__map {
-    struct ahpa_kube__map_ent **slots;
-    size_t nslots;
+    struct ahpa_kube_obj **slots; /* NULL = empty */
+    size_t nslots;                /* a power of two */
     size_t count;
-};
-struct ahpa_kube__map_ent {
-    struct ahpa_kube__map_ent *next;
-    struct ahpa_kube_obj *obj;
 };
 
 void ahpa_kube__map_init(struct ahpa_kube__map *m);
@@ -130,11 +131,27 @@ struct ahpa_kube_obj *ahpa_kube__map_put(struct ahpa_kube__map *m, struct ahpa_k
 /* Returns the removed object (caller releases) or NULL. */
 struct ahpa_kube_obj *ahpa_kube__map_del(struct ahpa_kube__map *m, const char *key);
 
+/* ---- informers (informer.c) --------------------------------------- */
+
+/* For tests and benchmarks: installs `list` ({"metadata":
+ * {"resourceVersion"}, "items": [whole objects]}) as a relist whose
+ * answer it was (each item through the transform or make, the diff's
+ * callbacks, has_synced). Only while the informer's thread is not
+ * running (it is the store's one writer). */
+int ahpa_kube__informer_load(struct ahpa_kube_informer *inf, const json_t *list,
+                             struct ahpa_error *err);
+
 /* ---- pods (pods.c) ------------------------------------------------- */
 
-/* The pod cache's transform (see ahpa_kube_pods in kube.h): a new
- * reference to the trimmed pod; NULL without metadata. ud unused. */
-json_t *ahpa_kube__pod_trim(const json_t *pod, void *ud);
+/* The pod cache's make function (see ahpa_kube_pods in kube.h): a new
+ * compact pod from a whole one, its shape interned in `pods` (a struct
+ * ahpa_kube_pods); NULL without metadata.name or resourceVersion. */
+struct ahpa_kube_obj *ahpa_kube__pod_make(const json_t *pod, void *pods);
+/* For tests: a pod made by ahpa_kube__pod_make as one line:
+ * "<key> ns=.. name=.. rv=.. phase=.. ready=0|1 owner=Kind/name labels=k=v,..". */
+void ahpa_kube__pod_describe(const struct ahpa_kube_obj *pod, struct ahpa_buf *out);
+/* Shapes interned now (for tests). */
+size_t ahpa_kube__pods_shapes(struct ahpa_kube_pods *p);
 
 /* ---- client internals (client.c) ---------------------------------- */
 
@@ -147,11 +164,19 @@ struct ahpa_httpc_client *ahpa_kube__httpc_new(struct ahpa_kube_client *c,
 int ahpa_kube__do(struct ahpa_kube_client *c, struct ahpa_httpc_client *h, atomic_bool *abort,
                   const struct ahpa_httpc_request *req, struct ahpa_httpc_response *resp,
                   struct ahpa_error *err);
-/* ahpa_kube_list() on a given connection, cancellable by *abort. */
+/* Takes one listed item (borrowed, whole) as its page arrives; non-zero
+ * ends the list with that error. */
+struct ahpa_kube__sink {
+    int (*fn)(const json_t *item, void *ud, struct ahpa_error *err);
+    void *ud;
+};
+/* ahpa_kube_list() on a given connection, cancellable by *abort. With a
+ * sink (may be NULL) the items go to it, not into (*out)["items"], and
+ * lo->transform and lo->max_items are the sink's business. */
 int ahpa_kube__list_all(struct ahpa_kube_client *c, struct ahpa_httpc_client *h, atomic_bool *abort,
                         const struct ahpa_kube_resource *r, const char *ns,
-                        const struct ahpa_kube_list_options *lo, json_t **out,
-                        struct ahpa_error *err);
+                        const struct ahpa_kube_list_options *lo,
+                        const struct ahpa_kube__sink *sink, json_t **out, struct ahpa_error *err);
 int64_t ahpa_kube__now_ns(void);
 
 #endif

@@ -94,85 +94,73 @@ static uint64_t hash_key(const char *s)
 
 void ahpa_kube__map_init(struct ahpa_kube__map *m)
 {
-    m->nslots = 64;
+    m->nslots = 16;
     m->slots = ahpa_calloc(m->nslots, sizeof(*m->slots));
     m->count = 0;
 }
 
 void ahpa_kube__map_dispose(struct ahpa_kube__map *m)
 {
-    for (size_t i = 0; i < m->nslots; i++) {
-        struct ahpa_kube__map_ent *e = m->slots[i];
-        while (e != NULL) {
-            struct ahpa_kube__map_ent *next = e->next;
-            ahpa_kube_obj_release(e->obj);
-            free(e);
-            e = next;
-        }
-    }
+    for (size_t i = 0; i < m->nslots; i++)
+        ahpa_kube_obj_release(m->slots[i]);
     free(m->slots);
     memset(m, 0, sizeof(*m));
 }
 
-static struct ahpa_kube__map_ent **find(const struct ahpa_kube__map *m, const char *key)
+/* The slot holding `key`, or the empty slot where it would go. Bounded:
+ * the table always has an empty slot (at most 3/4 full). */
+static size_t find(const struct ahpa_kube__map *m, const char *key)
 {
-    struct ahpa_kube__map_ent **pp = &m->slots[hash_key(key) & (m->nslots - 1)];
-    while (*pp != NULL && strcmp((*pp)->obj->key, key) != 0)
-        pp = &(*pp)->next;
-    return pp;
+    size_t mask = m->nslots - 1, i = hash_key(key) & mask;
+    while (m->slots[i] != NULL && strcmp(m->slots[i]->key, key) != 0)
+        i = (i + 1) & mask;
+    return i;
 }
 
 struct ahpa_kube_obj *ahpa_kube__map_get(const struct ahpa_kube__map *m, const char *key)
 {
-    struct ahpa_kube__map_ent *e = *find(m, key);
-    return e ? e->obj : NULL;
+    return m->slots[find(m, key)];
 }
 
 static void grow(struct ahpa_kube__map *m)
 {
-    size_t n = m->nslots * 2;
-    struct ahpa_kube__map_ent **slots = ahpa_calloc(n, sizeof(*slots));
-    for (size_t i = 0; i < m->nslots; i++) {
-        struct ahpa_kube__map_ent *e = m->slots[i];
-        while (e != NULL) {
-            struct ahpa_kube__map_ent *next = e->next;
-            size_t j = hash_key(e->obj->key) & (n - 1);
-            e->next = slots[j];
-            slots[j] = e;
-            e = next;
-        }
-    }
+    struct ahpa_kube__map bigger = {ahpa_calloc(m->nslots * 2, sizeof(*m->slots)),
+                                    m->nslots * 2, m->count};
+    for (size_t i = 0; i < m->nslots; i++)
+        if (m->slots[i] != NULL)
+            bigger.slots[find(&bigger, m->slots[i]->key)] = m->slots[i];
     free(m->slots);
-    m->slots = slots;
-    m->nslots = n;
+    *m = bigger;
 }
 
 struct ahpa_kube_obj *ahpa_kube__map_put(struct ahpa_kube__map *m, struct ahpa_kube_obj *obj)
 {
-    struct ahpa_kube__map_ent **pp = find(m, obj->key);
-    if (*pp != NULL) {
-        struct ahpa_kube_obj *old = (*pp)->obj;
-        (*pp)->obj = obj;
-        return old;
-    }
-    struct ahpa_kube__map_ent *e = ahpa_malloc(sizeof(*e));
-    e->obj = obj;
-    e->next = NULL;
-    *pp = e;
-    if (++m->count > m->nslots)
+    size_t i = find(m, obj->key);
+    struct ahpa_kube_obj *old = m->slots[i];
+    m->slots[i] = obj;
+    if (old == NULL && ++m->count > m->nslots / 4 * 3)
         grow(m);
-    return NULL;
+    return old;
 }
 
 struct ahpa_kube_obj *ahpa_kube__map_del(struct ahpa_kube__map *m, const char *key)
 {
-    struct ahpa_kube__map_ent **pp = find(m, key);
-    struct ahpa_kube__map_ent *e = *pp;
-    if (e == NULL)
+    size_t mask = m->nslots - 1, i = find(m, key);
+    struct ahpa_kube_obj *o = m->slots[i];
+    if (o == NULL)
         return NULL;
-    *pp = e->next;
-    struct ahpa_kube_obj *o = e->obj;
-    free(e);
+    m->slots[i] = NULL;
     m->count--;
+    /* Entries after the hole whose home is not in (hole, j] move into it,
+     * so every entry stays reachable from its home slot. */
+    for (size_t j = (i + 1) & mask; m->slots[j] != NULL; j = (j + 1) & mask) {
+        size_t home = hash_key(m->slots[j]->key) & mask;
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (!stays) {
+            m->slots[i] = m->slots[j];
+            m->slots[j] = NULL;
+            i = j;
+        }
+    }
     return o;
 }

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The managed HPA drives the workload along the plan (issue 12): an
-# EMULATOR of the HPA controller (hpa_emulator.py, not the real one: it
+# The managed HPA drives the workload along the plan, up AND down (issue 12):
+# an EMULATOR of the HPA controller (hpa_emulator.py, not the real one: it
 # does what kube-controller-manager's HPA controller does with this HPA,
 # see its header) syncs the managed HPA ahpa-fib-gpu every period: reads
 # the HPA and the Deployment's scale subresource from the test apiserver
 # (test/lib/kube_apiserver.py, a test double of kube-apiserver), reads
 # ahpa_desired_replicas through the adapter's external metrics API (HTTPS,
 # a client certificate), applies the HPA formula (External AverageValue
-# 1: ceil(usage / 1) unless usage / (1 x current) is within the
+# 1: ceil(usage / 1) unless usage / (1 x status replicas) is within the
 # tolerance), the HPA's behavior (stabilisation windows, rate policies)
 # and min/max, and writes the scale subresource.
 #
@@ -18,12 +18,37 @@
 # --prediction-step=${STEP_S}s and --prediction-interval=${STEP_S}s, and
 # the emulator syncs every PERIOD_S seconds instead of 15.
 #
+# The day starts at trace minute DAY_OFFSET (12): the history ends in the
+# trace's first burst after midnight (minute 11: 4 pods' worth of load)
+# and the live part goes on 9 -> 6 -> 1 -> 1 -> 6, one trace minute (one
+# plan step) after another, so the plan rises at once and then falls. The
+# AHPA plans at quantile QUANTILE (50: the median forecast follows the
+# day's profile; at the seed's 95 the band of this bursty trace kept the
+# plan at 10 pods for 45 s: from minute 11, 92 s of syncs at 95, 53 to 72 s
+# at 50) with stabilizationWindowSeconds WINDOW_S (30 s, two plan steps:
+# the planner holds a scale-down for one step, then lets it go), so the
+# fall reaches the plan within the run; the managed HPA scales
+# down with no window of its own (behavior.scaleDown
+# stabilizationWindowSeconds 0), so the emulated HPA follows at once.
+# Measured (plan at each 3 s sync): 4 4 4 4 9 9 9 9 9 9 9 9 9 9 6; from
+# minute 11 the plan sat at 1 pod for up to 27 s first. Should the set-up
+# be slow enough that the first sync already sees 9, the later 1 -> 6
+# gives the scale-up (the run is then longer, still within MAX_SYNCS).
+#
 # Asserted at every sync: with the managed HPA's tolerance 0 (the
 # adapter's --managed-hpa-tolerance default) the replicas the emulator
 # sets are the published plan (the metric value it read), within the
-# HPA's bounds; the Deployment ends at the last plan; the plan moved
-# during the run (several values). Printed: how many of those syncs the
-# HPA's default 10 % tolerance would have left at the old count.
+# HPA's bounds, and the next sync finds them on the Deployment. After
+# the first sync (which moves the Deployment's initial 4 replicas to the
+# plan) at least one scale-up AND one scale-down, each following the
+# plan. The emulator stops once it has seen both (--until-up-and-down),
+# at most MAX_SYNCS syncs. Printed: the plan at each sync, and how many
+# syncs the HPA's default 10 % tolerance would have left at the old count.
+#
+# Knobs (for exploring; the defaults are the test): AHPA_EMULATOR_WINDOW_S,
+# AHPA_EMULATOR_DAY_OFFSET, AHPA_EMULATOR_QUANTILE, AHPA_EMULATOR_MAX_SYNCS.
+# With AHPA_EMULATOR_WINDOW_S=300 the plan does not come down within the
+# run, and the test fails.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -36,8 +61,11 @@ cleanup() { [[ -n "$EXPORTER" ]] && ahpa_stop_pid "$EXPORTER"; ahpa_prom_stop; a
 trap cleanup EXIT
 T=$AHPA_TMP
 export PYTHONDONTWRITEBYTECODE=1
-STEP_S=15 PERIOD_S=3 SYNCS=${AHPA_EMULATOR_SYNCS:-15}
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+STEP_S=15 PERIOD_S=3
+WINDOW_S=${AHPA_EMULATOR_WINDOW_S:-30}
+DAY_OFFSET=${AHPA_EMULATOR_DAY_OFFSET:-12}
+QUANTILE=${AHPA_EMULATOR_QUANTILE:-50}
+MAX_SYNCS=${AHPA_EMULATOR_MAX_SYNCS:-40}
 wait_s() { # SECONDS CMD...: bounded in time, 0.2 s apart
     local end=$((SECONDS + $1))
     shift
@@ -50,9 +78,7 @@ wait_s() { # SECONDS CMD...: bounded in time, 0.2 s apart
 
 # --- a compressed daily cycle: 2 "days" of history, then live -------------------
 END=$(date +%s)
-# The day starts at trace minute 11: the live part (what the run sees) is
-# the trace's busiest minutes after midnight, where the plan moves most.
-GEN=(--step-s "$STEP_S" --day-offset-min 11 --pods 4 --deployment bert-intent-detection)
+GEN=(--step-s "$STEP_S" --day-offset-min "$DAY_OFFSET" --pods 4 --deployment bert-intent-detection)
 python3 "$src/test/lib/gen_gpu_openmetrics.py" "${GEN[@]}" --days 2 --end "$END" \
     --output "$T/gpu.om" && ahpa_prom_backfill "$T/gpu.om" "$T/tsdb" ||
     { ahpa_fail "history generated and backfilled"; ahpa_finish; }
@@ -68,7 +94,7 @@ ahpa_start_kubeapi "$T" || { ahpa_fail "test apiserver starts"; ahpa_finish; }
 k() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@" </dev/null; }
 kin() { HOME="$T" KUBECONFIG="$KUBEAPI_KUBECONFIG" kubectl --request-timeout=10s "$@"; }
 ahpa_contains "kubectl apply the CRD" "$(k apply -f "$src/manifests/crd/" 2>&1)" "created"
-ahpa_contains "kubectl apply the Deployment and an auto AHPA" "$(kin apply -f - 2>&1 <<'YAML'
+ahpa_contains "kubectl apply the Deployment and an auto AHPA" "$(kin apply -f - 2>&1 <<YAML
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: bert-intent-detection, namespace: default, labels: {app: bert}}
@@ -87,7 +113,8 @@ spec:
   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: bert-intent-detection}
   minReplicas: 1
   maxReplicas: 60
-  prediction: {quantile: 95, scaleUpForward: 10}
+  stabilizationWindowSeconds: $WINDOW_S
+  prediction: {quantile: $QUANTILE, scaleUpForward: 10}
   metrics:
   - type: Resource
     resource: {name: gpu, target: {type: Utilization, averageUtilization: 20}}
@@ -105,49 +132,55 @@ wait_s 40 have_hpa
 ahpa_check "the managed HPA exists" have_hpa
 wait_s 40 planned
 ahpa_check "fib-gpu is planned ($(k get ahpa fib-gpu -o jsonpath='{.status.conditions[0].message}'))" planned
-ahpa_equals "the managed HPA asks for tolerance 0 both ways" \
-    "$(k get hpa ahpa-fib-gpu -o json | json '(d["spec"]["behavior"]["scaleUp"].get("tolerance"), d["spec"]["behavior"]["scaleDown"].get("tolerance"))')" \
-    "('0', '0')"
+ahpa_equals "the managed HPA: tolerance 0 both ways, scale-down window 0" \
+    "$(k get hpa ahpa-fib-gpu -o jsonpath='{.spec.behavior.scaleUp.tolerance} {.spec.behavior.scaleDown.tolerance} {.spec.behavior.scaleDown.stabilizationWindowSeconds}')" \
+    "0 0 0"
 
 # --- the emulated HPA controller ----------------------------------------------------
 t0=$SECONDS
-timeout $((SYNCS * PERIOD_S + 30)) python3 "$here/hpa_emulator.py" \
+timeout $((MAX_SYNCS * PERIOD_S + 30)) python3 "$here/hpa_emulator.py" \
     --kube-url "$KUBEAPI_URL" --kube-ca "$KUBEAPI_CA" \
     --kube-cert "$T/kubeapi-tls/admin.crt" --kube-key "$T/kubeapi-tls/admin.key" \
     --adapter-url "https://127.0.0.1:$AHPA_PORT" --adapter-ca "$AHPA_CA" \
     --adapter-cert "$AHPA_CLIENT_CERT" --adapter-key "$AHPA_CLIENT_KEY" \
-    --hpa ahpa-fib-gpu --period "$PERIOD_S" --steps "$SYNCS" >"$T/emulator.jsonl" 2>"$T/emulator.err"
-echo "measured: $SYNCS syncs of the emulated HPA every ${PERIOD_S} s took $((SECONDS - t0)) s"
+    --hpa ahpa-fib-gpu --period "$PERIOD_S" --steps "$MAX_SYNCS" --until-up-and-down \
+    >"$T/emulator.jsonl" 2>"$T/emulator.err"
+echo "measured: the emulated HPA synced every ${PERIOD_S} s for $((SECONDS - t0)) s" \
+    "(at most $MAX_SYNCS syncs)"
 
-# One line per sync: the plan read, the count before, the count set.
-verdict=$(python3 - "$T/emulator.jsonl" <<'PY'
-import json, math, sys
-lines = [json.loads(l) for l in open(sys.argv[1])]
-syncs = [l for l in lines if "current" in l]
-errors = [l for l in lines if "error" in l]
-read = [l for l in syncs if l["metric"] is not None]
-bad = []
-for l in read:
-    plan = min(max(math.ceil(l["metric"]), l["min"]), l["max"])
-    if l["desired"] != plan or l["metric"] != plan:
-        bad.append((l["t"], l["current"], l["metric"], l["desired"]))
-# What the default 10 % tolerance would have done at those syncs.
-held = sum(1 for l in read if l["metric"] != l["current"]
-           and abs(1 - l["metric"] / l["current"]) <= 0.1)
-plans = sorted({l["metric"] for l in read})
-print("syncs=%d read=%d errors=%d mismatches=%d scaled=%d plans=%s default_tolerance_holds=%d"
-      % (len(syncs), len(read), len(errors), len(bad), sum(l["scaled"] for l in read),
-         ",".join("%g" % p for p in plans), held))
-print("BAD %s" % bad[:5] if bad else "OK")
-print("LAST %s" % (read[-1]["desired"] if read else "-"))
-PY
-)
+# The verdict, in one jq run over the emulator's lines. plan = the metric
+# read, rounded up and clamped to the HPA's bounds; "lost": a sync that did
+# not find on the Deployment what the sync before it set.
+verdict=$(jq -rs '
+    def plan: [([(.metric | ceil), .min] | max), .max] | min;
+    [.[] | select(has("current") and (has("error") | not))] as $s
+    | [.[] | select(has("error"))] as $e
+    | [$s[] | select(.metric != null)] as $r
+    | [$r[] | select(.desired != plan or .metric != plan)] as $bad
+    | [range(1; $s | length) as $i | select($s[$i].current != $s[$i - 1].desired) | $i] as $lost
+    | [$r[] | select(.metric != .current and .current > 0
+                     and ((1 - .metric / .current) | fabs) <= 0.1)] as $held
+    | "syncs=\($s | length) read=\($r | length) errors=\($e | length)" +
+      " mismatches=\($bad | length) lost=\($lost | length)" +
+      " ups=\([$s[1:][] | select(.direction == "up")] | length)" +
+      " downs=\([$s[1:][] | select(.direction == "down")] | length)" +
+      " default_tolerance_holds=\($held | length)",
+      "PLANS \([$s[] | (.metric // "-") | tostring] | join(" "))",
+      (if ($bad | length) > 0 then "BAD \($bad[:3] | tojson)" else "OK" end),
+      "LAST \(if ($r | length) > 0 then ($r[-1] | plan) else "-" end)"
+' "$T/emulator.jsonl" 2>&1)
 echo "$verdict"
-ahpa_contains "every sync read the plan and no sync failed" "$verdict" "errors=0"
-ahpa_equals "syncs that read the metric" "$(echo "$verdict" | sed -n 's/.* read=\([0-9]*\) .*/\1/p')" "$SYNCS"
-ahpa_contains "at every sync the replicas set equal the published plan (tolerance 0)" "$verdict" "mismatches=0"
-nplans=$(echo "$verdict" | sed -n 's/.* plans=\([^ ]*\) .*/\1/p' | tr ',' '\n' | grep -c .)
-ahpa_check "the plan moved during the run ($nplans values)" test "$nplans" -ge 2
+field() { echo "$verdict" | head -1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+syncs=$(field syncs)
+ahpa_equals "every sync read the plan and no sync failed" "$(field read) $(field errors)" "${syncs:-?} 0"
+ahpa_check "the emulator synced ($syncs syncs)" test "${syncs:-0}" -ge 3
+ahpa_equals "at every sync the replicas set equal the published plan (tolerance 0)" \
+    "$(field mismatches)" 0
+ahpa_equals "every sync found on the Deployment what the one before set" "$(field lost)" 0
+ahpa_check "after the first sync the plan moved up and the HPA scaled up ($(field ups) times)" \
+    test "$(field ups)" -ge 1
+ahpa_check "after the first sync the plan moved down and the HPA scaled down ($(field downs) times)" \
+    test "$(field downs)" -ge 1
 ahpa_equals "the Deployment ends at the last plan" \
     "$(k get deployment bert-intent-detection -o jsonpath='{.spec.replicas}')" \
     "$(echo "$verdict" | sed -n 's/^LAST //p')"

@@ -196,7 +196,9 @@ int ahpa_kube_status_error(long http_status, const char *body, size_t len, const
 /* One object of an informer's store: immutable, reference counted, safe
  * to read from any thread while a reference is held. `json` is read-only:
  * never modify it, nor json_incref/json_decref it (its life is the
- * object's; deep-copy what must outlive the reference). */
+ * object's; deep-copy what must outlive the reference). It is NULL in the
+ * store of an informer with a `make` function: the object is then the
+ * first member of that module's own compact form. */
 struct ahpa_kube_obj {
     struct ahpa_ref ref; /* release with ahpa_kube_obj_release() */
     struct json_t *json;
@@ -239,6 +241,14 @@ struct ahpa_kube_informer_options {
     /* Trims every object (listed or watched) before the store keeps it,
      * called with `ud`; NULL = whole objects. See ahpa_kube_transform_fn. */
     ahpa_kube_transform_fn transform;
+    /* Instead of JSON, the store keeps what this builds from each object
+     * (listed or watched; borrowed, whole), called with `ud`: a new object
+     * (reference count 1, its own destroy in `ref`, which may run on any
+     * thread that drops the last reference) with ns, name,
+     * resource_version and key set as ahpa_kube_obj describes them and
+     * `json` NULL; NULL when the object is unusable. Exclusive with
+     * `transform`. NULL = JSON objects. */
+    struct ahpa_kube_obj *(*make)(const struct json_t *obj, void *ud);
     ahpa_kube_add_fn on_add;       /* each may be NULL */
     ahpa_kube_update_fn on_update; /* also called when only the RV changed */
     ahpa_kube_delete_fn on_delete;
@@ -297,12 +307,12 @@ size_t ahpa_kube_informer_count(struct ahpa_kube_informer *inf);
 
 /* One informer over /api/v1/pods (all namespaces, or one), shared by the
  * controller (the pods of each scale target) and the custom metrics API
- * (pods by labelSelector). Memory-bounded: each pod is trimmed, as it
- * arrives (list pages included), to
- *   {"metadata": {"name", "namespace", "resourceVersion", "labels"},
- *    "phase": status.phase, "ready": true|false (condition Ready),
- *    "owner": "Kind/name" (the controlling owner, when there is one)}
- * and indexed by namespace. Readers never wait on the network: they read
+ * (pods by labelSelector). Memory-bounded: each pod is kept, from the
+ * moment it arrives (list pages included), as one small allocation of its
+ * own (name, namespace, resourceVersion, phase, the Ready condition) and a
+ * reference to an interned "shape" shared by the pods of one workload (the
+ * labels, packed, and the controlling owner "Kind/name"); no JSON. Pods
+ * are indexed by namespace. Readers never wait on the network: they read
  * the index under its read lock (held to walk one namespace and copy
  * names) and never block on the informer's requests. */
 struct ahpa_kube_pods;

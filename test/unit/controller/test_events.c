@@ -129,10 +129,10 @@ START_TEST(token_bucket_per_object)
     struct ahpa_controller__event_object other = {"default", "quiet", "uid-q"};
     struct ahpa_error err = {0};
     char msg[32];
-    for (int i = 0; i < AHPA_EVENTS_BURST; i++) {
-        snprintf(msg, sizeof(msg), "m%d", i);
+    for (int i = 0; i < AHPA_EVENTS_BURST; i++) { /* reasons apart: no aggregation */
+        snprintf(msg, sizeof(msg), "R%d", i);
         ck_assert_int_eq(
-            ahpa_controller__events_emit(ev, &o, AHPA_EVENT_NORMAL, "R", msg, 5000, &err), 0);
+            ahpa_controller__events_emit(ev, &o, AHPA_EVENT_NORMAL, msg, "m", 5000, &err), 0);
     }
     ck_assert_int_eq(ahpa_controller__events_emit(ev, &o, AHPA_EVENT_NORMAL, "R", "over", 5000,
                                                   &err), 1);
@@ -151,6 +151,7 @@ START_TEST(token_bucket_per_object)
     ck_assert_uint_eq(st.dropped, 3);
     int64_t count;
     ck_assert_uint_eq(events_of("noisy", "R", &count), AHPA_EVENTS_BURST + 1);
+    ck_assert_int_eq(count, 1);
     ahpa_controller__events_free(ev);
 }
 END_TEST
@@ -171,7 +172,154 @@ START_TEST(strategy_memory)
         snprintf(uid, sizeof(uid), "x%d", i);
         ahpa_controller__events_strategy(ev, uid, "auto", 10 + i, prev, sizeof(prev));
     }
+    struct ahpa_controller__events_stats st;
+    ahpa_controller__events_stats(ev, &st);
+    ck_assert_uint_eq(st.objects, AHPA_EVENTS_OBJECTS_MAX);
     ck_assert(!ahpa_controller__events_strategy(ev, "u", "observer", 99999, prev, sizeof(prev)));
+    ahpa_controller__events_free(ev);
+}
+END_TEST
+
+/* Both tables keep their bound and forget the entry used longest ago. */
+START_TEST(tables_evict_the_least_recently_used)
+{
+    struct ahpa_controller__events *ev = ahpa_controller__events_new_bounded(kc, "test", 3, 2);
+    struct ahpa_controller__events_stats st;
+    char prev[AHPA_EVENTS_STRATEGY_MAX];
+    /* Objects: a, b, c, then a used again, then d: b is the one forgotten. */
+    ahpa_controller__events_strategy(ev, "a", "auto", 1, prev, sizeof(prev));
+    ahpa_controller__events_strategy(ev, "b", "auto", 2, prev, sizeof(prev));
+    ahpa_controller__events_strategy(ev, "c", "auto", 3, prev, sizeof(prev));
+    ahpa_controller__events_strategy(ev, "a", "auto", 4, prev, sizeof(prev));
+    ahpa_controller__events_strategy(ev, "d", "auto", 5, prev, sizeof(prev));
+    ahpa_controller__events_stats(ev, &st);
+    ck_assert_uint_eq(st.objects, 3);
+    ck_assert(ahpa_controller__events_strategy(ev, "a", "observer", 6, prev, sizeof(prev)));
+    ck_assert(!ahpa_controller__events_strategy(ev, "b", "observer", 7, prev, sizeof(prev)));
+    /* b came back in place of c (the oldest now: a 6, d 5, c 3). */
+    ck_assert(ahpa_controller__events_strategy(ev, "d", "observer", 8, prev, sizeof(prev)));
+    ck_assert(!ahpa_controller__events_strategy(ev, "c", "observer", 9, prev, sizeof(prev)));
+
+    /* Known Events (bound 2): e1, e2, e1 again, e3: e2 is forgotten, so
+     * its repeat is found through the 409, e1's is not. */
+    struct ahpa_controller__event_object o = {"default", "lru", "uid-lru"};
+    struct ahpa_error err = {0};
+    int64_t count;
+    const char *reasons[] = {"E1", "E2", "E1", "E3"};
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(ahpa_controller__events_emit(ev, &o, AHPA_EVENT_NORMAL, reasons[i], "m",
+                                                      100 + (int64_t)i, &err), 0);
+    ahpa_controller__events_stats(ev, &st);
+    ck_assert_uint_eq(st.seen, 2);
+    ck_assert_uint_eq(st.found, 0);
+    ck_assert_int_eq(
+        ahpa_controller__events_emit(ev, &o, AHPA_EVENT_NORMAL, "E1", "m", 110, &err), 0);
+    ahpa_controller__events_stats(ev, &st);
+    ck_assert_uint_eq(st.found, 0);
+    ck_assert_int_eq(
+        ahpa_controller__events_emit(ev, &o, AHPA_EVENT_NORMAL, "E2", "m", 111, &err), 0);
+    ahpa_controller__events_stats(ev, &st);
+    ck_assert_uint_eq(st.found, 1);
+    ck_assert_uint_eq(st.seen, 2);
+    ck_assert_uint_eq(events_of("lru", "E2", &count), 3);
+    ck_assert_int_eq(count, 2);
+    events_of("lru", "E1", &count);
+    ck_assert_int_eq(count, 3);
+    ck_assert_uint_eq(st.created, 3);
+    ck_assert_uint_eq(st.patched, 3);
+    ahpa_controller__events_free(ev);
+}
+END_TEST
+
+/* The Event `name`: its count, and its message into msg (size n). */
+static int64_t event_get(const char *name, char *msg, size_t n)
+{
+    json_t *e = NULL;
+    struct ahpa_error err = {0};
+    ck_assert_msg(ahpa_kube_get(kc, &event_res, "default", name, NULL, &e, &err) == 0, "%s: %s",
+                  name, err.msg);
+    snprintf(msg, n, "%s", json_string_value(json_object_get(e, "message")));
+    int64_t c = json_integer_value(json_object_get(e, "count"));
+    json_decref(e);
+    return c;
+}
+
+static int emit_msg(struct ahpa_controller__events *ev, const char *reason, const char *msg,
+                    int64_t now_s)
+{
+    struct ahpa_controller__event_object o = {"default", "agg", "uid-agg"};
+    struct ahpa_error err = {0};
+    int rc = ahpa_controller__events_emit(ev, &o, AHPA_EVENT_WARNING, reason, msg, now_s, &err);
+    ck_assert_msg(rc == 0, "%s: rc %d %s", msg, rc, err.msg);
+    return rc;
+}
+
+/* client-go's EventAggregator (maxEvents 10, 600 s), by hand: 9 distinct
+ * messages of one object, type and reason are 9 Events; the 10th distinct
+ * one and later go to the combined Event (its message the latest), a
+ * repeat of one of the 9 counts its own Event, the window rolls with each
+ * event and resets after 600 s without one; a new leader finds the
+ * combined Event by its name. */
+START_TEST(similar_events_are_combined)
+{
+    struct ahpa_controller__events *ev = ahpa_controller__events_new(kc, "test");
+    char msg[64], got[1100], combined[AHPA_EVENTS_NAME_MAX], name[AHPA_EVENTS_NAME_MAX];
+    int64_t count;
+    ahpa_controller__event_combined_name("agg", "uid-agg", AHPA_EVENT_WARNING, "Failed", combined);
+    for (int i = 1; i <= 9; i++) {
+        snprintf(msg, sizeof(msg), "m%d", i);
+        emit_msg(ev, "Failed", msg, 1000 + i);
+    }
+    ck_assert_uint_eq(events_of("agg", "Failed", &count), 9);
+    emit_msg(ev, "Failed", "m10", 1010);
+    ck_assert_uint_eq(events_of("agg", "Failed", &count), 10);
+    ck_assert_int_eq(event_get(combined, got, sizeof(got)), 1);
+    ck_assert_str_eq(got, "(combined from similar events): m10");
+    emit_msg(ev, "Failed", "m11", 1011);
+    ck_assert_int_eq(event_get(combined, got, sizeof(got)), 2);
+    ck_assert_str_eq(got, "(combined from similar events): m11");
+    /* A repeat of one of the first nine: its own Event, count 2. */
+    emit_msg(ev, "Failed", "m3", 1012);
+    ahpa_controller__event_name("agg", "uid-agg", AHPA_EVENT_WARNING, "Failed", "m3", name);
+    ck_assert_int_eq(event_get(name, got, sizeof(got)), 2);
+    ck_assert_str_eq(got, "m3");
+    ck_assert_int_eq(event_get(combined, got, sizeof(got)), 2);
+    /* A repeat of a combined message: the combined Event again. */
+    emit_msg(ev, "Failed", "m11", 1013);
+    ck_assert_int_eq(event_get(combined, got, sizeof(got)), 3);
+    /* Another reason is another group. */
+    emit_msg(ev, "Other", "m12", 1014);
+    ck_assert_uint_eq(events_of("agg", "Failed", &count), 11);
+    /* 600 s after the group's last event: still the window. */
+    emit_msg(ev, "Failed", "m12", 1013 + AHPA_EVENTS_AGGREGATE_INTERVAL_S);
+    ck_assert_int_eq(event_get(combined, got, sizeof(got)), 4);
+    ck_assert_str_eq(got, "(combined from similar events): m12");
+    /* 601 s after: a new window, messages separate again. */
+    int64_t t = 1013 + 2 * AHPA_EVENTS_AGGREGATE_INTERVAL_S + 1;
+    emit_msg(ev, "Failed", "m13", t);
+    ck_assert_uint_eq(events_of("agg", "Failed", &count), 12);
+    ahpa_controller__event_name("agg", "uid-agg", AHPA_EVENT_WARNING, "Failed", "m13", name);
+    ck_assert_int_eq(event_get(name, got, sizeof(got)), 1);
+    ck_assert_int_eq(event_get(combined, got, sizeof(got)), 4);
+    struct ahpa_controller__events_stats st;
+    ahpa_controller__events_stats(ev, &st);
+    ck_assert_uint_eq(st.combined, 4);
+    ck_assert_uint_eq(st.aggregates, 2);
+
+    /* A new leader: n1..n9 are new Events, n10 counts the combined one
+     * it did not know (the 409), with its message. */
+    struct ahpa_controller__events *ev2 = ahpa_controller__events_new(kc, "test");
+    for (int i = 1; i <= 10; i++) {
+        snprintf(msg, sizeof(msg), "n%d", i);
+        emit_msg(ev2, "Failed", msg, 5000 + i);
+    }
+    ck_assert_uint_eq(events_of("agg", "Failed", &count), 21);
+    ck_assert_int_eq(event_get(combined, got, sizeof(got)), 5);
+    ck_assert_str_eq(got, "(combined from similar events): n10");
+    ahpa_controller__events_stats(ev2, &st);
+    ck_assert_uint_eq(st.found, 1);
+    ck_assert_uint_eq(st.combined, 1);
+    ahpa_controller__events_free(ev2);
     ahpa_controller__events_free(ev);
 }
 END_TEST
@@ -186,6 +334,8 @@ Suite *ahpa_unit_suite(void)
     tcase_add_test(tc, repeats_raise_the_count_across_recorders);
     tcase_add_test(tc, token_bucket_per_object);
     tcase_add_test(tc, strategy_memory);
+    tcase_add_test(tc, tables_evict_the_least_recently_used);
+    tcase_add_test(tc, similar_events_are_combined);
     suite_add_tcase(s, tc);
     return s;
 }

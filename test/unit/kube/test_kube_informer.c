@@ -12,6 +12,7 @@
 #include "ahpa/error.h"
 #include "ahpa/kube.h"
 #include "fakeapi.h"
+#include "kube_int.h"
 #include "test_kube.h"
 #include "unit.h"
 
@@ -481,10 +482,79 @@ START_TEST(concurrent_readers)
 }
 END_TEST
 
+/* The store's map (open addressing, deletions shift entries back)
+ * against a plain array: 6,000 random puts and deletes over 300 keys,
+ * every key checked after each step, so a wrapped probe run or a lost
+ * entry shows at once. */
+#define MAP_KEYS 300
+#define MAP_STEPS 6000
+
+static struct ahpa_kube_obj *map_obj(size_t k, unsigned v)
+{
+    char text[128];
+    snprintf(text, sizeof(text),
+             "{\"metadata\": {\"name\": \"p-%zu\", \"namespace\": \"n%zu\", "
+             "\"resourceVersion\": \"%u\"}}",
+             k, k % 7, v);
+    struct ahpa_kube_obj *o;
+    ck_assert_int_eq(ahpa_kube__obj_new(json_loads(text, 0, NULL), &o, NULL), 0);
+    return o;
+}
+
+START_TEST(store_map_matches_a_reference)
+{
+    struct ahpa_kube__map m;
+    ahpa_kube__map_init(&m);
+    static unsigned want[MAP_KEYS]; /* 0 = absent, else the RV */
+    memset(want, 0, sizeof(want));
+    char keys[MAP_KEYS][32];
+    for (size_t k = 0; k < MAP_KEYS; k++)
+        snprintf(keys[k], sizeof(keys[k]), "n%zu/p-%zu", k % 7, k);
+    uint64_t rng = 88172645463325252ull;
+    size_t present = 0;
+    for (unsigned step = 1; step <= MAP_STEPS; step++) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        size_t k = (size_t)(rng % MAP_KEYS);
+        /* Grow to ~all keys, shrink to few, grow again: deletions in full
+         * and in sparse tables. */
+        bool put = (step / 1500) % 2 == 0 ? rng % 4 != 0 : rng % 4 == 0;
+        if (put) {
+            struct ahpa_kube_obj *old = ahpa_kube__map_put(&m, map_obj(k, step));
+            ck_assert_int_eq(old != NULL, want[k] != 0);
+            ahpa_kube_obj_release(old);
+            present += want[k] == 0;
+            want[k] = step;
+        } else {
+            struct ahpa_kube_obj *old = ahpa_kube__map_del(&m, keys[k]);
+            ck_assert_int_eq(old != NULL, want[k] != 0);
+            ahpa_kube_obj_release(old);
+            present -= want[k] != 0;
+            want[k] = 0;
+        }
+        ck_assert_uint_eq(m.count, present);
+        for (size_t j = 0; j < MAP_KEYS; j++) {
+            struct ahpa_kube_obj *o = ahpa_kube__map_get(&m, keys[j]);
+            ck_assert_int_eq(o != NULL, want[j] != 0);
+            if (o != NULL)
+                ck_assert_uint_eq(strtoul(o->resource_version, NULL, 10), want[j]);
+        }
+    }
+    size_t seen = 0;
+    for (size_t s = 0; s < m.nslots; s++)
+        seen += m.slots[s] != NULL;
+    ck_assert_uint_eq(seen, present);
+    ck_assert_uint_le(m.count * 4, m.nslots * 3);
+    ahpa_kube__map_dispose(&m);
+}
+END_TEST
+
 TCase *kube_informer_tcase(void)
 {
     TCase *tc = tcase_create("informer");
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, store_map_matches_a_reference);
     tcase_add_test(tc, list_then_watch);
     tcase_add_test(tc, dropped_stream_resumes);
     tcase_add_test(tc, http_410_relists_with_diff);
