@@ -113,9 +113,11 @@ ahpa_equals "observedGeneration, Ready=True/Planned, AbleToPredict=True" \
 cur=$(echo "$st" | json 'd["status"]["currentMetric"]')
 metrics() { ahpa_kubectl get --raw /metrics; }
 prom_cur=$(metrics | awk '/^ahpa_current_metric\{namespace="default",ahpa="fib-gpu"/ {printf "%.0f", $2}')
+ahpa_check "/metrics has fib-gpu's ahpa_current_metric ('$prom_cur')" test -n "$prom_cur"
 ahpa_equals "CURRENT(%) is the current per-pod utilisation the controller measured" "$cur" "$prom_cur"
 desired=$(echo "$st" | json 'd["status"]["desiredReplicas"]')
 planned=$(metrics | awk '/^ahpa_requested_pods\{namespace="default",ahpa="fib-gpu"/ {print $2}')
+ahpa_check "/metrics has fib-gpu's ahpa_requested_pods ('$planned')" test -n "$planned"
 ahpa_equals "DESIREDPODS is the published plan" "$desired" "$planned"
 
 ext() { ahpa_kubectl get --raw "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/ahpa_desired_replicas?labelSelector=ahpa%3D$1" | json 'len(d["items"])'; }
@@ -139,12 +141,15 @@ cm() { ahpa_kubectl get --raw "/apis/custom.metrics.k8s.io/v1beta2/namespaces/de
 cm_pods() { cm "*/gpu_utilization?labelSelector=app%3Dbert,tier%3Dgpu" | json '" ".join(sorted(i["describedObject"]["name"] for i in d["items"]))'; }
 api_pods() { k get pods -l app=bert,tier=gpu -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//'; }
 all4=$(api_pods)
+ahpa_equals "kubectl lists the Deployment's 4 pods" "$(wc -w <<<"$all4")" 4
 ahpa_equals "pods/*?labelSelector=app=bert,tier=gpu: exactly the API's 4 pods" "$(cm_pods)" "$all4"
 read -r p1 p2 _ <<<"$all4"
 k delete pod "$p1" >/dev/null
 p1_gone() { ! cm_pods | grep -qw "$p1"; }
 ahpa_check "a deleted pod leaves the answer" ahpa_wait_for 10 p1_gone
-ahpa_equals "the other 3 stay" "$(cm_pods)" "$(api_pods)"
+rest=$(api_pods)
+ahpa_equals "kubectl lists the other 3" "$(wc -w <<<"$rest")" 3
+ahpa_equals "the other 3 stay" "$(cm_pods)" "$rest"
 ahpa_contains "and the pod by name is NotFound (its series are still in Prometheus)" \
     "$(cm "$p1/gpu_utilization" 2>&1)" "NotFound"
 
@@ -170,6 +175,7 @@ ahpa_start_kubeapi "$T" --port "$old_port" --request-log "$T/requests.log" --sta
     ahpa_fail "the test apiserver restarts"
 ahpa_equals "on the same port" "$KUBEAPI_PORT" "$old_port"
 want=$(api_pods)
+ahpa_equals "kubectl lists 3 of them after the restart" "$(wc -w <<<"$want")" 3
 seen_restart() { [ "$(cm_pods)" = "$want" ]; }
 ahpa_check "after the restart: the pods deleted and added while it was down are seen" \
     ahpa_wait_for 20 seen_restart
