@@ -219,3 +219,11 @@ uint64_t ahpa_str_hash(const char *s)
 {
     return ahpa_str_hash_update(AHPA_STR_HASH_INIT, s);
 }
+
+uint64_t ahpa_mem_hash_update(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}

@@ -358,9 +358,9 @@ int ahpa_kube_delete(struct ahpa_kube_client *c, const struct ahpa_kube_resource
 /* Appends one page's items to `items`, or hands each to `sink` (then
  * `items` stays empty and the sink bounds the count); returns the
  * continue token (borrowed from page) through *cont. */
-static int take_page(json_t *page, json_t *items, const struct ahpa_kube_list_options *lo,
-                     const struct ahpa_kube__sink *sink, size_t max_items, const char **cont,
-                     const char *path, struct ahpa_error *err)
+static int take_page(json_t *page, json_t *items, const struct ahpa_kube__sink *sink,
+                     size_t max_items, const char **cont, const char *path,
+                     struct ahpa_error *err)
 {
     json_t *arr = json_object_get(page, "items");
     if (!json_is_array(arr) && !json_is_null(arr) && arr != NULL)
@@ -375,21 +375,13 @@ static int take_page(json_t *page, json_t *items, const struct ahpa_kube_list_op
         if (!json_is_object(it))
             return ahpa_error_set(err, AHPA_EUPSTREAM, "GET %s: item %zu is not an object",
                                   path, i);
-        if (sink != NULL) {
-            int rc = sink->fn(it, sink->ud, err);
-            if (rc != 0)
-                return rc;
-            continue;
-        }
-        if (lo->transform == NULL) {
+        if (sink == NULL) {
             json_array_append(items, it);
             continue;
         }
-        json_t *small = lo->transform(it, lo->transform_ud);
-        if (small == NULL)
-            return ahpa_error_set(err, AHPA_EUPSTREAM, "GET %s: item %zu is not usable", path,
-                                  i);
-        json_array_append_new(items, small);
+        int rc = sink->fn(it, sink->ud, err);
+        if (rc != 0)
+            return rc;
     }
     *cont = json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
     return 0;
@@ -436,7 +428,7 @@ static int list_pages(struct ahpa_kube_client *c, struct ahpa_httpc_client *h,
                                 json_string(rv ? rv : ""));
         }
         if (rc == 0)
-            rc = take_page(page, items, lo, sink, max_items, &next, path, err);
+            rc = take_page(page, items, sink, max_items, &next, path, err);
         free(cont);
         cont = next && next[0] ? ahpa_strdup(next) : NULL;
         size_t got = json_array_size(json_object_get(page, "items"));

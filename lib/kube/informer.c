@@ -11,8 +11,8 @@
  * backoff. A watch that ends as the server planned (timeoutSeconds) is
  * resumed at once.
  *
- * The store keeps JSON objects (whole or trimmed by the transform) or,
- * with `make`, the module's own compact objects; the loop only ever reads
+ * The store keeps the whole JSON objects or, with `make`, the module's
+ * own compact objects; the loop only ever reads
  * their key, name and resourceVersion.
  *
  * Locking: the store is a map under a rwlock written only by the informer
@@ -82,10 +82,6 @@ struct ahpa_kube_informer *ahpa_kube_informer_new(struct ahpa_kube_client *c,
 {
     if (c == NULL || o == NULL || o->resource.resource == NULL || o->resource.version == NULL) {
         ahpa_error_set(err, AHPA_EINVAL, "informer without a client or resource");
-        return NULL;
-    }
-    if (o->make != NULL && o->transform != NULL) {
-        ahpa_error_set(err, AHPA_EINVAL, "informer with both a transform and a make function");
         return NULL;
     }
     struct ahpa_kube_informer *inf = ahpa_calloc(1, sizeof(*inf));
@@ -269,13 +265,6 @@ int ahpa_kube__informer_load(struct ahpa_kube_informer *inf, const json_t *list,
 
 /* ---- watch -------------------------------------------------------- */
 
-/* A watched object as the store keeps it: a new reference, trimmed
- * when the informer has a transform; NULL when it is unusable. */
-static json_t *stored_form(struct ahpa_kube_informer *inf, const json_t *json)
-{
-    return inf->o.transform ? inf->o.transform(json, inf->o.ud) : json_incref((json_t *)json);
-}
-
 static int new_obj(struct ahpa_kube_informer *inf, const json_t *json, struct ahpa_kube_obj **o,
                    struct ahpa_error *err)
 {
@@ -285,10 +274,7 @@ static int new_obj(struct ahpa_kube_informer *inf, const json_t *json, struct ah
             return ahpa_error_set(err, AHPA_EPARSE, "%s object is not usable", inf->resource);
         return 0;
     }
-    json_t *kept = stored_form(inf, json);
-    if (kept == NULL)
-        return ahpa_error_set(err, AHPA_EPARSE, "%s object is not usable", inf->resource);
-    return ahpa_kube__obj_new(kept, o, err);
+    return ahpa_kube__obj_new(json_incref((json_t *)json), o, err);
 }
 
 static int apply_upsert(struct ahpa_kube_informer *inf, json_t *json, struct ahpa_error *err)

@@ -135,7 +135,7 @@ struct ahpa_kube_obj *ahpa_kube__map_del(struct ahpa_kube__map *m, const char *k
 
 /* For tests and benchmarks: installs `list` ({"metadata":
  * {"resourceVersion"}, "items": [whole objects]}) as a relist whose
- * answer it was (each item through the transform or make, the diff's
+ * answer it was (each item through make, if any, the diff's
  * callbacks, has_synced). Only while the informer's thread is not
  * running (it is the store's one writer). */
 int ahpa_kube__informer_load(struct ahpa_kube_informer *inf, const json_t *list,
@@ -172,7 +172,7 @@ struct ahpa_kube__sink {
 };
 /* ahpa_kube_list() on a given connection, cancellable by *abort. With a
  * sink (may be NULL) the items go to it, not into (*out)["items"], and
- * lo->transform and lo->max_items are the sink's business. */
+ * lo->max_items is the sink's business. */
 int ahpa_kube__list_all(struct ahpa_kube_client *c, struct ahpa_httpc_client *h, atomic_bool *abort,
                         const struct ahpa_kube_resource *r, const char *ns,
                         const struct ahpa_kube_list_options *lo,

@@ -89,14 +89,6 @@ struct ahpa_kube_pods {
 
 /* ---- shapes ------------------------------------------------------- */
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static void shapes_init(struct shapes *t)
 {
     pthread_mutex_init(&t->mu, NULL);
@@ -145,7 +137,7 @@ static void shapes_grow(struct shapes *t)
 static struct shape *shape_intern(struct shapes *t, const char *data, size_t len,
                                   size_t nlabels)
 {
-    uint64_t h = hash_bytes(data, len) ^ nlabels;
+    uint64_t h = ahpa_mem_hash_update(AHPA_STR_HASH_INIT, data, len) ^ nlabels;
     pthread_mutex_lock(&t->mu);
     struct shape **pp = &t->slots[h & (t->nslots - 1)];
     for (struct shape *sh = *pp; sh != NULL; sh = sh->next) {

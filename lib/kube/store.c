@@ -6,6 +6,7 @@
 #include "ahpa/buf.h"
 #include "ahpa/error.h"
 #include "ahpa/mem.h"
+#include "ahpa/str.h"
 #include "kube_int.h"
 
 /* The object and its strings in one allocation. */
@@ -84,14 +85,6 @@ void ahpa_kube_objs_free(struct ahpa_kube_obj **objs, size_t n)
 
 /* ---- map ---------------------------------------------------------- */
 
-static uint64_t hash_key(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 void ahpa_kube__map_init(struct ahpa_kube__map *m)
 {
     m->nslots = 16;
@@ -111,7 +104,7 @@ void ahpa_kube__map_dispose(struct ahpa_kube__map *m)
  * the table always has an empty slot (at most 3/4 full). */
 static size_t find(const struct ahpa_kube__map *m, const char *key)
 {
-    size_t mask = m->nslots - 1, i = hash_key(key) & mask;
+    size_t mask = m->nslots - 1, i = ahpa_str_hash(key) & mask;
     while (m->slots[i] != NULL && strcmp(m->slots[i]->key, key) != 0)
         i = (i + 1) & mask;
     return i;
@@ -154,7 +147,7 @@ struct ahpa_kube_obj *ahpa_kube__map_del(struct ahpa_kube__map *m, const char *k
     /* Entries after the hole whose home is not in (hole, j] move into it,
      * so every entry stays reachable from its home slot. */
     for (size_t j = (i + 1) & mask; m->slots[j] != NULL; j = (j + 1) & mask) {
-        size_t home = hash_key(m->slots[j]->key) & mask;
+        size_t home = ahpa_str_hash(m->slots[j]->key) & mask;
         bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
         if (!stays) {
             m->slots[i] = m->slots[j];

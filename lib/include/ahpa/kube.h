@@ -141,22 +141,11 @@ int ahpa_kube_get(struct ahpa_kube_client *c, const struct ahpa_kube_resource *r
                   const char *ns, const char *name, const char *subresource,
                   struct json_t **out, struct ahpa_error *err);
 
-/* Keeps only what a caller reads of an object (client-go's informer
- * transform): returns a new reference to a smaller object (it must keep
- * metadata.name, .namespace and .resourceVersion), or NULL when the
- * object is unusable. `obj` is borrowed. Runs on the listing or watching
- * thread, once per object, before anything is stored. */
-typedef struct json_t *(*ahpa_kube_transform_fn)(const struct json_t *obj, void *ud);
-
 struct ahpa_kube_list_options {
     const char *label_selector; /* NULL = all */
     const char *field_selector; /* NULL = all */
     size_t page_limit;          /* "limit" per page; 0 = default */
     size_t max_items;           /* over all pages; 0 = default; more -> ETOOBIG */
-    /* Applied to each item as its page arrives, so a list never holds
-     * more than one page of whole objects; NULL = keep them whole. */
-    ahpa_kube_transform_fn transform;
-    void *transform_ud;
 };
 
 /* Lists every page (limit/continue) into one List object:
@@ -238,16 +227,14 @@ struct ahpa_kube_informer_options {
     int64_t backoff_initial_ms; /* 0 = 800 (client-go's reflector) */
     int64_t backoff_max_ms;     /* 0 = 30000 */
     uint64_t seed;              /* jitter seed; 0 = from the clock */
-    /* Trims every object (listed or watched) before the store keeps it,
-     * called with `ud`; NULL = whole objects. See ahpa_kube_transform_fn. */
-    ahpa_kube_transform_fn transform;
     /* Instead of JSON, the store keeps what this builds from each object
      * (listed or watched; borrowed, whole), called with `ud`: a new object
      * (reference count 1, its own destroy in `ref`, which may run on any
      * thread that drops the last reference) with ns, name,
      * resource_version and key set as ahpa_kube_obj describes them and
-     * `json` NULL; NULL when the object is unusable. Exclusive with
-     * `transform`. NULL = JSON objects. */
+     * `json` NULL; NULL when the object is unusable. Runs on the
+     * informer's thread, once per object, before anything is stored.
+     * NULL = the whole JSON objects. */
     struct ahpa_kube_obj *(*make)(const struct json_t *obj, void *ud);
     ahpa_kube_add_fn on_add;       /* each may be NULL */
     ahpa_kube_update_fn on_update; /* also called when only the RV changed */

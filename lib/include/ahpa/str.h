@@ -41,6 +41,8 @@ bool ahpa_str_is_dns_label(const char *s);
 #define AHPA_STR_HASH_INIT 14695981039346656037ULL
 uint64_t ahpa_str_hash_update(uint64_t h, const char *s);
 uint64_t ahpa_str_hash(const char *s);
+/* The same over n bytes (NULs included), for keys that are not strings. */
+uint64_t ahpa_mem_hash_update(uint64_t h, const void *p, size_t n);
 /* RFC 1123 DNS subdomain (most object names): labels joined by '.', <= 253. */
 bool ahpa_str_is_dns_subdomain(const char *s);
 
