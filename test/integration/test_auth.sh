@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 AHPA_TMP=$(mktemp -d)
 trap ahpa_cleanup EXIT
 T=$AHPA_TMP
-PY=$(python3 -c 'import sys; print(sys.executable)')
+PY=$AHPA_PY
 export PYTHONDONTWRITEBYTECODE=1
 
 # --- PKI: a client CA, two front-proxy CAs (for the rotation), another CA ---

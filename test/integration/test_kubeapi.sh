@@ -15,8 +15,7 @@ src=$(cd "$here/../.." && pwd)
 AHPA_TMP=$(mktemp -d)
 trap ahpa_cleanup EXIT
 T=$AHPA_TMP
-# The interpreter itself, not a version manager's shim: started ~60 times.
-PY=$(python3 -c 'import sys; print(sys.executable)')
+PY=$AHPA_PY # see common.sh
 export PYTHONDONTWRITEBYTECODE=1   # keep the source tree clean
 
 ahpa_check "unit tests of the test apiserver's pieces" \

@@ -29,10 +29,7 @@ cleanup() { [[ -n "$FROZEN" ]] && kill -CONT "$FROZEN" 2>/dev/null; ahpa_prom_st
 trap cleanup EXIT
 export PYTHONDONTWRITEBYTECODE=1
 
-# The interpreter itself, once: a python3 on the PATH may be a wrapper
-# script (a version manager's shim) that costs 0.4 s a start, and the
-# polls below start one per JSON read.
-PY=$(python3 -c 'import sys; print(sys.executable)')
+PY=$AHPA_PY # see common.sh
 LEASE_MS=3000 RENEW_MS=2000 RETRY_MS=300
 now_ms() { date +%s%3N; }
 

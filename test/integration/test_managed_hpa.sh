@@ -27,10 +27,7 @@ trap cleanup EXIT
 T=$AHPA_TMP
 export PYTHONDONTWRITEBYTECODE=1
 INTERVAL=2
-# The interpreter itself, once: a python3 on the PATH may be a wrapper
-# script (a version manager's shim) that costs 0.4 s a start, and the
-# polls below start one per JSON read.
-PY=$(python3 -c 'import sys; print(sys.executable)')
+PY=$AHPA_PY # see common.sh
 json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # Bounded in time (each try runs kubectl, slow on a loaded machine), 0.2 s apart.
 wait_s() {

@@ -5,6 +5,12 @@
 AHPA_PASSED=0
 AHPA_FAILED=0
 AHPA_PIDS=""
+# The Python interpreter itself, looked up once per test (exported, so the
+# helpers and child scripts share it): a python3 on the PATH may be a
+# wrapper script (a version manager's shim) that costs 0.4 s a start, and
+# tests start one per JSON read, often inside polls.
+[ -n "${AHPA_PY:-}" ] || AHPA_PY=$(python3 -c 'import sys; print(sys.executable)')
+export AHPA_PY
 
 ahpa_pass() { AHPA_PASSED=$((AHPA_PASSED + 1)); echo "ok: $*"; }
 ahpa_fail() { AHPA_FAILED=$((AHPA_FAILED + 1)); echo "FAIL: $*"; }

@@ -22,7 +22,7 @@ ahpa_launch_kubeapi() {
     local dir=$1 py
     shift
     mkdir -p "$dir"
-    py=$(python3 -c 'import sys; print(sys.executable)')
+    py=$AHPA_PY
     rm -f "$dir/kubeapi.port"
     _ahpa_kubeapi_tls "$dir/kubeapi-tls"
     KUBEAPI_LOG="$dir/kubeapi.log"
@@ -63,7 +63,7 @@ _ahpa_kubeapi_tls() {
     [ -n "$cache" ] || return 0
     if [ -z "$(find -L "$cache/kubeapi-tls/admin.key" -mmin -1440 2>/dev/null)" ]; then
         mkdir -p "$cache" && new=$(mktemp -d "$cache/kubeapi-tls.XXXXXX") || return 0
-        py=$(python3 -c 'import sys; print(sys.executable)')
+        py=$AHPA_PY
         PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")" "$py" -c \
             'import sys; from kubeapi import auth; auth.ensure_tls(sys.argv[1])' "$new" &&
             ln -s "$(basename "$new")" "$new.link" && mv -T "$new.link" "$cache/kubeapi-tls"
